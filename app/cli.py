@@ -1,0 +1,146 @@
+"""The `invoicing` command line: serve, migrate, rotate-keys."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Sequence
+
+from app.config import ConfigError, Settings, load_settings
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"invoicing: {message}", file=sys.stderr)
+    return code
+
+
+def _describe_db_error(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"database unreachable ({type(exc).__name__}): {text}"
+
+
+def migrate(settings: Settings, revision: str = "head") -> None:
+    """Upgrade the schema to `revision` (head by default)."""
+    from alembic import command
+
+    from app.health import alembic_config
+
+    command.upgrade(alembic_config(settings.database_url), revision)
+
+
+async def rotate_keys(settings: Settings) -> dict[str, int]:
+    """Re-encrypt every encrypted column with the first TOKEN_KEYS key, in one transaction."""
+    from sqlalchemy import String, literal, select, type_coerce, update
+
+    from app.db import create_engine
+    from app.health import encrypted_columns
+    from app.security import keyring
+
+    keyring.configure(settings.token_key_list)
+    engine = create_engine(settings)
+    counts: dict[str, int] = {}
+    try:
+        async with engine.begin() as conn:
+            for table, column in encrypted_columns():
+                pk = next(iter(table.primary_key.columns))
+                rows = await conn.execute(
+                    select(pk, type_coerce(column, String)).where(column.is_not(None))
+                )
+                done = 0
+                for key, cipher in rows.all():
+                    await conn.execute(
+                        update(table)
+                        .where(pk == key)
+                        .values({column.name: literal(keyring.rotate(cipher), String())})
+                    )
+                    done += 1
+                counts[f"{table.name}.{column.name}"] = done
+    finally:
+        await engine.dispose()
+    return counts
+
+
+def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=True,
+        forwarded_allow_ips="*",
+        log_level="warning",
+        access_log=False,
+    )
+    return 0
+
+
+def _cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    migrate(settings, args.revision)
+    print(f"database at {args.revision}: {settings.database_backend}")
+    return 0
+
+
+def _cmd_rotate_keys(args: argparse.Namespace, settings: Settings) -> int:
+    counts = asyncio.run(rotate_keys(settings))
+    total = sum(counts.values())
+    for name, count in counts.items():
+        print(f"{name}: {count} re-encrypted")
+    print(f"{total} values now encrypted with the first key of TOKEN_KEYS")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="invoicing", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the web service (uvicorn)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(func=_cmd_serve)
+
+    mig = sub.add_parser("migrate", help="upgrade the database schema to the newest revision")
+    mig.add_argument("revision", nargs="?", default="head")
+    mig.set_defaults(func=_cmd_migrate)
+
+    rot = sub.add_parser("rotate-keys", help="re-encrypt stored tokens with the first TOKEN_KEYS key")
+    rot.set_defaults(func=_cmd_rotate_keys)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace, Settings], int] = args.func
+    try:
+        settings = load_settings()
+        for notice in settings.notices:
+            print(f"invoicing: {notice}", file=sys.stderr)
+        return func(args, settings)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        from app.security import TokenKeyError
+
+        if isinstance(exc, TokenKeyError):
+            return _fail(exc.message)
+        if _is_db_error(exc):
+            return _fail(_describe_db_error(exc), 1)
+        raise
+
+
+def _is_db_error(exc: BaseException) -> bool:
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    return isinstance(exc, OSError | OperationalError | DBAPIError) or (
+        type(exc).__module__.startswith("asyncpg")
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,196 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx2
+import structlog
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.config import Settings, get_settings
+from app.db import create_engine, create_sessionmaker
+from app.errors import AppError
+from app.health import router as health_router
+from app.logs import configure_logging, log
+from app.security import keyring
+from app.tenants.routes import router as tenants_router
+from app.web import STATIC_DIR, templates
+
+JSON_PREFIXES = ("/api/",)
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.startswith(JSON_PREFIXES) or request.url.path == "/api"
+
+
+def content_security_policy(settings: Settings, path: str) -> str:
+    ancestors = ["'self'", "https://*.pipedrive.com", settings.public_url]
+    if settings.sandbox_url and not settings.is_production:
+        # The sandbox's deal page embeds our pages exactly as Pipedrive does.
+        ancestors.append(settings.sandbox_url)
+    # Swagger UI boots from one inline script; only /docs gets that allowance.
+    script = "'self' 'unsafe-inline'" if path == "/docs" else "'self'"
+    return (
+        f"default-src 'self'; script-src {script}; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; connect-src 'self'; form-action 'self' https: http:; "
+        f"base-uri 'self'; object-src 'none'; frame-ancestors {' '.join(ancestors)}"
+    )
+
+
+def _error_response(request: Request, status: int, body: dict[str, Any]) -> Response:
+    if wants_json(request):
+        return JSONResponse({"error": body}, status_code=status)
+    return templates.TemplateResponse(
+        request,
+        "common/error.html",
+        {"status": status, "error": body},
+        status_code=status,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError) -> Response:
+        if exc.status_code >= 500:
+            log.warning("app_error", code=exc.code, message=exc.message)
+        response = _error_response(request, exc.status_code, exc.to_dict())
+        response.headers.update(exc.headers)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        errors = []
+        for err in exc.errors():
+            loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+            errors.append({"field": ".".join(loc) or None, "message": err.get("msg", "invalid")})
+        first = errors[0] if errors else {"field": None, "message": "invalid request"}
+        message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
+        body = {
+            "code": "validation_failed",
+            "message": message,
+            "field": first["field"],
+            "errors": errors,
+        }
+        return _error_response(request, 422, body)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        response = _error_response(
+            request, exc.status_code, {"code": code, "message": str(exc.detail)}
+        )
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    @app.exception_handler(Exception)
+    async def _unhandled(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled_error", path=request.url.path)
+        return _error_response(
+            request,
+            500,
+            {
+                "code": "internal_error",
+                "message": "something failed on our side; it has been logged",
+                "request_id": getattr(request.state, "request_id", None),
+            },
+        )
+
+
+def install_middleware(app: FastAPI, settings: Settings) -> None:
+    @app.middleware("http")
+    async def _request_context(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        incoming = request.headers.get("x-request-id", "")
+        request_id = incoming if 0 < len(incoming) <= 64 else uuid.uuid4().hex
+        request.state.request_id = request_id
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        response = await call_next(request)
+        response.headers["X-Request-ID"] = request_id
+        response.headers["Content-Security-Policy"] = content_security_policy(
+            settings, request.url.path
+        )
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+        response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+        if settings.public_url.startswith("https://"):
+            response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        if request.url.path not in ("/healthz", "/readyz"):
+            log.info(
+                "request",
+                method=request.method,
+                path=request.url.path,
+                status=response.status_code,
+                ms=round((time.perf_counter() - started) * 1000, 1),
+            )
+        return response
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the ASGI app. The lifespan owns the engine and the shared HTTP client."""
+    settings = settings or get_settings()
+    configure_logging(settings)
+    keyring.configure(settings.token_key_list)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for notice in settings.notices:
+            log.info("notice", message=notice)
+        engine = create_engine(settings)
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.http = httpx2.AsyncClient(
+            timeout=httpx2.Timeout(30.0, connect=10.0),
+            limits=httpx2.Limits(max_connections=200, max_keepalive_connections=50),
+            headers={"User-Agent": "crm-invoicing/0.1"},
+        )
+        try:
+            yield
+        finally:
+            await app.state.http.aclose()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="CRM Invoicing",
+        version="0.1.0",
+        description="Create, send and track Xero and QuickBooks Online invoices from "
+        "Pipedrive deals.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="CRM Invoicing API",
+            swagger_js_url="/static/vendor/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
+
+    @app.get("/", include_in_schema=False)
+    async def index(request: Request) -> Response:
+        return templates.TemplateResponse(request, "common/index.html", {"settings": settings})
+
+    install_middleware(app, settings)
+    install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    app.include_router(health_router)
+    app.include_router(tenants_router)
+    return app

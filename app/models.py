@@ -1,0 +1,6 @@
+"""Every model, imported once so that Alembic and the metadata see the whole schema."""
+
+from app.crm.pipedrive.models import PipedriveInstallation
+from app.tenants.models import Company, CrmUser
+
+__all__ = ["Company", "CrmUser", "PipedriveInstallation"]

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, TimestampMixin, new_uuid
+
+
+class Company(TimestampMixin, Base):
+    """A Pipedrive company: the tenant. Everything tenant-owned hangs off its id."""
+
+    __tablename__ = "company"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    pipedrive_company_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    domain: Mapped[str] = mapped_column(String(255), default="")
+    name: Mapped[str] = mapped_column(String(255), default="")
+
+    users: Mapped[list[CrmUser]] = relationship(
+        back_populates="company", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class CrmUser(TimestampMixin, Base):
+    """A Pipedrive user of a company who installed the app."""
+
+    __tablename__ = "crm_user"
+    __table_args__ = (UniqueConstraint("company_id", "pipedrive_user_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    company_id: Mapped[str] = mapped_column(
+        ForeignKey("company.id", ondelete="CASCADE"), index=True
+    )
+    pipedrive_user_id: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    email: Mapped[str] = mapped_column(String(320), default="")
+    is_admin: Mapped[bool] = mapped_column(default=False)
+
+    company: Mapped[Company] = relationship(back_populates="users")
