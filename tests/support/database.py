@@ -1,0 +1,71 @@
+"""A fresh, migrated database per test run: a temp SQLite file, or a new PostgreSQL database."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy import delete, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db import Base
+
+POSTGRES_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+
+
+def requested_url() -> str:
+    return os.environ.get("DATABASE_URL", "").strip()
+
+
+def is_postgres(url: str) -> bool:
+    return url.startswith("postgresql")
+
+
+async def create_postgres_database(base_url: str) -> str:
+    """Create `<db>_<random>` next to the given database and return its URL."""
+    url = make_url(base_url)
+    name = f"{url.database or 'test'}_{os.getpid()}_{secrets.token_hex(3)}"
+    conn = await asyncpg.connect(
+        host=url.host, port=url.port or 5432, user=url.username, password=url.password,
+        database=url.database,
+    )
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+async def drop_postgres_database(db_url: str) -> None:
+    url = make_url(db_url)
+    conn = await asyncpg.connect(
+        host=url.host, port=url.port or 5432, user=url.username, password=url.password,
+        database="postgres",
+    )
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def sqlite_url(directory: Path | None = None) -> str:
+    directory = directory or Path(tempfile.mkdtemp(prefix="invoicing-test-"))
+    return f"sqlite+aiosqlite:///{directory / 'test.db'}"
+
+
+async def empty_all_tables(engine: AsyncEngine) -> None:
+    """Delete every row (children first) so that each test starts from an empty schema."""
+    import app.models  # noqa: F401
+
+    async with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+            if names:
+                await conn.execute(text(f"TRUNCATE {names} CASCADE"))
+        else:
+            for table in reversed(Base.metadata.sorted_tables):
+                await conn.execute(delete(table))
