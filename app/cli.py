@@ -1,4 +1,4 @@
-"""The `invoicing` command line: serve, migrate, rotate-keys."""
+"""The `invoicing` command line: serve, migrate, sandbox, rotate-keys."""
 
 from __future__ import annotations
 
@@ -93,6 +93,22 @@ def _cmd_rotate_keys(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from app.sandbox.app import create_sandbox_app
+    from app.sandbox.config import SandboxSettings
+
+    public = args.public_url or f"http://{args.host}:{args.port}"
+    config = SandboxSettings.from_app(settings, public_url=public, db_path=args.db)
+    app = create_sandbox_app(config, reset=args.reset, seed=args.seed)
+    print(
+        f"sandbox: Pipedrive, Xero and QuickBooks stand-ins on {public}, state in {config.db_path}"
+    )
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="invoicing", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -107,7 +123,18 @@ def build_parser() -> argparse.ArgumentParser:
     mig.add_argument("revision", nargs="?", default="head")
     mig.set_defaults(func=_cmd_migrate)
 
-    rot = sub.add_parser("rotate-keys", help="re-encrypt stored tokens with the first TOKEN_KEYS key")
+    sb = sub.add_parser("sandbox", help="run the local Pipedrive, Xero and QuickBooks stand-ins")
+    sb.add_argument("--host", default="127.0.0.1")
+    sb.add_argument("--port", type=int, default=8100)
+    sb.add_argument("--db", default=None, help="state file (default var/sandbox.db)")
+    sb.add_argument("--public-url", default=None, help="the URL clients use to reach it")
+    sb.add_argument("--reset", action="store_true", help="start from empty state")
+    sb.add_argument("--seed", choices=["demo"], default=None, help="load a data set at start")
+    sb.set_defaults(func=_cmd_sandbox)
+
+    rot = sub.add_parser(
+        "rotate-keys", help="re-encrypt stored tokens with the first TOKEN_KEYS key"
+    )
     rot.set_defaults(func=_cmd_rotate_keys)
     return parser
 

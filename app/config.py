@@ -72,7 +72,9 @@ class XeroSettings(_Group):
 
 
 class QuickBooksSettings(_Group):
-    model_config = SettingsConfigDict(env_prefix="QUICKBOOKS_", extra="ignore", env_file=_env_file())
+    model_config = SettingsConfigDict(
+        env_prefix="QUICKBOOKS_", extra="ignore", env_file=_env_file()
+    )
 
     client_id: str = ""
     client_secret: str = ""
@@ -239,7 +241,9 @@ def complete_secrets(settings: Settings) -> Settings:
             required += ["QUICKBOOKS_CLIENT_SECRET", "QUICKBOOKS_WEBHOOK_VERIFIER_TOKEN"]
         for name in required:
             if settings.secret_value(name).strip().lower() in PLACEHOLDERS:
-                raise ConfigError(f"{name} is missing or a placeholder; set it to start in production")
+                raise ConfigError(
+                    f"{name} is missing or a placeholder; set it to start in production"
+                )
         if len(settings.secret_key) < 32:
             raise ConfigError("SECRET_KEY is too short: use at least 32 random characters")
     else:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.cli import migrate
 from app.config import Settings, load_settings
-from app.db import create_engine, create_sessionmaker
+from app.db import create_engine
 from app.main import create_app
+from app.sandbox.app import create_sandbox_app
+from app.sandbox.config import SandboxSettings
 from app.tenants.models import Company, CrmUser
 from app.tenants.service import issue_session_token
 from tests.support.database import (
@@ -26,6 +28,8 @@ from tests.support.database import (
     requested_url,
     sqlite_url,
 )
+from tests.support.sandbox import SandboxControl
+from tests.support.servers import ServerThread, free_port
 
 
 @pytest.fixture(scope="session")
@@ -47,17 +51,56 @@ def var_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-async def settings(database_url: str, var_dir: Path) -> Settings:
+def ports() -> dict[str, int]:
+    """Ports chosen up front: the app and the sandbox must know each other's URLs."""
+    return {"app": free_port(), "sandbox": free_port()}
+
+
+@pytest.fixture(scope="session")
+async def settings(database_url: str, var_dir: Path, ports: dict[str, int]) -> Settings:
     settings = load_settings(
         app_env="test",
         database_url=database_url,
         var_dir=var_dir,
-        public_url="http://testserver",
+        public_url=f"http://127.0.0.1:{ports['app']}",
+        sandbox_url=f"http://127.0.0.1:{ports['sandbox']}",
         log_format="console",
         log_level="WARNING",
     )
     await asyncio.to_thread(migrate, settings)
     return settings
+
+
+@pytest.fixture(scope="session")
+def sandbox_server(settings: Settings, var_dir: Path, ports: dict[str, int]) -> Iterator[str]:
+    """The stand-ins on a real port, state in a temp SQLite file, quick webhook retries."""
+    config = SandboxSettings.from_app(
+        settings, db_path=var_dir / "sandbox.db", webhook_retry_delays=(0.2, 0.5)
+    )
+    server = ServerThread(create_sandbox_app(config, reset=True), ports["sandbox"]).start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def sandbox(sandbox_server: str) -> AsyncIterator[SandboxControl]:
+    """A reset, demo-seeded sandbox for this test, driven over HTTP."""
+    async with httpx2.AsyncClient(base_url=sandbox_server, timeout=30) as http:
+        control = SandboxControl(http)
+        await control.reset(seed="demo")
+        yield control
+
+
+@pytest.fixture(scope="session")
+def app_server(app: FastAPI, ports: dict[str, int]) -> Iterator[str]:
+    """The product on a real port, for browsers, webhooks and cross-process tests."""
+    server = ServerThread(app, ports["app"]).start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

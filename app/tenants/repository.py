@@ -28,12 +28,13 @@ class CompanyScopedRepository(Generic[M]):
         self.session = session
         self.company_id = company_id
 
-    def select(self) -> Select[tuple[M]]:
+    def select(self) -> Select[Any]:
         return select(self.model).where(self.model.company_id == self.company_id)
 
     async def get(self, id_: Any) -> M | None:
         result = await self.session.execute(self.select().where(self.model.id == id_))
-        return result.scalar_one_or_none()
+        row: M | None = result.scalar_one_or_none()
+        return row
 
     async def get_or_404(self, id_: Any) -> M:
         row = await self.get(id_)
@@ -43,7 +44,8 @@ class CompanyScopedRepository(Generic[M]):
 
     async def list(self, *criteria: Any) -> Sequence[M]:
         result = await self.session.execute(self.select().where(*criteria))
-        return result.scalars().all()
+        rows: Sequence[M] = result.scalars().all()
+        return rows
 
     def add(self, row: M) -> M:
         if getattr(row, "company_id", None) not in (None, self.company_id):
@@ -64,4 +66,5 @@ class UserRepository(CompanyScopedRepository[CrmUser]):
         result = await self.session.execute(
             self.select().where(CrmUser.pipedrive_user_id == pipedrive_user_id)
         )
-        return result.scalar_one_or_none()
+        user: CrmUser | None = result.scalar_one_or_none()
+        return user

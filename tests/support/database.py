@@ -30,7 +30,10 @@ async def create_postgres_database(base_url: str) -> str:
     url = make_url(base_url)
     name = f"{url.database or 'test'}_{os.getpid()}_{secrets.token_hex(3)}"
     conn = await asyncpg.connect(
-        host=url.host, port=url.port or 5432, user=url.username, password=url.password,
+        host=url.host,
+        port=url.port or 5432,
+        user=url.username,
+        password=url.password,
         database=url.database,
     )
     try:
@@ -43,7 +46,10 @@ async def create_postgres_database(base_url: str) -> str:
 async def drop_postgres_database(db_url: str) -> None:
     url = make_url(db_url)
     conn = await asyncpg.connect(
-        host=url.host, port=url.port or 5432, user=url.username, password=url.password,
+        host=url.host,
+        port=url.port or 5432,
+        user=url.username,
+        password=url.password,
         database="postgres",
     )
     try:

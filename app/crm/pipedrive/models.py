@@ -21,9 +21,7 @@ class PipedriveInstallation(TimestampMixin, Base):
     company_id: Mapped[str] = mapped_column(
         ForeignKey("company.id", ondelete="CASCADE"), index=True
     )
-    user_id: Mapped[str] = mapped_column(
-        ForeignKey("crm_user.id", ondelete="CASCADE"), unique=True
-    )
+    user_id: Mapped[str] = mapped_column(ForeignKey("crm_user.id", ondelete="CASCADE"), unique=True)
     # Pipedrive access tokens grow over time; ciphertext is ~1.4x longer still.
     access_token: Mapped[str] = mapped_column(EncryptedString(2048))
     refresh_token: Mapped[str] = mapped_column(EncryptedString(2048))

@@ -1,0 +1,42 @@
+"""The sandbox's control API: clock, faults, request log."""
+
+from __future__ import annotations
+
+import httpx2
+import pytest
+
+
+async def test_clock_moves_forward_only(sandbox):
+    before = (await sandbox.http.get("/_sandbox/clock")).json()["offset_seconds"]
+    after = await sandbox.advance(1800)
+    assert after["offset_seconds"] == before + 1800
+    refused = await sandbox.http.post("/_sandbox/clock/advance", json={"seconds": -5})
+    assert refused.status_code == 422
+
+
+async def test_status_fault_applies_count_times_and_is_logged(sandbox):
+    await sandbox.fault(kind="status", path="^/nowhere", status=503, count=1)
+    first = await sandbox.http.get("/nowhere")
+    second = await sandbox.http.get("/nowhere")
+    assert first.status_code == 503
+    assert second.status_code == 404
+    log = await sandbox.requests("/nowhere")
+    assert [e["fault"] for e in log] == ["status", None]
+
+
+async def test_rate_limit_fault_carries_retry_after(sandbox):
+    await sandbox.fault(kind="rate_limit", path="^/limited", retry_after=7)
+    response = await sandbox.http.get("/limited")
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "7"
+
+
+async def test_dropped_connection_is_a_protocol_error(sandbox):
+    await sandbox.fault(kind="drop", path="^/cut")
+    with pytest.raises(httpx2.HTTPError):
+        await sandbox.http.get("/cut")
+
+
+async def test_unknown_fault_kind_is_refused(sandbox):
+    response = await sandbox.http.post("/_sandbox/faults", json={"kind": "meteor"})
+    assert response.status_code == 422
