@@ -218,7 +218,7 @@ def matches(doc: dict[str, Any], cond: Condition) -> bool:
         return bool(a != b)
     try:
         return bool(
-            {"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[cond.op]  # type: ignore[operator]
+            {"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[cond.op]
         )
     except TypeError:
         return False
@@ -249,7 +249,11 @@ def run(query: Query, docs: list[dict[str, Any]]) -> tuple[list[dict[str, Any]],
     """Filter, order and page; returns (page, total matches)."""
     hits = [d for d in docs if all(matches(d, c) for c in query.where)]
     for name, desc in reversed(query.order):
-        hits.sort(key=lambda d, n=name: _sort_key(d, n), reverse=desc)
+
+        def key(doc: dict[str, Any], field_name: str = name) -> tuple[int, Any]:
+            return _sort_key(doc, field_name)
+
+        hits.sort(key=key, reverse=desc)
     total = len(hits)
     start = query.start - 1
     return hits[start : start + query.max_results], total
