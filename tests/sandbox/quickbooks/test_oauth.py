@@ -158,9 +158,7 @@ async def test_missing_token_is_401_authentication_fault(qbo: Qbo) -> None:
 
 
 async def test_token_of_one_realm_cannot_read_another(api: Qbo) -> None:
-    response = await api.http.get(
-        "/quickbooks/api/v3/company/123/preferences", headers=api.auth()
-    )
+    response = await api.http.get("/quickbooks/api/v3/company/123/preferences", headers=api.auth())
     assert response.status_code == 403
     assert fault(response)["type"] == "AuthorizationFault"
 
