@@ -217,9 +217,7 @@ def matches(doc: dict[str, Any], cond: Condition) -> bool:
     if cond.op == "!=":
         return bool(a != b)
     try:
-        return bool(
-            {"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[cond.op]
-        )
+        return bool({"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[cond.op])
     except TypeError:
         return False
 

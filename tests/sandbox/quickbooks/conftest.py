@@ -100,7 +100,7 @@ def fault(response: httpx2.Response) -> dict[str, Any]:
 
 
 def invoice_body(**overrides: Any) -> dict[str, Any]:
-    """Globex (customer 1, USD): 2 × Consulting hour (item 1) at 150, taxable."""
+    """Globex (customer 1, USD): 2 x Consulting hour (item 1) at 150, taxable."""
     body: dict[str, Any] = {
         "CustomerRef": {"value": "1"},
         "Line": [

@@ -65,9 +65,7 @@ async def test_payment_fires_payment_and_invoice_events(api: Qbo) -> None:
 async def test_failed_deliveries_are_retried_then_recorded() -> None:
     hooks: list[httpx2.Request] = []
     app = make_app(hooks, status=500)
-    async with httpx2.AsyncClient(
-        transport=httpx2.ASGITransport(app=app), base_url=BASE
-    ) as http:
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url=BASE) as http:
         qbo = await Qbo(http, app, hooks).connect()
         await qbo.post("/customer", {"DisplayName": "Retry Me"})
         await sandbox_of(app).webhooks.drain(timeout=5)
