@@ -55,6 +55,7 @@ async def test_oauth_and_api_over_a_real_socket(
         headers=headers,
     )
     assert len(invoices.json()["QueryResponse"]["Invoice"]) == 4
+    assert invoices.headers["intuit_tid"]
     paid = await sandbox.http.post(
         "/_sandbox/quickbooks/payments", json={"invoice_id": "1", "amount": "6495"}
     )
