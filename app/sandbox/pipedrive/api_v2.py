@@ -28,6 +28,16 @@ LINE_SORTS = ("id", "add_time", "update_time", "order_nr")
 DEAL_STATUSES = ("open", "won", "lost", "deleted", "all_not_deleted")
 
 
+DealCtx = Annotated[ApiContext, Depends(api_call(COSTS["deal"]))]
+DealsCtx = Annotated[ApiContext, Depends(api_call(COSTS["deals_list"]))]
+LinesCtx = Annotated[ApiContext, Depends(api_call(COSTS["deal_products"]))]
+DiscountsCtx = Annotated[ApiContext, Depends(api_call(COSTS["deal_discounts"]))]
+ProductCtx = Annotated[ApiContext, Depends(api_call(COSTS["product"]))]
+ProductsCtx = Annotated[ApiContext, Depends(api_call(COSTS["products_list"]))]
+OrgCtx = Annotated[ApiContext, Depends(api_call(COSTS["organization"]))]
+PersonCtx = Annotated[ApiContext, Depends(api_call(COSTS["person"]))]
+
+
 def _pick_custom_fields(item: dict[str, Any], custom_fields: str | None) -> dict[str, Any]:
     """``custom_fields=key1,key2`` limits which custom fields come back (max 15 in v2)."""
     if not custom_fields:
@@ -59,14 +69,6 @@ def _sorted_lines(
 
 def router() -> APIRouter:
     r = APIRouter()
-    DealCtx = Annotated[ApiContext, Depends(api_call(COSTS["deal"]))]
-    DealsCtx = Annotated[ApiContext, Depends(api_call(COSTS["deals_list"]))]
-    LinesCtx = Annotated[ApiContext, Depends(api_call(COSTS["deal_products"]))]
-    DiscountsCtx = Annotated[ApiContext, Depends(api_call(COSTS["deal_discounts"]))]
-    ProductCtx = Annotated[ApiContext, Depends(api_call(COSTS["product"]))]
-    ProductsCtx = Annotated[ApiContext, Depends(api_call(COSTS["products_list"]))]
-    OrgCtx = Annotated[ApiContext, Depends(api_call(COSTS["organization"]))]
-    PersonCtx = Annotated[ApiContext, Depends(api_call(COSTS["person"]))]
 
     def deal_or_404(ctx: ApiContext, raw_id: str) -> dict[str, Any]:
         deal = ctx.data.get("deal", ctx.company_id, parse_id(raw_id, "id"))
