@@ -131,9 +131,7 @@ def make_settings(receiver: Receiver) -> SandboxSettings:
         public_url=PUBLIC,
         db_path=":memory:",
         app_url=receiver.url,
-        pipedrive_client=Client(
-            CLIENT_ID, CLIENT_SECRET, (f"{receiver.url}/pipedrive/callback",)
-        ),
+        pipedrive_client=Client(CLIENT_ID, CLIENT_SECRET, (f"{receiver.url}/pipedrive/callback",)),
         pipedrive_jwt_secret=JWT_SECRET,
         pipedrive_webhook_url=f"{receiver.url}/webhooks/pipedrive",
         pipedrive_webhook_user="hook-user",

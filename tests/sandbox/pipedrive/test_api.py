@@ -70,10 +70,34 @@ async def test_deal_shape(pd, northwind):
     body = (await pd.get(f"{V2}/deals/31", northwind)).json()
     deal = body["data"]
     for key in (
-        "id", "title", "value", "currency", "owner_id", "person_id", "org_id", "pipeline_id",
-        "stage_id", "status", "add_time", "update_time", "close_time", "won_time", "lost_time",
-        "expected_close_date", "probability", "lost_reason", "label_ids", "is_deleted",
-        "is_archived", "visible_to", "origin", "channel", "arr", "mrr", "acv", "custom_fields",
+        "id",
+        "title",
+        "value",
+        "currency",
+        "owner_id",
+        "person_id",
+        "org_id",
+        "pipeline_id",
+        "stage_id",
+        "status",
+        "add_time",
+        "update_time",
+        "close_time",
+        "won_time",
+        "lost_time",
+        "expected_close_date",
+        "probability",
+        "lost_reason",
+        "label_ids",
+        "is_deleted",
+        "is_archived",
+        "visible_to",
+        "origin",
+        "channel",
+        "arr",
+        "mrr",
+        "acv",
+        "custom_fields",
     ):
         assert key in deal, key
     assert (deal["id"], deal["title"], deal["currency"]) == (31, "Acme rollout", "NZD")
@@ -110,16 +134,41 @@ async def test_deal_products_shape_and_sums(pd, northwind):
     assert [line["product_id"] for line in lines] == [1, 2, 3]
     first = lines[0]
     assert set(first) >= {
-        "id", "deal_id", "product_id", "product_variation_id", "name", "item_price", "quantity",
-        "discount", "discount_type", "tax", "tax_method", "sum", "currency", "comments",
-        "is_enabled", "order_nr", "add_time", "update_time", "billing_frequency",
-        "billing_frequency_cycles", "billing_start_date",
+        "id",
+        "deal_id",
+        "product_id",
+        "product_variation_id",
+        "name",
+        "item_price",
+        "quantity",
+        "discount",
+        "discount_type",
+        "tax",
+        "tax_method",
+        "sum",
+        "currency",
+        "comments",
+        "is_enabled",
+        "order_nr",
+        "add_time",
+        "update_time",
+        "billing_frequency",
+        "billing_frequency_cycles",
+        "billing_start_date",
     }
     assert "code" not in first  # deal products carry no product code (reference §4.3)
     assert (first["item_price"], first["quantity"], first["discount"]) == (150, 10, 10)
-    assert (first["discount_type"], first["tax"], first["tax_method"]) == ("percentage", 15, "exclusive")
+    assert (first["discount_type"], first["tax"], first["tax_method"]) == (
+        "percentage",
+        15,
+        "exclusive",
+    )
     assert first["sum"] == 1552.5 and first["comments"] == "" and first["is_enabled"] is True
-    assert (lines[1]["discount"], lines[1]["discount_type"], lines[1]["sum"]) == (200, "amount", 2645)
+    assert (lines[1]["discount"], lines[1]["discount_type"], lines[1]["sum"]) == (
+        200,
+        "amount",
+        2645,
+    )
 
 
 async def test_inclusive_two_rate_and_untaxed_deals(pd, northwind):
@@ -144,10 +193,21 @@ async def test_deal_discounts(pd, northwind):
     assert len(discounts) == 1
     d = discounts[0]
     assert set(d) == {
-        "id", "type", "amount", "description", "deal_id", "created_at", "created_by",
-        "updated_at", "updated_by",
+        "id",
+        "type",
+        "amount",
+        "description",
+        "deal_id",
+        "created_at",
+        "created_by",
+        "updated_at",
+        "updated_by",
     }
-    assert isinstance(d["id"], str) and (d["type"], d["amount"], d["deal_id"]) == ("percentage", 5, 32)
+    assert isinstance(d["id"], str) and (d["type"], d["amount"], d["deal_id"]) == (
+        "percentage",
+        5,
+        32,
+    )
     amount = (await pd.get(f"{V2}/deals/33/discounts", northwind)).json()["data"]
     assert [(x["type"], x["amount"]) for x in amount] == [("amount", 100)]
     assert (await pd.get(f"{V2}/deals/31/discounts", northwind)).json()["data"] == []
@@ -183,14 +243,32 @@ async def test_paging_limits_are_checked(pd, northwind):
 async def test_product_shape_and_batch(pd, northwind):
     product = (await pd.get(f"{V2}/products/6", northwind)).json()["data"]
     for key in (
-        "id", "name", "code", "unit", "tax", "is_deleted", "is_linkable", "visible_to",
-        "owner_id", "custom_fields", "billing_frequency", "billing_frequency_cycles", "prices",
+        "id",
+        "name",
+        "code",
+        "unit",
+        "tax",
+        "is_deleted",
+        "is_linkable",
+        "visible_to",
+        "owner_id",
+        "custom_fields",
+        "billing_frequency",
+        "billing_frequency_cycles",
+        "prices",
     ):
         assert key in product, key
     assert (product["name"], product["code"], product["tax"]) == ("Hardware kit", "HW-KIT", 15)
     prices = {p["currency"]: p["price"] for p in product["prices"]}
     assert prices["NZD"] == 349.95 and prices["EUR"] == 349.95
-    assert set(product["prices"][0]) == {"product_id", "currency", "price", "cost", "direct_cost", "notes"}
+    assert set(product["prices"][0]) == {
+        "product_id",
+        "currency",
+        "price",
+        "cost",
+        "direct_cost",
+        "notes",
+    }
     batch = (await pd.get(f"{V2}/products", northwind, ids="1,3,5")).json()["data"]
     assert [p["code"] for p in batch] == ["CONS-HR", "LIC-ANN", "SUP-MON"]
 
@@ -223,7 +301,11 @@ async def test_organization_shape(pd, northwind):
 
 async def test_person_shape(pd, northwind):
     person = (await pd.get(f"{V2}/persons/21", northwind)).json()["data"]
-    assert (person["name"], person["first_name"], person["last_name"]) == ("Alice Buyer", "Alice", "Buyer")
+    assert (person["name"], person["first_name"], person["last_name"]) == (
+        "Alice Buyer",
+        "Alice",
+        "Buyer",
+    )
     assert person["org_id"] == 11
     assert person["emails"] == [
         {"value": "alice@acme.test", "primary": True, "label": "work"},
@@ -266,7 +348,9 @@ async def test_bad_ids_and_unknown_paths(pd, northwind):
     assert bad.status_code == 400 and bad.json()["success"] is False
     unknown = await pd.get(f"{NORTHWIND}/api/v2/nothing-here", northwind)
     assert unknown.status_code == 404 and unknown.json()["success"] is False
-    too_many = await pd.get(f"{V2}/products", northwind, ids=",".join(str(i) for i in range(1, 102)))
+    too_many = await pd.get(
+        f"{V2}/products", northwind, ids=",".join(str(i) for i in range(1, 102))
+    )
     assert too_many.status_code == 400
 
 
@@ -275,6 +359,12 @@ async def test_currencies(pd, northwind):
     codes = {c["code"]: c for c in body["data"]}
     assert {"NZD", "USD", "EUR", "AUD"} <= set(codes)
     assert set(codes["NZD"]) == {
-        "id", "code", "name", "decimal_points", "symbol", "active_flag", "is_custom_flag",
+        "id",
+        "code",
+        "name",
+        "decimal_points",
+        "symbol",
+        "active_flag",
+        "is_custom_flag",
     }
     assert codes["JPY"]["decimal_points"] == 0

@@ -16,8 +16,16 @@ async def test_v1_fields_of_every_entity(pd, northwind):
         assert body["success"] is True
         assert body["additional_data"]["pagination"]["more_items_in_collection"] is False
         for field in body["data"]:
-            assert {"id", "key", "name", "field_type", "edit_flag", "active_flag",
-                    "mandatory_flag", "is_subfield"} <= set(field)
+            assert {
+                "id",
+                "key",
+                "name",
+                "field_type",
+                "edit_flag",
+                "active_flag",
+                "mandatory_flag",
+                "is_subfield",
+            } <= set(field)
         assert "name" in {f["key"] for f in body["data"]} or entity == "deal"
 
 
@@ -48,11 +56,19 @@ async def test_v2_fields_shape(pd, northwind):
     by_name = {f["field_name"]: f for f in body["data"]}
     po = by_name["PO number"]
     assert set(po) == {
-        "field_name", "field_code", "description", "field_type", "is_custom_field",
-        "is_optional_response_field", "options", "subfields",
+        "field_name",
+        "field_code",
+        "description",
+        "field_type",
+        "is_custom_field",
+        "is_optional_response_field",
+        "options",
+        "subfields",
     }
     assert po["is_custom_field"] is True and HEX40.fullmatch(po["field_code"])
-    assert by_name["Title"]["field_code"] == "title" and by_name["Title"]["is_custom_field"] is False
+    assert (
+        by_name["Title"]["field_code"] == "title" and by_name["Title"]["is_custom_field"] is False
+    )
     assert body["additional_data"] == {"next_cursor": None}
     org = (await pd.get(f"{NORTHWIND}/api/v2/organizationFields", northwind)).json()["data"]
     segment = next(f for f in org if f["field_name"] == "Segment")
@@ -64,9 +80,7 @@ async def test_v2_fields_shape(pd, northwind):
 
 async def test_v2_include_fields_and_single_field(pd, northwind):
     body = (
-        await pd.get(
-            f"{NORTHWIND}/api/v2/dealFields", northwind, include_fields="required_fields"
-        )
+        await pd.get(f"{NORTHWIND}/api/v2/dealFields", northwind, include_fields="required_fields")
     ).json()
     title = next(f for f in body["data"] if f["field_code"] == "title")
     assert title["required_fields"] == {"enabled": True}

@@ -47,7 +47,9 @@ async def test_cancel_redirects_with_user_denied_and_no_code(pd):
 
 async def test_auto_approve_deny_and_state_is_optional(pd):
     await pd.auto_approve(deny=True)
-    answer = await pd.http.get(AUTHORIZE, params={"client_id": CLIENT_ID, "redirect_uri": pd.callback})
+    answer = await pd.http.get(
+        AUTHORIZE, params={"client_id": CLIENT_ID, "redirect_uri": pd.callback}
+    )
     assert answer.status_code == 302
     assert query_of(answer.headers["location"]) == {"error": ["user_denied"]}
     code = await pd.code(101, state=None)
@@ -57,7 +59,12 @@ async def test_auto_approve_deny_and_state_is_optional(pd):
 async def test_token_response_shape(pd):
     tokens = await pd.install(101)
     assert set(tokens) == {
-        "access_token", "token_type", "expires_in", "refresh_token", "scope", "api_domain",
+        "access_token",
+        "token_type",
+        "expires_in",
+        "refresh_token",
+        "scope",
+        "api_domain",
     }
     assert tokens["access_token"].startswith("v1u:")
     assert tokens["token_type"] == "Bearer"
@@ -103,7 +110,11 @@ async def test_token_exchange_refuses_other_redirect_uri_wrong_secret_and_json(p
     assert other.json()["message"] == "redirect_uri is invalid"
     wrong = await pd.http.post(
         TOKEN,
-        data={"grant_type": "authorization_code", "code": await pd.code(), "redirect_uri": pd.callback},
+        data={
+            "grant_type": "authorization_code",
+            "code": await pd.code(),
+            "redirect_uri": pd.callback,
+        },
         headers={"Authorization": basic(password="nope")},
     )
     assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"

@@ -74,7 +74,9 @@ async def test_daily_budget_is_per_company(pd, northwind):
     await set_limits(pd, daily_budget=0)
     assert (await pd.get(DEAL, northwind)).status_code == 429
     contoso = (await pd.install(201))["access_token"]
-    assert (await pd.get(f"{NORTHWIND.replace('northwind', 'contoso')}/api/v2/deals/131", contoso)).status_code == 200
+    assert (
+        await pd.get(f"{NORTHWIND.replace('northwind', 'contoso')}/api/v2/deals/131", contoso)
+    ).status_code == 200
 
 
 async def test_costs_per_endpoint(pd, northwind):
@@ -97,13 +99,16 @@ async def test_costs_per_endpoint(pd, northwind):
 
 
 async def test_unknown_plan_is_refused(pd):
-    response = await pd.http.post("/_sandbox/pipedrive/companies/7001/limits", json={"plan": "gold"})
+    response = await pd.http.post(
+        "/_sandbox/pipedrive/companies/7001/limits", json={"plan": "gold"}
+    )
     assert response.status_code == 422
 
 
 async def test_injected_429_has_pipedrives_shape(pd, northwind):
     await pd.http.post(
-        "/_sandbox/faults", json={"kind": "rate_limit", "path": "^/pipedrive/c/", "count": 1, "retry_after": 2}
+        "/_sandbox/faults",
+        json={"kind": "rate_limit", "path": "^/pipedrive/c/", "count": 1, "retry_after": 2},
     )
     response = await pd.get(DEAL, northwind)
     assert response.status_code == 429

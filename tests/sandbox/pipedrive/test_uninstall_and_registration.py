@@ -40,7 +40,9 @@ async def test_uninstall_touches_only_that_user(pd, northwind):
 async def test_uninstall_reports_the_apps_failure_and_unknown_users(pd):
     pd.receiver.status = 500
     outcome = (
-        await pd.http.post("/_sandbox/pipedrive/uninstall", json={"user_id": 202, "company_id": 7002})
+        await pd.http.post(
+            "/_sandbox/pipedrive/uninstall", json={"user_id": 202, "company_id": 7002}
+        )
     ).json()
     assert outcome["status"] == 500 and outcome["revoked_grants"] == 0
     wrong = await pd.http.post(
@@ -54,8 +56,11 @@ async def register(pd, token: str, data, url: str = PROVIDER):
 
 
 async def test_registration_answers_a_redirect_url_to_a_connected_page(pd, northwind):
-    link = {"linkId": "5f7a0c1e-0000-4000-8000-00000000abcd", "orgId": "tenant-1",
-            "marketplaceClientId": CLIENT_ID}
+    link = {
+        "linkId": "5f7a0c1e-0000-4000-8000-00000000abcd",
+        "orgId": "tenant-1",
+        "marketplaceClientId": CLIENT_ID,
+    }
     response = await register(pd, northwind, {"data": link})
     assert response.status_code == 200
     body = response.json()

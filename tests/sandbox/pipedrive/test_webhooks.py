@@ -37,7 +37,11 @@ async def test_deal_change_posts_v2_webhook_with_basic_auth_and_previous(pd, nor
 async def test_changing_products_recomputes_value_and_lines(pd, northwind):
     response = await pd.http.patch(
         "/_sandbox/pipedrive/deals/31",
-        json={"products": [{"product_id": 4, "quantity": 2, "discount": 50, "discount_type": "amount"}]},
+        json={
+            "products": [
+                {"product_id": 4, "quantity": 2, "discount": 50, "discount_type": "amount"}
+            ]
+        },
     )
     assert response.status_code == 200
     lines = (await pd.get(f"{NORTHWIND}/api/v2/deals/31/products", northwind)).json()["data"]
@@ -60,8 +64,14 @@ async def test_status_change_sets_won_time(pd, northwind):
 async def test_create_and_delete_fire_webhooks(pd, northwind):
     created = await pd.http.post(
         "/_sandbox/pipedrive/deals",
-        json={"company_id": 7001, "title": "New deal", "org_id": 12, "person_id": 22,
-              "currency": "USD", "products": [{"product_id": 1, "quantity": 3}]},
+        json={
+            "company_id": 7001,
+            "title": "New deal",
+            "org_id": 12,
+            "person_id": 22,
+            "currency": "USD",
+            "products": [{"product_id": 1, "quantity": 3}],
+        },
     )
     assert created.status_code == 201
     deal_id = created.json()["deal"]["id"]
@@ -91,7 +101,13 @@ async def test_failed_deliveries_are_retried(pd):
 
 
 async def test_unknown_product_or_deal_is_refused(pd):
-    bad = await pd.http.patch("/_sandbox/pipedrive/deals/31", json={"products": [{"product_id": 99}]})
+    bad = await pd.http.patch(
+        "/_sandbox/pipedrive/deals/31", json={"products": [{"product_id": 99}]}
+    )
     assert bad.status_code == 422
-    assert (await pd.http.patch("/_sandbox/pipedrive/deals/999", json={"title": "x"})).status_code == 404
-    assert (await pd.http.patch("/_sandbox/pipedrive/deals/36", json={"title": "x"})).status_code == 404
+    assert (
+        await pd.http.patch("/_sandbox/pipedrive/deals/999", json={"title": "x"})
+    ).status_code == 404
+    assert (
+        await pd.http.patch("/_sandbox/pipedrive/deals/36", json={"title": "x"})
+    ).status_code == 404
