@@ -8,8 +8,10 @@ reference §1.1 and create-pipedrive-app's ``{api_domain}/v1/users/me``).
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 
@@ -31,6 +33,11 @@ CURRENCIES = [
 REGISTRATION_FIELDS = ("linkId", "orgId", "marketplaceClientId")
 
 
+def _offset(timezone_name: str, now: datetime) -> str:
+    raw = now.astimezone(ZoneInfo(timezone_name)).strftime("%z")
+    return f"{raw[:3]}:{raw[3:]}"
+
+
 def me(ctx: ApiContext) -> dict[str, Any]:
     """The v1 user shape of ``GET /users/me`` (marketplace-getting-user-data's example)."""
     user, company = ctx.user, ctx.company
@@ -50,7 +57,7 @@ def me(ctx: ApiContext) -> dict[str, Any]:
         # The documented example prints 1/0 here, not a JSON boolean.
         "is_admin": 1 if user["is_admin"] else 0,
         "timezone_name": user["timezone_name"],
-        "timezone_offset": "+13:00" if company["country"] == "NZ" else "+11:00",
+        "timezone_offset": _offset(user["timezone_name"], ctx.pd.sandbox.clock.now()),
         "active_flag": True,
         "role_id": 1,
         "icon_url": None,

@@ -54,8 +54,10 @@ def error_body(status: int, message: str) -> dict[str, Any]:
     }
 
 
-def error_response(exc: PipedriveError) -> JSONResponse:
-    return JSONResponse(error_body(exc.status, exc.message), exc.status, headers=exc.headers)
+def error_response(exc: PipedriveError, rate_headers: dict[str, str] | None = None) -> JSONResponse:
+    """The error envelope; calls that passed auth keep their x-ratelimit-* headers."""
+    headers = {**(rate_headers or {}), **exc.headers}
+    return JSONResponse(error_body(exc.status, exc.message), exc.status, headers=headers)
 
 
 class Data:

@@ -83,7 +83,7 @@ def install(app: FastAPI, sandbox: Sandbox) -> None:
 
     async def handle(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, PipedriveError)
-        return error_response(exc)
+        return error_response(exc, getattr(request.state, "pipedrive_headers", None))
 
     app.add_exception_handler(PipedriveError, handle)
     app.include_router(oauth.router())

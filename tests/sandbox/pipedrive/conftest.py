@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlparse
 import httpx2
 import pytest
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from app.sandbox.app import Sandbox, create_sandbox_app
 from app.sandbox.config import SandboxSettings
@@ -29,6 +29,16 @@ CONTOSO = f"{PUBLIC}/pipedrive/c/contoso"
 
 def basic(user: str = CLIENT_ID, password: str = CLIENT_SECRET) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+PANEL_PAGE = """<!doctype html><p id="out">waiting</p><script>
+window.addEventListener("message", function (event) {
+  if (event.data && event.data.type === "SIGNED_TOKEN") {
+    document.getElementById("out").textContent = JSON.stringify(event.data);
+  }
+});
+window.parent.postMessage({type: "GET_SIGNED_TOKEN", requestId: "req-1"}, "*");
+</script>"""
 
 
 @dataclass
@@ -49,8 +59,13 @@ def receiver_server() -> Iterator[Receiver]:
     receiver = Receiver(url=f"http://127.0.0.1:{port}")
     app = FastAPI()
 
+    @app.get("/pipedrive/panel")
+    async def panel() -> HTMLResponse:
+        # Plays our panel: asks the host page for a fresh token the way the SDK does.
+        return HTMLResponse(PANEL_PAGE)
+
     @app.api_route("/{path:path}", methods=["GET", "POST", "DELETE", "PUT", "PATCH"])
-    async def record(request: Request, path: str) -> JSONResponse:
+    async def record(request: Request, path: str) -> Response:
         receiver.requests.append(
             {
                 "method": request.method,
@@ -126,9 +141,9 @@ class PD:
         assert response.status_code == 200
 
 
-def make_settings(receiver: Receiver) -> SandboxSettings:
+def make_settings(receiver: Receiver, public_url: str = PUBLIC) -> SandboxSettings:
     return SandboxSettings(
-        public_url=PUBLIC,
+        public_url=public_url,
         db_path=":memory:",
         app_url=receiver.url,
         pipedrive_client=Client(CLIENT_ID, CLIENT_SECRET, (f"{receiver.url}/pipedrive/callback",)),

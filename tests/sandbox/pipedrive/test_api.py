@@ -368,3 +368,17 @@ async def test_currencies(pd, northwind):
         "is_custom_flag",
     }
     assert codes["JPY"]["decimal_points"] == 0
+
+
+async def test_errors_after_auth_keep_the_rate_limit_headers(pd, northwind):
+    response = await pd.get(f"{V2}/deals/999", northwind)
+    assert response.status_code == 404
+    assert response.headers["x-ratelimit-limit"] == "80"
+    assert response.headers["x-ratelimit-remaining"] == "79"
+
+
+async def test_timezone_offset_follows_the_users_zone(pd):
+    token = (await pd.install(201))["access_token"]
+    me = (await pd.get(f"{CONTOSO}/api/v1/users/me", token)).json()["data"]
+    assert me["timezone_name"] == "Australia/Sydney"
+    assert me["timezone_offset"] in ("+10:00", "+11:00")
