@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs, urlparse
 
-from tests.sandbox.pipedrive.conftest import CLIENT_ID, NORTHWIND, basic
+from tests.sandbox.pipedrive.conftest import CLIENT_ID, CLIENT_SECRET, NORTHWIND, basic
 
 AUTHORIZE = "/pipedrive/oauth/oauth/authorize"
 TOKEN = "/pipedrive/oauth/oauth/token"
@@ -128,8 +128,6 @@ async def test_token_exchange_refuses_other_redirect_uri_wrong_secret_and_json(p
 
 
 async def test_client_credentials_in_the_body_are_accepted(pd):
-    from tests.sandbox.pipedrive.conftest import CLIENT_SECRET
-
     response = await pd.http.post(
         TOKEN,
         data={
