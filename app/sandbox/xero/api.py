@@ -51,7 +51,8 @@ def present(value: Any) -> Any:
         return value
     out: dict[str, Any] = {}
     for key, inner in value.items():
-        if key.startswith("_"):
+        if key.startswith("_") or inner is None:
+            # Xero leaves out empty fields rather than sending nulls.
             continue
         if key in MONEY_KEYS and isinstance(inner, str):
             out[key] = Decimal(inner)

@@ -198,6 +198,7 @@ class Xero:
             ],
         }
         invoice.update(fields)
+        invoice = {k: v for k, v in invoice.items() if v is not None}
         return await self.put("/Invoices", {"Invoices": [invoice]}, params={"summarizeErrors": "false"})
 
 

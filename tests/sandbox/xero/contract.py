@@ -133,4 +133,14 @@ class ContractRecorder:
                 # without an offset ("2019-12-07T18:46:19.5165400"). The stand-in answers what
                 # Xero sends.
                 return
+            if label.startswith("request GET") and all(
+                "is not a 'uuid'" in str(e) for e in _errors(exc)
+            ):
+                # Xero documents lookups by InvoiceNumber, ContactNumber and item Code in the
+                # same path segment the spec types as a uuid.
+                return
+            if label.startswith("response 4") and "Unknown response http status" in str(exc):
+                # An error status the spec does not declare for this operation: nothing to
+                # validate against (the body shape is checked by the behaviour tests).
+                return
             raise_again(exc, label, self.violations)
