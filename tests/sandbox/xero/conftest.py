@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import secrets
 from collections.abc import AsyncIterator
@@ -41,9 +42,17 @@ class Inbox:
 
     received: list[httpx2.Request] = field(default_factory=list)
     status: int = 200
+    # When set, answer like a correct receiver: 401 unless the signature matches this key.
+    verify_key: str | None = None
 
     def handler(self, request: httpx2.Request) -> httpx2.Response:
         self.received.append(request)
+        if self.verify_key is not None:
+            expected = base64.b64encode(
+                hmac.new(self.verify_key.encode(), request.content, hashlib.sha256).digest()
+            ).decode()
+            if not hmac.compare_digest(expected, request.headers.get("x-xero-signature", "")):
+                return httpx2.Response(401)
         return httpx2.Response(self.status)
 
     def payloads(self) -> list[dict[str, Any]]:
