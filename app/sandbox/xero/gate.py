@@ -28,10 +28,7 @@ IDEMPOTENCY_MAX = 128
 def _allowed(scopes: list[str], resource: str, method: str) -> bool:
     families = SCOPES.get(resource, SETTINGS_SCOPES)
     reading = method in ("GET", "HEAD")
-    for family in families:
-        if family in scopes or (reading and f"{family}.read" in scopes):
-            return True
-    return False
+    return any(f in scopes or (reading and f"{f}.read" in scopes) for f in families)
 
 
 class XeroGate:

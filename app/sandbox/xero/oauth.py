@@ -221,7 +221,7 @@ class IdentityServer:
         return body
 
     def exchange_code(self, form: dict[str, str], public: bool) -> JSONResponse:
-        data, reason = self.state.grants.consume_code(form.get("code", ""))
+        data, _reason = self.state.grants.consume_code(form.get("code", ""))
         if data is None:
             return token_error("invalid_grant")
         if data["client_id"] != self.client.client_id:
@@ -416,7 +416,7 @@ def install(app: FastAPI, state: XeroState) -> None:
 
     @api.get("/connections", response_model=None)
     @api.get("/Connections", response_model=None, include_in_schema=False)
-    async def list_connections(request: Request, authEventId: str | None = None) -> Response:  # noqa: N803
+    async def list_connections(request: Request, authEventId: str | None = None) -> Response:
         conns = connections_of(request)
         if authEventId:
             conns = [c for c in conns if c["authEventId"] == authEventId]

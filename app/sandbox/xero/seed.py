@@ -271,7 +271,7 @@ def seed(state: XeroState) -> dict[str, Any]:
                 },
                 scope=NZ,
             )
-        contacts = {
+        contacts: dict[str, dict[str, Any]] = {
             "Acme Ltd": {
                 "EmailAddress": "accounts@acme.test",
                 "Addresses": [
@@ -346,5 +346,5 @@ def _seed_invoices(state: XeroState) -> None:
         if then == "PAID":
             apply_payment(state, doc, Decimal(doc["AmountDue"]), today.isoformat())
         elif then == "VOIDED":
-            voided, errors = save_invoice(state, NZ, {"Status": "VOIDED"}, doc, 2)
+            _voided, errors = save_invoice(state, NZ, {"Status": "VOIDED"}, doc, 2)
             assert not errors, errors

@@ -33,12 +33,20 @@ async def test_invoice_numbers_follow_the_seeded_ones(xero):
     second = _one(await xero.create_invoice())
     assert (first["InvoiceNumber"], second["InvoiceNumber"]) == ("INV-0005", "INV-0006")
     duplicate = await xero.create_invoice(InvoiceNumber="INV-0005")
-    assert duplicate.json()["Invoices"][0]["ValidationErrors"] == [{"Message": "Invoice # must be unique."}]
+    assert duplicate.json()["Invoices"][0]["ValidationErrors"] == [
+        {"Message": "Invoice # must be unique."}
+    ]
 
 
 async def test_tax_is_rounded_per_line_then_summed(xero):
     lines = [
-        {"Description": f"L{i}", "Quantity": 1, "UnitAmount": amount, "AccountCode": "200", "TaxType": "OUTPUT2"}
+        {
+            "Description": f"L{i}",
+            "Quantity": 1,
+            "UnitAmount": amount,
+            "AccountCode": "200",
+            "TaxType": "OUTPUT2",
+        }
         for i, amount in enumerate((25.06, 25.61, 25.63))
     ]
     inv = _one(await xero.create_invoice(LineItems=lines))
@@ -50,8 +58,22 @@ async def test_tax_is_rounded_per_line_then_summed(xero):
 
 async def test_discounts_rate_and_amount(xero):
     lines = [
-        {"Description": "Rate", "Quantity": 10, "UnitAmount": 150, "DiscountRate": 10, "AccountCode": "200", "TaxType": "OUTPUT2"},
-        {"Description": "Amount", "Quantity": 1, "UnitAmount": 2500, "DiscountAmount": 200, "AccountCode": "200", "TaxType": "OUTPUT2"},
+        {
+            "Description": "Rate",
+            "Quantity": 10,
+            "UnitAmount": 150,
+            "DiscountRate": 10,
+            "AccountCode": "200",
+            "TaxType": "OUTPUT2",
+        },
+        {
+            "Description": "Amount",
+            "Quantity": 1,
+            "UnitAmount": 2500,
+            "DiscountAmount": 200,
+            "AccountCode": "200",
+            "TaxType": "OUTPUT2",
+        },
     ]
     inv = _one(await xero.create_invoice(LineItems=lines))
     assert [ln["LineAmount"] for ln in inv["LineItems"]] == [1350.00, 2300.00]
@@ -64,9 +86,19 @@ async def test_discounts_rate_and_amount(xero):
 
 
 async def test_inclusive_and_no_tax_line_amount_types(xero):
-    line = {"Description": "Licence", "Quantity": 1, "UnitAmount": 115, "AccountCode": "200", "TaxType": "OUTPUT2"}
+    line = {
+        "Description": "Licence",
+        "Quantity": 1,
+        "UnitAmount": 115,
+        "AccountCode": "200",
+        "TaxType": "OUTPUT2",
+    }
     inclusive = _one(await xero.create_invoice(LineAmountTypes="Inclusive", LineItems=[line]))
-    assert (inclusive["SubTotal"], inclusive["TotalTax"], inclusive["Total"]) == (100.0, 15.0, 115.0)
+    assert (inclusive["SubTotal"], inclusive["TotalTax"], inclusive["Total"]) == (
+        100.0,
+        15.0,
+        115.0,
+    )
     no_tax = _one(await xero.create_invoice(LineAmountTypes="NoTax", LineItems=[line]))
     assert (no_tax["SubTotal"], no_tax["TotalTax"], no_tax["Total"]) == (115.0, 0.0, 115.0)
     default = _one(await xero.create_invoice(LineItems=[line]))
@@ -74,17 +106,35 @@ async def test_inclusive_and_no_tax_line_amount_types(xero):
 
 
 async def test_unitdp_four_keeps_four_decimals(xero):
-    line = {"Description": "Precise", "Quantity": 3, "UnitAmount": 10.1234, "AccountCode": "200", "TaxType": "NONE"}
-    four = _one(await xero.put("/Invoices", {"Invoices": [{**(await _base(xero)), "LineItems": [line]}]},
-                               params={"unitdp": "4", "summarizeErrors": "false"}))
-    assert four["LineItems"][0]["UnitAmount"] == 10.1234 and four["LineItems"][0]["LineAmount"] == 30.37
+    line = {
+        "Description": "Precise",
+        "Quantity": 3,
+        "UnitAmount": 10.1234,
+        "AccountCode": "200",
+        "TaxType": "NONE",
+    }
+    four = _one(
+        await xero.put(
+            "/Invoices",
+            {"Invoices": [{**(await _base(xero)), "LineItems": [line]}]},
+            params={"unitdp": "4", "summarizeErrors": "false"},
+        )
+    )
+    assert (
+        four["LineItems"][0]["UnitAmount"] == 10.1234
+        and four["LineItems"][0]["LineAmount"] == 30.37
+    )
     two = _one(await xero.create_invoice(LineItems=[line]))
     assert two["LineItems"][0]["UnitAmount"] == 10.12 and two["LineItems"][0]["LineAmount"] == 30.36
 
 
 async def _base(xero):
-    return {"Type": "ACCREC", "Contact": {"ContactID": await xero.contact_id("Acme Ltd")},
-            "Date": "2026-03-13", "DueDate": "2026-03-20"}
+    return {
+        "Type": "ACCREC",
+        "Contact": {"ContactID": await xero.contact_id("Acme Ltd")},
+        "Date": "2026-03-13",
+        "DueDate": "2026-03-20",
+    }
 
 
 async def test_authorised_needs_a_due_date(xero):
@@ -105,22 +155,32 @@ async def test_currency_must_be_enabled_in_the_organisation(xero):
 
 
 async def test_summarize_errors_omitted_answers_400_but_keeps_the_valid_ones(xero):
-    good = {**(await _base(xero)), "Reference": "good-one",
-            "LineItems": [{"Description": "x", "Quantity": 1, "UnitAmount": 10, "AccountCode": "200"}]}
+    good = {
+        **(await _base(xero)),
+        "Reference": "good-one",
+        "LineItems": [{"Description": "x", "Quantity": 1, "UnitAmount": 10, "AccountCode": "200"}],
+    }
     bad = {**good, "Reference": "bad-one", "CurrencyCode": "GBP"}
     answer = await xero.put("/Invoices", {"Invoices": [good, bad]})
     assert answer.status_code == 400
     body = answer.json()
     assert body["Type"] == "ValidationException" and body["ErrorNumber"] == 10
     assert [e["Reference"] for e in body["Elements"]] == ["bad-one"]
-    listed = (await xero.get("/Invoices", params={"where": 'Reference=="good-one"'})).json()["Invoices"]
+    listed = (await xero.get("/Invoices", params={"where": 'Reference=="good-one"'})).json()[
+        "Invoices"
+    ]
     assert len(listed) == 1  # the documented gotcha: the valid one was created anyway
 
 
 async def test_summarize_errors_false_answers_200_with_each_element_flagged(xero):
-    good = {**(await _base(xero)), "LineItems": [{"Description": "x", "Quantity": 1, "UnitAmount": 10}]}
+    good = {
+        **(await _base(xero)),
+        "LineItems": [{"Description": "x", "Quantity": 1, "UnitAmount": 10}],
+    }
     bad = {**good, "Contact": {}}
-    answer = await xero.put("/Invoices", {"Invoices": [good, bad]}, params={"summarizeErrors": "false"})
+    answer = await xero.put(
+        "/Invoices", {"Invoices": [good, bad]}, params={"summarizeErrors": "false"}
+    )
     assert answer.status_code == 200
     first, second = answer.json()["Invoices"]
     assert first["StatusAttributeString"] == "OK" and first["InvoiceID"]
@@ -139,14 +199,24 @@ async def test_item_code_fills_the_line_from_sales_details(xero):
     inv = _one(await xero.create_invoice(LineItems=[{"ItemCode": "CONS-HR", "Quantity": 2}]))
     line = inv["LineItems"][0]
     assert (line["Description"], line["UnitAmount"], line["AccountCode"], line["TaxType"]) == (
-        "Consulting hour", 150.0, "200", "OUTPUT2")
+        "Consulting hour",
+        150.0,
+        "200",
+        "OUTPUT2",
+    )
     assert line["Item"]["Code"] == "CONS-HR"
     unknown = await xero.create_invoice(LineItems=[{"ItemCode": "HW-KIT", "Quantity": 1}])
     assert unknown.json()["Invoices"][0]["HasErrors"] is True
 
 
 async def test_expense_tax_type_cannot_be_used_on_a_sales_line(xero):
-    line = {"Description": "x", "Quantity": 1, "UnitAmount": 10, "AccountCode": "200", "TaxType": "INPUT2"}
+    line = {
+        "Description": "x",
+        "Quantity": 1,
+        "UnitAmount": 10,
+        "AccountCode": "200",
+        "TaxType": "INPUT2",
+    }
     answer = await xero.create_invoice(LineItems=[line])
     assert answer.json()["Invoices"][0]["ValidationErrors"] == [
         {"Message": "The TaxType code 'INPUT2' cannot be used with account code '200'."}
@@ -154,8 +224,11 @@ async def test_expense_tax_type_cannot_be_used_on_a_sales_line(xero):
 
 
 async def test_total_must_equal_the_sum_of_the_lines(xero):
-    body = {**(await _base(xero)), "Total": 1,
-            "LineItems": [{"Description": "x", "Quantity": 1, "UnitAmount": 10}]}
+    body = {
+        **(await _base(xero)),
+        "Total": 1,
+        "LineItems": [{"Description": "x", "Quantity": 1, "UnitAmount": 10}],
+    }
     answer = await xero.put("/Invoices", {"Invoices": [body]})
     assert answer.status_code == 400
     assert answer.json()["Elements"][0]["ValidationErrors"] == [
@@ -166,7 +239,14 @@ async def test_total_must_equal_the_sum_of_the_lines(xero):
 async def test_idempotency_key_replays_the_first_response(xero, sandbox_state):
     before = len(sandbox_state.store.all("xero:invoice", scope=NZ))
     headers = {"Idempotency-Key": "deal-31-attempt-1"}
-    body = {"Invoices": [{**(await _base(xero)), "LineItems": [{"Description": "x", "Quantity": 1, "UnitAmount": 10}]}]}
+    body = {
+        "Invoices": [
+            {
+                **(await _base(xero)),
+                "LineItems": [{"Description": "x", "Quantity": 1, "UnitAmount": 10}],
+            }
+        ]
+    }
     first = await xero.put("/Invoices", body, headers=headers, params={"summarizeErrors": "false"})
     second = await xero.put("/Invoices", body, headers=headers, params={"summarizeErrors": "false"})
     assert first.status_code == second.status_code == 200
@@ -188,11 +268,15 @@ async def test_status_transitions_follow_the_documented_table(xero):
         answer = await xero.post(path, {"Status": refused})
         assert answer.status_code == 400
         assert answer.json()["Elements"][0]["ValidationErrors"] == [
-            {"Message": "Invoice not of valid status for modification"}]
+            {"Message": "Invoice not of valid status for modification"}
+        ]
     assert _one(await xero.post(path, {"Status": "VOIDED"}))["Status"] == "VOIDED"
     assert (await xero.post(path, {"Status": "AUTHORISED"})).status_code == 400
     draft = _one(await xero.create_invoice())
-    assert _one(await xero.post(f"/Invoices/{draft['InvoiceID']}", {"Status": "DELETED"}))["Status"] == "DELETED"
+    assert (
+        _one(await xero.post(f"/Invoices/{draft['InvoiceID']}", {"Status": "DELETED"}))["Status"]
+        == "DELETED"
+    )
     paid_on_create = await xero.create_invoice(Status="PAID")
     assert paid_on_create.json()["Invoices"][0]["HasErrors"] is True
 
@@ -202,11 +286,14 @@ async def test_authorised_invoice_can_be_edited_until_a_payment_is_allocated(xer
     path = f"/Invoices/{inv['InvoiceID']}"
     edited = _one(await xero.post(path, {"Reference": "PO-7"}))
     assert edited["Reference"] == "PO-7"
-    paid = await http.post("/_sandbox/xero/payments", json={"InvoiceID": inv["InvoiceID"], "Amount": "10.00"})
+    paid = await http.post(
+        "/_sandbox/xero/payments", json={"InvoiceID": inv["InvoiceID"], "Amount": "10.00"}
+    )
     assert paid.status_code == 200
     answer = await xero.post(path, {"Reference": "PO-8"})
     assert answer.json()["Elements"][0]["ValidationErrors"][0]["Message"] == (
-        "This document cannot be edited as it has a payment or credit note allocated to it.")
+        "This document cannot be edited as it has a payment or credit note allocated to it."
+    )
     void = await xero.post(path, {"Status": "VOIDED"})
     assert void.status_code == 400
 
@@ -214,17 +301,29 @@ async def test_authorised_invoice_can_be_edited_until_a_payment_is_allocated(xer
 async def test_payments_make_an_invoice_partly_paid_then_paid(xero, http):
     inv = _one(await xero.create_invoice(Status="AUTHORISED"))
     assert inv["Total"] == 345.0
-    partial = await http.post("/_sandbox/xero/payments", json={"InvoiceID": inv["InvoiceID"], "Amount": "100"})
+    partial = await http.post(
+        "/_sandbox/xero/payments", json={"InvoiceID": inv["InvoiceID"], "Amount": "100"}
+    )
     assert partial.json()["AmountDue"] == "245.00" and partial.json()["Status"] == "AUTHORISED"
     got = _one(await xero.get(f"/Invoices/{inv['InvoiceID']}"))
     assert (got["AmountPaid"], got["AmountDue"], len(got["Payments"])) == (100.0, 245.0, 1)
-    over = await http.post("/_sandbox/xero/payments", json={"InvoiceID": inv["InvoiceID"], "Amount": "500"})
+    over = await http.post(
+        "/_sandbox/xero/payments", json={"InvoiceID": inv["InvoiceID"], "Amount": "500"}
+    )
     assert over.status_code == 422
-    full = await http.post("/_sandbox/xero/payments", json={"InvoiceID": inv["InvoiceID"], "Amount": "245"})
+    full = await http.post(
+        "/_sandbox/xero/payments", json={"InvoiceID": inv["InvoiceID"], "Amount": "245"}
+    )
     assert full.json()["Status"] == "PAID" and full.json()["FullyPaidOnDate"]
     got = _one(await xero.get(f"/Invoices/{inv['InvoiceID']}"))
-    assert got["Status"] == "PAID" and got["AmountDue"] == 0.0 and got["FullyPaidOnDate"].startswith("/Date(")
-    assert (await xero.post(f"/Invoices/{inv['InvoiceID']}", {"Status": "VOIDED"})).status_code == 400
+    assert (
+        got["Status"] == "PAID"
+        and got["AmountDue"] == 0.0
+        and got["FullyPaidOnDate"].startswith("/Date(")
+    )
+    assert (
+        await xero.post(f"/Invoices/{inv['InvoiceID']}", {"Status": "VOIDED"})
+    ).status_code == 400
 
 
 async def test_list_filters_and_paging(xero):
@@ -241,7 +340,12 @@ async def test_list_filters_and_paging(xero):
     page = (await xero.get("/Invoices", params={"page": "2", "pageSize": "3"})).json()
     assert page["pagination"] == {"page": 2, "pageSize": 3, "pageCount": 3, "itemCount": 7}
     assert len(page["Invoices"]) == 3 and page["Invoices"][0]["LineItems"]
-    where = (await xero.get("/Invoices", params={"where": 'Status=="DRAFT" AND Contact.ContactID==Guid("' + acme + '")'})).json()
+    where = (
+        await xero.get(
+            "/Invoices",
+            params={"where": 'Status=="DRAFT" AND Contact.ContactID==Guid("' + acme + '")'},
+        )
+    ).json()
     assert {i["Status"] for i in where["Invoices"]} == {"DRAFT"} and len(where["Invoices"]) == 4
 
 
@@ -256,20 +360,27 @@ async def test_if_modified_since_returns_only_later_changes(xero):
 
 async def test_get_one_by_id_or_number_and_unknown_is_404(xero):
     inv = _one(await xero.create_invoice())
-    assert _one(await xero.get(f"/Invoices/{inv['InvoiceNumber']}"))["InvoiceID"] == inv["InvoiceID"]
+    assert (
+        _one(await xero.get(f"/Invoices/{inv['InvoiceNumber']}"))["InvoiceID"] == inv["InvoiceID"]
+    )
     assert (await xero.get("/Invoices/00000000-0000-0000-0000-000000000000")).status_code == 404
 
 
 async def test_xml_is_the_default_representation(xero):
     inv = _one(await xero.create_invoice())
-    answer = await xero.http.get(f"{API}/Invoices/{inv['InvoiceID']}", headers=xero.headers(accept="*/*"))
+    answer = await xero.http.get(
+        f"{API}/Invoices/{inv['InvoiceID']}", headers=xero.headers(accept="*/*")
+    )
     assert answer.headers["content-type"].startswith("text/xml")
     root = ET.fromstring(answer.content)
     assert root.tag == "Response" and root.findtext("Status") == "OK"
     assert root.find("Invoices/Invoice/InvoiceNumber").text == inv["InvoiceNumber"]
     assert root.find("Invoices/Invoice/LineItems/LineItem/LineAmount").text == "300.00"
-    error = await xero.http.put(f"{API}/Invoices", json={"Invoices": [{"Type": "ACCREC"}]},
-                                headers=xero.headers(accept="application/xml"))
+    error = await xero.http.put(
+        f"{API}/Invoices",
+        json={"Invoices": [{"Type": "ACCREC"}]},
+        headers=xero.headers(accept="application/xml"),
+    )
     assert error.status_code == 400 and ET.fromstring(error.content).tag == "ApiException"
 
 
@@ -290,7 +401,8 @@ async def test_email_only_for_submitted_authorised_or_paid_and_recorded_in_the_o
     assert answer.status_code == 204 and answer.content == b""
     outbox = (await http.get("/_sandbox/xero/outbox")).json()
     assert [(m["InvoiceID"], m["to"], m["from"]) for m in outbox] == [
-        (sent["InvoiceID"], ["accounts@acme.test"], "nora@northwind.test")]
+        (sent["InvoiceID"], ["accounts@acme.test"], "nora@northwind.test")
+    ]
     assert _one(await xero.get(f"/Invoices/{sent['InvoiceID']}"))["SentToContact"] is True
 
 

@@ -16,7 +16,10 @@ from tests.sandbox.xero.conftest import AU, NZ
 async def test_limit_headers_count_down(xero):
     first = await xero.get("/Organisation")
     second = await xero.get("/Organisation")
-    assert int(first.headers["x-minlimit-remaining"]) - int(second.headers["x-minlimit-remaining"]) == 1
+    assert (
+        int(first.headers["x-minlimit-remaining"]) - int(second.headers["x-minlimit-remaining"])
+        == 1
+    )
     assert int(second.headers["x-daylimit-remaining"]) < 5000
     assert int(second.headers["x-appminlimit-remaining"]) < 10000
 
@@ -73,18 +76,35 @@ async def test_limits_hold_over_real_sockets(sandbox, settings):
     client_id, secret = settings.xero.client_id, settings.xero.client_secret
     armed = await http.post("/_sandbox/xero/auto-approve", json={"email": "nora@northwind.test"})
     assert armed.status_code == 200
-    authorize = await http.get("/xero/login/identity/connect/authorize", params={
-        "response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri,
-        "scope": "openid offline_access accounting.settings.read", "state": "s",
-    })
+    authorize = await http.get(
+        "/xero/login/identity/connect/authorize",
+        params={
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "scope": "openid offline_access accounting.settings.read",
+            "state": "s",
+        },
+    )
     assert authorize.status_code == 302, authorize.text
     code = parse_qs(urlsplit(authorize.headers["location"]).query)["code"][0]
-    tokens = (await http.post("/xero/identity/connect/token", data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
-        "client_id": client_id, "client_secret": secret,
-    })).json()
-    headers = {"authorization": f"Bearer {tokens['access_token']}", "xero-tenant-id": NZ,
-               "accept": "application/json"}
+    tokens = (
+        await http.post(
+            "/xero/identity/connect/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": redirect_uri,
+                "client_id": client_id,
+                "client_secret": secret,
+            },
+        )
+    ).json()
+    headers = {
+        "authorization": f"Bearer {tokens['access_token']}",
+        "xero-tenant-id": NZ,
+        "accept": "application/json",
+    }
     answers = await asyncio.gather(
         *(http.get("/xero/api/api.xro/2.0/Organisation", headers=headers) for _ in range(100))
     )

@@ -283,7 +283,7 @@ def save_invoice(
         if taken and inv_type == "ACCREC":
             errors.append("Invoice # must be unique.")
 
-    raw_lines = entity["LineItems"] if "LineItems" in entity else None
+    raw_lines = entity.get("LineItems")
     if raw_lines is not None and not isinstance(raw_lines, list):
         errors.append("LineItems must be a list")
         raw_lines = []
@@ -334,9 +334,7 @@ def save_invoice(
         TotalDiscount=str(sums.total_discount),
         IsDiscounted=sums.total_discount > 0,
         CurrencyCode=currency,
-        CurrencyRate=str(
-            Decimal(1) if currency == org.get("BaseCurrency") else Decimal(currency_doc["_rate"])
-        ),
+        CurrencyRate=str(Decimal((currency_doc or {}).get("_rate", "1"))),
         Status=target,
         BrandingThemeID=str(theme_id).lower() if theme_id else None,
         Url=entity.get("Url", doc.get("Url")),

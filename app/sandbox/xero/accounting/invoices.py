@@ -216,6 +216,7 @@ async def email_invoice(request: Request, ref: str) -> Response:
             [with_errors(element, ["The contact does not have an email address"])],  # UNCONFIRMED
         )
     sender = state.user(context["user_id"]) or {}
+    org_name = (state.org(invoice["_tenant"]) or {}).get("Name")
     number = state.store.next_seq("xero:outbox")
     state.store.put(
         "xero:outbox",
@@ -227,7 +228,7 @@ async def email_invoice(request: Request, ref: str) -> Response:
             "InvoiceNumber": invoice.get("InvoiceNumber"),
             "to": recipients,
             "from": sender.get("EmailAddress"),
-            "subject": f"Invoice {invoice.get('InvoiceNumber')} from {(state.org(invoice['_tenant']) or {}).get('Name')}",
+            "subject": f"Invoice {invoice.get('InvoiceNumber')} from {org_name}",
             "at": state.now().isoformat(),
         },
     )
