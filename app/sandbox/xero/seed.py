@@ -11,7 +11,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from app.sandbox.xero.accounting.invoice_write import save_invoice
+from app.sandbox.xero.accounting.invoice_write import index_number, save_invoice
 from app.sandbox.xero.accounting.payments import apply_payment
 from app.sandbox.xero.state import XeroState, stable_id
 
@@ -343,6 +343,7 @@ def _seed_invoices(state: XeroState) -> None:
         state.store.delete("xero:invoice", doc["InvoiceID"])
         doc["InvoiceID"] = stable_id(f"{NZ}:invoice:{index}")
         state.store.put("xero:invoice", doc["InvoiceID"], doc, scope=NZ)
+        index_number(state, NZ, doc)
         if then == "PAID":
             apply_payment(state, doc, Decimal(doc["AmountDue"]), today.isoformat())
         elif then == "VOIDED":

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from app.sandbox.xero import pdf, rules
 from app.sandbox.xero.accounting import batch, query
-from app.sandbox.xero.accounting.invoice_write import save_invoice
+from app.sandbox.xero.accounting.invoice_write import invoice_by_number, save_invoice
 from app.sandbox.xero.api import (
     bad_request,
     ctx,
@@ -36,10 +36,7 @@ def find_invoice(state: XeroState, tenant: str, ref: str) -> dict[str, Any] | No
     found = state.store.get("xero:invoice", ref.lower())
     if found is not None and found["_tenant"] == tenant:
         return found
-    return next(
-        (i for i in state.store.all("xero:invoice", scope=tenant) if i.get("InvoiceNumber") == ref),
-        None,
-    )
+    return invoice_by_number(state, tenant, ref)
 
 
 def view(state: XeroState, invoice: dict[str, Any], unitdp: int, full: bool) -> dict[str, Any]:
