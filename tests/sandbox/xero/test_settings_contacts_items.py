@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import httpx2
+
 from tests.sandbox.xero.conftest import AU, NZ
 
 
@@ -204,3 +206,13 @@ async def test_read_only_scopes_cannot_write(http):
     refused = await reader.put("/Contacts", {"Contacts": [{"Name": "Nope"}]})
     assert refused.status_code == 401
     assert (await reader.get("/Invoices")).status_code == 401
+
+
+async def test_resource_names_are_case_insensitive(xero, xero_app):
+    # Outside the contract recorder: the spec spells paths one way, Xero accepts any case.
+    transport = httpx2.ASGITransport(app=xero_app)
+    async with httpx2.AsyncClient(transport=transport, base_url="http://sandbox.test") as raw:
+        answer = await raw.get(
+            "/xero/api/api.xro/2.0/invoices", headers=xero.headers(accept="text/xml")
+        )
+    assert answer.status_code == 200 and answer.text.startswith("<Response")
