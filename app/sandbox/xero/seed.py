@@ -129,6 +129,10 @@ ITEMS = [
 def seed(state: XeroState) -> dict[str, Any]:
     """Load the demo world (idempotent over a reset store). Raises no webhooks."""
     store = state.store
+    summary = {"tenants": [NZ, AU], "users": [u[0] for u in USERS]}
+    if store.get("xero:org", NZ) is not None:
+        # Already seeded (a restart with --seed and without --reset): keep what is there.
+        return dict(summary, already_seeded=True)
     batcher, state.batcher = state.batcher, None
     try:
         created = state.now_ms()
@@ -312,7 +316,7 @@ def seed(state: XeroState) -> dict[str, Any]:
         _seed_invoices(state)
     finally:
         state.batcher = batcher
-    return {"tenants": [NZ, AU], "users": [u[0] for u in USERS]}
+    return summary
 
 
 def _seed_invoices(state: XeroState) -> None:

@@ -71,3 +71,10 @@ async def test_state_and_tokens_survive_a_restart(tmp_path):
         assert answer.json()["Invoices"][0]["InvoiceNumber"] == created["InvoiceNumber"]
         xero.http = http
         assert (await xero.refresh()).status_code == 200
+
+
+async def test_seeding_twice_keeps_the_demo_world_as_it_is(http, sandbox_state):
+    again = (await http.post("/_sandbox/seed", params={"name": "demo"})).json()
+    assert again["xero"]["already_seeded"] is True
+    numbers = sorted(i["InvoiceNumber"] for i in sandbox_state.store.all("xero:invoice", scope=NZ))
+    assert numbers == ["INV-0001", "INV-0002", "INV-0003", "INV-0004"]

@@ -374,7 +374,8 @@ def index_number(state: XeroState, tenant: str, doc: dict[str, Any]) -> None:
 
 def invoice_by_number(state: XeroState, tenant: str, number: str) -> dict[str, Any] | None:
     entry = state.store.get("xero:invno", f"{tenant}:{number}")
-    return state.store.get("xero:invoice", entry["InvoiceID"]) if entry else None
+    found = state.store.get("xero:invoice", entry["InvoiceID"]) if entry else None
+    return found if found is not None and found.get("InvoiceNumber") == number else None
 
 
 def next_number(state: XeroState, tenant: str) -> str:
