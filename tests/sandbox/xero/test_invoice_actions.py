@@ -84,3 +84,36 @@ async def test_online_invoice_link_opens_a_page(xero, http):
     url = answer.json()["OnlineInvoices"][0]["OnlineInvoiceUrl"]
     page = await http.get(url)
     assert page.status_code == 200 and inv["InvoiceNumber"] in page.text and "345.00" in page.text
+
+
+async def test_xml_request_bodies_are_read_like_json(xero, xero_app):
+    import httpx2
+
+    acme = await xero.contact_id("Acme Ltd")
+    body = (
+        "<Invoices><Invoice><Type>ACCREC</Type><Contact><ContactID>"
+        + acme
+        + "</ContactID></Contact>"
+        "<Date>2026-03-13</Date><DueDate>2026-03-20</DueDate><Status>AUTHORISED</Status>"
+        "<LineItems><LineItem><Description>XML line</Description><Quantity>2</Quantity>"
+        "<UnitAmount>150</UnitAmount><AccountCode>200</AccountCode><TaxType>OUTPUT2</TaxType>"
+        "</LineItem></LineItems></Invoice></Invoices>"
+    )
+    # Outside the contract recorder, which validates JSON bodies.
+    transport = httpx2.ASGITransport(app=xero_app)
+    async with httpx2.AsyncClient(transport=transport, base_url="http://sandbox.test") as raw:
+        answer = await raw.put(
+            f"{API}/Invoices",
+            content=body,
+            headers=xero.headers(**{"content-type": "application/xml", "accept": "text/xml"}),
+        )
+        assert answer.status_code == 200, answer.text
+        root = ET.fromstring(answer.content)
+        assert root.findtext("Invoices/Invoice/Total") == "345.00"
+        assert root.findtext("Invoices/Invoice/Status") == "AUTHORISED"
+        broken = await raw.put(
+            f"{API}/Invoices",
+            content="<Invoices><oops>",
+            headers=xero.headers(**{"content-type": "application/xml"}),
+        )
+        assert broken.status_code == 400
