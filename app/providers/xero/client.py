@@ -408,7 +408,8 @@ class XeroProvider:
         if since.tzinfo is None:
             raise ValueError("since must be timezone-aware")
         checked_at = datetime.now(UTC)
-        header = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        # RFC 3339 with its offset, as the spec's date-time format and example require.
+        header = since.astimezone(UTC).isoformat(timespec="seconds")
         invoices: list[Invoice] = []
         for page in range(1, _MAX_CHANGE_PAGES + 1):
             data = await self._json(
