@@ -56,8 +56,11 @@ class RetryPolicy:
     attempts: int = 4
     backoff_initial: float = 0.5
     backoff_max: float = 8.0
-    # A minute-limit 429 is waited out and retried only when Retry-After is at most this.
-    max_retry_after: float = 65.0
+    # A minute-limit 429 is waited out and retried in place only when Retry-After is at most
+    # this; longer waits are surfaced as ProviderRateLimited(retry_after=...). Interactive
+    # requests keep it short (Pipedrive gives up after about 10 s); the worker may raise it to
+    # ride out a whole minute window (QuickBooks asks for 60 s).
+    max_retry_after: float = 8.0
     # Scales every wait (backoff and Retry-After); tests set it near 0.
     wait_scale: float = 1.0
     # Advice given to callers in ProviderUnavailable.retry_after.

@@ -329,7 +329,9 @@ class QuickBooksProvider:
         return _entity(data, "Invoice", invoice_id)
 
     async def get_invoice(self, creds: Credentials, invoice_id: str) -> Invoice:
-        return mapping.invoice_from_json(await self._raw_invoice(creds, invoice_id))
+        # include=invoiceLink (minorversion >= 36) brings the share link when there is one.
+        row = await self._raw_invoice(creds, invoice_id, include="invoiceLink")
+        return mapping.invoice_from_json(row)
 
     async def get_invoices(self, creds: Credentials, ids: Sequence[str]) -> list[Invoice]:
         out: list[Invoice] = []
