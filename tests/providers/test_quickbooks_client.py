@@ -300,8 +300,11 @@ async def test_create_invoice(fake: Any) -> None:
     assert lines[1]["Amount"] == D("1188.06")  # 12 x 99.005 = 1188.06 (Qty x UnitPrice)
     assert lines[0]["SalesItemLineDetail"]["TaxCodeRef"] == {"value": "TAX"}
     assert lines[1]["SalesItemLineDetail"]["TaxCodeRef"] == {"value": "NON"}
-    assert lines[2] == {"Amount": D("359.40"), "DetailType": "DiscountLineDetail",
-                        "DiscountLineDetail": {"PercentBased": True, "DiscountPercent": 5}}  # fmt: skip
+    assert lines[2] == {
+        "Amount": D("359.40"),
+        "DetailType": "DiscountLineDetail",
+        "DiscountLineDetail": {"PercentBased": True, "DiscountPercent": 5},
+    }
     assert body["GlobalTaxCalculation"] == "TaxExcluded"
     assert body["PrivateNote"] == "Deal 32\nhttps://crm.example/deal/32"
     assert body["BillEmail"] == {"Address": "gary@globex.test"}
