@@ -168,8 +168,10 @@ class QuickBooksProvider:
             rows = await self._query(creds, "CompanyCurrency", mapping.select("CompanyCurrency"))
         except (ProviderValidationError, ProviderNotFound):
             # The list source for multicurrency companies is UNCONFIRMED (pipedrive-invoicing-
-            # extension.md §10): without CompanyCurrency we offer the home currency only.
-            rows = []
+            # extension.md §10). Without CompanyCurrency, the currencies customers already use
+            # are certainly enabled (each customer has one fixed currency).
+            customers = await self._query(creds, "Customer", mapping.select("Customer"))
+            rows = mapping.customer_currencies(customers)
         return mapping.currencies_from_json(home, rows)
 
     async def list_tax_rates(self, creds: Credentials) -> list[TaxRate]:

@@ -99,6 +99,17 @@ def currencies_from_json(home: str, company_currencies: list[dict[str, Any]]) ->
     return out
 
 
+def customer_currencies(customers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Distinct customer currencies, shaped like CompanyCurrency rows."""
+    seen: dict[str, str] = {}
+    for customer in customers:
+        ref = customer.get("CurrencyRef") or {}
+        code = _opt(ref.get("value"))
+        if code and code not in seen:
+            seen[code] = str(ref.get("name") or code)
+    return [{"Code": code, "Name": name} for code, name in sorted(seen.items())]
+
+
 def tax_rates_from_json(
     codes: list[dict[str, Any]], rates: list[dict[str, Any]], *, us_sales_tax: bool
 ) -> list[TaxRate]:
