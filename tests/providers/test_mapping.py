@@ -64,7 +64,7 @@ def test_xero_contact_round_trip() -> None:
                 postal_code="1010",
                 country="New Zealand",
             ),
-        )  # fmt: skip
+        )
     )
     assert body["Addresses"] == [
         {"AddressType": "POBOX", "AddressLine1": "12 Queen Street", "City": "Auckland",
@@ -122,8 +122,12 @@ def test_quickbooks_rate_based_codes_outside_the_us() -> None:
 
 
 def test_quickbooks_fault_messages_are_plain() -> None:
-    fault = {"Error": [{"Message": "A business validation error has occurred",
-                        "Detail": "Unexpected Internal Error. (-30003)", "code": "6000"}]}  # fmt: skip
+    error = {
+        "Message": "A business validation error has occurred",
+        "Detail": "Unexpected Internal Error. (-30003)",
+        "code": "6000",
+    }
+    fault = {"Error": [error]}
     ((code, message),) = qm.fault_messages(fault)
     assert code == "6000"
     assert message.message == (
