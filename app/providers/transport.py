@@ -105,10 +105,10 @@ class Transport:
     @asynccontextmanager
     async def _slot(self, tenant: str) -> Any:
         budget = self._budget(tenant)
-        wait = budget.blocked_until - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
         async with budget.semaphore:
+            # Checked after queueing too: a 429 may have arrived while this call waited.
+            while (wait := budget.blocked_until - time.monotonic()) > 0:
+                await asyncio.sleep(wait)
             await budget.limiter.acquire()
             yield
 

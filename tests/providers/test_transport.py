@@ -156,3 +156,22 @@ def test_retry_after_parsing() -> None:
     assert retry_after_seconds(httpx2.Response(429), 60) == 60
     dated = httpx2.Response(429, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})
     assert retry_after_seconds(dated) == 0
+
+
+async def test_calls_queued_during_a_429_wait_too() -> None:
+    stamps: list[float] = []
+
+    async def handler(request: httpx2.Request) -> httpx2.Response:
+        stamps.append(time.monotonic())
+        if len(stamps) == 1:
+            return httpx2.Response(429, headers={"Retry-After": "3"})
+        return httpx2.Response(200)
+
+    t = transport(handler, RateLimits(per_minute=100, concurrent=1), wait_scale=0.1)
+    start = time.monotonic()
+    await asyncio.gather(
+        *(t.send("GET", f"http://p.test/{i}", tenant="a", safe=True) for i in range(3))
+    )
+    assert len(stamps) == 4
+    # Only the first call went out before the 429; everything else waited 0.3 s.
+    assert all(s - start >= 0.29 for s in stamps[1:])
