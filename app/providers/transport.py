@@ -106,8 +106,9 @@ class Transport:
     async def _slot(self, tenant: str) -> Any:
         budget = self._budget(tenant)
         async with budget.semaphore:
-            # Checked after queueing too: a 429 may have arrived while this call waited.
-            while (wait := budget.blocked_until - time.monotonic()) > 0:
+            # Checked after queueing too: a 429 may have arrived while this call waited, and
+            # another 429 may push the deadline while we sleep (hence a loop, not an Event).
+            while (wait := budget.blocked_until - time.monotonic()) > 0:  # noqa: ASYNC110
                 await asyncio.sleep(wait)
             await budget.limiter.acquire()
             yield
