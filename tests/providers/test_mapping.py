@@ -9,7 +9,9 @@ import pytest
 
 from app.providers.base import Address, ContactInput, TaxMode
 from app.providers.jsonutil import dumps, loads
+from app.providers.quickbooks import errors as qerrors
 from app.providers.quickbooks import mapping as qm
+from app.providers.xero import errors as xerrors
 from app.providers.xero import mapping as xm
 
 
@@ -51,7 +53,7 @@ def test_xero_ms_date_with_offset_keeps_the_instant() -> None:
     ],
 )
 def test_xero_field_from_message(message: str, field: str | None) -> None:
-    assert xm.guess_field(message) == field
+    assert xerrors.guess_field(message) == field
 
 
 def test_xero_contact_round_trip() -> None:
@@ -128,7 +130,7 @@ def test_quickbooks_fault_messages_are_plain() -> None:
         "code": "6000",
     }
     fault = {"Error": [error]}
-    ((code, message),) = qm.fault_messages(fault)
+    ((code, message),) = qerrors.fault_messages(fault)
     assert code == "6000"
     assert message.message == (
         "A business validation error has occurred: Unexpected Internal Error. (-30003)"
