@@ -1,4 +1,4 @@
-"""The `invoicing` command line: serve, migrate, sandbox, rotate-keys."""
+"""The `invoicing` command line: serve, migrate, sandbox, demo, rotate-keys."""
 
 from __future__ import annotations
 
@@ -109,6 +109,51 @@ def _cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    """Migrate, then serve the app and the seeded stand-ins together in one process."""
+    from urllib.parse import urlsplit
+
+    import uvicorn
+
+    from app.main import create_app
+    from app.sandbox.app import create_sandbox_app
+    from app.sandbox.config import SandboxSettings
+
+    sandbox_url = settings.sandbox_url or f"http://127.0.0.1:{args.sandbox_port}"
+    if not settings.sandbox_url:
+        # Rebuild so that every provider URL left at its default points at the stand-ins.
+        settings = load_settings(sandbox_url=sandbox_url)
+    migrate(settings)
+    config = SandboxSettings.from_app(settings, public_url=sandbox_url)
+    sandbox_app = create_sandbox_app(config)
+    sandbox = sandbox_app.state.sandbox
+    if sandbox.store.is_empty():
+        sandbox.seed("demo")
+    app = create_app(settings)
+    port = urlsplit(settings.public_url).port or 80
+    servers = [
+        uvicorn.Server(uvicorn.Config(app, host=args.host, port=port, log_level="warning")),
+        uvicorn.Server(
+            uvicorn.Config(
+                sandbox_app, host="127.0.0.1", port=args.sandbox_port, log_level="warning"
+            )
+        ),
+    ]
+    print("")
+    print("  CRM Invoicing demo (SQLite, sandbox stand-ins, seeded data)")
+    print(f"  Open {settings.public_url}/")
+    print(f"  Sandbox: {sandbox_url}/_sandbox/docs")
+    print(f"  State: {settings.database_url} and {config.db_path}")
+    print("  Stop with Ctrl-C; data is kept for the next `make demo`.")
+    print("")
+
+    async def _serve_both() -> None:
+        await asyncio.gather(*(server.serve() for server in servers))
+
+    asyncio.run(_serve_both())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="invoicing", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -131,6 +176,11 @@ def build_parser() -> argparse.ArgumentParser:
     sb.add_argument("--reset", action="store_true", help="start from empty state")
     sb.add_argument("--seed", choices=["demo"], default=None, help="load a data set at start")
     sb.set_defaults(func=_cmd_sandbox)
+
+    demo = sub.add_parser("demo", help="migrate, then run the app with seeded stand-ins")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--sandbox-port", type=int, default=8100)
+    demo.set_defaults(func=_cmd_demo)
 
     rot = sub.add_parser(
         "rotate-keys", help="re-encrypt stored tokens with the first TOKEN_KEYS key"

@@ -46,7 +46,9 @@ def get_http_client(request: Request) -> httpx2.AsyncClient:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-DbSession = Annotated[AsyncSession, Depends(get_db_session)]
+# scope="function": the exit code (the commit) runs when the endpoint returns, before the
+# response is sent, so a failed commit becomes an error response instead of a false success.
+DbSession = Annotated[AsyncSession, Depends(get_db_session, scope="function")]
 HttpClient = Annotated[httpx2.AsyncClient, Depends(get_http_client)]
 
 

@@ -20,6 +20,7 @@ from app.sandbox.app import create_sandbox_app
 from app.sandbox.config import SandboxSettings
 from app.tenants.models import Company, CrmUser
 from app.tenants.service import issue_session_token
+from tests.support.browser import browser, page  # noqa: F401 - fixtures
 from tests.support.database import (
     create_postgres_database,
     drop_postgres_database,

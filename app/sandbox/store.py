@@ -119,6 +119,10 @@ class Store:
                 )
             return int(row.fetchone()[0])
 
+    def is_empty(self) -> bool:
+        with self._lock:
+            return self._conn.execute("SELECT 1 FROM doc LIMIT 1").fetchone() is None
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
