@@ -257,17 +257,12 @@ async def installation_for(
 ) -> PipedriveInstallation:
     """The caller's own install, else an admin's, else anyone's in the company: company-wide
     reads (field definitions) work for a user whose own install is missing."""
-    rows = list(
-        (
-            await session.execute(
-                select(PipedriveInstallation, CrmUser.is_admin)
-                .join(CrmUser, CrmUser.id == PipedriveInstallation.user_id)
-                .where(PipedriveInstallation.company_id == company_id)
-            )
-        )
-        .tuples()
-        .all()
+    result = await session.execute(
+        select(PipedriveInstallation, CrmUser.is_admin)
+        .join(CrmUser, CrmUser.id == PipedriveInstallation.user_id)
+        .where(PipedriveInstallation.company_id == company_id)
     )
+    rows = [(row[0], bool(row[1])) for row in result.all()]
     if not rows:
         raise Conflict(
             "nobody in this company has the app installed, so Pipedrive cannot be read; "
