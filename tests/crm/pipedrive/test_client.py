@@ -212,7 +212,7 @@ async def test_deal_data_reads_in_two_concurrent_rounds(
 async def test_products_are_batched_by_100_ids(http, fake, settings, sessionmaker, install):
     _, row = await install(api_domain=API)
     client, _ = make_client(http, settings, sessionmaker, row.id)
-    found = await client.products(list(range(1, 151)) + [5, 5])
+    found = await client.products([*range(1, 151), 5, 5])
     assert sorted(found) == list(range(1, 151))
     batches = [c for c in fake.calls if c.startswith("/api/v2/products")]
     assert len(batches) == 2
@@ -225,7 +225,7 @@ async def test_expiring_token_is_refreshed_once_for_concurrent_requests(
 ):
     _, row = await install(api_domain=API, expires_in=60)  # inside the 5-minute margin
     fake.refresh_delay = 0.1
-    client, tokens = make_client(http, settings, sessionmaker, row.id)
+    client, _ = make_client(http, settings, sessionmaker, row.id)
     deals = await asyncio.gather(*(client.deal(31) for _ in range(8)))
     assert [d.id for d in deals] == [31] * 8
     assert fake.token_calls == 1
