@@ -153,7 +153,7 @@ async def complete_install(
         user=user,
         company=company,
         reinstall=reinstall,
-        first_admin=bool(user.is_admin and not other_admins),
+        first_admin=bool(user.is_admin and not other_admins and not reinstall),
     )
 
 

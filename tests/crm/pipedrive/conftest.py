@@ -78,3 +78,28 @@ def pipedrive_jwt(settings: Settings) -> Callable[..., str]:
         return sign_jwt(secret, claims)
 
     return _make
+
+
+@pytest.fixture
+async def fake_pipedrive(app: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch):
+    """The scripted Pipedrive of tests/crm/pipedrive/fake.py, in place of the real network."""
+    import httpx2
+
+    from app.crm.pipedrive.client import FieldDefinitionCache
+    from app.crm.pipedrive.oauth import callback_url
+    from tests.crm.pipedrive.fake import BASE, FakePipedriveWorld
+
+    world = FakePipedriveWorld(
+        settings.pipedrive.client_id, settings.pipedrive.client_secret, callback_url(settings)
+    )
+    # Starlette's State keeps attributes in a dict of its own, so swap by hand, not monkeypatch.
+    original = app.state.http
+    monkeypatch.setattr(settings.pipedrive, "oauth_url", f"{BASE}/oauth")
+    async with httpx2.AsyncClient(transport=world.transport()) as http:
+        app.state.http = http
+        app.state.pipedrive_fields = FieldDefinitionCache()
+        try:
+            yield world
+        finally:
+            app.state.http = original
+            app.state.pipedrive_fields = FieldDefinitionCache()
