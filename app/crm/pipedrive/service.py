@@ -216,30 +216,42 @@ async def uninstall(session: AsyncSession, body: dict[str, Any]) -> UninstallRes
     ).scalar_one_or_none()
     if user is None:
         return UninstallResult(status="not_installed")
-    # Deleting the user (installation cascades) also ends their sessions: CurrentUser
-    # re-reads the user on every request.
-    await session.execute(
-        delete(PipedriveInstallation).where(PipedriveInstallation.user_id == user.id)
+    others = await session.scalar(
+        select(func.count())
+        .select_from(PipedriveInstallation)
+        .where(
+            PipedriveInstallation.company_id == company.id, PipedriveInstallation.user_id != user.id
+        )
     )
-    await session.execute(delete(CrmUser).where(CrmUser.id == user.id))
+    user_id = user.id
+    if not others:
+        # The last installed user: everything of the company goes, this user included. The
+        # purge hooks run first, before anything is written, and see the company whole.
+        counts = await purge_company(session, company, actor_user_id=user_id)
+        audit(
+            session,
+            "user.uninstalled",
+            company_id=company.id,
+            pipedrive_company_id=pd_company_id,
+            actor_user_id=user_id,
+            details={"pipedrive_user_id": pd_user_id},
+        )
+        return UninstallResult(status="uninstalled", company_purged=True, deleted=counts)
+    # Deleting the user (installation first) also ends their sessions: CurrentUser re-reads
+    # the user on every request.
+    await session.execute(
+        delete(PipedriveInstallation).where(PipedriveInstallation.user_id == user_id)
+    )
+    await session.execute(delete(CrmUser).where(CrmUser.id == user_id))
     audit(
         session,
         "user.uninstalled",
         company_id=company.id,
         pipedrive_company_id=pd_company_id,
-        actor_user_id=user.id,
+        actor_user_id=user_id,
         details={"pipedrive_user_id": pd_user_id},
     )
-    await session.flush()
-    remaining = await session.scalar(
-        select(func.count())
-        .select_from(PipedriveInstallation)
-        .where(PipedriveInstallation.company_id == company.id)
-    )
-    if remaining:
-        return UninstallResult(status="uninstalled")
-    counts = await purge_company(session, company, actor_user_id=user.id)
-    return UninstallResult(status="uninstalled", company_purged=True, deleted=counts)
+    return UninstallResult(status="uninstalled")
 
 
 # API access --------------------------------------------------------------------------------

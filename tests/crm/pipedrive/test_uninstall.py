@@ -140,7 +140,7 @@ async def test_last_user_leaving_purges_every_row_of_the_company_only(
     assert body["company_purged"] is True
     assert body["deleted"]["invoicing_preference"] == 1
     assert body["deleted"]["company"] == 1
-    assert seen == [(7001, 0)]  # the last user's own row went first; the hook saw the company
+    assert seen == [(7001, 1)]  # the hook ran first and saw the company whole
 
     gone = await _counts(sessionmaker, a_admin.company_id)
     assert set(gone.values()) == {0}, gone
