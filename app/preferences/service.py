@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -21,6 +22,7 @@ from app.preferences.resolution import (
     TARGET_LABELS,
     TARGETS,
     TEXT_TYPES,
+    CustomerFields,
     FieldRef,
     Target,
     resolve_customer_fields,
@@ -304,3 +306,39 @@ def preview(
         out.reference = render_reference(prefs.defaults.reference_template, data)
         out.warnings.extend(w.message for w in resolved.warnings)
     return out
+
+
+@dataclass(frozen=True)
+class InvoicePrefill:
+    """What the preferences put into a new invoice for one deal (used by the invoice dialog)."""
+
+    customer: CustomerFields
+    invoice_date: date
+    due_date: date
+    reference: str | None
+    defaults: DefaultsIn
+
+
+def invoice_prefill(
+    provider: Provider,
+    prefs: PreferencesIn,
+    data: DealData,
+    definitions: Definitions,
+    invoice_date: date,
+    contact_terms: Terms | None = None,
+) -> InvoicePrefill:
+    """Customer fields, due date (the contact's own terms when chosen and known), reference and
+    defaults for an invoice from this deal. Pure: the caller reads Pipedrive and the provider."""
+    terms = Terms(prefs.due_terms.rule, prefs.due_terms.days)
+    return InvoicePrefill(
+        customer=resolve_customer_fields(mapping_refs(prefs), data, definitions, provider),
+        invoice_date=invoice_date,
+        due_date=due_date(
+            invoice_date,
+            terms,
+            use_contact_terms=prefs.due_terms.use_contact_terms,
+            contact_terms=contact_terms,
+        ),
+        reference=render_reference(prefs.defaults.reference_template, data),
+        defaults=prefs.defaults,
+    )

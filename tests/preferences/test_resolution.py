@@ -241,3 +241,31 @@ def test_suggested_mapping_for_the_seeded_deal() -> None:
         "tax_id": "NZ-123-456-789",
     }
     assert result.warnings == ()
+
+
+def test_invoice_prefill_combines_mapping_terms_and_reference() -> None:
+    from datetime import date
+
+    from app.preferences.due_dates import DueRule, Terms
+    from app.preferences.schemas import PreferencesIn
+    from app.preferences.service import invoice_prefill
+
+    prefs = PreferencesIn.model_validate(
+        {
+            "mapping": {
+                "to": {"entity": "organization", "key": "name"},
+                "email": {"entity": "person", "key": "email"},
+            },
+            "due_terms": {"rule": "days_after_invoice", "days": 7, "use_contact_terms": True},
+            "defaults": {"reference_template": "{deal_title} / {org_name}"},
+        }
+    )
+    issued = date(2026, 3, 13)
+    ours = invoice_prefill("xero", prefs, deal_data(), DEFS, issued)
+    assert ours.due_date == date(2026, 3, 20)
+    assert ours.customer.to == "Acme Ltd" and ours.customer.email == "alice@acme.test"
+    assert ours.reference == "Acme rollout / Acme Ltd"
+    theirs = invoice_prefill(
+        "xero", prefs, deal_data(), DEFS, issued, Terms(DueRule.day_of_following_month, 20)
+    )
+    assert theirs.due_date == date(2026, 4, 20)
