@@ -125,6 +125,8 @@ def format_address(value: Any) -> str | None:
         street = f"{value.subpremise}/{street}" if street else value.subpremise
     city_line = " ".join(p for p in (value.locality, value.postal_code) if p)
     region = value.admin_area_level_1
+    if region and region in (value.locality, value.sublocality):
+        region = None  # "Auckland 1010 / Auckland" says the city twice
     lines = [street, value.sublocality, city_line, region, value.country]
     structured = [line for line in lines if line]
     if street and (value.locality or value.country):

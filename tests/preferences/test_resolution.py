@@ -171,6 +171,21 @@ def test_address_from_free_text_only() -> None:
     assert format_address(None) is None
 
 
+def test_address_with_region_and_subpremise() -> None:
+    address = {
+        "subpremise": "Level 3",
+        "street_number": "500",
+        "route": "Market St",
+        "locality": "San Francisco",
+        "admin_area_level_1": "CA",
+        "postal_code": "94105",
+        "country": "USA",
+    }
+    assert format_address(address) == "Level 3/500 Market St\nSan Francisco 94105\nCA\nUSA"
+    same_city = dict(ADDRESS, admin_area_level_1="Auckland")
+    assert format_address(same_city) == "12 Queen Street\nAuckland 1010\nNew Zealand"
+
+
 def test_missing_organization_and_person_are_warned_not_guessed() -> None:
     data = deal_data(organization=None, person=None)
     mapping = {
