@@ -3,6 +3,7 @@ field definitions, token refresh, isolation, and uninstall sent by Pipedrive."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -222,3 +223,35 @@ async def test_uninstall_sent_by_the_sandbox_purges_the_company(
         "/_sandbox/pipedrive/uninstall", json={"user_id": 101, "company_id": 7001}
     )
     assert again.status_code < 500
+
+
+async def consent(client, sandbox, user_id: int, decision: str):
+    """Answer the sandbox's consent page as a person would (its form, posted)."""
+    start = await client.get("/pipedrive/install")
+    page = await sandbox.http.get(start.headers["location"])
+    assert page.status_code == 200 and "Allow and install" in page.text
+    action = re.search(r'<form method="post" action="([^"]+)"', page.text)
+    assert action, "the consent page has a form"
+    form = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
+    assert form["state"] == parse_qs(urlsplit(start.headers["location"]).query)["state"][0]
+    form.update(user_id=str(user_id), decision=decision)
+    answer = await sandbox.http.post(action.group(1), data=form, follow_redirects=False)
+    assert answer.status_code in (302, 303), answer.text
+    back = urlsplit(answer.headers["location"])
+    return await client.get(f"{back.path}?{back.query}")
+
+
+async def test_cancel_on_the_consent_page_stores_nothing(client, sandbox, sessionmaker):
+    response = await consent(client, sandbox, 101, "cancel")
+    assert response.status_code == 200
+    assert "nothing was installed" in response.text
+    async with sessionmaker() as session:
+        assert (await session.execute(select(Company))).first() is None
+
+
+async def test_allow_on_the_consent_page_installs(client, sandbox):
+    response = await consent(client, sandbox, 202, "allow")
+    assert response.status_code == 303
+    assert urlsplit(response.headers["location"]).path == "/pipedrive/installed"
+    page = await client.get(response.headers["location"])
+    assert "You're set, Rita Rep" in page.text
