@@ -3,6 +3,7 @@ field definitions, token refresh, isolation, and uninstall sent by Pipedrive."""
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -255,3 +256,46 @@ async def test_allow_on_the_consent_page_installs(client, sandbox):
     assert urlsplit(response.headers["location"]).path == "/pipedrive/installed"
     page = await client.get(response.headers["location"])
     assert "You're set, Rita Rep" in page.text
+
+
+async def iframe_query(sandbox, user_id: int, company_domain: str, deal_id: int) -> dict[str, str]:
+    """The query the sandbox's deal page gives its embedded panel (signed like Pipedrive's)."""
+    page = await sandbox.http.get(
+        f"/pipedrive/c/{company_domain}/deal/{deal_id}", params={"user_id": user_id}
+    )
+    assert page.status_code == 200
+    src = next(html.unescape(s) for s in re.findall(r'src="([^"]+)"', page.text) if "token=" in s)
+    return {k: v[0] for k, v in parse_qs(urlsplit(src).query).items()}
+
+
+async def test_jwt_signed_by_the_sandbox_signs_in_on_one_code_path(client, sandbox):
+    await install_through_sandbox(client, sandbox, 101)
+    query = await iframe_query(sandbox, 101, "northwind", 31)
+    assert query["userId"] == "101" and query["companyId"] == "7001"
+    page = await client.get(
+        "/preferences",
+        params={
+            "userId": query["userId"],
+            "companyId": query["companyId"],
+            "token": query["token"],
+        },
+    )
+    assert page.status_code == 200, page.text
+    assert '<meta name="session-token"' in page.text
+    exchanged = await client.post(
+        "/api/v1/session", headers={"Authorization": f"Bearer {query['token']}"}
+    )
+    assert exchanged.status_code == 200
+    assert exchanged.json()["user"]["pipedrive_user_id"] == 101
+    # The same token presented as another user's page is refused.
+    mismatch = await client.get(
+        "/preferences", params={"userId": "102", "companyId": "7001", "token": query["token"]}
+    )
+    assert mismatch.status_code == 401
+    # Rita (Contoso) has not installed: her own valid token does not sign her in.
+    rita = await iframe_query(sandbox, 202, "contoso", 131)
+    refused = await client.post(
+        "/api/v1/session", headers={"Authorization": f"Bearer {rita['token']}"}
+    )
+    assert refused.status_code == 403
+    assert "company 7002 has not installed" in refused.json()["error"]["message"]
