@@ -100,26 +100,60 @@ def _ref_id(value: Any) -> int | None:
         return None
 
 
+class RateWindows:
+    """What Pipedrive's rate headers told us, per company (``api_domain``), shared by every
+    client in the process (clients live one request long; the limits do not).
+
+    ``paused_until``: the burst window is spent, wait before the next call.
+    ``blocked_until``: the daily budget is spent; calling again before then only earns more
+    429s (and Pipedrive bans traffic that keeps going), so fail fast instead.
+    """
+
+    def __init__(self) -> None:
+        self.paused_until: dict[str, float] = {}
+        self.blocked_until: dict[str, float] = {}
+
+    def clear(self) -> None:
+        self.paused_until.clear()
+        self.blocked_until.clear()
+
+
+windows = RateWindows()
+
+
 class PipedriveClient:
     """API calls on behalf of one installed user (credentials come from ``tokens``)."""
 
-    def __init__(self, http: httpx2.AsyncClient, tokens: TokenSource, sleep: Sleep | None = None):
+    def __init__(
+        self,
+        http: httpx2.AsyncClient,
+        tokens: TokenSource,
+        sleep: Sleep | None = None,
+        rate_windows: RateWindows | None = None,
+    ):
         self.http = http
         self.tokens = tokens
         self._sleep = sleep or asyncio.sleep
-        self._paused_until = 0.0
+        self.windows = rate_windows or windows
         self.calls = 0
 
-    async def _respect_window(self) -> None:
-        wait = self._paused_until - time.monotonic()
+    async def _respect_window(self, domain: str) -> None:
+        now = time.monotonic()
+        blocked = self.windows.blocked_until.get(domain, 0.0) - now
+        if blocked > 0:
+            raise PipedriveRateLimited(
+                "Pipedrive's daily API budget for this company is used up; try again later",
+                headers={"Retry-After": str(int(blocked) + 1)},
+            )
+        wait = self.windows.paused_until.get(domain, 0.0) - now
         if wait > 0:
             await self._sleep(wait)
 
-    def _note_limits(self, response: httpx2.Response) -> None:
+    def _note_limits(self, domain: str, response: httpx2.Response) -> None:
         remaining = _header_float(response, "x-ratelimit-remaining")
         if remaining is not None and remaining <= 0:
             reset = _reset_seconds(response) or 1.0
-            self._paused_until = time.monotonic() + min(reset, MAX_RATE_WAIT_SECONDS)
+            self.windows.paused_until[domain] = time.monotonic() + min(reset, MAX_RATE_WAIT_SECONDS)
 
     async def request(self, method: str, path: str, params: dict[str, Any] | None = None) -> Any:
         """One API call with auth, refresh-on-401, rate-limit waits and retries of transient
@@ -127,8 +161,9 @@ class PipedriveClient:
         creds = await self.tokens.current()
         refreshed = False
         for attempt in range(MAX_ATTEMPTS):
-            await self._respect_window()
-            url = f"{creds.api_domain.rstrip('/')}{path}"
+            domain = creds.api_domain.rstrip("/")
+            await self._respect_window(domain)
+            url = f"{domain}{path}"
             try:
                 self.calls += 1
                 response = await self.http.request(
@@ -142,7 +177,7 @@ class PipedriveClient:
                     await self._sleep(0.25 * 2**attempt)
                     continue
                 raise PipedriveUnavailable("Pipedrive could not be reached") from exc
-            self._note_limits(response)
+            self._note_limits(domain, response)
             status = response.status_code
             if status == 401 and not refreshed:
                 refreshed = True
@@ -152,6 +187,8 @@ class PipedriveClient:
                 wait = _reset_seconds(response)
                 if wait is None:
                     wait = 0.5 * 2**attempt
+                if wait > MAX_RATE_WAIT_SECONDS:
+                    self.windows.blocked_until[domain] = time.monotonic() + wait
                 if wait > MAX_RATE_WAIT_SECONDS or attempt + 1 >= MAX_ATTEMPTS:
                     raise PipedriveRateLimited(
                         "Pipedrive's rate limit for this company is reached; try again later",

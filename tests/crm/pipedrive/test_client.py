@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from app.crm.pipedrive import tokens as tokens_module
-from app.crm.pipedrive.client import FieldDefinitionCache, PipedriveClient
+from app.crm.pipedrive.client import FieldDefinitionCache, PipedriveClient, RateWindows
 from app.crm.pipedrive.errors import PipedriveAuthError, PipedriveRateLimited
 from app.crm.pipedrive.models import PipedriveInstallation
 from app.crm.pipedrive.oauth import PipedriveOAuth
@@ -179,14 +179,20 @@ async def http(fake: FakePipedrive):
         yield client
 
 
-def make_client(http, settings, sessionmaker, installation_id, sleeps=None):
+def make_client(http, settings, sessionmaker, installation_id, sleeps=None, windows=None):
     tokens = InstallationTokens(sessionmaker, PipedriveOAuth(http, settings), installation_id)
 
     async def fake_sleep(seconds: float) -> None:
         if sleeps is not None:
             sleeps.append(round(seconds, 2))
 
-    return PipedriveClient(http, tokens, sleep=fake_sleep if sleeps is not None else None), tokens
+    client = PipedriveClient(
+        http,
+        tokens,
+        sleep=fake_sleep if sleeps is not None else None,
+        rate_windows=windows or RateWindows(),
+    )
+    return client, tokens
 
 
 async def test_deal_data_reads_in_two_concurrent_rounds(
@@ -313,6 +319,12 @@ async def test_daily_budget_exhausted_is_a_clear_429(http, fake, settings, sessi
         await client.deal(31)
     assert caught.value.headers["Retry-After"] == "36000"
     assert sleeps == []
+    # Later requests (other clients of the same company too) fail fast, without calling.
+    calls = len(fake.calls)
+    again, _ = make_client(http, settings, sessionmaker, row.id, sleeps, client.windows)
+    with pytest.raises(PipedriveRateLimited, match="daily API budget"):
+        await again.deal(31)
+    assert len(fake.calls) == calls
 
 
 async def test_exhausted_window_waits_before_the_next_call(
@@ -330,7 +342,9 @@ async def test_exhausted_window_waits_before_the_next_call(
         )
     ]
     await client.deal(31)
-    await client.deal(31)
+    # The next request's client shares the company's window.
+    following, _ = make_client(http, settings, sessionmaker, row.id, sleeps, client.windows)
+    await following.deal(31)
     assert len(sleeps) == 1 and 0 < sleeps[0] <= 1.0
 
 
