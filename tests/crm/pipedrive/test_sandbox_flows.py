@@ -299,3 +299,39 @@ async def test_jwt_signed_by_the_sandbox_signs_in_on_one_code_path(client, sandb
     )
     assert refused.status_code == 403
     assert "company 7002 has not installed" in refused.json()["error"]["message"]
+
+
+async def test_429_and_5xx_from_the_sandbox_are_retried(client, sandbox):
+    from app.crm.pipedrive.client import windows
+
+    _, admin = await install_through_sandbox(client, sandbox, 101)
+    windows.clear()
+    await sandbox.fault(kind="rate_limit", path=r"/api/v2/deals/31$", retry_after=1, count=1)
+    await sandbox.fault(kind="status", status=502, path=r"/api/v2/organizations/11$", count=1)
+    await sandbox.clear_requests()
+    response = await client.get(
+        "/api/v1/preferences/xero/preview", params={"deal_id": 31}, headers=admin
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["customer"]["to"] == "Acme Ltd"
+    paths = [r["path"] for r in await sandbox.requests()]
+    assert sum(p.endswith("/api/v2/deals/31") for p in paths) == 2
+    assert sum(p.endswith("/api/v2/organizations/11") for p in paths) == 2
+
+
+async def test_a_long_rate_limit_is_a_clear_429(client, sandbox):
+    from app.crm.pipedrive.client import windows
+
+    _, admin = await install_through_sandbox(client, sandbox, 101)
+    windows.clear()
+    await sandbox.fault(kind="rate_limit", path=r"/api/v2/deals/32$", retry_after=3600)
+    try:
+        response = await client.get(
+            "/api/v1/preferences/xero/preview", params={"deal_id": 32}, headers=admin
+        )
+        assert response.status_code == 429
+        assert "rate limit" in response.json()["error"]["message"]
+        assert int(response.headers["retry-after"]) > 3000
+    finally:
+        await sandbox.clear_faults()
+        windows.clear()
