@@ -231,6 +231,16 @@ async def preview_fragment(
     definitions = await _definitions(request, session, user)
     sample_id = _int_or_none(form.get("sample_deal"))
     data, sample_error = await _sample(request, session, user, sample_id)
+    if not user.is_admin:
+        # A rep's form is read only (disabled fields are not submitted): preview what is saved.
+        stored, _ = await load_preferences(session, user.company_id, provider, definitions)
+        return render(
+            request,
+            "preferences/_preview.html",
+            preview=preview(provider, stored, utcnow().date(), data, definitions),
+            errors={},
+            sample_error=sample_error,
+        )
     try:
         prefs = form_to_input(form)
     except ValidationError as exc:

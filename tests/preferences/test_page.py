@@ -87,6 +87,13 @@ async def test_rep_sees_read_only_and_cannot_save(client, fake_pipedrive):
     response = await client.post("/preferences/xero", data=form(), headers=rep)
     assert response.status_code == 403
     assert "Only a Pipedrive admin" in response.text
+    # The rep's preview shows the saved preferences (suggested here), whatever the form says.
+    preview = await client.post(
+        "/preferences/xero/preview", data={"sample_deal": "31", "due_days": "400"}, headers=rep
+    )
+    assert preview.status_code == 200
+    assert "14 days after the invoice date" in preview.text
+    assert "Acme Ltd" in preview.text
 
 
 async def test_live_preview_fragment(client, fake_pipedrive):
