@@ -1,0 +1,238 @@
+"""The adapter interface: one Protocol, its typed DTOs, and the error tree (re-exported).
+
+Adapters take ``Credentials`` per call and return the DTOs of ``app.providers.dto``; they know
+nothing of the database or of our invoice models. Money is ``Decimal`` (never float), dates are
+``date``, datetimes are timezone-aware. Ids are the provider's own strings. Build adapters with
+``app.providers.build_providers``; app/providers/README.md is the tour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Protocol, runtime_checkable
+
+from app.providers.dto import (
+    Account,
+    Address,
+    ChangeSet,
+    Contact,
+    ContactInput,
+    Credentials,
+    Currency,
+    Features,
+    FieldLimits,
+    GlobalDiscount,
+    Invoice,
+    InvoiceDraft,
+    InvoiceLine,
+    InvoiceLineDraft,
+    Item,
+    ItemInput,
+    Organisation,
+    Page,
+    PaymentTerms,
+    ProviderName,
+    TaxMode,
+    TaxRate,
+    Template,
+    TokenSet,
+)
+from app.providers.errors import (
+    FieldMessage,
+    ProviderAuthError,
+    ProviderConflict,
+    ProviderError,
+    ProviderNotFound,
+    ProviderRateLimited,
+    ProviderUnavailable,
+    ProviderUnsupported,
+    ProviderValidationError,
+)
+
+__all__ = [
+    "Account",
+    "AccountingProvider",
+    "Address",
+    "ChangeSet",
+    "Contact",
+    "ContactInput",
+    "Credentials",
+    "Currency",
+    "Features",
+    "FieldLimits",
+    "FieldMessage",
+    "GlobalDiscount",
+    "Invoice",
+    "InvoiceDraft",
+    "InvoiceLine",
+    "InvoiceLineDraft",
+    "Item",
+    "ItemInput",
+    "Organisation",
+    "Page",
+    "PaymentTerms",
+    "ProviderAuthError",
+    "ProviderConflict",
+    "ProviderError",
+    "ProviderName",
+    "ProviderNotFound",
+    "ProviderRateLimited",
+    "ProviderUnavailable",
+    "ProviderUnsupported",
+    "ProviderValidationError",
+    "TaxMode",
+    "TaxRate",
+    "Template",
+    "TokenSet",
+]
+
+
+@runtime_checkable
+class AccountingProvider(Protocol):
+    """One accounting provider (Xero or QuickBooks Online), called per tenant.
+
+    Every method takes ``Credentials`` and may raise any ``ProviderError``: validation (422),
+    not found (404), conflict or stale (409), rate limited (429), auth (409, reconnect needed),
+    unavailable (503). Writes that create take an ``idempotency_key``: repeat the same key after
+    an unclear failure and the provider answers with the first result instead of a duplicate.
+    """
+
+    name: ProviderName
+
+    async def get_organisation(self, creds: Credentials) -> Organisation:
+        """The connected organisation: id, name, base currency, short code, timezone, country."""
+        ...
+
+    async def get_features(self, creds: Credentials) -> Features:
+        """Tax modes, tax option, discounts, numbering, templates and field limits."""
+        ...
+
+    async def list_currencies(self, creds: Credentials) -> list[Currency]:
+        """Currencies the organisation may invoice in (base currency first)."""
+        ...
+
+    async def list_tax_rates(self, creds: Credentials) -> list[TaxRate]:
+        """Active tax rates usable on sales lines."""
+        ...
+
+    async def list_accounts(self, creds: Credentials) -> list[Account]:
+        """Active revenue accounts, for sales lines and items."""
+        ...
+
+    async def list_templates(self, creds: Credentials) -> list[Template]:
+        """Invoice templates (Xero branding themes); empty when ``features.templates`` is off."""
+        ...
+
+    async def search_contacts(
+        self, creds: Credentials, term: str, *, page: int = 1, page_size: int = 50
+    ) -> Page[Contact]:
+        """Contacts whose name (or email) contains ``term``, case-insensitive."""
+        ...
+
+    async def get_contact(self, creds: Credentials, contact_id: str) -> Contact:
+        """One contact by provider id; ProviderNotFound when absent."""
+        ...
+
+    async def create_contact(
+        self, creds: Credentials, data: ContactInput, *, idempotency_key: str
+    ) -> Contact:
+        """Create a contact; a duplicate name is a ProviderValidationError on ``name``."""
+        ...
+
+    async def update_contact(
+        self, creds: Credentials, contact_id: str, data: ContactInput
+    ) -> Contact:
+        """Change the given fields of a contact, leaving the others as they are."""
+        ...
+
+    async def search_items(
+        self, creds: Credentials, *, name: str | None = None, code: str | None = None
+    ) -> list[Item]:
+        """Items by exact code (when given) or by name containing ``name``, case-insensitive."""
+        ...
+
+    async def get_item(self, creds: Credentials, item_id: str) -> Item:
+        """One item by provider id."""
+        ...
+
+    async def create_item(
+        self, creds: Credentials, data: ItemInput, *, idempotency_key: str
+    ) -> Item:
+        """Create a sold item."""
+        ...
+
+    async def update_item(self, creds: Credentials, item_id: str, data: ItemInput) -> Item:
+        """Change the given fields of an item."""
+        ...
+
+    async def create_invoice(
+        self, creds: Credentials, draft: InvoiceDraft, *, idempotency_key: str
+    ) -> Invoice:
+        """Create an invoice exactly once per ``idempotency_key`` (Xero Idempotency-Key,
+        QuickBooks requestid). Only a returned Invoice means the provider confirmed it."""
+        ...
+
+    async def get_invoice(self, creds: Credentials, invoice_id: str) -> Invoice:
+        """One invoice with its lines. A deleted QuickBooks invoice raises ProviderNotFound."""
+        ...
+
+    async def get_invoices(self, creds: Credentials, ids: Sequence[str]) -> list[Invoice]:
+        """Many invoices by id, batched (Xero 100 per call, QuickBooks an IN query);
+        ids the provider no longer has are simply absent."""
+        ...
+
+    async def search_invoices(
+        self,
+        creds: Credentials,
+        *,
+        contact_id: str | None = None,
+        date_from: date | None = None,
+        date_to: date | None = None,
+        page: int = 1,
+        page_size: int = 100,
+    ) -> Page[Invoice]:
+        """Sales invoices of a contact and/or issue-date range, newest first."""
+        ...
+
+    async def changed_invoices(self, creds: Credentials, since: datetime) -> ChangeSet:
+        """Invoices changed since ``since`` (Xero If-Modified-Since, QuickBooks CDC, 30 days
+        at most), with deletions."""
+        ...
+
+    async def submit_invoice(self, creds: Credentials, invoice_id: str) -> Invoice:
+        """DRAFT → SUBMITTED (awaiting approval). ProviderUnsupported where there is none."""
+        ...
+
+    async def approve_invoice(self, creds: Credentials, invoice_id: str) -> Invoice:
+        """DRAFT/SUBMITTED → AUTHORISED. ProviderUnsupported where there is no approval."""
+        ...
+
+    async def void_invoice(self, creds: Credentials, invoice_id: str) -> Invoice:
+        """Void an issued invoice without payments; it stays readable with zero amounts
+        (QuickBooks) or VOIDED status (Xero)."""
+        ...
+
+    async def delete_invoice(self, creds: Credentials, invoice_id: str) -> Invoice:
+        """Delete a draft (Xero DRAFT/SUBMITTED) or an unpaid QuickBooks invoice; returns the
+        last known state with status DELETED."""
+        ...
+
+    async def email_invoice(
+        self, creds: Credentials, invoice_id: str, *, to: str | None = None
+    ) -> Invoice:
+        """Have the provider email the invoice to the customer; returns it marked sent."""
+        ...
+
+    async def invoice_pdf(self, creds: Credentials, invoice_id: str) -> bytes:
+        """The invoice as the provider renders it, PDF bytes."""
+        ...
+
+    async def share_url(self, creds: Credentials, invoice_id: str) -> str | None:
+        """The customer-facing link (Xero OnlineInvoice, QuickBooks InvoiceLink), or None
+        when the provider offers none for this invoice."""
+        ...
+
+    def invoice_url(self, organisation: Organisation, invoice_id: str) -> str:
+        """Staff-facing deep link that opens the invoice in the provider's own app (no call)."""
+        ...
