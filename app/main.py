@@ -18,10 +18,13 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.config import Settings, get_settings
+from app.crm.pipedrive.routes import router as pipedrive_router
 from app.db import create_engine, create_sessionmaker
 from app.errors import AppError
 from app.health import router as health_router
 from app.logs import configure_logging, log
+from app.preferences.pages import router as preferences_pages_router
+from app.preferences.routes import router as preferences_router
 from app.security import keyring
 from app.tenants.routes import router as tenants_router
 from app.web import STATIC_DIR, templates
@@ -197,4 +200,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(health_router)
     app.include_router(tenants_router)
+    app.include_router(pipedrive_router)
+    app.include_router(preferences_router)
+    app.include_router(preferences_pages_router)
     return app

@@ -1,6 +1,14 @@
 """Every model, imported once so that Alembic and the metadata see the whole schema."""
 
-from app.crm.pipedrive.models import PipedriveInstallation
-from app.tenants.models import Company, CrmUser
+from app.crm.pipedrive.models import PipedriveInstallation, PipedriveOAuthState
+from app.preferences.models import InvoicingPreference
+from app.tenants.models import AuditEvent, Company, CrmUser
 
-__all__ = ["Company", "CrmUser", "PipedriveInstallation"]
+__all__ = [
+    "AuditEvent",
+    "Company",
+    "CrmUser",
+    "InvoicingPreference",
+    "PipedriveInstallation",
+    "PipedriveOAuthState",
+]

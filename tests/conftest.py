@@ -95,9 +95,14 @@ async def sandbox(sandbox_server: str) -> AsyncIterator[SandboxControl]:
 
 
 @pytest.fixture(scope="session")
-def app_server(app: FastAPI, ports: dict[str, int]) -> Iterator[str]:
-    """The product on a real port, for browsers, webhooks and cross-process tests."""
-    server = ServerThread(app, ports["app"]).start()
+def app_server(settings: Settings, ports: dict[str, int]) -> Iterator[str]:
+    """The product on a real port, for browsers, webhooks and cross-process tests.
+
+    Its own app instance: the server thread runs its own event loop and lifespan, so sharing
+    the ``app`` fixture would swap that app's engine and HTTP client for ones bound to the
+    server's loop (on PostgreSQL: "attached to a different loop" in every later test).
+    """
+    server = ServerThread(create_app(settings), ports["app"]).start()
     try:
         yield server.url
     finally:
