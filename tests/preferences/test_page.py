@@ -134,4 +134,4 @@ async def test_deleted_field_is_flagged_on_the_page(client, app, fake_pipedrive)
 async def test_page_without_sign_in_is_401(client):
     response = await client.get("/preferences")
     assert response.status_code == 401
-    assert "open this page from Pipedrive" in response.text
+    assert "Open this page from Pipedrive" in response.text
