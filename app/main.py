@@ -18,6 +18,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.config import Settings, get_settings
+from app.connections.routes import api as connections_api
+from app.connections.routes import pages as connections_pages
 from app.db import create_engine, create_sessionmaker
 from app.errors import AppError
 from app.health import router as health_router
@@ -193,4 +195,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(health_router)
     app.include_router(tenants_router)
+    app.include_router(connections_api)
+    app.include_router(connections_pages)
     return app

@@ -1,0 +1,661 @@
+"""Use cases of the connections domain: connect (start, callback, choose an organisation),
+disconnect, list, and revoking every connection of a company that leaves.
+
+The OAuth round trip runs in a top-level window (never inside Pipedrive's iframe), so the
+callback knows the company and user only from the signed ``state``: it is signed, expires after
+ten minutes, is bound to company, user and provider, and is single-use (its nonce is recorded in
+its own committed transaction, so even a failed callback spends it).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx2
+import structlog
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.config import Settings
+from app.connections.exceptions import ConnectRefused, NeedsReauth, NotConnected, reconnect_url
+from app.connections.models import (
+    ConnectionStatus,
+    ConnectNonce,
+    PendingConnection,
+    Provider,
+    ProviderConnection,
+)
+from app.connections.oauth import (
+    ClientRefused,
+    InvalidGrant,
+    OrganisationInfo,
+    ProviderCallFailed,
+    QuickBooksOAuth,
+    TokenAnswerLost,
+    TokenSet,
+    XeroOAuth,
+    XeroTenant,
+    jwt_claims,
+    oauth_for,
+    pkce_verifier,
+)
+from app.connections.repository import ConnectionRepository, claimed_elsewhere
+from app.connections.schemas import ConnectionOut, DisconnectOut
+from app.connections.tokens import TokenService
+from app.db import utcnow
+from app.errors import AppError, NotFound, ServiceUnavailable, Unauthorized
+from app.security import Signer
+from app.tenants.models import CrmUser
+
+log = structlog.get_logger(__name__)
+
+STATE_PURPOSE = "connection-state"
+PICK_PURPOSE = "connection-pick"
+STATE_TTL_SECONDS = 600
+#: Xero roles that may connect: they can create and approve invoices. Pipedrive's own Xero
+#: integration allows the same two ("advisor and standard user roles").
+ALLOWED_XERO_ROLES = ("STANDARD", "FINANCIALADVISER")
+LABELS = {"xero": "Xero", "quickbooks": "QuickBooks"}
+
+
+def provider_label(provider: str) -> str:
+    return LABELS.get(provider, provider)
+
+
+def parse_provider(value: str) -> Provider:
+    try:
+        return Provider(value)
+    except ValueError as exc:
+        raise NotFound(f"unknown provider '{value}': use xero or quickbooks") from exc
+
+
+@dataclass(frozen=True)
+class Connected:
+    """The callback finished: this connection is active."""
+
+    connection: ProviderConnection
+
+
+@dataclass(frozen=True)
+class ChooseOrganisation:
+    """The consent covers several organisations: the admin picks one on a page."""
+
+    pick_token: str
+    tenants: list[dict[str, Any]]
+
+
+class ConnectService:
+    """The connect flow. ``session`` is the request's unit of work (committed by the route's
+    boundary); ``sessionmaker`` is used only to spend a state nonce in its own transaction."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        session: AsyncSession,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        http: httpx2.AsyncClient,
+    ) -> None:
+        self.settings = settings
+        self.session = session
+        self.sessionmaker = sessionmaker
+        self.http = http
+        self.state_signer = Signer(settings.secret_key, STATE_PURPOSE)
+        self.pick_signer = Signer(settings.secret_key, PICK_PURPOSE)
+
+    # --- start ---------------------------------------------------------------------------------
+
+    def authorize_url(self, user: CrmUser, provider: Provider) -> str:
+        """The provider's consent URL for this admin, with a fresh signed state (and PKCE)."""
+        nonce = secrets.token_urlsafe(18)
+        state = self.state_signer.sign(
+            {"c": user.company_id, "u": user.id, "p": provider.value, "nonce": nonce},
+            STATE_TTL_SECONDS,
+        )
+        oauth = oauth_for(provider, self.settings, self.http)
+        return oauth.authorize_url(state, pkce_verifier(self.settings.secret_key, nonce))
+
+    # --- callback ------------------------------------------------------------------------------
+
+    async def callback(
+        self, provider: Provider, params: dict[str, str]
+    ) -> Connected | ChooseOrganisation:
+        """Finish the consent; raises ConnectRefused (a clear page, nothing stored)."""
+        label = provider_label(provider.value)
+        claims = self._read_state(provider, params.get("state"))
+        # Spend the state before anything else, even when the provider reports a denial.
+        await self._spend_nonce(claims)
+        user = await self._admin(claims)
+        if params.get("error"):
+            if params["error"] == "access_denied":
+                raise ConnectRefused(
+                    f"{label} was not connected",
+                    f"Access was declined in {label}, so nothing was connected. "
+                    "You can try again from the Connections page.",
+                    status=400,
+                )
+            raise ConnectRefused(
+                f"{label} was not connected",
+                f"{label} reported an error: {params['error']}"
+                + (f" ({params['error_description']})" if params.get("error_description") else ""),
+                status=400,
+            )
+        code = params.get("code")
+        if not code:
+            raise ConnectRefused(
+                f"{label} was not connected",
+                f"{label} sent no authorisation code back. Please start again.",
+            )
+        oauth = oauth_for(provider, self.settings, self.http)
+        try:
+            tokens = await oauth.exchange_code(
+                code, pkce_verifier(self.settings.secret_key, str(claims["nonce"]))
+            )
+        except InvalidGrant as exc:
+            raise ConnectRefused(
+                f"{label} was not connected",
+                f"{label} did not accept the authorisation code (it may have expired). "
+                "Please start again.",
+            ) from exc
+        except (TokenAnswerLost, ClientRefused) as exc:
+            raise ConnectRefused(f"{label} was not connected", exc.message, status=503) from exc
+        except AppError as exc:
+            raise ConnectRefused(f"{label} was not connected", exc.message, status=502) from exc
+
+        if isinstance(oauth, XeroOAuth):
+            return await self._xero_after_exchange(oauth, user, tokens)
+        assert isinstance(oauth, QuickBooksOAuth)
+        realm_id = params.get("realmId") or params.get("realmid")
+        if not realm_id:
+            raise ConnectRefused(
+                "QuickBooks was not connected",
+                "QuickBooks did not say which company was chosen (no realmId). "
+                "Please start again and pick a company.",
+            )
+        return Connected(await self._finish_quickbooks(oauth, user, tokens, realm_id))
+
+    def _read_state(self, provider: Provider, state: str | None) -> dict[str, Any]:
+        if not state:
+            raise ConnectRefused(
+                "This connection link is not valid",
+                "The answer from the provider carried no state. Start again from the "
+                "Connections page.",
+            )
+        try:
+            claims = self.state_signer.unsign(state)
+        except Unauthorized as exc:
+            expired = "expired" in exc.message
+            raise ConnectRefused(
+                "This connection link has expired"
+                if expired
+                else "This connection link is not valid",
+                (
+                    "The connection was not completed within 10 minutes. Start again from the "
+                    "Connections page."
+                )
+                if expired
+                else "The link was altered or is not ours. Start again from the Connections page.",
+            ) from exc
+        if claims.get("p") != provider.value or not claims.get("nonce"):
+            raise ConnectRefused(
+                "This connection link is not valid",
+                "The link was issued for another provider. Start again from the Connections page.",
+            )
+        return claims
+
+    async def _spend_nonce(self, claims: dict[str, Any]) -> None:
+        nonce = str(claims["nonce"])
+        async with self.sessionmaker() as session:
+            session.add(
+                ConnectNonce(
+                    nonce=nonce,
+                    company_id=str(claims["c"]),
+                    expires_at=utcnow() + timedelta(seconds=STATE_TTL_SECONDS),
+                )
+            )
+            # Spent nonces outlive their state by nothing: once expired, the signature refuses
+            # the state anyway, so old rows can go.
+            await session.execute(delete(ConnectNonce).where(ConnectNonce.expires_at < utcnow()))
+            try:
+                await session.commit()
+            except IntegrityError as exc:
+                await session.rollback()
+                raise ConnectRefused(
+                    "This connection link was already used",
+                    "Each connection link works once. Start again from the Connections page.",
+                ) from exc
+
+    async def _admin(self, claims: dict[str, Any]) -> CrmUser:
+        user = (
+            await self.session.execute(
+                select(CrmUser).where(
+                    CrmUser.id == str(claims["u"]), CrmUser.company_id == str(claims["c"])
+                )
+            )
+        ).scalar_one_or_none()
+        if user is None or not user.is_admin:
+            raise ConnectRefused(
+                "Not allowed",
+                "Only a Pipedrive admin of the company can connect an accounting system.",
+                status=403,
+            )
+        return user
+
+    # --- Xero ----------------------------------------------------------------------------------
+
+    async def _xero_after_exchange(
+        self, oauth: XeroOAuth, user: CrmUser, tokens: TokenSet
+    ) -> Connected | ChooseOrganisation:
+        tenants = await self._xero_call(oauth.connections(tokens.access_token))
+        if not tenants:
+            raise ConnectRefused(
+                "Xero was not connected",
+                "No Xero organisation was shared with this app. Start again and tick the "
+                "organisation to connect.",
+            )
+        if len(tenants) == 1:
+            return Connected(await self._finish_xero(oauth, user, tokens, tenants[0]))
+        repo = ConnectionRepository(self.session, user.company_id)
+        offered = []
+        for t in tenants:
+            taken = await claimed_elsewhere(repo, "xero", t.tenant_id)
+            offered.append(
+                {
+                    "connection_id": t.connection_id,
+                    "tenant_id": t.tenant_id,
+                    "tenant_name": t.tenant_name,
+                    "auth_event_id": t.auth_event_id,
+                    "claimed": taken is not None,
+                }
+            )
+        pending = PendingConnection(
+            company_id=user.company_id,
+            user_id=user.id,
+            provider="xero",
+            payload=json.dumps({"tokens": _tokens_json(tokens), "tenants": offered}),
+            expires_at=utcnow() + timedelta(seconds=STATE_TTL_SECONDS),
+        )
+        self.session.add(pending)
+        await self.session.execute(
+            delete(PendingConnection).where(PendingConnection.expires_at < utcnow())
+        )
+        await self.session.flush()
+        token = self.pick_signer.sign(
+            {"pending": pending.id, "c": user.company_id, "u": user.id}, STATE_TTL_SECONDS
+        )
+        return ChooseOrganisation(pick_token=token, tenants=offered)
+
+    async def choose(self, pick_token: str, tenant_id: str) -> ProviderConnection:
+        """The admin picked one organisation of a multi-organisation consent."""
+        try:
+            claims = self.pick_signer.unsign(pick_token)
+        except Unauthorized as exc:
+            raise ConnectRefused(
+                "This choice has expired",
+                "The organisation was not chosen within 10 minutes. Start again from the "
+                "Connections page.",
+            ) from exc
+        pending = (
+            await self.session.execute(
+                select(PendingConnection).where(
+                    PendingConnection.id == str(claims.get("pending")),
+                    PendingConnection.company_id == str(claims.get("c")),
+                    PendingConnection.user_id == str(claims.get("u")),
+                )
+            )
+        ).scalar_one_or_none()
+        if pending is None or pending.expires_at < utcnow():
+            raise ConnectRefused(
+                "This choice was already made",
+                "This organisation choice was already used or has expired. Start again from "
+                "the Connections page.",
+            )
+        payload = json.loads(pending.payload)
+        # Single use: the pending row goes now, whatever the outcome, and that delete is
+        # committed even when the choice is refused below.
+        async with self.sessionmaker() as spend:
+            await spend.execute(delete(PendingConnection).where(PendingConnection.id == pending.id))
+            await spend.commit()
+        match = next((t for t in payload["tenants"] if t["tenant_id"] == tenant_id), None)
+        if match is None:
+            raise ConnectRefused(
+                "Xero was not connected",
+                "That organisation was not part of this consent. Start again from the "
+                "Connections page.",
+            )
+        user = await self._admin({"u": pending.user_id, "c": pending.company_id})
+        tenant = XeroTenant(
+            connection_id=match["connection_id"],
+            tenant_id=match["tenant_id"],
+            tenant_name=match["tenant_name"],
+            tenant_type="ORGANISATION",
+            auth_event_id=match.get("auth_event_id"),
+        )
+        oauth = XeroOAuth(self.settings, self.http)
+        return await self._finish_xero(oauth, user, _tokens_from_json(payload["tokens"]), tenant)
+
+    async def _finish_xero(
+        self, oauth: XeroOAuth, user: CrmUser, tokens: TokenSet, tenant: XeroTenant
+    ) -> ProviderConnection:
+        repo = ConnectionRepository(self.session, user.company_id)
+        await self._refuse_if_claimed(repo, "xero", tenant.tenant_id, tenant.tenant_name)
+        email = str(jwt_claims(tokens.id_token).get("email") or "").strip()
+        if not email:
+            raise ConnectRefused(
+                "Xero was not connected",
+                "Xero did not tell us who you are (no email in the identity token), so your "
+                "role in the organisation could not be checked.",
+            )
+        users = await self._xero_call(oauth.users(tokens.access_token, tenant.tenant_id))
+        me = next(
+            (u for u in users if str(u.get("EmailAddress", "")).strip().lower() == email.lower()),
+            None,
+        )
+        role = str(me.get("OrganisationRole") or "") if me else ""
+        if role not in ALLOWED_XERO_ROLES:
+            why = (
+                f"your Xero role there is {role.title().replace('_', ' ')}"
+                if role
+                else f"{email} is not a user of that organisation"
+            )
+            raise ConnectRefused(
+                "Xero was not connected",
+                f"Connecting “{tenant.tenant_name}” needs the Standard or Adviser role in Xero, "
+                f"but {why}. Ask a Xero user with one of those roles to connect, or ask your "
+                "Xero subscriber to change your role.",
+                status=403,
+            )
+        org = await self._xero_call(oauth.organisation(tokens.access_token, tenant.tenant_id))
+        return await self._store(
+            repo,
+            user,
+            Provider.xero,
+            tenant.tenant_id,
+            org,
+            tokens,
+            provider_email=email,
+            provider_role=role,
+            xero_connection_id=tenant.connection_id,
+            auth_event_id=tenant.auth_event_id,
+        )
+
+    async def _xero_call(self, awaitable: Any) -> Any:
+        try:
+            return await awaitable
+        except ProviderCallFailed as exc:
+            raise ConnectRefused("Xero was not connected", exc.message, status=502) from exc
+
+    # --- QuickBooks ----------------------------------------------------------------------------
+
+    async def _finish_quickbooks(
+        self, oauth: QuickBooksOAuth, user: CrmUser, tokens: TokenSet, realm_id: str
+    ) -> ProviderConnection:
+        repo = ConnectionRepository(self.session, user.company_id)
+        await self._refuse_if_claimed(repo, "quickbooks", realm_id, "")
+        try:
+            org = await oauth.organisation(tokens.access_token, realm_id)
+        except ProviderCallFailed as exc:
+            raise ConnectRefused("QuickBooks was not connected", exc.message, status=502) from exc
+        # Intuit lets only a company's admin authorise an app, and exposes no role to read back,
+        # so there is no role check to make here.
+        email = str(jwt_claims(tokens.id_token).get("email") or "")
+        return await self._store(
+            repo, user, Provider.quickbooks, realm_id, org, tokens, provider_email=email
+        )
+
+    # --- storing -------------------------------------------------------------------------------
+
+    async def _refuse_if_claimed(
+        self, repo: ConnectionRepository, provider: str, tenant_id: str, name: str
+    ) -> None:
+        if await claimed_elsewhere(repo, provider, tenant_id) is not None:
+            label = provider_label(provider)
+            what = f"“{name}”" if name else f"This {label} company"
+            raise ConnectRefused(
+                f"{label} was not connected",
+                f"{what} is already connected to another Pipedrive company. An organisation "
+                "can serve one Pipedrive company at a time: disconnect it there first.",
+                status=409,
+            )
+
+    async def _store(
+        self,
+        repo: ConnectionRepository,
+        user: CrmUser,
+        provider: Provider,
+        tenant_id: str,
+        org: OrganisationInfo,
+        tokens: TokenSet,
+        *,
+        provider_email: str = "",
+        provider_role: str = "",
+        xero_connection_id: str | None = None,
+        auth_event_id: str | None = None,
+    ) -> ProviderConnection:
+        now = utcnow()
+        current = await repo.live(provider.value)
+        if current is not None and current.tenant_id == tenant_id:
+            row = current  # a reconnect of the same organisation: same row, fresh tokens
+        else:
+            if current is not None:
+                # Switching organisation: the old one becomes history. Its grant is left to
+                # expire rather than revoked: it may be the very grant that was just renewed.
+                _retire(current, now)
+                await self.session.flush()
+            row = repo.add(ProviderConnection(provider=provider.value, tenant_id=tenant_id))
+        row.organisation_name = org.name
+        row.base_currency = org.base_currency
+        row.short_code = org.short_code
+        row.timezone = org.timezone
+        row.status = ConnectionStatus.active.value
+        row.status_reason = ""
+        row.connected_by_id = user.id
+        row.connected_by_name = user.name or user.email
+        row.connected_at = now
+        row.disconnected_at = None
+        row.provider_user_email = provider_email
+        row.provider_role = provider_role
+        row.xero_connection_id = xero_connection_id
+        row.auth_event_id = auth_event_id
+        row.scopes = tokens.scope
+        row.access_token = tokens.access_token
+        row.refresh_token = tokens.refresh_token
+        row.expires_at = tokens.expires_at
+        row.refresh_expires_at = tokens.refresh_expires_at
+        row.previous_refresh_token = None
+        row.rotated_at = None
+        row.refresh_lease_until = None
+        row.token_version = (row.token_version or 0) + 1
+        try:
+            async with self.session.begin_nested():
+                await self.session.flush()
+        except IntegrityError as exc:
+            # Another company claimed the organisation at the same moment (unique index).
+            raise ConnectRefused(
+                f"{provider_label(provider.value)} was not connected",
+                "This organisation was connected to another Pipedrive company a moment ago.",
+                status=409,
+            ) from exc
+        log.info(
+            "connection_connected",
+            provider=provider.value,
+            company=user.company_id,
+            tenant=tenant_id,
+            role=provider_role,
+        )
+        return row
+
+
+def _tokens_json(tokens: TokenSet) -> dict[str, Any]:
+    return {
+        "access_token": tokens.access_token,
+        "refresh_token": tokens.refresh_token,
+        "expires_at": tokens.expires_at.isoformat(),
+        "refresh_expires_at": tokens.refresh_expires_at.isoformat()
+        if tokens.refresh_expires_at
+        else None,
+        "id_token": tokens.id_token,
+        "scope": tokens.scope,
+    }
+
+
+def _tokens_from_json(data: dict[str, Any]) -> TokenSet:
+    from datetime import datetime
+
+    return TokenSet(
+        access_token=data["access_token"],
+        refresh_token=data.get("refresh_token"),
+        expires_at=datetime.fromisoformat(data["expires_at"]),
+        refresh_expires_at=datetime.fromisoformat(data["refresh_expires_at"])
+        if data.get("refresh_expires_at")
+        else None,
+        id_token=data.get("id_token"),
+        scope=data.get("scope", ""),
+    )
+
+
+def _retire(row: ProviderConnection, now: Any) -> None:
+    row.status = ConnectionStatus.disconnected.value
+    row.disconnected_at = now
+    row.access_token = None
+    row.refresh_token = None
+    row.previous_refresh_token = None
+    row.refresh_lease_until = None
+    row.token_version = row.token_version + 1
+
+
+# --- listing ---------------------------------------------------------------------------------
+
+
+async def list_connections(
+    settings: Settings, session: AsyncSession, company_id: str
+) -> list[ConnectionOut]:
+    """Both providers' state for the company (live, history, or never connected)."""
+    repo = ConnectionRepository(session, company_id)
+    out = []
+    for provider in Provider:
+        row = await repo.latest(provider.value)
+        out.append(connection_out(settings, provider.value, row))
+    return out
+
+
+def connection_out(
+    settings: Settings, provider: str, row: ProviderConnection | None
+) -> ConnectionOut:
+    base = {
+        "provider": provider,
+        "provider_label": provider_label(provider),
+        "connect_url": reconnect_url(settings, provider),
+    }
+    if row is None:
+        return ConnectionOut(status="not_connected", **base)
+    return ConnectionOut(
+        status=row.status,
+        status_reason=row.status_reason,
+        tenant_id=row.tenant_id,
+        organisation_name=row.organisation_name,
+        base_currency=row.base_currency,
+        short_code=row.short_code,
+        timezone=row.timezone,
+        connected_by=row.connected_by_name,
+        connected_by_user_id=row.connected_by_id,
+        connected_at=row.connected_at,
+        disconnected_at=row.disconnected_at,
+        provider_role=row.provider_role or None,
+        expires_at=row.expires_at if row.is_live else None,
+        **base,
+    )
+
+
+# --- disconnecting ---------------------------------------------------------------------------
+
+
+async def disconnect(
+    settings: Settings,
+    session: AsyncSession,
+    tokens: TokenService,
+    company_id: str,
+    provider: Provider,
+    *,
+    best_effort: bool = False,
+) -> DisconnectOut:
+    """Revoke at the provider (Xero: also DELETE /connections/{id}), delete the tokens, keep
+    the row as history (status disconnected) so invoice links stay readable.
+
+    When the provider cannot be reached the connection is left as it was (503), unless
+    ``best_effort`` (a company leaving): then the tokens are deleted regardless.
+    """
+    repo = ConnectionRepository(session, company_id)
+    row = await repo.live(provider.value)
+    if row is None:
+        raise NotFound(f"{provider_label(provider.value)} is not connected")
+    revoked = False
+    if row.status == ConnectionStatus.active.value and row.refresh_token:
+        try:
+            revoked = await _revoke_at_provider(settings, tokens, row)
+        except (ProviderCallFailed, ServiceUnavailable, TokenAnswerLost, ClientRefused) as exc:
+            if not best_effort:
+                raise ServiceUnavailable(
+                    f"{provider_label(provider.value)} could not be reached to revoke access; "
+                    "nothing was changed. Try again in a minute.",
+                    headers={"Retry-After": "30"},
+                    extra={"retry_after": 30},
+                ) from exc
+            log.warning("revoke_failed", provider=provider.value, error=str(exc))
+        # The token service may have rotated the tokens in its own transaction meanwhile.
+        await session.refresh(row)
+    _retire(row, utcnow())
+    await session.flush()
+    log.info("connection_disconnected", provider=provider.value, company=company_id)
+    return DisconnectOut(provider=provider.value, status=row.status, revoked_at_provider=revoked)
+
+
+async def _revoke_at_provider(
+    settings: Settings, tokens: TokenService, row: ProviderConnection
+) -> bool:
+    oauth = tokens.oauth(row.provider)
+    try:
+        if isinstance(oauth, XeroOAuth) and row.xero_connection_id:
+            connection_id = row.xero_connection_id
+            await tokens.call(
+                row.company_id,
+                row.provider,
+                lambda creds: oauth.delete_connection(creds.access_token, connection_id),
+            )
+        async with tokens.sessionmaker() as fresh:
+            current = await fresh.get(ProviderConnection, row.id)
+            refresh_token = current.refresh_token if current else None
+        if refresh_token:
+            await oauth.revoke(refresh_token)
+    except (NeedsReauth, NotConnected, InvalidGrant):
+        # The provider already stopped honouring the grant: nothing left to revoke.
+        return False
+    return True
+
+
+async def revoke_company_connections(
+    settings: Settings,
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    http: httpx2.AsyncClient,
+    company_id: str,
+) -> int:
+    """Revoke and delete every provider token of a company (the company is being purged).
+
+    Best effort at the provider: a company that leaves must lose its tokens even when Xero or
+    QuickBooks is down. Returns how many connections were revoked. Runs inside the caller's
+    unit of work (``session``), which the purge commits.
+    """
+    tokens = TokenService(settings, sessionmaker, http)
+    repo = ConnectionRepository(session, company_id)
+    count = 0
+    for row in await repo.all_live():
+        await disconnect(
+            settings, session, tokens, company_id, Provider(row.provider), best_effort=True
+        )
+        count += 1
+    return count
