@@ -1,0 +1,34 @@
+"""Accounting providers: one ``AccountingProvider`` interface, Xero and QuickBooks behind it.
+
+Build the adapters once per process with ``build_providers`` (they hold the per-tenant rate
+limiters) and share them; see ``app/providers/base.py`` for the interface and DTOs.
+"""
+
+from __future__ import annotations
+
+import httpx2
+
+from app.config import Settings
+from app.providers.base import AccountingProvider, ProviderName
+from app.providers.quickbooks.client import QuickBooksProvider
+from app.providers.transport import RetryPolicy
+from app.providers.xero.client import XeroProvider
+
+
+def build_providers(
+    settings: Settings, http: httpx2.AsyncClient, *, retry: RetryPolicy | None = None
+) -> dict[ProviderName, AccountingProvider]:
+    """Both adapters over the app's shared HTTP client (``app.state.http``)."""
+    return {
+        ProviderName.xero: XeroProvider(settings.xero, http, retry=retry),
+        ProviderName.quickbooks: QuickBooksProvider(settings.quickbooks, http, retry=retry),
+    }
+
+
+__all__ = [
+    "AccountingProvider",
+    "ProviderName",
+    "QuickBooksProvider",
+    "XeroProvider",
+    "build_providers",
+]

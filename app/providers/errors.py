@@ -1,0 +1,172 @@
+"""The provider error tree: every adapter failure is one of these, each carrying its HTTP status.
+
+Callers never see provider JSON: the adapters translate Xero's ``ValidationErrors`` and
+QuickBooks' ``Fault`` into these, with the provider's own message in plain words and, where it
+can be told, the field it concerns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from app.errors import AppError
+
+
+@dataclass(frozen=True)
+class FieldMessage:
+    """One provider complaint: the field it concerns (our DTO field name, if known) and why."""
+
+    message: str
+    field: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"field": self.field, "message": self.message}
+
+
+class ProviderError(AppError):
+    """Base of every adapter failure; ``provider`` is ``xero`` or ``quickbooks``."""
+
+    status_code = 502
+    code = "provider_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        field: str | None = None,
+        code: str | None = None,
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        provider_code: str | None = None,
+    ) -> None:
+        super().__init__(message, field=field, code=code, extra=extra, headers=headers)
+        self.provider = provider
+        # The provider's own error number (QuickBooks Fault code, Xero ErrorNumber) for logs.
+        self.provider_code = provider_code
+
+    def to_dict(self) -> dict[str, Any]:
+        body = super().to_dict()
+        body["provider"] = self.provider
+        return body
+
+
+class ProviderValidationError(ProviderError):
+    """The provider refused the data (422). ``errors`` lists every complaint in plain words."""
+
+    status_code = 422
+    code = "provider_validation"
+
+    def __init__(
+        self,
+        errors: list[FieldMessage],
+        *,
+        provider: str,
+        provider_code: str | None = None,
+    ) -> None:
+        if not errors:
+            errors = [FieldMessage("The provider rejected the request.")]
+        message = "; ".join(e.message for e in errors)
+        first_field = next((e.field for e in errors if e.field), None)
+        super().__init__(message, provider=provider, field=first_field, provider_code=provider_code)
+        self.errors = errors
+
+    def to_dict(self) -> dict[str, Any]:
+        body = super().to_dict()
+        body["errors"] = [e.to_dict() for e in self.errors]
+        return body
+
+
+class ProviderNotFound(ProviderError):
+    """The object does not exist at the provider (404), or was deleted there."""
+
+    status_code = 404
+    code = "provider_not_found"
+
+
+class ProviderConflict(ProviderError):
+    """The object changed or is in a state that forbids the operation (409)."""
+
+    status_code = 409
+    code = "provider_conflict"
+
+
+class ProviderUnsupported(ProviderError):
+    """The provider has no such operation (e.g. approval in QuickBooks); see ``Features``."""
+
+    status_code = 409
+    code = "provider_unsupported"
+
+
+class ProviderRateLimited(ProviderError):
+    """The provider's rate limit was hit (429).
+
+    ``retry_after`` is in seconds. ``daily`` means the tenant's daily allowance is spent: the
+    caller should stop calling this tenant until the window resets, never loop.
+    """
+
+    status_code = 429
+    code = "provider_rate_limited"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        retry_after: float | None = None,
+        daily: bool = False,
+    ) -> None:
+        headers = {"Retry-After": str(int(retry_after))} if retry_after else {}
+        super().__init__(
+            message,
+            provider=provider,
+            headers=headers,
+            extra={"retry_after": retry_after, "daily_limit": daily},
+        )
+        self.retry_after = retry_after
+        self.daily = daily
+
+
+class ProviderAuthError(ProviderError):
+    """The provider refused our credentials (token refused, ``invalid_grant``, tenant gone).
+
+    The caller marks the connection ``needs_reauth``; ``reason`` is ``invalid_grant``,
+    ``token_rejected``, ``tenant_access`` or ``client`` (our own client credentials refused).
+    """
+
+    status_code = 409
+    code = "provider_auth"
+
+    def __init__(self, message: str, *, provider: str, reason: str = "token_rejected") -> None:
+        super().__init__(message, provider=provider, extra={"reason": reason})
+        self.reason = reason
+
+
+class ProviderUnavailable(ProviderError):
+    """The provider is down, timed out or answered 5xx (503); try again after ``retry_after``.
+
+    ``outcome_unknown`` is set when a write may have reached the provider before the failure:
+    the caller must retry with the same idempotency key, never record the object as created.
+    """
+
+    status_code = 503
+    code = "provider_unavailable"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        retry_after: float | None = 30,
+        outcome_unknown: bool = False,
+    ) -> None:
+        headers = {"Retry-After": str(int(retry_after))} if retry_after else {}
+        super().__init__(
+            message,
+            provider=provider,
+            headers=headers,
+            extra={"retry_after": retry_after, "outcome_unknown": outcome_unknown},
+        )
+        self.retry_after = retry_after
+        self.outcome_unknown = outcome_unknown

@@ -1,0 +1,560 @@
+"""The QuickBooks Online adapter: ``AccountingProvider`` over Accounting API v3.
+
+Every URL comes from ``QuickBooksSettings`` (``api_url``, ``app_url``, ``minor_version``);
+credentials come per call, ``tenant_id`` being the realmId. Every write carries a ``requestid``
+(the caller's idempotency key for creates, a fresh one otherwise), so retries replay the
+original answer instead of writing twice (quickbooks.md §7).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
+
+import httpx2
+
+from app.config import QuickBooksSettings
+from app.providers.base import (
+    Account,
+    ChangeSet,
+    Contact,
+    ContactInput,
+    Credentials,
+    Currency,
+    Features,
+    Invoice,
+    InvoiceDraft,
+    Item,
+    ItemInput,
+    Organisation,
+    Page,
+    ProviderName,
+    TaxRate,
+    Template,
+)
+from app.providers.errors import (
+    FieldMessage,
+    ProviderAuthError,
+    ProviderConflict,
+    ProviderError,
+    ProviderNotFound,
+    ProviderRateLimited,
+    ProviderUnavailable,
+    ProviderUnsupported,
+    ProviderValidationError,
+)
+from app.providers.jsonutil import dumps, loads
+from app.providers.quickbooks import mapping
+from app.providers.quickbooks.oauth import QuickBooksOAuth
+from app.providers.quickbooks.spec import (
+    CDC_MAX_DAYS,
+    DEFAULT_RETRY_AFTER,
+    IDS_PER_QUERY,
+    PROVIDER,
+    RATE_LIMITS,
+    REQUEST_ID_MAX,
+)
+from app.providers.transport import RateLimits, RetryPolicy, Transport, retry_after_seconds
+
+T = TypeVar("T")
+
+
+class QuickBooksProvider:
+    """QuickBooks Online implementation of ``AccountingProvider``."""
+
+    name = ProviderName.quickbooks
+
+    def __init__(
+        self,
+        settings: QuickBooksSettings,
+        http: httpx2.AsyncClient,
+        *,
+        retry: RetryPolicy | None = None,
+        limits: RateLimits = RATE_LIMITS,
+    ) -> None:
+        self.settings = settings
+        self.transport = Transport(http, PROVIDER, limits, parse_error, retry or RetryPolicy())
+        self.oauth = QuickBooksOAuth(settings, http)
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    def company_url(self, realm_id: str) -> str:
+        return f"{self.settings.api_url}/v3/company/{realm_id}"
+
+    async def _call(
+        self,
+        creds: Credentials,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        request_id: str | None = None,
+        accept: str = "application/json",
+        content_type: str | None = None,
+    ) -> httpx2.Response:
+        query: dict[str, Any] = {"minorversion": self.settings.minor_version, **(params or {})}
+        if request_id:
+            query["requestid"] = request_id
+        headers = {"Authorization": f"Bearer {creds.access_token}", "Accept": accept}
+        content: str | None = None
+        if body is not None:
+            content = dumps(body)
+            headers["Content-Type"] = "application/json"
+        elif content_type:
+            headers["Content-Type"] = content_type
+        return await self.transport.send(
+            method,
+            f"{self.company_url(creds.tenant_id)}/{path}",
+            tenant=creds.tenant_id,
+            safe=method == "GET" or request_id is not None,
+            headers=headers,
+            params=query,
+            content=content if content is not None else (b"" if method == "POST" else None),
+        )
+
+    async def _json(self, creds: Credentials, method: str, path: str, **kw: Any) -> Any:
+        response = await self._call(creds, method, path, **kw)
+        data = loads(response.content) if response.content else {}
+        # HTTP 200 can still carry a Fault (quickbooks.md §10).
+        fault = data.get("Fault") or data.get("fault") if isinstance(data, dict) else None
+        if isinstance(fault, dict):
+            raise fault_error(fault, response.status_code)
+        return data
+
+    async def _query(self, creds: Credentials, entity: str, statement: str) -> list[Any]:
+        data = await self._json(creds, "GET", "query", params={"query": statement})
+        rows: list[Any] = (data.get("QueryResponse") or {}).get(entity) or []
+        return rows
+
+    async def _stale_retry(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        """Run a SyncToken write; on a stale token (5010) re-read and try once more."""
+        try:
+            return await attempt()
+        except ProviderConflict as exc:
+            if exc.provider_code != "5010":
+                raise
+            return await attempt()
+
+    # --- organisation and lookups -------------------------------------------------------------
+
+    async def _company_and_preferences(
+        self, creds: Credentials
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        company, prefs = await asyncio.gather(
+            self._json(creds, "GET", f"companyinfo/{creds.tenant_id}"),
+            self._json(creds, "GET", "preferences"),
+        )
+        return company.get("CompanyInfo") or {}, prefs.get("Preferences") or {}
+
+    async def get_organisation(self, creds: Credentials) -> Organisation:
+        company, prefs = await self._company_and_preferences(creds)
+        return mapping.organisation_from_json(creds.tenant_id, company, prefs)
+
+    async def get_features(self, creds: Credentials) -> Features:
+        company, prefs = await self._company_and_preferences(creds)
+        return mapping.features_from_json(company, prefs)
+
+    async def list_currencies(self, creds: Credentials) -> list[Currency]:
+        prefs = (await self._json(creds, "GET", "preferences")).get("Preferences") or {}
+        currency_prefs = prefs.get("CurrencyPrefs") or {}
+        home = mapping._ref(currency_prefs.get("HomeCurrency")) or "USD"
+        if not currency_prefs.get("MultiCurrencyEnabled"):
+            return mapping.currencies_from_json(home, [])
+        try:
+            rows = await self._query(creds, "CompanyCurrency", mapping.select("CompanyCurrency"))
+        except (ProviderValidationError, ProviderNotFound):
+            # The list source for multicurrency companies is UNCONFIRMED (pipedrive-invoicing-
+            # extension.md §10): without CompanyCurrency we offer the home currency only.
+            rows = []
+        return mapping.currencies_from_json(home, rows)
+
+    async def list_tax_rates(self, creds: Credentials) -> list[TaxRate]:
+        company, prefs = await self._company_and_preferences(creds)
+        codes, rates = await asyncio.gather(
+            self._query(creds, "TaxCode", mapping.select("TaxCode")),
+            self._query(creds, "TaxRate", mapping.select("TaxRate")),
+        )
+        us = mapping.features_from_json(company, prefs).automated_sales_tax
+        return mapping.tax_rates_from_json(codes, rates, us_sales_tax=us)
+
+    async def list_accounts(self, creds: Credentials) -> list[Account]:
+        # Filtering on AccountType server-side is UNCONFIRMED (XSD: "Filterable: QBW").
+        rows = await self._query(creds, "Account", mapping.select("Account"))
+        return mapping.accounts_from_json(rows)
+
+    async def list_templates(self, creds: Credentials) -> list[Template]:
+        # No known API chooses a QuickBooks Online invoice template; features.templates is off.
+        return []
+
+    # --- contacts -----------------------------------------------------------------------------
+
+    async def search_contacts(
+        self, creds: Credentials, term: str, *, page: int = 1, page_size: int = 50
+    ) -> Page[Contact]:
+        where = [f"DisplayName LIKE {mapping.quote('%' + term + '%')}"] if term else []
+        statement = mapping.select(
+            "Customer",
+            where=where,
+            order="DisplayName",
+            start=(page - 1) * page_size + 1,
+            max_results=page_size,
+        )
+        rows = await self._query(creds, "Customer", statement)
+        items = [mapping.contact_from_json(r) for r in rows]
+        return Page[Contact](
+            items=items, page=page, page_size=page_size, has_more=len(items) >= page_size
+        )
+
+    async def get_contact(self, creds: Credentials, contact_id: str) -> Contact:
+        data = await self._json(creds, "GET", f"customer/{contact_id}")
+        return mapping.contact_from_json(_entity(data, "Customer", contact_id))
+
+    async def create_contact(
+        self, creds: Credentials, data: ContactInput, *, idempotency_key: str
+    ) -> Contact:
+        if not data.name:
+            raise ProviderValidationError(
+                [FieldMessage("A customer needs a name.", "name")], provider=PROVIDER
+            )
+        result = await self._json(
+            creds,
+            "POST",
+            "customer",
+            body=mapping.contact_to_json(data),
+            request_id=_request_id(idempotency_key),
+        )
+        return mapping.contact_from_json(_entity(result, "Customer", "new"))
+
+    async def update_contact(
+        self, creds: Credentials, contact_id: str, data: ContactInput
+    ) -> Contact:
+        async def attempt() -> Contact:
+            current = await self._json(creds, "GET", f"customer/{contact_id}")
+            row = _entity(current, "Customer", contact_id)
+            body = {
+                "Id": contact_id,
+                "SyncToken": row.get("SyncToken"),
+                "sparse": True,
+                **mapping.contact_to_json(data, row.get("Notes")),
+            }
+            result = await self._json(
+                creds, "POST", "customer", body=body, request_id=str(uuid.uuid4())
+            )
+            return mapping.contact_from_json(_entity(result, "Customer", contact_id))
+
+        return await self._stale_retry(attempt)
+
+    # --- items --------------------------------------------------------------------------------
+
+    async def search_items(
+        self, creds: Credentials, *, name: str | None = None, code: str | None = None
+    ) -> list[Item]:
+        # Sku is only returned when selected (quickbooks.md §4) and its filterability is
+        # UNCONFIRMED, so code lookups read the list and match locally.
+        where = [f"Name LIKE {mapping.quote('%' + name + '%')}"] if name and not code else []
+        statement = mapping.select("Item", columns="*, Sku", where=where)
+        items = [mapping.item_from_json(r) for r in await self._query(creds, "Item", statement)]
+        items = [i for i in items if i.is_active]
+        if code:
+            wanted = code.strip().lower()
+            return [i for i in items if (i.code or "").lower() == wanted]
+        if name:
+            needle = name.strip().lower()
+            return [i for i in items if needle in i.name.lower()]
+        return items
+
+    async def get_item(self, creds: Credentials, item_id: str) -> Item:
+        data = await self._json(creds, "GET", f"item/{item_id}")
+        return mapping.item_from_json(_entity(data, "Item", item_id))
+
+    async def create_item(
+        self, creds: Credentials, data: ItemInput, *, idempotency_key: str
+    ) -> Item:
+        errors = []
+        if not data.name:
+            errors.append(FieldMessage("A QuickBooks item needs a name.", "name"))
+        if not data.account_code:
+            errors.append(
+                FieldMessage("A QuickBooks item needs an income account.", "account_code")
+            )
+        if errors:
+            raise ProviderValidationError(errors, provider=PROVIDER)
+        body = {"Type": "Service", **mapping.item_to_json(data)}
+        result = await self._json(
+            creds, "POST", "item", body=body, request_id=_request_id(idempotency_key)
+        )
+        return mapping.item_from_json(_entity(result, "Item", "new"))
+
+    async def update_item(self, creds: Credentials, item_id: str, data: ItemInput) -> Item:
+        async def attempt() -> Item:
+            row = _entity(await self._json(creds, "GET", f"item/{item_id}"), "Item", item_id)
+            body = {
+                "Id": item_id,
+                "SyncToken": row.get("SyncToken"),
+                "sparse": True,
+                # Name is required on every Item write, sparse or not.
+                "Name": row.get("Name"),
+                **mapping.item_to_json(data),
+            }
+            result = await self._json(
+                creds, "POST", "item", body=body, request_id=str(uuid.uuid4())
+            )
+            return mapping.item_from_json(_entity(result, "Item", item_id))
+
+        return await self._stale_retry(attempt)
+
+    # --- invoices -----------------------------------------------------------------------------
+
+    async def create_invoice(
+        self, creds: Credentials, draft: InvoiceDraft, *, idempotency_key: str
+    ) -> Invoice:
+        errors = mapping.draft_errors(draft)
+        if errors:
+            raise ProviderValidationError(errors, provider=PROVIDER)
+        result = await self._json(
+            creds,
+            "POST",
+            "invoice",
+            body=mapping.invoice_to_json(draft),
+            request_id=_request_id(idempotency_key),
+        )
+        return mapping.invoice_from_json(_entity(result, "Invoice", "new"))
+
+    async def _raw_invoice(self, creds: Credentials, invoice_id: str, **params: Any) -> Any:
+        data = await self._json(creds, "GET", f"invoice/{invoice_id}", params=params or None)
+        return _entity(data, "Invoice", invoice_id)
+
+    async def get_invoice(self, creds: Credentials, invoice_id: str) -> Invoice:
+        return mapping.invoice_from_json(await self._raw_invoice(creds, invoice_id))
+
+    async def get_invoices(self, creds: Credentials, ids: Sequence[str]) -> list[Invoice]:
+        out: list[Invoice] = []
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), IDS_PER_QUERY):
+            chunk = unique[start : start + IDS_PER_QUERY]
+            listed = ", ".join(mapping.quote(i) for i in chunk)
+            rows = await self._query(
+                creds,
+                "Invoice",
+                mapping.select("Invoice", where=[f"Id IN ({listed})"]),
+            )
+            out.extend(mapping.invoice_from_json(r) for r in rows)
+        return out
+
+    async def search_invoices(
+        self,
+        creds: Credentials,
+        *,
+        contact_id: str | None = None,
+        date_from: date | None = None,
+        date_to: date | None = None,
+        page: int = 1,
+        page_size: int = 100,
+    ) -> Page[Invoice]:
+        clauses = []
+        if contact_id:
+            clauses.append(f"CustomerRef = {mapping.quote(contact_id)}")
+        if date_from:
+            clauses.append(f"TxnDate >= '{date_from.isoformat()}'")
+        if date_to:
+            clauses.append(f"TxnDate <= '{date_to.isoformat()}'")
+        statement = mapping.select(
+            "Invoice",
+            where=clauses,
+            order="TxnDate DESC",
+            start=(page - 1) * page_size + 1,
+            max_results=page_size,
+        )
+        rows = await self._query(creds, "Invoice", statement)
+        items = [mapping.invoice_from_json(r) for r in rows]
+        return Page[Invoice](
+            items=items, page=page, page_size=page_size, has_more=len(items) >= page_size
+        )
+
+    async def changed_invoices(self, creds: Credentials, since: datetime) -> ChangeSet:
+        if since.tzinfo is None:
+            raise ValueError("since must be timezone-aware")
+        now = datetime.now(UTC)
+        if now - since > timedelta(days=CDC_MAX_DAYS):
+            raise ProviderValidationError(
+                [FieldMessage("QuickBooks reports changes of the last 30 days only.", "since")],
+                provider=PROVIDER,
+            )
+        data = await self._json(
+            creds,
+            "GET",
+            "cdc",
+            params={"entities": "Invoice", "changedSince": since.isoformat(timespec="seconds")},
+        )
+        invoices: list[Invoice] = []
+        deleted: list[str] = []
+        for block in data.get("CDCResponse") or []:
+            for response in block.get("QueryResponse") or []:
+                for row in response.get("Invoice") or []:
+                    if mapping.lifecycle_status(row) == "DELETED":
+                        deleted.append(str(row["Id"]))
+                    else:
+                        invoices.append(mapping.invoice_from_json(row))
+        checked = mapping.parse_datetime(data.get("time")) or now
+        return ChangeSet(invoices=tuple(invoices), deleted_ids=tuple(deleted), checked_at=checked)
+
+    async def submit_invoice(self, creds: Credentials, invoice_id: str) -> Invoice:
+        raise ProviderUnsupported(
+            "QuickBooks invoices have no approval step.", provider=PROVIDER, field="status"
+        )
+
+    async def approve_invoice(self, creds: Credentials, invoice_id: str) -> Invoice:
+        raise ProviderUnsupported(
+            "QuickBooks invoices have no approval step.", provider=PROVIDER, field="status"
+        )
+
+    async def _operation(self, creds: Credentials, invoice_id: str, operation: str) -> Any:
+        async def attempt() -> tuple[Any, Any]:
+            row = await self._raw_invoice(creds, invoice_id)
+            result = await self._json(
+                creds,
+                "POST",
+                "invoice",
+                params={"operation": operation},
+                body={"Id": invoice_id, "SyncToken": row.get("SyncToken")},
+                request_id=str(uuid.uuid4()),
+            )
+            return row, result
+
+        return await self._stale_retry(attempt)
+
+    async def void_invoice(self, creds: Credentials, invoice_id: str) -> Invoice:
+        _, result = await self._operation(creds, invoice_id, "void")
+        invoice = mapping.invoice_from_json(_entity(result, "Invoice", invoice_id))
+        # The void answer is the zeroed invoice; mark it even if PrivateNote was not prefixed.
+        return invoice.model_copy(update={"status": "VOIDED"})
+
+    async def delete_invoice(self, creds: Credentials, invoice_id: str) -> Invoice:
+        before, _ = await self._operation(creds, invoice_id, "delete")
+        return mapping.invoice_from_json(before).model_copy(update={"status": "DELETED"})
+
+    async def email_invoice(
+        self, creds: Credentials, invoice_id: str, *, to: str | None = None
+    ) -> Invoice:
+        params = {"sendTo": to} if to else None
+        result = await self._json(
+            creds,
+            "POST",
+            f"invoice/{invoice_id}/send",
+            params=params,
+            request_id=str(uuid.uuid4()),
+            content_type="application/octet-stream",
+        )
+        return mapping.invoice_from_json(_entity(result, "Invoice", invoice_id))
+
+    async def invoice_pdf(self, creds: Credentials, invoice_id: str) -> bytes:
+        response = await self._call(
+            creds, "GET", f"invoice/{invoice_id}/pdf", accept="application/pdf"
+        )
+        return response.content
+
+    async def share_url(self, creds: Credentials, invoice_id: str) -> str | None:
+        # InvoiceLink needs online payments on and a BillEmail (quickbooks.md §3.1).
+        row = await self._raw_invoice(creds, invoice_id, include="invoiceLink")
+        link = row.get("InvoiceLink")
+        return str(link) if link else None
+
+    def invoice_url(self, organisation: Organisation, invoice_id: str) -> str:
+        return f"{self.settings.app_url}/app/invoice?txnId={invoice_id}"
+
+    def contact_url(self, organisation: Organisation, contact_id: str) -> str:
+        """Deep link to a customer in QuickBooks (UNCONFIRMED stability, like all QBO links)."""
+        return f"{self.settings.app_url}/app/customerdetail?nameId={contact_id}"
+
+
+def _request_id(key: str) -> str:
+    if not key or len(key) > REQUEST_ID_MAX:
+        raise ValueError(f"idempotency_key must be 1-{REQUEST_ID_MAX} characters for QuickBooks")
+    return key
+
+
+def _entity(data: dict[str, Any], entity: str, ident: str) -> dict[str, Any]:
+    row = data.get(entity)
+    if not isinstance(row, dict):
+        raise ProviderNotFound(f"QuickBooks has no {entity.lower()} {ident}", provider=PROVIDER)
+    return row
+
+
+def fault_error(fault: dict[str, Any], status: int) -> ProviderError:
+    """A QuickBooks Fault → the matching ProviderError (quickbooks.md §10)."""
+    messages = mapping.fault_messages(fault)
+    codes = [c for c, _ in messages]
+    text = "; ".join(m.message for _, m in messages) or "QuickBooks rejected the request."
+    first = codes[0] if codes else None
+    kind = str(fault.get("type") or "")
+    if "610" in codes:
+        return ProviderNotFound(text, provider=PROVIDER, provider_code="610")
+    if "5010" in codes:
+        return ProviderConflict(text, provider=PROVIDER, provider_code="5010")
+    if "3001" in codes or status == 429:
+        return ProviderRateLimited(
+            "QuickBooks asks us to slow down; retry in a minute.",
+            provider=PROVIDER,
+            retry_after=DEFAULT_RETRY_AFTER,
+        )
+    numeric = [int(c) for c in codes if c.isdigit()]
+    if status == 401 or kind == "AuthenticationFault" or any(0 < n < 500 for n in numeric):
+        return ProviderAuthError(
+            f"QuickBooks refused the access token ({text}).",
+            provider=PROVIDER,
+            reason="tenant_access" if "120" in codes else "token_rejected",
+        )
+    if status == 403 or kind == "AuthorizationFault":
+        return ProviderAuthError(
+            f"QuickBooks refused access ({text}).", provider=PROVIDER, reason="tenant_access"
+        )
+    if status >= 500 or kind == "SystemFault":
+        return ProviderUnavailable(
+            f"QuickBooks is unavailable ({text}); try again shortly.", provider=PROVIDER
+        )
+    return ProviderValidationError([m for _, m in messages], provider=PROVIDER, provider_code=first)
+
+
+def parse_error(response: httpx2.Response) -> ProviderError:
+    """A non-2xx QuickBooks answer → ProviderError. 429 bodies may be XML (quickbooks.md §10)."""
+    status = response.status_code
+    if status == 429:
+        return ProviderRateLimited(
+            "QuickBooks asks us to slow down; retry in a minute.",
+            provider=PROVIDER,
+            retry_after=retry_after_seconds(response, DEFAULT_RETRY_AFTER),
+        )
+    try:
+        body = loads(response.content) if response.content else {}
+    except ValueError:
+        body = {}
+    fault = body.get("Fault") or body.get("fault") if isinstance(body, dict) else None
+    if status >= 500 and not (isinstance(fault, dict) and fault.get("type") == "ValidationFault"):
+        return ProviderUnavailable(
+            f"QuickBooks is unavailable (HTTP {status}); try again shortly.",
+            provider=PROVIDER,
+            retry_after=retry_after_seconds(response, 30.0),
+        )
+    if isinstance(fault, dict):
+        return fault_error(fault, status)
+    if status == 401:
+        return ProviderAuthError(
+            "QuickBooks refused the access token.", provider=PROVIDER, reason="token_rejected"
+        )
+    if status == 403:
+        return ProviderAuthError(
+            "QuickBooks refused access to this company.", provider=PROVIDER, reason="tenant_access"
+        )
+    if status == 404:
+        return ProviderNotFound("Not found in QuickBooks.", provider=PROVIDER)
+    detail = ""
+    if isinstance(body, dict):
+        detail = str(body.get("detail") or body.get("message") or body.get("code") or "")
+    return ProviderError(
+        f"QuickBooks answered HTTP {status}: {detail or response.reason_phrase}",
+        provider=PROVIDER,
+    )
