@@ -96,8 +96,15 @@ class Grants:
         return data, None
 
     # tokens
-    def issue_access(self, grant_id: str, ttl: int, extra: dict[str, Any] | None = None) -> str:
-        token = secrets.token_urlsafe(32)
+    def issue_access(
+        self,
+        grant_id: str,
+        ttl: int,
+        extra: dict[str, Any] | None = None,
+        token: str | None = None,
+    ) -> str:
+        """Store an access token; ``token`` lets a provider mint its own (e.g. a signed JWT)."""
+        token = token or secrets.token_urlsafe(32)
         self.store.put(
             f"{self.p}:access",
             token,

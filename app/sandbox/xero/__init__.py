@@ -1,0 +1,1 @@
+"""Xero stand-in: identity, Accounting API subset, webhooks, pages."""

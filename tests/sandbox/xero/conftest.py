@@ -1,0 +1,208 @@
+"""Fixtures for the Xero stand-in: an in-memory sandbox over ASGI whose every Xero exchange is
+checked against the official OpenAPI spec, a webhook receiver, and a connected client."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx2
+import pytest
+
+from app.sandbox.app import Sandbox, create_sandbox_app
+from app.sandbox.config import SandboxSettings
+from app.sandbox.oauth import Client
+from tests.sandbox.xero.contract import ContractRecorder
+
+CLIENT_ID = "xero-test-client"
+CLIENT_SECRET = "xero-test-secret"
+REDIRECT_URI = "http://app.test/connections/xero/callback"
+WEBHOOK_URL = "http://app.test/webhooks/xero"
+WEBHOOK_KEY = "test-webhook-key"
+NZ = "b1f3c0de-0000-4000-8000-000000000001"
+AU = "b1f3c0de-0000-4000-8000-000000000002"
+SCOPES = (
+    "openid profile email offline_access accounting.transactions accounting.contacts "
+    "accounting.settings"
+)
+BASE = "http://sandbox.test"
+API = "/xero/api/api.xro/2.0"
+
+
+@dataclass
+class Inbox:
+    """Webhook deliveries received by the fake product; `status` is what it answers."""
+
+    received: list[httpx2.Request] = field(default_factory=list)
+    status: int = 200
+
+    def handler(self, request: httpx2.Request) -> httpx2.Response:
+        self.received.append(request)
+        return httpx2.Response(self.status)
+
+    def payloads(self) -> list[dict[str, Any]]:
+        return [json.loads(r.content) for r in self.received]
+
+
+@pytest.fixture
+def inbox() -> Inbox:
+    return Inbox()
+
+
+@pytest.fixture
+def recorder() -> ContractRecorder:
+    return ContractRecorder()
+
+
+@pytest.fixture
+def xero_app(inbox: Inbox) -> Any:
+    settings = SandboxSettings(
+        public_url=BASE,
+        db_path=":memory:",
+        xero_client=Client(CLIENT_ID, CLIENT_SECRET, (REDIRECT_URI,)),
+        xero_webhook_key=WEBHOOK_KEY,
+        xero_webhook_url=WEBHOOK_URL,
+        webhook_retry_delays=(0.05, 0.1),
+    )
+    return create_sandbox_app(
+        settings, reset=True, seed="demo", transport=httpx2.MockTransport(inbox.handler)
+    )
+
+
+@pytest.fixture
+def sandbox_state(xero_app: Any) -> Sandbox:
+    sandbox: Sandbox = xero_app.state.sandbox
+    return sandbox
+
+
+@pytest.fixture
+async def http(xero_app: Any, recorder: ContractRecorder) -> AsyncIterator[httpx2.AsyncClient]:
+    async def check(response: httpx2.Response) -> None:
+        await response.aread()
+        recorder.check(response.request, response)
+
+    transport = httpx2.ASGITransport(app=xero_app)
+    async with httpx2.AsyncClient(
+        transport=transport, base_url=BASE, event_hooks={"response": [check]}
+    ) as client:
+        yield client
+    assert not recorder.violations, "\n".join(recorder.violations)
+
+
+def basic(client_id: str = CLIENT_ID, secret: str = CLIENT_SECRET) -> dict[str, str]:
+    raw = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    return {"authorization": f"Basic {raw}"}
+
+
+def pkce_pair() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
+    return verifier, challenge.decode()
+
+
+class Xero:
+    """Drives the stand-in like an app would: consent, tokens, API calls."""
+
+    def __init__(self, http: httpx2.AsyncClient) -> None:
+        self.http = http
+        self.tokens: dict[str, Any] = {}
+        self.tenant = NZ
+
+    def authorize_params(self, **extra: str) -> dict[str, str]:
+        params = {
+            "response_type": "code",
+            "client_id": CLIENT_ID,
+            "redirect_uri": REDIRECT_URI,
+            "scope": SCOPES,
+            "state": "st-123",
+        }
+        params.update(extra)
+        return params
+
+    async def code(self, email: str = "nora@northwind.test", tenants: list[str] | None = None,
+                   **extra: str) -> str:
+        armed = await self.http.post(
+            "/_sandbox/xero/auto-approve", json={"email": email, "tenant_ids": tenants or []}
+        )
+        assert armed.status_code == 200, armed.text
+        answer = await self.http.get(
+            "/xero/login/identity/connect/authorize", params=self.authorize_params(**extra)
+        )
+        assert answer.status_code == 302, answer.text
+        query = parse_qs(urlsplit(answer.headers["location"]).query)
+        assert query["state"] == ["st-123"]
+        return query["code"][0]
+
+    async def exchange(self, code: str, **extra: str) -> httpx2.Response:
+        data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI}
+        data.update(extra)
+        return await self.http.post("/xero/identity/connect/token", data=data, headers=basic())
+
+    async def connect(self, email: str = "nora@northwind.test", tenants: list[str] | None = None) -> dict[str, Any]:
+        answer = await self.exchange(await self.code(email, tenants))
+        assert answer.status_code == 200, answer.text
+        self.tokens = answer.json()
+        return self.tokens
+
+    async def refresh(self, token: str | None = None) -> httpx2.Response:
+        return await self.http.post(
+            "/xero/identity/connect/token",
+            data={"grant_type": "refresh_token", "refresh_token": token or self.tokens["refresh_token"]},
+            headers=basic(),
+        )
+
+    def headers(self, **extra: str) -> dict[str, str]:
+        out = {
+            "authorization": f"Bearer {self.tokens['access_token']}",
+            "xero-tenant-id": self.tenant,
+            "accept": "application/json",
+        }
+        out.update(extra)
+        return out
+
+    async def get(self, path: str, **kw: Any) -> httpx2.Response:
+        headers = self.headers(**kw.pop("headers", {}))
+        return await self.http.get(API + path, headers=headers, **kw)
+
+    async def put(self, path: str, body: Any, **kw: Any) -> httpx2.Response:
+        headers = self.headers(**kw.pop("headers", {}))
+        return await self.http.put(API + path, json=body, headers=headers, **kw)
+
+    async def post(self, path: str, body: Any, **kw: Any) -> httpx2.Response:
+        headers = self.headers(**kw.pop("headers", {}))
+        return await self.http.post(API + path, json=body, headers=headers, **kw)
+
+    async def advance(self, seconds: float) -> None:
+        answer = await self.http.post("/_sandbox/clock/advance", json={"seconds": seconds})
+        assert answer.status_code == 200
+
+    async def contact_id(self, name: str) -> str:
+        answer = await self.get("/Contacts", params={"searchTerm": name})
+        return str(next(c["ContactID"] for c in answer.json()["Contacts"] if c["Name"] == name))
+
+    async def create_invoice(self, **fields: Any) -> httpx2.Response:
+        invoice: dict[str, Any] = {
+            "Type": "ACCREC",
+            "Contact": {"ContactID": await self.contact_id("Acme Ltd")},
+            "Date": "2026-03-13",
+            "DueDate": "2026-03-20",
+            "LineItems": [
+                {"Description": "Consulting", "Quantity": 2, "UnitAmount": 150,
+                 "AccountCode": "200", "TaxType": "OUTPUT2"}
+            ],
+        }
+        invoice.update(fields)
+        return await self.put("/Invoices", {"Invoices": [invoice]}, params={"summarizeErrors": "false"})
+
+
+@pytest.fixture
+async def xero(http: httpx2.AsyncClient) -> Xero:
+    client = Xero(http)
+    await client.connect()
+    return client
