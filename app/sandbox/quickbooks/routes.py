@@ -1,0 +1,33 @@
+"""Wire the QuickBooks Online stand-in into the sandbox app."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fastapi import APIRouter, FastAPI
+
+from app.sandbox.quickbooks import api, control, errors, oauth, pages, seed
+
+if TYPE_CHECKING:
+    from app.sandbox.app import Sandbox
+
+
+def install(app: FastAPI, sandbox: Sandbox) -> None:
+    """Routes (OAuth, API v3, pages, control), error shapes, reset hook and demo seeder."""
+    oauth_state = oauth.OAuthState(sandbox)
+    api_state = api.ApiState(sandbox, oauth_state)
+    router = APIRouter()
+    oauth.install(router, oauth_state)
+    api.install(router, sandbox, api_state)
+    pages.install(router, sandbox)
+    control.install(router, sandbox, oauth_state, api_state)
+    app.include_router(router)
+    errors.install_handlers(app)
+    # Injected faults answer in the provider's shapes; the OAuth prefix must come first.
+    sandbox.faults.error_bodies["/quickbooks/oauth"] = errors.injected_oauth_error
+    sandbox.faults.error_bodies["/quickbooks/developer"] = errors.injected_oauth_error
+    sandbox.faults.error_bodies["/quickbooks"] = errors.injected_api_error
+    sandbox.reset_hooks.append(oauth_state.reset)
+    sandbox.reset_hooks.append(api_state.reset)
+    sandbox.seeders["quickbooks"] = seed.seed_demo
+    sandbox.extras["quickbooks"] = {"oauth": oauth_state, "api": api_state}
