@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.connections.exceptions import ConnectRefused
+from app.connections.oauth import adapters_of
 from app.connections.repository import ConnectionRepository
 from app.connections.schemas import ConnectionOut, DisconnectOut
 from app.connections.service import (
@@ -36,13 +37,20 @@ def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
     return maker
 
 
+def get_adapters(request: Request) -> dict[Any, Any]:
+    state = request.app.state
+    return adapters_of(state, state.settings, state.http)
+
+
 def get_token_service(request: Request) -> TokenService:
-    """The token service over the app's own sessions and HTTP client."""
+    """The token service over the app's own sessions, HTTP client and adapters."""
+    state = request.app.state
     return TokenService(
-        request.app.state.settings, request.app.state.sessionmaker, request.app.state.http
+        state.settings, state.sessionmaker, state.http, adapters=get_adapters(request)
     )
 
 
+Adapters = Annotated[dict[Any, Any], Depends(get_adapters)]
 Sessionmaker = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
 Tokens = Annotated[TokenService, Depends(get_token_service)]
 
@@ -78,12 +86,8 @@ async def api_check(
     update the organisation's name, base currency and short code. A connection the provider
     no longer accepts answers 409 ``needs_reauth`` with ``reconnect_url``."""
     p = parse_provider(provider)
-    oauth = tokens.oauth(p.value)
-    info = await tokens.call(
-        user.company_id,
-        p.value,
-        lambda creds: oauth.organisation(creds.access_token, creds.tenant_id),  # type: ignore[attr-defined]
-    )
+    facade = tokens.facade(p.value)
+    info = await tokens.call(user.company_id, p.value, facade.organisation)
     row = await ConnectionRepository(session, user.company_id).live(p.value)
     if row is None:
         raise NotFound(f"{provider_label(p.value)} is not connected")
@@ -137,10 +141,11 @@ async def connect(
     settings: SettingsDep,
     http: HttpClient,
     sessionmaker: Sessionmaker,
+    adapters: Adapters,
 ) -> Response:
     """Start the consent: redirect to the provider with a signed, single-use state."""
     p = parse_provider(provider)
-    url = ConnectService(settings, session, sessionmaker, http).authorize_url(admin, p)
+    url = ConnectService(settings, session, sessionmaker, http, adapters).authorize_url(admin, p)
     return RedirectResponse(url, status_code=303)
 
 
@@ -152,10 +157,11 @@ async def callback(
     settings: SettingsDep,
     http: HttpClient,
     sessionmaker: Sessionmaker,
+    adapters: Adapters,
 ) -> Any:
     """The provider sends the admin back here (top-level window; the state names who)."""
     p = parse_provider(provider)
-    service = ConnectService(settings, session, sessionmaker, http)
+    service = ConnectService(settings, session, sessionmaker, http, adapters)
     try:
         outcome = await service.callback(p, dict(request.query_params))
     except ConnectRefused as refused:
@@ -178,11 +184,12 @@ async def choose(
     settings: SettingsDep,
     http: HttpClient,
     sessionmaker: Sessionmaker,
+    adapters: Adapters,
     pick: Annotated[str, Form()],
     tenant_id: Annotated[str, Form()],
 ) -> Any:
     """The admin picked one organisation of a consent that covered several."""
-    service = ConnectService(settings, session, sessionmaker, http)
+    service = ConnectService(settings, session, sessionmaker, http, adapters)
     try:
         row = await service.choose(pick, tenant_id)
     except ConnectRefused as refused:

@@ -9,6 +9,7 @@ its own committed transaction, so even a failed callback spends it).
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 from dataclasses import dataclass
@@ -33,15 +34,10 @@ from app.connections.models import (
 from app.connections.oauth import (
     ClientRefused,
     InvalidGrant,
-    OrganisationInfo,
-    ProviderCallFailed,
-    QuickBooksOAuth,
+    ProviderFacade,
     TokenAnswerLost,
-    TokenSet,
-    XeroOAuth,
-    XeroTenant,
-    jwt_claims,
-    oauth_for,
+    XeroConnection,
+    facade_for,
     pkce_verifier,
 )
 from app.connections.repository import ConnectionRepository, claimed_elsewhere
@@ -49,6 +45,8 @@ from app.connections.schemas import ConnectionOut, DisconnectOut
 from app.connections.tokens import TokenService
 from app.db import utcnow
 from app.errors import AppError, NotFound, ServiceUnavailable, Unauthorized
+from app.providers.base import Credentials, Organisation, TokenSet
+from app.providers.errors import ProviderAuthError, ProviderError
 from app.security import Signer
 from app.tenants.models import CrmUser
 
@@ -99,11 +97,13 @@ class ConnectService:
         session: AsyncSession,
         sessionmaker: async_sessionmaker[AsyncSession],
         http: httpx2.AsyncClient,
+        adapters: dict[Any, Any] | None = None,
     ) -> None:
         self.settings = settings
         self.session = session
         self.sessionmaker = sessionmaker
         self.http = http
+        self.adapters = adapters
         self.state_signer = Signer(settings.secret_key, STATE_PURPOSE)
         self.pick_signer = Signer(settings.secret_key, PICK_PURPOSE)
 
@@ -116,8 +116,12 @@ class ConnectService:
             {"c": user.company_id, "u": user.id, "p": provider.value, "nonce": nonce},
             STATE_TTL_SECONDS,
         )
-        oauth = oauth_for(provider, self.settings, self.http)
-        return oauth.authorize_url(state, pkce_verifier(self.settings.secret_key, nonce))
+        return self.facade(provider).authorize_url(
+            state, pkce_verifier(self.settings.secret_key, nonce)
+        )
+
+    def facade(self, provider: Provider) -> ProviderFacade:
+        return facade_for(provider, self.settings, self.http, self.adapters)
 
     # --- callback ------------------------------------------------------------------------------
 
@@ -150,9 +154,9 @@ class ConnectService:
                 f"{label} was not connected",
                 f"{label} sent no authorisation code back. Please start again.",
             )
-        oauth = oauth_for(provider, self.settings, self.http)
+        facade = self.facade(provider)
         try:
-            tokens = await oauth.exchange_code(
+            tokens = await facade.exchange_code(
                 code, pkce_verifier(self.settings.secret_key, str(claims["nonce"]))
             )
         except InvalidGrant as exc:
@@ -166,9 +170,8 @@ class ConnectService:
         except AppError as exc:
             raise ConnectRefused(f"{label} was not connected", exc.message, status=502) from exc
 
-        if isinstance(oauth, XeroOAuth):
-            return await self._xero_after_exchange(oauth, user, tokens)
-        assert isinstance(oauth, QuickBooksOAuth)
+        if provider == Provider.xero:
+            return await self._xero_after_exchange(facade, user, tokens)
         realm_id = params.get("realmId") or params.get("realmid")
         if not realm_id:
             raise ConnectRefused(
@@ -176,7 +179,7 @@ class ConnectService:
                 "QuickBooks did not say which company was chosen (no realmId). "
                 "Please start again and pick a company.",
             )
-        return Connected(await self._finish_quickbooks(oauth, user, tokens, realm_id))
+        return Connected(await self._finish_quickbooks(facade, user, tokens, realm_id))
 
     def _read_state(self, provider: Provider, state: str | None) -> dict[str, Any]:
         if not state:
@@ -248,9 +251,14 @@ class ConnectService:
     # --- Xero ----------------------------------------------------------------------------------
 
     async def _xero_after_exchange(
-        self, oauth: XeroOAuth, user: CrmUser, tokens: TokenSet
+        self, facade: ProviderFacade, user: CrmUser, tokens: TokenSet
     ) -> Connected | ChooseOrganisation:
-        tenants = await self._xero_call(oauth.connections(tokens.access_token))
+        tenants = await self._xero_call(facade.xero_connections(tokens.access_token))
+        # Narrow to this consent when the access token names its authentication event (Xero
+        # access tokens are JWTs; the claim is UNCONFIRMED, so without it all are offered).
+        event = jwt_claims(tokens.access_token).get("authentication_event_id")
+        if event and any(t.auth_event_id == event for t in tenants):
+            tenants = [t for t in tenants if t.auth_event_id == event]
         if not tenants:
             raise ConnectRefused(
                 "Xero was not connected",
@@ -258,14 +266,14 @@ class ConnectService:
                 "organisation to connect.",
             )
         if len(tenants) == 1:
-            return Connected(await self._finish_xero(oauth, user, tokens, tenants[0]))
+            return Connected(await self._finish_xero(facade, user, tokens, tenants[0]))
         repo = ConnectionRepository(self.session, user.company_id)
         offered = []
         for t in tenants:
             taken = await claimed_elsewhere(repo, "xero", t.tenant_id)
             offered.append(
                 {
-                    "connection_id": t.connection_id,
+                    "connection_id": t.id,
                     "tenant_id": t.tenant_id,
                     "tenant_name": t.tenant_name,
                     "auth_event_id": t.auth_event_id,
@@ -276,7 +284,7 @@ class ConnectService:
             company_id=user.company_id,
             user_id=user.id,
             provider="xero",
-            payload=json.dumps({"tokens": _tokens_json(tokens), "tenants": offered}),
+            payload=json.dumps({"tokens": tokens.model_dump(mode="json"), "tenants": offered}),
             expires_at=utcnow() + timedelta(seconds=STATE_TTL_SECONDS),
         )
         self.session.add(pending)
@@ -328,34 +336,33 @@ class ConnectService:
                 "Connections page.",
             )
         user = await self._admin({"u": pending.user_id, "c": pending.company_id})
-        tenant = XeroTenant(
-            connection_id=match["connection_id"],
+        tenant = XeroConnection(
+            id=match["connection_id"],
             tenant_id=match["tenant_id"],
             tenant_name=match["tenant_name"],
             tenant_type="ORGANISATION",
             auth_event_id=match.get("auth_event_id"),
+            created_at=None,
         )
-        oauth = XeroOAuth(self.settings, self.http)
-        return await self._finish_xero(oauth, user, _tokens_from_json(payload["tokens"]), tenant)
+        tokens = TokenSet.model_validate(payload["tokens"])
+        return await self._finish_xero(self.facade(Provider.xero), user, tokens, tenant)
 
     async def _finish_xero(
-        self, oauth: XeroOAuth, user: CrmUser, tokens: TokenSet, tenant: XeroTenant
+        self, facade: ProviderFacade, user: CrmUser, tokens: TokenSet, tenant: XeroConnection
     ) -> ProviderConnection:
         repo = ConnectionRepository(self.session, user.company_id)
         await self._refuse_if_claimed(repo, "xero", tenant.tenant_id, tenant.tenant_name)
-        email = str(jwt_claims(tokens.id_token).get("email") or "").strip()
+        email = await self._xero_call(_async(facade.email_of, tokens.id_token))
         if not email:
             raise ConnectRefused(
                 "Xero was not connected",
                 "Xero did not tell us who you are (no email in the identity token), so your "
                 "role in the organisation could not be checked.",
             )
-        users = await self._xero_call(oauth.users(tokens.access_token, tenant.tenant_id))
-        me = next(
-            (u for u in users if str(u.get("EmailAddress", "")).strip().lower() == email.lower()),
-            None,
-        )
-        role = str(me.get("OrganisationRole") or "") if me else ""
+        creds = Credentials(access_token=tokens.access_token, tenant_id=tenant.tenant_id)
+        users = await self._xero_call(facade.xero_users(creds))
+        me = next((u for u in users if (u.email or "").strip().lower() == email.lower()), None)
+        role = me.role if me else ""
         if role not in ALLOWED_XERO_ROLES:
             why = (
                 f"your Xero role there is {role.title().replace('_', ' ')}"
@@ -369,7 +376,7 @@ class ConnectService:
                 "Xero subscriber to change your role.",
                 status=403,
             )
-        org = await self._xero_call(oauth.organisation(tokens.access_token, tenant.tenant_id))
+        org = await self._xero_call(facade.organisation(creds))
         return await self._store(
             repo,
             user,
@@ -379,30 +386,32 @@ class ConnectService:
             tokens,
             provider_email=email,
             provider_role=role,
-            xero_connection_id=tenant.connection_id,
+            xero_connection_id=tenant.id,
             auth_event_id=tenant.auth_event_id,
         )
 
     async def _xero_call(self, awaitable: Any) -> Any:
         try:
             return await awaitable
-        except ProviderCallFailed as exc:
+        except ProviderError as exc:
             raise ConnectRefused("Xero was not connected", exc.message, status=502) from exc
 
     # --- QuickBooks ----------------------------------------------------------------------------
 
     async def _finish_quickbooks(
-        self, oauth: QuickBooksOAuth, user: CrmUser, tokens: TokenSet, realm_id: str
+        self, facade: ProviderFacade, user: CrmUser, tokens: TokenSet, realm_id: str
     ) -> ProviderConnection:
         repo = ConnectionRepository(self.session, user.company_id)
         await self._refuse_if_claimed(repo, "quickbooks", realm_id, "")
         try:
-            org = await oauth.organisation(tokens.access_token, realm_id)
-        except ProviderCallFailed as exc:
+            org = await facade.organisation(
+                Credentials(access_token=tokens.access_token, tenant_id=realm_id)
+            )
+            email = facade.email_of(tokens.id_token)
+        except ProviderError as exc:
             raise ConnectRefused("QuickBooks was not connected", exc.message, status=502) from exc
         # Intuit lets only a company's admin authorise an app, and exposes no role to read back,
         # so there is no role check to make here.
-        email = str(jwt_claims(tokens.id_token).get("email") or "")
         return await self._store(
             repo, user, Provider.quickbooks, realm_id, org, tokens, provider_email=email
         )
@@ -428,7 +437,7 @@ class ConnectService:
         user: CrmUser,
         provider: Provider,
         tenant_id: str,
-        org: OrganisationInfo,
+        org: Organisation,
         tokens: TokenSet,
         *,
         provider_email: str = "",
@@ -461,7 +470,7 @@ class ConnectService:
         row.provider_role = provider_role
         row.xero_connection_id = xero_connection_id
         row.auth_event_id = auth_event_id
-        row.scopes = tokens.scope
+        row.scopes = " ".join(tokens.scopes)
         row.access_token = tokens.access_token
         row.refresh_token = tokens.refresh_token
         row.expires_at = tokens.expires_at
@@ -490,32 +499,22 @@ class ConnectService:
         return row
 
 
-def _tokens_json(tokens: TokenSet) -> dict[str, Any]:
-    return {
-        "access_token": tokens.access_token,
-        "refresh_token": tokens.refresh_token,
-        "expires_at": tokens.expires_at.isoformat(),
-        "refresh_expires_at": tokens.refresh_expires_at.isoformat()
-        if tokens.refresh_expires_at
-        else None,
-        "id_token": tokens.id_token,
-        "scope": tokens.scope,
-    }
+async def _async(fn: Any, *args: Any) -> Any:
+    """Run a plain call where an awaitable is expected (to share one error mapping)."""
+    return fn(*args)
 
 
-def _tokens_from_json(data: dict[str, Any]) -> TokenSet:
-    from datetime import datetime
-
-    return TokenSet(
-        access_token=data["access_token"],
-        refresh_token=data.get("refresh_token"),
-        expires_at=datetime.fromisoformat(data["expires_at"]),
-        refresh_expires_at=datetime.fromisoformat(data["refresh_expires_at"])
-        if data.get("refresh_expires_at")
-        else None,
-        id_token=data.get("id_token"),
-        scope=data.get("scope", ""),
-    )
+def jwt_claims(token: str | None) -> dict[str, Any]:
+    """The claims of a JWT without verifying it, or {} for an opaque token. Used only to
+    narrow Xero's connections list to this consent, never to authorise anything."""
+    if not token or token.count(".") != 2:
+        return {}
+    body = token.split(".")[1]
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    except ValueError:
+        return {}
+    return claims if isinstance(claims, dict) else {}
 
 
 def _retire(row: ProviderConnection, now: Any) -> None:
@@ -597,7 +596,7 @@ async def disconnect(
     if row.status == ConnectionStatus.active.value and row.refresh_token:
         try:
             revoked = await _revoke_at_provider(settings, tokens, row)
-        except (ProviderCallFailed, ServiceUnavailable, TokenAnswerLost, ClientRefused) as exc:
+        except (ProviderError, ServiceUnavailable, TokenAnswerLost, ClientRefused) as exc:
             if not best_effort:
                 raise ServiceUnavailable(
                     f"{provider_label(provider.value)} could not be reached to revoke access; "
@@ -617,20 +616,24 @@ async def disconnect(
 async def _revoke_at_provider(
     settings: Settings, tokens: TokenService, row: ProviderConnection
 ) -> bool:
-    oauth = tokens.oauth(row.provider)
+    facade = tokens.facade(row.provider)
     try:
-        if isinstance(oauth, XeroOAuth) and row.xero_connection_id:
+        if row.provider == Provider.xero.value and row.xero_connection_id:
             connection_id = row.xero_connection_id
-            await tokens.call(
-                row.company_id,
-                row.provider,
-                lambda creds: oauth.delete_connection(creds.access_token, connection_id),
-            )
+            try:
+                await tokens.call(
+                    row.company_id,
+                    row.provider,
+                    lambda creds: facade.xero_delete_connection(creds.access_token, connection_id),
+                )
+            except ProviderAuthError as exc:
+                # The tenant is already unreachable with this grant; revoking is what remains.
+                log.info("xero_delete_connection_refused", reason=exc.reason)
         async with tokens.sessionmaker() as fresh:
             current = await fresh.get(ProviderConnection, row.id)
             refresh_token = current.refresh_token if current else None
         if refresh_token:
-            await oauth.revoke(refresh_token)
+            await facade.revoke(refresh_token)
     except (NeedsReauth, NotConnected, InvalidGrant):
         # The provider already stopped honouring the grant: nothing left to revoke.
         return False

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -37,13 +37,14 @@ from app.connections.exceptions import NeedsReauth, NotConnected
 from app.connections.models import ConnectionStatus, Provider, ProviderConnection
 from app.connections.oauth import (
     InvalidGrant,
-    ProviderOAuth,
+    ProviderFacade,
     TokenAnswerLost,
-    TokenSet,
-    oauth_for,
+    facade_for,
 )
 from app.db import utcnow
 from app.errors import ServiceUnavailable
+from app.providers.base import Credentials, TokenSet
+from app.providers.errors import ProviderAuthError
 
 log = structlog.get_logger(__name__)
 
@@ -60,22 +61,17 @@ WAIT_FOR_OTHER = timedelta(seconds=100)
 
 
 @dataclass(frozen=True)
-class Credentials:
-    """What a provider call needs: a live access token and the tenant (Xero tenantId or
-    QuickBooks realmId). ``token_version`` lets a 401 retry ask for a newer set than this."""
+class Versioned:
+    """Credentials plus the token version they came from (for the retry after a 401)."""
 
-    access_token: str = field(repr=False)
-    tenant_id: str
-    provider: str
+    creds: Credentials
+    version: int
     connection_id: str
-    token_version: int
 
 
 def is_token_rejected(exc: BaseException) -> bool:
-    """A provider 401: the adapters' ProviderAuthError(reason="token_rejected") or our own
-    connect-time ProviderCallFailed(unauthorized=True); matched by attribute so that this
-    module does not depend on the adapter package."""
-    return getattr(exc, "reason", None) == "token_rejected"
+    """A provider 401 (the access token was refused), as the adapters report it."""
+    return isinstance(exc, ProviderAuthError) and exc.reason == "token_rejected"
 
 
 def _expiring(row: ProviderConnection, now: datetime) -> bool:
@@ -112,26 +108,36 @@ class TokenService:
         *,
         lost_answer_backoff: float = 0.25,
         lost_answer_attempts: int = 4,
+        adapters: dict[Any, Any] | None = None,
     ) -> None:
         self.settings = settings
         self.sessionmaker = sessionmaker
         self.http = http
         self.lost_answer_backoff = lost_answer_backoff
         self.lost_answer_attempts = lost_answer_attempts
+        self.adapters = adapters
+        self._facades: dict[str, ProviderFacade] = {}
 
-    def oauth(self, provider: str) -> ProviderOAuth:
-        return oauth_for(Provider(provider), self.settings, self.http)
+    def facade(self, provider: str) -> ProviderFacade:
+        """The provider's OAuth client and adapter (built once per service)."""
+        facade = self._facades.get(provider)
+        if facade is None:
+            facade = facade_for(Provider(provider), self.settings, self.http, self.adapters)
+            self._facades[provider] = facade
+        return facade
 
     # --- public ------------------------------------------------------------------------------
 
-    async def credentials(
-        self, company_id: str, provider: str, *, stale_version: int | None = None
-    ) -> Credentials:
-        """Valid credentials for the company's live connection to ``provider``.
+    async def credentials(self, company_id: str, provider: str) -> Credentials:
+        """Valid credentials for the company's live connection to ``provider``, refreshed when
+        less than two minutes remain. Raises NotConnected or NeedsReauth (409)."""
+        return (await self.versioned(company_id, provider)).creds
 
-        ``stale_version``: the provider refused credentials of this version (a 401), so refresh
-        unless another caller already has. Raises NotConnected or NeedsReauth (409).
-        """
+    async def versioned(
+        self, company_id: str, provider: str, *, stale_version: int | None = None
+    ) -> Versioned:
+        """Like ``credentials`` with the token version. ``stale_version``: the provider refused
+        credentials of this version (a 401), so refresh unless another caller already has."""
         row = await self._read(company_id, provider)
         self._check_usable(row, provider)
         assert row is not None
@@ -145,15 +151,15 @@ class TokenService:
         self, company_id: str, provider: str, fn: Callable[[Credentials], Awaitable[T]]
     ) -> T:
         """Run ``fn(credentials)``; on a provider 401 refresh once and run it again."""
-        creds = await self.credentials(company_id, provider)
+        first = await self.versioned(company_id, provider)
         try:
-            return await fn(creds)
+            return await fn(first.creds)
         except Exception as exc:
             if not is_token_rejected(exc):
                 raise
-            log.info("provider_token_rejected", provider=provider, connection=creds.connection_id)
-        creds = await self.credentials(company_id, provider, stale_version=creds.token_version)
-        return await fn(creds)
+            log.info("provider_token_rejected", provider=provider, connection=first.connection_id)
+        second = await self.versioned(company_id, provider, stale_version=first.version)
+        return await fn(second.creds)
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -175,14 +181,12 @@ class TokenService:
             raise NeedsReauth(self.settings, provider, row.status_reason)
 
     @staticmethod
-    def _creds(row: ProviderConnection) -> Credentials:
+    def _creds(row: ProviderConnection) -> Versioned:
         assert row.access_token is not None
-        return Credentials(
-            access_token=row.access_token,
-            tenant_id=row.tenant_id,
-            provider=row.provider,
+        return Versioned(
+            creds=Credentials(access_token=row.access_token, tenant_id=row.tenant_id),
+            version=row.token_version,
             connection_id=row.id,
-            token_version=row.token_version,
         )
 
     def _needs_refresh(self, row: ProviderConnection, seen_version: int, forced: bool) -> bool:
@@ -192,14 +196,14 @@ class TokenService:
 
     # --- refreshing --------------------------------------------------------------------------
 
-    async def _refresh(self, connection_id: str, seen_version: int, *, forced: bool) -> Credentials:
+    async def _refresh(self, connection_id: str, seen_version: int, *, forced: bool) -> Versioned:
         if self.settings.database_backend == "postgresql":
             return await self._refresh_locked(connection_id, seen_version, forced)
         return await self._refresh_leased(connection_id, seen_version, forced)
 
     async def _refresh_locked(
         self, connection_id: str, seen_version: int, forced: bool
-    ) -> Credentials:
+    ) -> Versioned:
         """PostgreSQL: hold the row lock across the token call; commit the rotation."""
         failure: Exception | None = None
         async with self.sessionmaker() as session, session.begin():
@@ -228,7 +232,7 @@ class TokenService:
 
     async def _refresh_leased(
         self, connection_id: str, seen_version: int, forced: bool
-    ) -> Credentials:
+    ) -> Versioned:
         """SQLite: claim a lease by compare-and-swap on token_version, refresh, swap back."""
         deadline = utcnow() + WAIT_FOR_OTHER
         delay = 0.02
@@ -284,7 +288,7 @@ class TokenService:
 
     async def _after_invalid_grant(
         self, connection_id: str, seen_version: int, exc: InvalidGrant
-    ) -> Credentials:
+    ) -> Versioned:
         async with self.sessionmaker() as session:
             # Re-read once: another process may have rotated the token under us.
             row = await session.get(ProviderConnection, connection_id)
@@ -315,7 +319,7 @@ class TokenService:
         """One refresh at the provider, retrying a lost answer with the same refresh token
         while the grace window lasts; on invalid_grant, one try with the token the last
         rotation replaced, if that rotation is itself inside the grace window."""
-        oauth = self.oauth(row.provider)
+        oauth = self.facade(row.provider)
         assert row.refresh_token is not None
         started = utcnow()
         attempt = 0
