@@ -59,6 +59,16 @@ STATE_TTL_SECONDS = 600
 #: integration allows the same two ("advisor and standard user roles").
 ALLOWED_XERO_ROLES = ("STANDARD", "FINANCIALADVISER")
 LABELS = {"xero": "Xero", "quickbooks": "QuickBooks"}
+ROLE_LABELS = {
+    "READONLY": "Read only",
+    "INVOICEONLY": "Invoice only",
+    "STANDARD": "Standard",
+    "FINANCIALADVISER": "Adviser",
+    "MANAGEDCLIENT": "Managed client",
+    "CASHBOOKCLIENT": "Cashbook client",
+    "REMOVED": "Removed",
+    "UNKNOWN": "Unknown",
+}
 
 
 def provider_label(provider: str) -> str:
@@ -365,7 +375,7 @@ class ConnectService:
         role = me.role if me else ""
         if role not in ALLOWED_XERO_ROLES:
             why = (
-                f"your Xero role there is {role.title().replace('_', ' ')}"
+                f"your Xero role there is {ROLE_LABELS.get(role, role.title())}"
                 if role
                 else f"{email} is not a user of that organisation"
             )
