@@ -45,7 +45,9 @@ class Flow:
         return response.headers["location"]
 
     async def arm_xero(
-        self, email: str = "nora@northwind.test", tenant_ids: tuple[str, ...] = (XERO_NZ,),
+        self,
+        email: str = "nora@northwind.test",
+        tenant_ids: tuple[str, ...] = (XERO_NZ,),
         deny: bool = False,
     ) -> None:
         response = await self.sandbox.http.post(
@@ -61,8 +63,11 @@ class Flow:
         response.raise_for_status()
 
     async def xero(
-        self, user: CrmUser, email: str = "nora@northwind.test",
-        tenant_ids: tuple[str, ...] = (XERO_NZ,), deny: bool = False,
+        self,
+        user: CrmUser,
+        email: str = "nora@northwind.test",
+        tenant_ids: tuple[str, ...] = (XERO_NZ,),
+        deny: bool = False,
     ) -> httpx2.Response:
         await self.arm_xero(email, tenant_ids, deny)
         callback = await self.authorize(await self.start(user, "xero"))

@@ -86,18 +86,14 @@ async def test_several_organisations_are_offered_never_picked_silently(
     assert row.tenant_id == XERO_AU and row.base_currency == "AUD"
     assert (await db.execute(select(PendingConnection))).scalars().all() == []
 
-    again = await client.post(
-        "/connections/xero/choose", data={"pick": pick, "tenant_id": XERO_NZ}
-    )
+    again = await client.post("/connections/xero/choose", data={"pick": pick, "tenant_id": XERO_NZ})
     assert again.status_code == 400
     assert "already" in again.text
     (row,) = await _rows(db, admin.company_id)
     assert row.tenant_id == XERO_AU
 
 
-async def test_choosing_an_organisation_outside_the_consent_is_refused(
-    flow, make_user, client, db
-):
+async def test_choosing_an_organisation_outside_the_consent_is_refused(flow, make_user, client, db):
     admin = await make_user(pipedrive_company_id=7001, pipedrive_user_id=101)
     page = await flow.xero(admin, tenant_ids=(XERO_NZ, XERO_AU))
     pick = re.search(r'name="pick" value="([^"]+)"', page.text).group(1)

@@ -99,6 +99,8 @@ async def test_twenty_concurrent_calls_at_expiry_make_one_refresh(
     connected, tokens, sandbox, sessionmaker
 ):
     await expire(sandbox, sessionmaker, connected.company_id)
+    # A slow refresh, so that all twenty find the token expiring while it is under way.
+    await sandbox.fault(kind="latency", latency_ms=300, path=TOKEN_PATH["xero"])
     facade = tokens.facade("xero")
     results = await asyncio.gather(
         *(tokens.call(connected.company_id, "xero", facade.organisation) for _ in range(20))
