@@ -28,6 +28,7 @@ PREFIX = "/quickbooks/api/v3/company/{realm_id}"
 MINOR_VERSION_FLOOR = 75
 CDC_LOOKBACK = timedelta(days=30)
 QUERYABLE = (*ENTITIES.values(), "CompanyInfo")
+NAME_LISTS = ("Customer", "Item", "Account", "Term", "TaxCode", "TaxRate")
 
 
 class ApiState:
@@ -179,6 +180,9 @@ def install(router: APIRouter, sandbox: Sandbox, state: ApiState) -> None:
             docs = [(books.realm_doc() or {})["CompanyInfo"]]
         else:
             docs = [view(books, entity, d) for d in books.all(entity)]
+        if entity in NAME_LISTS and not any(c.field.lower() == "active" for c in parsed.where):
+            # Like QBO, name lists hide inactive entries unless the query asks about Active.
+            docs = [d for d in docs if d.get("Active", True)]
         page, total = query.run(parsed, docs)
         if parsed.count:
             return envelope(books, QueryResponse={"totalCount": total})

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from app.sandbox.quickbooks import errors
 from app.sandbox.quickbooks.api import ApiState
-from app.sandbox.quickbooks.entities import invoices
+from app.sandbox.quickbooks.entities import payments
 from app.sandbox.quickbooks.entities.common import Books, public
 from app.sandbox.quickbooks.oauth import AutoApprove, OAuthState
 from app.sandbox.quickbooks.seed import REALM_ID
@@ -73,7 +73,7 @@ def install(router: APIRouter, sandbox: Sandbox, oauth: OAuthState, api: ApiStat
         books = books_for(body.realm_id)
         try:
             with sandbox.store.transaction():
-                paid = invoices.apply_payment(books, body.invoice_id, body.amount)
+                paid = payments.apply_payment(books, body.invoice_id, body.amount)
         except errors.QboFault as fault:
             raise HTTPException(400 if fault.code != "610" else 404, fault.detail) from None
         emit(sandbox, books.realm, books.events)

@@ -145,6 +145,7 @@ def authentication(detail: str) -> QboFault:
         "message=AuthenticationFailed; errorCode=003200; statusCode=401",
         detail,
         type_="AuthenticationFault",
+        headers={"WWW-Authenticate": 'Bearer realm="Intuit", error="invalid_token"'},
     )
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from app.sandbox.quickbooks.clocktime import company_today, qbo_time
-from app.sandbox.quickbooks.entities import invoices, names
+from app.sandbox.quickbooks.entities import invoices, names, payments
 from app.sandbox.quickbooks.entities.common import Books
 
 if TYPE_CHECKING:
@@ -209,7 +209,18 @@ def seed_realm(sandbox: Sandbox, realm_id: str = REALM_ID, name: str = COMPANY_N
 
 
 def seed_demo(sandbox: Sandbox) -> dict[str, Any]:
-    """The demo company plus four Globex invoices: open, partially paid, paid, overdue."""
+    """The demo company plus four Globex invoices: open, partially paid, paid, overdue.
+
+    Seeding twice is harmless: an existing demo company is kept as it is (a restarted demo
+    keeps its state; `--reset` or `POST /_sandbox/reset` starts clean).
+    """
+    summary = {
+        "realm_id": REALM_ID,
+        "company": COMPANY_NAME,
+        "invoices": {"open": "1", "partially_paid": "2", "paid": "3", "overdue": "4"},
+    }
+    if sandbox.store.get("qbo:realm", REALM_ID) is not None:
+        return summary
     books = seed_realm(sandbox)
     today = company_today(sandbox.clock.now())
 
@@ -242,16 +253,13 @@ def seed_demo(sandbox: Sandbox) -> dict[str, Any]:
     partial = invoice(10, [("1", 10, 150), ("4", 12, 99)])
     paid = invoice(20, [("2", 1, 2500)])
     overdue = invoice(45, [("1", 4, 150)])
-    invoices.apply_payment(books, partial["Id"], Decimal("500"))
-    invoices.apply_payment(books, paid["Id"], Decimal(str(paid["TotalAmt"])))
+    payments.apply_payment(books, partial["Id"], Decimal("500"))
+    payments.apply_payment(books, paid["Id"], Decimal(str(paid["TotalAmt"])))
     books.events.clear()
-    return {
-        "realm_id": REALM_ID,
-        "company": COMPANY_NAME,
-        "invoices": {
-            "open": open_one["Id"],
-            "partially_paid": partial["Id"],
-            "paid": paid["Id"],
-            "overdue": overdue["Id"],
-        },
+    ids = {
+        "open": open_one["Id"],
+        "partially_paid": partial["Id"],
+        "paid": paid["Id"],
+        "overdue": overdue["Id"],
     }
+    return dict(summary, invoices=ids)

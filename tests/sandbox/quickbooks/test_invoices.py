@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx2
+import pytest
+
 from tests.sandbox.quickbooks.conftest import Qbo, fault, invoice_body
 
 
@@ -256,3 +259,23 @@ async def test_payments_reduce_balance_and_bump_sync_token(api: Qbo) -> None:
         "/invoice", {"Id": invoice["Id"], "SyncToken": "0", "sparse": True, "PrivateNote": "x"}
     )
     assert fault(stale)["code"] == "5010"
+
+
+async def test_commit_then_fail_then_retry_with_requestid_creates_once(api: Qbo) -> None:
+    await api.http.post(
+        "/_sandbox/faults",
+        json={"kind": "commit_then_fail", "path": "/invoice$", "method": "POST", "count": 1},
+    )
+    # Over a socket the client sees a protocol error; in-process the abort surfaces as is.
+    with pytest.raises((httpx2.HTTPError, ConnectionAbortedError)):
+        await api.post("/invoice", invoice_body(DocNumber="ONCE-1"), requestid="once")
+    retried = await api.post("/invoice", invoice_body(DocNumber="ONCE-1"), requestid="once")
+    assert retried.status_code == 200 and retried.json()["Invoice"]["DocNumber"] == "ONCE-1"
+    hits = (await api.query("SELECT count(*) FROM Invoice WHERE DocNumber = 'ONCE-1'")).json()
+    assert hits["QueryResponse"]["totalCount"] == 1
+
+
+async def test_seeding_twice_keeps_the_demo_company(api: Qbo) -> None:
+    await api.http.post("/_sandbox/seed", params={"name": "demo"})
+    count = (await api.query("SELECT count(*) FROM Customer")).json()
+    assert count["QueryResponse"]["totalCount"] == 3

@@ -178,3 +178,11 @@ async def test_revoke_ends_the_connection(api: Qbo) -> None:
         headers={"Authorization": basic()},
     )
     assert refresh.json()["error"] == "invalid_grant"
+
+
+async def test_answers_carry_intuit_tid_and_401_says_bearer(qbo: Qbo) -> None:
+    response = await qbo.http.get(f"/quickbooks/api/v3/company/{REALM}/preferences")
+    assert response.headers["intuit_tid"].startswith("1-")
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    token = await qbo.http.post(TOKEN_URL, data={"grant_type": "refresh_token"})
+    assert token.headers["intuit_tid"]

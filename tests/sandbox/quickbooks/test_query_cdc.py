@@ -98,3 +98,14 @@ async def test_cdc_look_back_is_30_days(api: Qbo) -> None:
     assert response.status_code == 400 and fault(response)["element"] == "changedSince"
     missing = await api.get("/cdc", entities="Invoice")
     assert fault(missing)["code"] == "2020"
+
+
+async def test_inactive_names_are_hidden_unless_asked_for(api: Qbo) -> None:
+    await api.post("/customer", {"Id": "3", "SyncToken": "0", "sparse": True, "Active": False})
+    active = (await api.query("SELECT * FROM Customer")).json()
+    assert "Acme Ltd" not in names(active, "Customer")
+    everyone = (await api.query("SELECT * FROM Customer WHERE Active IN (true, false)")).json()
+    assert "Acme Ltd" in names(everyone, "Customer")
+    assert (await api.get("/customer/3")).json()["Customer"]["Active"] is False
+    refused = await api.post("/invoice", invoice_body(CustomerRef={"value": "3"}))
+    assert fault(refused)["code"] == "2500"

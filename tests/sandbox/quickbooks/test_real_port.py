@@ -55,6 +55,7 @@ async def test_oauth_and_api_over_a_real_socket(
         headers=headers,
     )
     assert len(invoices.json()["QueryResponse"]["Invoice"]) == 4
+    assert invoices.headers["intuit_tid"]
     paid = await sandbox.http.post(
         "/_sandbox/quickbooks/payments", json={"invoice_id": "1", "amount": "6495"}
     )
@@ -67,7 +68,7 @@ async def test_concurrency_limit_holds_on_a_real_server(
     sandbox: SandboxControl, settings: Settings
 ) -> None:
     access = await connect(sandbox, settings)
-    await sandbox.http.post("/_sandbox/quickbooks/processing-time", json={"seconds": 0.3})
+    await sandbox.http.post("/_sandbox/quickbooks/processing-time", json={"seconds": 0.5})
     url = f"{sandbox.url}/quickbooks/api/v3/company/{REALM}/term/1"
     limits = httpx2.Limits(max_connections=40)
     async with httpx2.AsyncClient(limits=limits, timeout=30) as client:

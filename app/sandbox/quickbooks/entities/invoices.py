@@ -355,36 +355,3 @@ def send(books: Books, invoice_id: str, send_to: str | None) -> dict[str, Any]:
         scope=books.realm,
     )
     return saved
-
-
-def apply_payment(books: Books, invoice_id: str, amount: Decimal) -> dict[str, Any]:
-    """Record a Payment against an invoice: Balance drops, LinkedTxn Payment, SyncToken bumps."""
-    doc = books.require("Invoice", invoice_id)
-    balance = dec(doc.get("Balance", 0))
-    if amount <= 0 or amount > balance:
-        raise errors.business(
-            "6000", f"Payment amount {amount} must be positive and at most the balance {balance}."
-        )
-    payment = books.insert(
-        "Payment",
-        {
-            "CustomerRef": doc["CustomerRef"],
-            "CurrencyRef": doc["CurrencyRef"],
-            "TxnDate": company_today(books.clock.now()).isoformat(),
-            "TotalAmt": float(amount),
-            "UnappliedAmt": 0,
-            "Line": [
-                {
-                    "Amount": float(amount),
-                    "LinkedTxn": [{"TxnId": doc["Id"], "TxnType": "Invoice"}],
-                }
-            ],
-        },
-    )
-    doc["_paid"] = float(dec(doc.get("_paid", 0)) + amount)
-    doc["Balance"] = float(balance - amount)
-    rate = dec(doc.get("ExchangeRate", 1))
-    doc["HomeBalance"] = float(cents(dec(doc["Balance"]) * rate))
-    doc.setdefault("LinkedTxn", []).append({"TxnId": payment["Id"], "TxnType": "Payment"})
-    books.save("Invoice", doc)
-    return payment
