@@ -605,12 +605,12 @@ async def disconnect(
     revoked = False
     if row.status == ConnectionStatus.active.value and row.refresh_token:
         try:
-            revoked = await _revoke_at_provider(settings, tokens, row)
+            revoked = await _revoke_at_provider(settings, tokens, row, session)
         except (ProviderError, ServiceUnavailable, TokenAnswerLost, ClientRefused) as exc:
             if not best_effort:
                 raise ServiceUnavailable(
-                    f"{provider_label(provider.value)} could not be reached to revoke access; "
-                    "nothing was changed. Try again in a minute.",
+                    f"{provider_label(provider.value)} could not be reached to revoke access, so "
+                    "the connection was kept. Try again in a minute.",
                     headers={"Retry-After": "30"},
                     extra={"retry_after": 30},
                 ) from exc
@@ -624,8 +624,9 @@ async def disconnect(
 
 
 async def _revoke_at_provider(
-    settings: Settings, tokens: TokenService, row: ProviderConnection
+    settings: Settings, tokens: TokenService, row: ProviderConnection, session: AsyncSession
 ) -> bool:
+    """Remove our access at the provider; True when the grant itself was revoked."""
     facade = tokens.facade(row.provider)
     try:
         if row.provider == Provider.xero.value and row.xero_connection_id:
@@ -639,6 +640,13 @@ async def _revoke_at_provider(
             except ProviderAuthError as exc:
                 # The tenant is already unreachable with this grant; revoking is what remains.
                 log.info("xero_delete_connection_refused", reason=exc.reason)
+            if await _xero_user_serves_others(session, row):
+                # Xero tokens belong to the user, and revoking one removes *all* of that user's
+                # connections to this app: that would cut off the other Pipedrive company this
+                # Xero user connected. The tenant connection is gone (DELETE above), so this
+                # company's access has ended; the grant stays for the other connection.
+                log.info("xero_revocation_skipped_shared_user", connection=row.id)
+                return False
         async with tokens.sessionmaker() as fresh:
             current = await fresh.get(ProviderConnection, row.id)
             refresh_token = current.refresh_token if current else None
@@ -648,6 +656,22 @@ async def _revoke_at_provider(
         # The provider already stopped honouring the grant: nothing left to revoke.
         return False
     return True
+
+
+async def _xero_user_serves_others(session: AsyncSession, row: ProviderConnection) -> bool:
+    """Whether the Xero user behind ``row`` also connected another live connection of ours
+    (any company: a cross-tenant check that returns nothing but a yes or no)."""
+    if not row.provider_user_email:
+        return False
+    result = await session.execute(
+        select(ProviderConnection.id).where(
+            ProviderConnection.provider == Provider.xero.value,
+            ProviderConnection.status != ConnectionStatus.disconnected.value,
+            ProviderConnection.provider_user_email == row.provider_user_email,
+            ProviderConnection.id != row.id,
+        )
+    )
+    return result.first() is not None
 
 
 async def revoke_company_connections(

@@ -150,16 +150,41 @@ class TokenService:
     async def call(
         self, company_id: str, provider: str, fn: Callable[[Credentials], Awaitable[T]]
     ) -> T:
-        """Run ``fn(credentials)``; on a provider 401 refresh once and run it again."""
+        """Run ``fn(credentials)``; on a provider 401 refresh once and run it again.
+
+        A Xero 403 for the tenant (the organisation disconnected our app, or was reset) marks
+        the connection ``needs_reauth`` and raises NeedsReauth, like ``invalid_grant``.
+        """
         first = await self.versioned(company_id, provider)
         try:
             return await fn(first.creds)
         except Exception as exc:
+            await self._tenant_gone(exc, provider, first)
             if not is_token_rejected(exc):
                 raise
             log.info("provider_token_rejected", provider=provider, connection=first.connection_id)
         second = await self.versioned(company_id, provider, stale_version=first.version)
-        return await fn(second.creds)
+        try:
+            return await fn(second.creds)
+        except Exception as exc:
+            await self._tenant_gone(exc, provider, second)
+            raise
+
+    async def _tenant_gone(self, exc: Exception, provider: str, used: Versioned) -> None:
+        if not (
+            provider == Provider.xero.value
+            and isinstance(exc, ProviderAuthError)
+            and exc.reason == "tenant_access"
+        ):
+            return
+        async with self.sessionmaker() as session:
+            row = await session.get(ProviderConnection, used.connection_id)
+            if row is not None and row.status == ConnectionStatus.active.value:
+                self._mark_needs_reauth(row, "Xero no longer gives access to this organisation")
+                await session.commit()
+        raise NeedsReauth(
+            self.settings, provider, "Xero no longer gives access to this organisation"
+        ) from exc
 
     # --- reading -----------------------------------------------------------------------------
 

@@ -99,7 +99,7 @@ async def test_disconnect_when_provider_is_down_changes_nothing(
     await sandbox.fault(kind="status", status=503, path="/oauth2/tokens/revoke")
     response = await client.delete("/api/v1/connections/quickbooks", headers=auth_headers(admin))
     assert response.status_code == 503
-    assert "nothing was changed" in response.json()["error"]["message"]
+    assert "the connection was kept" in response.json()["error"]["message"]
     (row,) = await _row(sessionmaker, admin.company_id, "quickbooks")
     assert row.status == "active" and row.refresh_token
 
@@ -177,7 +177,9 @@ async def test_revoke_company_connections_for_a_purge(
     other = await make_user(pipedrive_company_id=7002, pipedrive_user_id=201)
     assert (await flow.xero(admin)).status_code == 200
     assert (await flow.quickbooks(admin)).status_code == 200
-    assert (await flow.xero(other, tenant_ids=(XERO_AU,))).status_code == 200
+    assert (
+        await flow.xero(other, email="colin@contoso.test", tenant_ids=(XERO_AU,))
+    ).status_code == 200
     await sandbox.clear_requests()
     # Even with Xero's revocation failing, the company's tokens go.
     await sandbox.fault(kind="status", status=500, path="/connect/revocation")
@@ -188,8 +190,33 @@ async def test_revoke_company_connections_for_a_purge(
         await session.commit()
     assert count == 2
     assert len(await sandbox.requests(path="/oauth2/tokens/revoke")) == 1
+    assert len(await sandbox.requests(path="/connect/revocation")) >= 1
     for provider in ("xero", "quickbooks"):
         (row,) = await _row(sessionmaker, admin.company_id, provider)
         assert row.status == "disconnected" and row.refresh_token is None
     (kept,) = await _row(sessionmaker, other.company_id)
     assert kept.status == "active" and kept.refresh_token
+
+
+async def test_disconnect_spares_another_company_served_by_the_same_xero_user(
+    flow, make_user, client, auth_headers, sandbox
+):
+    """Revoking a Xero grant removes all of that Xero user's connections: when the same person
+    connected another company of ours, only this tenant's connection is deleted."""
+    first = await make_user(pipedrive_company_id=7001, pipedrive_user_id=101)
+    second = await make_user(pipedrive_company_id=7002, pipedrive_user_id=201)
+    assert (await flow.xero(first)).status_code == 200
+    assert (await flow.xero(second, tenant_ids=(XERO_AU,))).status_code == 200
+    await sandbox.clear_requests()
+    response = await client.delete("/api/v1/connections/xero", headers=auth_headers(first))
+    assert response.status_code == 200
+    assert response.json()["revoked_at_provider"] is False
+    assert await sandbox.requests(path="/connect/revocation") == []
+    assert len(await sandbox.requests(path="/xero/api/connections/")) == 1
+    check = await client.post("/api/v1/connections/xero/check", headers=auth_headers(second))
+    assert check.status_code == 200
+    assert check.json()["organisation_name"] == "Northwind Demo AU"
+    # Once the last company served by that user disconnects, the grant is revoked.
+    response = await client.delete("/api/v1/connections/xero", headers=auth_headers(second))
+    assert response.json()["revoked_at_provider"] is True
+    assert len(await sandbox.requests(path="/connect/revocation")) == 1

@@ -259,3 +259,20 @@ async def test_not_connected_is_409_with_connect_url(make_user, client, auth_hea
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "not_connected"
     assert response.json()["error"]["reconnect_url"].endswith("/connections/xero/connect")
+
+
+async def test_organisation_disconnected_at_xero_needs_reauth(
+    flow, make_user, client, auth_headers, sessionmaker, tokens
+):
+    """The admin removed our app from the organisation inside Xero: Xero answers 403 for the
+    tenant, and the connection asks to be reconnected instead of failing obscurely."""
+    admin = await make_user(pipedrive_company_id=7001, pipedrive_user_id=101)
+    assert (await flow.xero(admin)).status_code == 200
+    row = await row_of(sessionmaker, admin.company_id)
+    creds = await tokens.credentials(admin.company_id, "xero")
+    await tokens.facade("xero").xero_delete_connection(creds.access_token, row.xero_connection_id)
+    response = await client.post("/api/v1/connections/xero/check", headers=auth_headers(admin))
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "needs_reauth"
+    assert "no longer gives access" in response.json()["error"]["message"]
+    assert (await row_of(sessionmaker, admin.company_id)).status == "needs_reauth"
