@@ -95,9 +95,13 @@ async def sandbox(sandbox_server: str) -> AsyncIterator[SandboxControl]:
 
 
 @pytest.fixture(scope="session")
-def app_server(app: FastAPI, ports: dict[str, int]) -> Iterator[str]:
-    """The product on a real port, for browsers, webhooks and cross-process tests."""
-    server = ServerThread(app, ports["app"]).start()
+def app_server(settings: Settings, ports: dict[str, int]) -> Iterator[str]:
+    """The product on a real port, for browsers, webhooks and cross-process tests.
+
+    Its own app instance: the server's lifespan runs on the server thread's event loop, and
+    sharing ``app`` would swap that loop's engine and HTTP client into the ASGI tests' app.
+    """
+    server = ServerThread(create_app(settings), ports["app"]).start()
     try:
         yield server.url
     finally:
