@@ -336,8 +336,16 @@ class ConnectService:
         # Single use: the pending row goes now, whatever the outcome, and that delete is
         # committed even when the choice is refused below.
         async with self.sessionmaker() as spend:
-            await spend.execute(delete(PendingConnection).where(PendingConnection.id == pending.id))
+            spent = await spend.execute(
+                delete(PendingConnection).where(PendingConnection.id == pending.id)
+            )
             await spend.commit()
+        if int(getattr(spent, "rowcount", 0) or 0) != 1:
+            # A concurrent submission of the same choice got there first.
+            raise ConnectRefused(
+                "This choice was already made",
+                "This organisation choice was already used. Start again from the Connections page.",
+            )
         match = next((t for t in payload["tenants"] if t["tenant_id"] == tenant_id), None)
         if match is None:
             raise ConnectRefused(

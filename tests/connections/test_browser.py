@@ -8,9 +8,7 @@ import pytest
 pytestmark = pytest.mark.browser
 
 
-async def test_connect_and_disconnect_in_a_browser(
-    app_server, page, make_user, auth_headers, flow
-):
+async def test_connect_and_disconnect_in_a_browser(app_server, page, make_user, auth_headers, flow):
     admin = await make_user(pipedrive_company_id=7001, pipedrive_user_id=101, name="Nora Admin")
     await flow.arm_xero()
     token = auth_headers(admin)["X-Session-Token"]

@@ -262,3 +262,17 @@ async def test_connections_page_for_admins(flow, make_user, client, auth_headers
     assert "Northwind Traders NZ" in page.text and "Nora Admin" in page.text
     assert "Reconnect" in page.text and 'hx-delete="/connections/xero"' in page.text
     assert 'name="session-token"' in page.text  # htmx sends the session on every request
+
+
+async def test_a_choice_submitted_twice_at_once_connects_once(flow, make_user, client, db):
+    import asyncio
+
+    admin = await make_user(pipedrive_company_id=7001, pipedrive_user_id=101)
+    page = await flow.xero(admin, tenant_ids=(XERO_NZ, XERO_AU))
+    pick = re.search(r'name="pick" value="([^"]+)"', page.text).group(1)
+    answers = await asyncio.gather(
+        client.post("/connections/xero/choose", data={"pick": pick, "tenant_id": XERO_NZ}),
+        client.post("/connections/xero/choose", data={"pick": pick, "tenant_id": XERO_AU}),
+    )
+    assert sorted(a.status_code for a in answers) == [200, 400]
+    assert len(await _rows(db)) == 1
