@@ -8,7 +8,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.config import Settings
 from app.connections.exceptions import ConnectRefused
+from app.connections.models import ProviderConnection
 from app.connections.oauth import adapters_of
 from app.connections.repository import ConnectionRepository
 from app.connections.schemas import ConnectionOut, DisconnectOut
@@ -235,7 +237,9 @@ def _refused(request: Request, refused: ConnectRefused) -> Any:
     )
 
 
-async def _connected(request: Request, session: AsyncSession, settings: Any, row: Any) -> Any:
+async def _connected(
+    request: Request, session: AsyncSession, settings: Settings, row: ProviderConnection
+) -> Any:
     user = await session.get(CrmUser, row.connected_by_id) if row.connected_by_id else None
     # The round trip ran in a top-level window without our session; the signed state proved
     # who this admin is, so the way back to the Connections page carries a fresh session.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -48,7 +49,7 @@ from app.errors import AppError, NotFound, ServiceUnavailable, Unauthorized
 from app.providers.base import Credentials, Organisation, TokenSet
 from app.providers.errors import ProviderAuthError, ProviderError
 from app.security import Signer
-from app.tenants.models import CrmUser
+from app.tenants.models import Company, CrmUser
 
 log = structlog.get_logger(__name__)
 
@@ -704,3 +705,19 @@ async def revoke_company_connections(
         )
         count += 1
     return count
+
+
+def connections_purge_hook(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    http: httpx2.AsyncClient,
+) -> Callable[[AsyncSession, Company], Awaitable[None]]:
+    """A before-company-purge hook ``hook(session, company)`` that revokes the company's
+    provider tokens; register it once per app, e.g. in the lifespan:
+    ``register_before_purge("connections", connections_purge_hook(settings, app.state.
+    sessionmaker, app.state.http))``."""
+
+    async def hook(session: AsyncSession, company: Company) -> None:
+        await revoke_company_connections(settings, session, sessionmaker, http, company.id)
+
+    return hook

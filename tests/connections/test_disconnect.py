@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.connections.models import ProviderConnection
 from app.connections.oauth import InvalidGrant
-from app.connections.service import revoke_company_connections
+from app.connections.service import connections_purge_hook, revoke_company_connections
 from tests.connections.conftest import XERO_AU, XERO_NZ
 
 
@@ -220,3 +220,17 @@ async def test_disconnect_spares_another_company_served_by_the_same_xero_user(
     response = await client.delete("/api/v1/connections/xero", headers=auth_headers(second))
     assert response.json()["revoked_at_provider"] is True
     assert len(await sandbox.requests(path="/connect/revocation")) == 1
+
+
+async def test_purge_hook_has_the_registry_signature(flow, make_user, sessionmaker, app, settings):
+    from app.tenants.models import Company
+
+    admin = await make_user(pipedrive_company_id=7001, pipedrive_user_id=101)
+    assert (await flow.quickbooks(admin)).status_code == 200
+    hook = connections_purge_hook(settings, sessionmaker, app.state.http)
+    async with sessionmaker() as session:
+        company = await session.get(Company, admin.company_id)
+        await hook(session, company)
+        await session.commit()
+    (row,) = await _row(sessionmaker, admin.company_id, "quickbooks")
+    assert row.status == "disconnected" and row.refresh_token is None
