@@ -11,12 +11,14 @@ from typing import Any, Protocol
 
 import httpx2
 from fastapi import FastAPI
+from fastapi.responses import FileResponse
 
 from app.sandbox.clock import Clock
 from app.sandbox.config import SandboxSettings
 from app.sandbox.faults import FaultMiddleware, Faults
 from app.sandbox.store import Store
 from app.sandbox.webhooks import WebhookSender
+from app.web import STATIC_DIR
 
 PROVIDERS = ("xero", "quickbooks", "pipedrive")
 
@@ -94,6 +96,12 @@ def create_sandbox_app(
         redoc_url=None,
     )
     app.state.sandbox = sandbox
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> FileResponse:
+        # Browsers ask every origin for one; a 404 there would be noise in page-error checks.
+        return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml")
+
     from app.sandbox import control
 
     control.install(app, sandbox)

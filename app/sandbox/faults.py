@@ -164,7 +164,8 @@ class FaultMiddleware:
         async def replay() -> Message:
             nonlocal replayed
             if replayed:
-                return {"type": "http.disconnect"}
+                # Streaming responses listen for the client going away: pass the real channel.
+                return await receive()
             replayed = True
             return {"type": "http.request", "body": body, "more_body": False}
 

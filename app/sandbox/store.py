@@ -21,6 +21,8 @@ CREATE TABLE IF NOT EXISTS doc (
   PRIMARY KEY (kind, key)
 );
 CREATE INDEX IF NOT EXISTS doc_scope ON doc (kind, scope, seq);
+-- put() takes MAX(seq) + 1: without this index every write scans the whole table.
+CREATE INDEX IF NOT EXISTS doc_seq ON doc (seq);
 CREATE TABLE IF NOT EXISTS counter (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 

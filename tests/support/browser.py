@@ -52,7 +52,11 @@ async def page(browser: Any) -> AsyncIterator[Any]:
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on(
         "console",
-        lambda msg: errors.append(msg.text) if msg.type == "error" else None,
+        lambda msg: (
+            errors.append(f"{msg.text} {msg.location.get('url', '')}")
+            if msg.type == "error"
+            else None
+        ),
     )
     page.js_errors = errors
     try:

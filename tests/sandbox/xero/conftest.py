@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import secrets
 from collections.abc import AsyncIterator
@@ -41,9 +42,17 @@ class Inbox:
 
     received: list[httpx2.Request] = field(default_factory=list)
     status: int = 200
+    # When set, answer like a correct receiver: 401 unless the signature matches this key.
+    verify_key: str | None = None
 
     def handler(self, request: httpx2.Request) -> httpx2.Response:
         self.received.append(request)
+        if self.verify_key is not None:
+            expected = base64.b64encode(
+                hmac.new(self.verify_key.encode(), request.content, hashlib.sha256).digest()
+            ).decode()
+            if not hmac.compare_digest(expected, request.headers.get("x-xero-signature", "")):
+                return httpx2.Response(401)
         return httpx2.Response(self.status)
 
     def payloads(self) -> list[dict[str, Any]]:
@@ -125,8 +134,9 @@ class Xero:
         params.update(extra)
         return params
 
-    async def code(self, email: str = "nora@northwind.test", tenants: list[str] | None = None,
-                   **extra: str) -> str:
+    async def code(
+        self, email: str = "nora@northwind.test", tenants: list[str] | None = None, **extra: str
+    ) -> str:
         armed = await self.http.post(
             "/_sandbox/xero/auto-approve", json={"email": email, "tenant_ids": tenants or []}
         )
@@ -144,7 +154,9 @@ class Xero:
         data.update(extra)
         return await self.http.post("/xero/identity/connect/token", data=data, headers=basic())
 
-    async def connect(self, email: str = "nora@northwind.test", tenants: list[str] | None = None) -> dict[str, Any]:
+    async def connect(
+        self, email: str = "nora@northwind.test", tenants: list[str] | None = None
+    ) -> dict[str, Any]:
         answer = await self.exchange(await self.code(email, tenants))
         assert answer.status_code == 200, answer.text
         self.tokens = answer.json()
@@ -153,7 +165,10 @@ class Xero:
     async def refresh(self, token: str | None = None) -> httpx2.Response:
         return await self.http.post(
             "/xero/identity/connect/token",
-            data={"grant_type": "refresh_token", "refresh_token": token or self.tokens["refresh_token"]},
+            data={
+                "grant_type": "refresh_token",
+                "refresh_token": token or self.tokens["refresh_token"],
+            },
             headers=basic(),
         )
 
@@ -193,12 +208,20 @@ class Xero:
             "Date": "2026-03-13",
             "DueDate": "2026-03-20",
             "LineItems": [
-                {"Description": "Consulting", "Quantity": 2, "UnitAmount": 150,
-                 "AccountCode": "200", "TaxType": "OUTPUT2"}
+                {
+                    "Description": "Consulting",
+                    "Quantity": 2,
+                    "UnitAmount": 150,
+                    "AccountCode": "200",
+                    "TaxType": "OUTPUT2",
+                }
             ],
         }
         invoice.update(fields)
-        return await self.put("/Invoices", {"Invoices": [invoice]}, params={"summarizeErrors": "false"})
+        invoice = {k: v for k, v in invoice.items() if v is not None}
+        return await self.put(
+            "/Invoices", {"Invoices": [invoice]}, params={"summarizeErrors": "false"}
+        )
 
 
 @pytest.fixture

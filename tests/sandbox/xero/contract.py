@@ -17,9 +17,8 @@ from urllib.parse import parse_qsl
 import httpx2
 import yaml
 from openapi_core import Config, OpenAPI
-from werkzeug.datastructures import Headers, ImmutableMultiDict
-
 from openapi_core.datatypes import RequestParameters
+from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 DEFAULT_SPEC = Path("/work/shared/specs/xero/xero_accounting.yaml")
 ACCOUNTING = "/xero/api/api.xro/2.0"
@@ -34,7 +33,7 @@ def _load(path: Path) -> OpenAPI | None:
     if not path.is_file():
         return None
     with path.open("rb") as handle:
-        data = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+        data = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     # Xero's own file does not pass the strict spec validator (e.g. `default: 'false'` on
     # booleans); we validate traffic against it, not the file itself.
     return OpenAPI.from_dict(data, config=Config(spec_validator_cls=None))
@@ -58,7 +57,14 @@ class _Request:
         self.body = request.content or None
         self.content_type = request.headers.get("content-type", "application/json").split(";")[0]
         self.parameters = RequestParameters(
-            query=ImmutableMultiDict(parse_qsl(request.url.query.decode() if isinstance(request.url.query, bytes) else request.url.query, keep_blank_values=True)),
+            query=ImmutableMultiDict(
+                parse_qsl(
+                    request.url.query.decode()
+                    if isinstance(request.url.query, bytes)
+                    else request.url.query,
+                    keep_blank_values=True,
+                )
+            ),
             header=Headers(dict(request.headers)),
             cookie=ImmutableMultiDict(),
         )
@@ -81,8 +87,10 @@ def _errors(exc: BaseException) -> list[Any]:
 
 def raise_again(exc: BaseException, label: str, violations: list[str]) -> None:
     detail = "; ".join(str(e) for e in _errors(exc))
-    if exc.__cause__ is not None and not getattr(exc, "schema_errors", None) and not getattr(
-        exc.__cause__, "schema_errors", None
+    if (
+        exc.__cause__ is not None
+        and not getattr(exc, "schema_errors", None)
+        and not getattr(exc.__cause__, "schema_errors", None)
     ):
         detail = f"{exc}: {exc.__cause__}"
     violations.append(f"{label}: {detail}"[:2000])
@@ -99,20 +107,30 @@ class ContractRecorder:
     def check(self, request: httpx2.Request, response: httpx2.Response) -> None:
         path = request.url.path
         if path.startswith(ACCOUNTING + "/"):
-            spec, host, rel = accounting_spec(), "https://api.xero.com", "/api.xro/2.0" + path[len(ACCOUNTING):]
+            spec, host, rel = (
+                accounting_spec(),
+                "https://api.xero.com",
+                "/api.xro/2.0" + path[len(ACCOUNTING) :],
+            )
         elif path.lower().startswith(IDENTITY + "/connections"):
-            spec, host, rel = identity_spec(), "https://api.xero.com", "/" + path[len(IDENTITY) + 1:].capitalize()
+            spec, host, rel = (
+                identity_spec(),
+                "https://api.xero.com",
+                "/" + path[len(IDENTITY) + 1 :].capitalize(),
+            )
         else:
             return
         if spec is None:
             return
         wrapped = _Request(host, rel, request)
         if 200 <= response.status_code < 300:
-            self._validate(lambda: spec.validate_request(wrapped), f"request {request.method} {path}")
+            self._validate(
+                lambda: spec.validate_request(wrapped), f"request {request.method} {path}"
+            )
             self.checked_requests += 1
         if "json" not in response.headers.get("content-type", ""):
             return
-        if response.status_code in (401, 403, 404, 429):
+        if response.status_code in (401, 403, 404, 429) or response.status_code >= 500:
             # Gateway answers (problem details) are not part of the spec's responses.
             return
         self._validate(
@@ -124,7 +142,7 @@ class ContractRecorder:
     def _validate(self, run: Any, label: str) -> None:
         try:
             run()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             if "/connections" in label and all(
                 "is not a 'date-time'" in str(e) for e in _errors(exc)
             ):
@@ -132,5 +150,17 @@ class ContractRecorder:
                 # RFC 3339 date-time, yet its own example (and Xero) send .NET timestamps
                 # without an offset ("2019-12-07T18:46:19.5165400"). The stand-in answers what
                 # Xero sends.
+                return
+            if label.startswith("request GET") and all(
+                "is not a 'uuid'" in str(e) for e in _errors(exc)
+            ):
+                # Xero documents lookups by InvoiceNumber, ContactNumber and item Code in the
+                # same path segment the spec types as a uuid.
+                return
+            if label.startswith(
+                ("response 4", "response 5")
+            ) and "Unknown response http status" in str(exc):
+                # An error status the spec does not declare for this operation: nothing to
+                # validate against (the body shape is checked by the behaviour tests).
                 return
             raise_again(exc, label, self.violations)

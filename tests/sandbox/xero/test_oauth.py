@@ -41,7 +41,11 @@ async def test_consent_page_lists_users_and_organisations_then_allow_redirects_w
     assert query["state"] == ["st-123"] and query["code"]
     tokens = (await xero.exchange(query["code"][0])).json()
     xero.tokens = tokens
-    conns = (await http.get("/xero/api/connections", headers={"authorization": f"Bearer {tokens['access_token']}"})).json()
+    conns = (
+        await http.get(
+            "/xero/api/connections", headers={"authorization": f"Bearer {tokens['access_token']}"}
+        )
+    ).json()
     assert sorted(c["tenantId"] for c in conns) == sorted([NZ, AU])
     assert len({c["authEventId"] for c in conns}) == 1
 
@@ -56,7 +60,9 @@ async def test_deny_on_the_page_redirects_with_access_denied(http):
 
 async def test_a_user_cannot_connect_an_organisation_they_do_not_belong_to(http, sandbox_state):
     xero = Xero(http)
-    colin = next(u for u in sandbox_state.store.all("xero:user") if u["EmailAddress"] == "colin@contoso.test")
+    colin = next(
+        u for u in sandbox_state.store.all("xero:user") if u["EmailAddress"] == "colin@contoso.test"
+    )
     form = dict(xero.authorize_params(), user_id=colin["UserID"], decision="allow", tenant_id=NZ)
     answer = await http.post(AUTHORIZE, data=form)
     assert answer.status_code == 400
@@ -73,7 +79,9 @@ async def test_auto_approve_deny_redirects_at_once(http):
 
 async def test_unregistered_redirect_uri_shows_an_error_and_never_redirects(http):
     xero = Xero(http)
-    answer = await http.get(AUTHORIZE, params=xero.authorize_params(redirect_uri="http://evil.test/cb"))
+    answer = await http.get(
+        AUTHORIZE, params=xero.authorize_params(redirect_uri="http://evil.test/cb")
+    )
     assert answer.status_code == 400
     assert "location" not in answer.headers
     assert "Invalid redirect_uri" in answer.text
@@ -120,10 +128,16 @@ async def test_pkce_s256_is_enforced_when_a_challenge_was_sent(http):
 async def test_client_credentials_in_the_body_work_like_basic_auth(http):
     xero = Xero(http)
     code = await xero.code()
-    answer = await http.post(TOKEN, data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
-        "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
-    })
+    answer = await http.post(
+        TOKEN,
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT_URI,
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+        },
+    )
     assert answer.status_code == 200
 
 
@@ -141,7 +155,14 @@ async def test_wrong_client_secret_is_invalid_client(http):
 async def test_token_response_shape_and_signed_id_token(http):
     xero = Xero(http)
     tokens = await xero.connect()
-    assert set(tokens) == {"id_token", "access_token", "expires_in", "token_type", "refresh_token", "scope"}
+    assert set(tokens) == {
+        "id_token",
+        "access_token",
+        "expires_in",
+        "token_type",
+        "refresh_token",
+        "scope",
+    }
     assert tokens["expires_in"] == 1800 and tokens["token_type"] == "Bearer"
     assert tokens["scope"].split() == xero.authorize_params()["scope"].split()
     jwks = (await http.get("/xero/identity/.well-known/openid-configuration/jwks")).json()
@@ -191,7 +212,9 @@ async def test_refreshed_access_token_works(xero):
 
 async def test_revocation_kills_tokens_and_removes_all_connections(xero, http):
     answer = await http.post(
-        "/xero/identity/connect/revocation", data={"token": xero.tokens["refresh_token"]}, headers=basic()
+        "/xero/identity/connect/revocation",
+        data={"token": xero.tokens["refresh_token"]},
+        headers=basic(),
     )
     assert answer.status_code == 200
     assert (await xero.refresh()).json() == {"error": "invalid_grant"}
@@ -215,11 +238,29 @@ async def test_revocation_with_a_wrong_secret_is_refused(xero, http):
 async def test_connections_filter_by_auth_event_and_delete_by_connection_id(xero, http):
     conns = (await http.get("/xero/api/connections", headers=xero.headers())).json()
     assert {c["tenantId"] for c in conns} == {NZ, AU}
-    assert all(set(c) >= {"id", "tenantId", "tenantType", "tenantName", "authEventId", "createdDateUtc", "updatedDateUtc"} for c in conns)
+    assert all(
+        set(c)
+        >= {
+            "id",
+            "tenantId",
+            "tenantType",
+            "tenantName",
+            "authEventId",
+            "createdDateUtc",
+            "updatedDateUtc",
+        }
+        for c in conns
+    )
     event = conns[0]["authEventId"]
-    filtered = await http.get("/xero/api/connections", params={"authEventId": event}, headers=xero.headers())
+    filtered = await http.get(
+        "/xero/api/connections", params={"authEventId": event}, headers=xero.headers()
+    )
     assert len(filtered.json()) == 2
-    none = await http.get("/xero/api/connections", params={"authEventId": "00000000-0000-0000-0000-000000000000"}, headers=xero.headers())
+    none = await http.get(
+        "/xero/api/connections",
+        params={"authEventId": "00000000-0000-0000-0000-000000000000"},
+        headers=xero.headers(),
+    )
     assert none.json() == []
     nz = next(c for c in conns if c["tenantId"] == NZ)
     by_tenant = await http.delete(f"/xero/api/connections/{NZ}", headers=xero.headers())
@@ -239,12 +280,18 @@ async def test_tenant_header_missing_unknown_or_not_connected_is_403(http):
         answer = await xero.get("/Invoices")
         assert answer.status_code == 403
         assert answer.json() == {
-            "Type": None, "Title": "Forbidden", "Status": 403, "Detail": "AuthenticationUnsuccessful",
-            "Instance": answer.json()["Instance"], "Extensions": {},
+            "Type": None,
+            "Title": "Forbidden",
+            "Status": 403,
+            "Detail": "AuthenticationUnsuccessful",
+            "Instance": answer.json()["Instance"],
+            "Extensions": {},
         }
 
 
 async def test_bad_bearer_token_is_401(http):
-    answer = await http.get(f"{API}/Organisation", headers={"authorization": "Bearer nope", "xero-tenant-id": NZ})
+    answer = await http.get(
+        f"{API}/Organisation", headers={"authorization": "Bearer nope", "xero-tenant-id": NZ}
+    )
     assert answer.status_code == 401
     assert answer.json()["Detail"] == "AuthorizationUnsuccessful"

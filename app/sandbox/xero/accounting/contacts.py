@@ -35,8 +35,6 @@ WRITABLE = (
     "SalesDefaultAccountCode",
     "PurchasesDefaultAccountCode",
     "PaymentTerms",
-    "Website",
-    "Discount",
 )
 LIMITS = {
     "Name": 255,

@@ -273,17 +273,17 @@ def save_invoice(
         number = str(number)
         if len(number) > 255:
             errors.append("The InvoiceNumber must not be more than 255 characters long.")
-        taken = any(
-            i.get("InvoiceNumber") == number
-            and i["InvoiceID"] != doc.get("InvoiceID")
-            and i["Type"] == inv_type
-            and i["Status"] != "DELETED"
-            for i in state.store.all("xero:invoice", scope=tenant)
+        holder = invoice_by_number(state, tenant, number)
+        taken = (
+            holder is not None
+            and holder["InvoiceID"] != doc.get("InvoiceID")
+            and holder["Type"] == inv_type
+            and holder["Status"] != "DELETED"
         )
         if taken and inv_type == "ACCREC":
             errors.append("Invoice # must be unique.")
 
-    raw_lines = entity["LineItems"] if "LineItems" in entity else None
+    raw_lines = entity.get("LineItems")
     if raw_lines is not None and not isinstance(raw_lines, list):
         errors.append("LineItems must be a list")
         raw_lines = []
@@ -334,9 +334,7 @@ def save_invoice(
         TotalDiscount=str(sums.total_discount),
         IsDiscounted=sums.total_discount > 0,
         CurrencyCode=currency,
-        CurrencyRate=str(
-            Decimal(1) if currency == org.get("BaseCurrency") else Decimal(currency_doc["_rate"])
-        ),
+        CurrencyRate=str(Decimal((currency_doc or {}).get("_rate", "1"))),
         Status=target,
         BrandingThemeID=str(theme_id).lower() if theme_id else None,
         Url=entity.get("Url", doc.get("Url")),
@@ -356,16 +354,33 @@ def save_invoice(
         doc["AmountDue"] = "0.00"
     for key in ("Payments", "CreditNotes", "Prepayments", "Overpayments"):
         doc.setdefault(key, [])
-    state.store.put("xero:invoice", doc["InvoiceID"], doc, scope=tenant)
+    old_number = (existing or {}).get("InvoiceNumber")
+    with state.store.transaction():
+        state.store.put("xero:invoice", doc["InvoiceID"], doc, scope=tenant)
+        if old_number and old_number != doc["InvoiceNumber"]:
+            state.store.delete("xero:invno", f"{tenant}:{old_number}")
+        if doc["InvoiceNumber"]:
+            index_number(state, tenant, doc)
     if state.batcher is not None:
         state.batcher.add(tenant, "INVOICE", "UPDATE" if existing else "CREATE", doc["InvoiceID"])
     return doc, []
 
 
+def index_number(state: XeroState, tenant: str, doc: dict[str, Any]) -> None:
+    """Invoice numbers are looked up on every write: an index keeps that O(1)."""
+    key = f"{tenant}:{doc['InvoiceNumber']}"
+    state.store.put("xero:invno", key, {"InvoiceID": doc["InvoiceID"]}, scope=tenant)
+
+
+def invoice_by_number(state: XeroState, tenant: str, number: str) -> dict[str, Any] | None:
+    entry = state.store.get("xero:invno", f"{tenant}:{number}")
+    found = state.store.get("xero:invoice", entry["InvoiceID"]) if entry else None
+    return found if found is not None and found.get("InvoiceNumber") == number else None
+
+
 def next_number(state: XeroState, tenant: str) -> str:
     """INV-0001, INV-0002, ... per organisation, skipping numbers already used by hand."""
-    used = {i.get("InvoiceNumber") for i in state.store.all("xero:invoice", scope=tenant)}
     while True:
         candidate = f"INV-{state.store.next_seq(f'xero:invno:{tenant}'):04d}"
-        if candidate not in used:
+        if invoice_by_number(state, tenant, candidate) is None:
             return candidate

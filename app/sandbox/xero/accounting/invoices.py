@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from app.sandbox.xero import pdf, rules
 from app.sandbox.xero.accounting import batch, query
-from app.sandbox.xero.accounting.invoice_write import save_invoice
+from app.sandbox.xero.accounting.invoice_write import invoice_by_number, save_invoice
 from app.sandbox.xero.api import (
     bad_request,
     ctx,
@@ -36,10 +36,7 @@ def find_invoice(state: XeroState, tenant: str, ref: str) -> dict[str, Any] | No
     found = state.store.get("xero:invoice", ref.lower())
     if found is not None and found["_tenant"] == tenant:
         return found
-    return next(
-        (i for i in state.store.all("xero:invoice", scope=tenant) if i.get("InvoiceNumber") == ref),
-        None,
-    )
+    return invoice_by_number(state, tenant, ref)
 
 
 def view(state: XeroState, invoice: dict[str, Any], unitdp: int, full: bool) -> dict[str, Any]:
@@ -216,6 +213,7 @@ async def email_invoice(request: Request, ref: str) -> Response:
             [with_errors(element, ["The contact does not have an email address"])],  # UNCONFIRMED
         )
     sender = state.user(context["user_id"]) or {}
+    org_name = (state.org(invoice["_tenant"]) or {}).get("Name")
     number = state.store.next_seq("xero:outbox")
     state.store.put(
         "xero:outbox",
@@ -227,7 +225,7 @@ async def email_invoice(request: Request, ref: str) -> Response:
             "InvoiceNumber": invoice.get("InvoiceNumber"),
             "to": recipients,
             "from": sender.get("EmailAddress"),
-            "subject": f"Invoice {invoice.get('InvoiceNumber')} from {(state.org(invoice['_tenant']) or {}).get('Name')}",
+            "subject": f"Invoice {invoice.get('InvoiceNumber')} from {org_name}",
             "at": state.now().isoformat(),
         },
     )
