@@ -277,7 +277,11 @@ class ConnectService:
                 "organisation to connect.",
             )
         if len(tenants) == 1:
-            return Connected(await self._finish_xero(facade, user, tokens, tenants[0]))
+            try:
+                return Connected(await self._finish_xero(facade, user, tokens, tenants[0]))
+            except ConnectRefused:
+                await self._release_xero(facade, tokens.access_token, [tenants[0].id])
+                raise
         repo = ConnectionRepository(self.session, user.company_id)
         offered = []
         for t in tenants:
@@ -364,7 +368,39 @@ class ConnectService:
             created_at=None,
         )
         tokens = TokenSet.model_validate(payload["tokens"])
-        return await self._finish_xero(self.facade(Provider.xero), user, tokens, tenant)
+        facade = self.facade(Provider.xero)
+        offered = [t["connection_id"] for t in payload["tenants"]]
+        try:
+            row = await self._finish_xero(facade, user, tokens, tenant)
+        except ConnectRefused:
+            await self._release_xero(facade, tokens.access_token, offered)
+            raise
+        await self._release_xero(
+            facade, tokens.access_token, [c for c in offered if c != tenant.id]
+        )
+        return row
+
+    async def _release_xero(
+        self, facade: ProviderFacade, access_token: str, connection_ids: list[str]
+    ) -> None:
+        """Disconnect tenants this consent connected but we do not use (not chosen, or
+        refused), so that no organisation stays reachable by a grant we keep nowhere. A tenant
+        connection that one of our live connections uses (the same Xero user connected it for
+        another company, or earlier) is left alone. Best effort: a failure is only logged."""
+        for connection_id in connection_ids:
+            used = await self.session.execute(
+                select(ProviderConnection.id).where(
+                    ProviderConnection.provider == Provider.xero.value,
+                    ProviderConnection.xero_connection_id == connection_id,
+                    ProviderConnection.status != ConnectionStatus.disconnected.value,
+                )
+            )
+            if used.first() is not None:
+                continue
+            try:
+                await facade.xero_delete_connection(access_token, connection_id)
+            except ProviderError as exc:
+                log.info("xero_release_failed", connection=connection_id, error=exc.code)
 
     async def _finish_xero(
         self, facade: ProviderFacade, user: CrmUser, tokens: TokenSet, tenant: XeroConnection

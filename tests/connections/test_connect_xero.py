@@ -67,7 +67,7 @@ async def test_connect_single_organisation(flow, make_user, client, auth_headers
 
 
 async def test_several_organisations_are_offered_never_picked_silently(
-    flow, make_user, client, auth_headers, db
+    flow, make_user, client, auth_headers, db, tokens
 ):
     admin = await make_user(pipedrive_company_id=7001, pipedrive_user_id=101)
     page = await flow.xero(admin, tenant_ids=(XERO_NZ, XERO_AU))
@@ -85,6 +85,10 @@ async def test_several_organisations_are_offered_never_picked_silently(
     (row,) = await _rows(db, admin.company_id)
     assert row.tenant_id == XERO_AU and row.base_currency == "AUD"
     assert (await db.execute(select(PendingConnection))).scalars().all() == []
+    # The organisation not chosen is disconnected at Xero: our grant reaches only AU.
+    creds = await tokens.credentials(admin.company_id, "xero")
+    reachable = await tokens.facade("xero").xero_connections(creds.access_token)
+    assert [c.tenant_id for c in reachable] == [XERO_AU]
 
     again = await client.post("/connections/xero/choose", data={"pick": pick, "tenant_id": XERO_NZ})
     assert again.status_code == 400
@@ -159,9 +163,13 @@ async def test_expired_and_forged_states_are_refused(make_user, client, settings
     assert await _rows(db) == []
 
 
-async def test_role_without_invoice_rights_is_refused(flow, make_user, db):
+async def test_role_without_invoice_rights_is_refused(flow, make_user, db, sandbox):
     admin = await make_user(pipedrive_company_id=7001, pipedrive_user_id=101)
+    await sandbox.clear_requests()
     page = await flow.xero(admin, email="ivan@northwind.test")
+    # The tenant connection the refused consent made is removed at Xero again.
+    deletes = [r for r in await sandbox.requests(path="/xero/api/connections/")]
+    assert [r["method"] for r in deletes] == ["DELETE"]
     assert page.status_code == 403
     assert "Invoice only" in page.text and "Standard or Adviser" in page.text
     page = await flow.xero(admin, email="rob@northwind.test")
@@ -190,6 +198,9 @@ async def test_organisation_connected_by_another_company_is_refused(
     assert await _rows(db, second.company_id) == []
     listing = await client.get("/api/v1/connections", headers=auth_headers(second))
     assert {c["status"] for c in listing.json()} == {"not_connected"}
+    # The refused attempt left the first company's connection working.
+    check = await client.post("/api/v1/connections/xero/check", headers=auth_headers(first))
+    assert check.status_code == 200
 
 
 async def test_claimed_organisation_is_shown_but_not_selectable(flow, make_user):
