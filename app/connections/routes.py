@@ -9,9 +9,9 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
+from app.connections.dependencies import Adapters, Tokens
 from app.connections.exceptions import ConnectRefused
 from app.connections.models import ProviderConnection
-from app.connections.oauth import adapters_of
 from app.connections.repository import ConnectionRepository
 from app.connections.schemas import ConnectionOut, DisconnectOut
 from app.connections.service import (
@@ -23,7 +23,6 @@ from app.connections.service import (
     parse_provider,
     provider_label,
 )
-from app.connections.tokens import TokenService
 from app.errors import AppError, NotFound
 from app.tenants.dependencies import CurrentAdmin, CurrentUser
 from app.tenants.models import CrmUser
@@ -39,22 +38,7 @@ def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
     return maker
 
 
-def get_adapters(request: Request) -> dict[Any, Any]:
-    state = request.app.state
-    return adapters_of(state, state.settings, state.http)
-
-
-def get_token_service(request: Request) -> TokenService:
-    """The token service over the app's own sessions, HTTP client and adapters."""
-    state = request.app.state
-    return TokenService(
-        state.settings, state.sessionmaker, state.http, adapters=get_adapters(request)
-    )
-
-
-Adapters = Annotated[dict[Any, Any], Depends(get_adapters)]
 Sessionmaker = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
-Tokens = Annotated[TokenService, Depends(get_token_service)]
 
 
 # --- JSON API --------------------------------------------------------------------------------
