@@ -98,8 +98,9 @@ async def sandbox(sandbox_server: str) -> AsyncIterator[SandboxControl]:
 def app_server(settings: Settings, ports: dict[str, int]) -> Iterator[str]:
     """The product on a real port, for browsers, webhooks and cross-process tests.
 
-    Its own app instance: the server's lifespan runs on the server thread's event loop, and
-    sharing ``app`` would swap that loop's engine and HTTP client into the ASGI tests' app.
+    Its own app instance: the server thread runs its own event loop and lifespan, so sharing
+    the ``app`` fixture would swap that app's engine and HTTP client for ones bound to the
+    server's loop (on PostgreSQL: "attached to a different loop" in every later test).
     """
     server = ServerThread(create_app(settings), ports["app"]).start()
     try:
