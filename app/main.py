@@ -20,12 +20,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.config import Settings, get_settings
 from app.connections.routes import api as connections_api
 from app.connections.routes import pages as connections_pages
+from app.connections.service import connections_purge_hook
+from app.crm.pipedrive.routes import router as pipedrive_router
 from app.db import create_engine, create_sessionmaker
 from app.errors import AppError
 from app.health import router as health_router
 from app.logs import configure_logging, log
+from app.preferences.pages import router as preferences_pages_router
+from app.preferences.routes import router as preferences_router
 from app.security import keyring
 from app.tenants.routes import router as tenants_router
+from app.tenants.service import register_before_purge
 from app.web import STATIC_DIR, templates
 
 JSON_PREFIXES = ("/api/",)
@@ -199,6 +204,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(health_router)
     app.include_router(tenants_router)
+    app.include_router(pipedrive_router)
+    app.include_router(preferences_router)
+    app.include_router(preferences_pages_router)
     app.include_router(connections_api)
     app.include_router(connections_pages)
+    # A company that leaves loses its provider tokens: revoke them before its rows go.
+    register_before_purge("connections", connections_purge_hook(settings))
     return app

@@ -23,7 +23,7 @@ from joserfc import jws
 from joserfc.errors import JoseError
 
 from app.providers.base import TokenSet
-from app.providers.errors import ProviderAuthError, ProviderError, ProviderUnavailable
+from app.providers.errors import ProviderAuthError, ProviderUnavailable
 
 
 @dataclass(frozen=True)
@@ -232,9 +232,3 @@ def decode_id_token(
         provider_user_id=claims.get("xero_userid") or claims.get("realmid"),
         claims=claims,
     )
-
-
-def ensure_provider_error(exc: Exception, provider: str) -> ProviderError:
-    if isinstance(exc, ProviderError):
-        return exc
-    return ProviderUnavailable(str(exc), provider=provider)

@@ -56,8 +56,11 @@ class RetryPolicy:
     attempts: int = 4
     backoff_initial: float = 0.5
     backoff_max: float = 8.0
-    # A minute-limit 429 is waited out and retried only when Retry-After is at most this.
-    max_retry_after: float = 65.0
+    # A minute-limit 429 is waited out and retried in place only when Retry-After is at most
+    # this; longer waits are surfaced as ProviderRateLimited(retry_after=...). Interactive
+    # requests keep it short (Pipedrive gives up after about 10 s); the worker may raise it to
+    # ride out a whole minute window (QuickBooks asks for 60 s).
+    max_retry_after: float = 8.0
     # Scales every wait (backoff and Retry-After); tests set it near 0.
     wait_scale: float = 1.0
     # Advice given to callers in ProviderUnavailable.retry_after.
@@ -102,10 +105,11 @@ class Transport:
     @asynccontextmanager
     async def _slot(self, tenant: str) -> Any:
         budget = self._budget(tenant)
-        wait = budget.blocked_until - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
         async with budget.semaphore:
+            # Checked after queueing too: a 429 may have arrived while this call waited, and
+            # another 429 may push the deadline while we sleep (hence a loop, not an Event).
+            while (wait := budget.blocked_until - time.monotonic()) > 0:  # noqa: ASYNC110
+                await asyncio.sleep(wait)
             await budget.limiter.acquire()
             yield
 

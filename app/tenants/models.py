@@ -1,9 +1,12 @@
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, TimestampMixin, new_uuid
+from app.db import Base, TimestampMixin, new_uuid, utcnow
 
 
 class Company(TimestampMixin, Base):
@@ -37,3 +40,20 @@ class CrmUser(TimestampMixin, Base):
     is_admin: Mapped[bool] = mapped_column(default=False)
 
     company: Mapped[Company] = relationship(back_populates="users")
+
+
+class AuditEvent(Base):
+    """An audit line that outlives its company: counts and ids only, never customer data.
+
+    No foreign key to ``company`` on purpose, so that the line recording a purge survives it.
+    """
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    company_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    pipedrive_company_id: Mapped[int | None] = mapped_column(BigInteger)
+    actor_user_id: Mapped[str | None] = mapped_column(String(36))
+    action: Mapped[str] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -7,12 +7,19 @@ Pages inside Pipedrive's iframes cannot rely on cookies, so the token travels in
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Table, delete
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
+from app.db import Base
 from app.errors import Unauthorized
+from app.logs import log
 from app.security import Signer
-from app.tenants.models import CrmUser
+from app.tenants.models import AuditEvent, Company, CrmUser
 
 SESSION_PURPOSE = "session"
 
@@ -40,3 +47,97 @@ def read_session_token(settings: Settings, token: str) -> SessionClaims:
         return SessionClaims(user_id=str(body["u"]), company_id=str(body["c"]))
     except KeyError as exc:
         raise Unauthorized("the session token is invalid") from exc
+
+
+# Purging a company ------------------------------------------------------------------------
+
+BeforePurgeHook = Callable[[AsyncSession, Company], Awaitable[None]]
+
+_before_purge: dict[str, BeforePurgeHook] = {}
+
+# Tables that keep rows with a company_id on purpose: the audit trail must outlive the company.
+PURGE_EXEMPT = frozenset({"audit_event"})
+
+
+def register_before_purge(name: str, hook: BeforePurgeHook) -> None:
+    """Run ``hook(session, company)`` before a company's data is deleted.
+
+    Domains holding outside resources register here (connections revoke their provider tokens).
+    Hooks run inside the purge's transaction and may read their rows; a hook that fails is
+    logged and recorded in the audit line, and the deletion still happens: the user's right to
+    have the data gone outweighs a revocation that can be retried by hand.
+    Registering the same name again replaces the hook.
+    """
+    _before_purge[name] = hook
+
+
+def unregister_before_purge(name: str) -> None:
+    _before_purge.pop(name, None)
+
+
+def company_tables() -> list[Table]:
+    """Every table with a ``company_id`` column, children first, found from the metadata."""
+    import app.models  # noqa: F401 - the whole schema, whichever domains are installed
+
+    return [
+        table
+        for table in reversed(Base.metadata.sorted_tables)
+        if "company_id" in table.c and table.name not in PURGE_EXEMPT and table.name != "company"
+    ]
+
+
+def audit(
+    session: AsyncSession,
+    action: str,
+    *,
+    company_id: str | None,
+    pipedrive_company_id: int | None,
+    actor_user_id: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Add an audit line to the session (ids and counts only, never customer data)."""
+    event = AuditEvent(
+        company_id=company_id,
+        pipedrive_company_id=pipedrive_company_id,
+        actor_user_id=actor_user_id,
+        action=action,
+        details=details or {},
+    )
+    session.add(event)
+    return event
+
+
+async def purge_company(
+    session: AsyncSession, company: Company, *, actor_user_id: str | None = None
+) -> dict[str, int]:
+    """Delete every row of the company in every table, then the company, in the caller's
+    transaction; returns the deleted row count per table and writes the audit line."""
+    failures: list[str] = []
+    for name, hook in list(_before_purge.items()):
+        try:
+            await hook(session, company)
+        except Exception as exc:  # recorded, and the deletion goes on (see above)
+            log.warning("before_purge_hook_failed", hook=name, error=type(exc).__name__)
+            failures.append(name)
+    await session.flush()
+    counts: dict[str, int] = {}
+    for table in company_tables():
+        result = await session.execute(delete(table).where(table.c.company_id == company.id))
+        counts[table.name] = int(getattr(result, "rowcount", 0) or 0)
+    result = await session.execute(delete(Company).where(Company.id == company.id))
+    counts["company"] = int(getattr(result, "rowcount", 0) or 0)
+    # The identity map still holds the deleted rows; drop them so nothing writes them back.
+    session.expunge_all()
+    details: dict[str, Any] = {"deleted": counts, "hooks": sorted(_before_purge)}
+    if failures:
+        details["failed_hooks"] = failures
+    audit(
+        session,
+        "company.purged",
+        company_id=company.id,
+        pipedrive_company_id=company.pipedrive_company_id,
+        actor_user_id=actor_user_id,
+        details=details,
+    )
+    log.info("company_purged", company_id=company.id, rows=sum(counts.values()))
+    return counts

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.connections.models import ProviderConnection
 from app.connections.oauth import InvalidGrant
-from app.connections.service import connections_purge_hook, revoke_company_connections
+from app.connections.service import revoke_company_connections
 from tests.connections.conftest import XERO_AU, XERO_NZ
 
 
@@ -222,15 +222,27 @@ async def test_disconnect_spares_another_company_served_by_the_same_xero_user(
     assert len(await sandbox.requests(path="/connect/revocation")) == 1
 
 
-async def test_purge_hook_has_the_registry_signature(flow, make_user, sessionmaker, app, settings):
+async def test_purging_a_company_revokes_its_connections(
+    flow, make_user, sandbox, sessionmaker, app
+):
+    """The hook registered at start-up runs when a company is purged (last user uninstalls)."""
     from app.tenants.models import Company
+    from app.tenants.service import purge_company
 
     admin = await make_user(pipedrive_company_id=7001, pipedrive_user_id=101)
+    other = await make_user(pipedrive_company_id=7002, pipedrive_user_id=201)
+    assert (await flow.xero(admin)).status_code == 200
     assert (await flow.quickbooks(admin)).status_code == 200
-    hook = connections_purge_hook(settings, sessionmaker, app.state.http)
+    assert (
+        await flow.xero(other, email="colin@contoso.test", tenant_ids=(XERO_AU,))
+    ).status_code == 200
+    await sandbox.clear_requests()
     async with sessionmaker() as session:
         company = await session.get(Company, admin.company_id)
-        await hook(session, company)
+        await purge_company(session, company)
         await session.commit()
-    (row,) = await _row(sessionmaker, admin.company_id, "quickbooks")
-    assert row.status == "disconnected" and row.refresh_token is None
+    assert len(await sandbox.requests(path="/connect/revocation")) == 1
+    assert len(await sandbox.requests(path="/oauth2/tokens/revoke")) == 1
+    assert await _row(sessionmaker, admin.company_id) == []
+    (kept,) = await _row(sessionmaker, other.company_id)
+    assert kept.status == "active" and kept.refresh_token

@@ -21,7 +21,9 @@ async def test_json_logs_carry_the_request_id_and_never_tokens(settings, capsys)
         log.info("token_event", access_token="very-secret", refresh_token="also-secret")
         lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line]
     finally:
-        configure_logging(settings)
+        # Outside the capture: otherwise later tests' warnings go to capsys's closed stream.
+        with capsys.disabled():
+            configure_logging(settings)
     request_line = next(line for line in lines if line.get("event") == "request")
     assert request_line["request_id"] == "req-42"
     assert request_line["status"] == 401

@@ -85,38 +85,40 @@ async def disconnect(
     tokens: TokenService,
     company_id: str,
     provider: Provider,
-    *,
-    best_effort: bool = False,
 ) -> DisconnectOut:
     """Revoke at the provider (Xero: also DELETE /connections/{id}), delete the tokens, keep
     the row as history (status disconnected) so invoice links stay readable.
 
-    When the provider cannot be reached the connection is left as it was (503), unless
-    ``best_effort`` (a company leaving): then the tokens are deleted regardless.
+    When the provider cannot be reached the connection is left as it was (503).
     """
     repo = ConnectionRepository(session, company_id)
     row = await repo.live(provider.value)
     if row is None:
         raise NotFound(f"{provider_label(provider.value)} is not connected")
-    revoked = False
-    if row.status == ConnectionStatus.active.value and row.refresh_token:
-        try:
-            revoked = await _revoke_at_provider(settings, tokens, row, session)
-        except (ProviderError, ServiceUnavailable, TokenAnswerLost, ClientRefused) as exc:
-            if not best_effort:
-                raise ServiceUnavailable(
-                    f"{provider_label(provider.value)} could not be reached to revoke access, so "
-                    "the connection was kept. Try again in a minute.",
-                    headers={"Retry-After": "30"},
-                    extra={"retry_after": 30},
-                ) from exc
-            log.warning("revoke_failed", provider=provider.value, error=str(exc))
-        # The token service may have rotated the tokens in its own transaction meanwhile.
-        await session.refresh(row)
+    try:
+        revoked = await _revoke(settings, session, tokens, row)
+    except (ProviderError, ServiceUnavailable, TokenAnswerLost, ClientRefused) as exc:
+        raise ServiceUnavailable(
+            f"{provider_label(provider.value)} could not be reached to revoke access, so "
+            "the connection was kept. Try again in a minute.",
+            headers={"Retry-After": "30"},
+            extra={"retry_after": 30},
+        ) from exc
     retire(row, utcnow())
     await session.flush()
     log.info("connection_disconnected", provider=provider.value, company=company_id)
     return DisconnectOut(provider=provider.value, status=row.status, revoked_at_provider=revoked)
+
+
+async def _revoke(
+    settings: Settings, session: AsyncSession, tokens: TokenService, row: ProviderConnection
+) -> bool:
+    revoked = False
+    if row.status == ConnectionStatus.active.value and row.refresh_token:
+        revoked = await _revoke_at_provider(settings, tokens, row, session)
+        # The token service may have rotated the tokens in its own transaction meanwhile.
+        await session.refresh(row)
+    return revoked
 
 
 async def _revoke_at_provider(
@@ -180,31 +182,40 @@ async def revoke_company_connections(
     """Revoke and delete every provider token of a company (the company is being purged).
 
     Best effort at the provider: a company that leaves must lose its tokens even when Xero or
-    QuickBooks is down. Returns how many connections were revoked. Runs inside the caller's
-    unit of work (``session``), which the purge commits.
+    QuickBooks is down. Returns how many connections there were. Runs inside the caller's unit
+    of work (``session``), which the purge commits; every provider call (and any token refresh,
+    which commits on its own) happens before this session writes, so on SQLite it never waits
+    on its own caller's write lock.
     """
     tokens = TokenService(settings, sessionmaker, http)
-    repo = ConnectionRepository(session, company_id)
-    count = 0
-    for row in await repo.all_live():
-        await disconnect(
-            settings, session, tokens, company_id, Provider(row.provider), best_effort=True
-        )
-        count += 1
-    return count
+    rows = list(await ConnectionRepository(session, company_id).all_live())
+    for row in rows:
+        try:
+            await _revoke(settings, session, tokens, row)
+        except (ProviderError, ServiceUnavailable, TokenAnswerLost, ClientRefused) as exc:
+            log.warning("revoke_failed", provider=row.provider, error=exc.code)
+    now = utcnow()
+    for row in rows:
+        retire(row, now)
+    await session.flush()
+    return len(rows)
 
 
 def connections_purge_hook(
     settings: Settings,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    http: httpx2.AsyncClient,
 ) -> Callable[[AsyncSession, Company], Awaitable[None]]:
-    """A before-company-purge hook ``hook(session, company)`` that revokes the company's
-    provider tokens; register it once per app, e.g. in the lifespan:
-    ``register_before_purge("connections", connections_purge_hook(settings, app.state.
-    sessionmaker, app.state.http))``."""
+    """A before-company-purge hook ``hook(session, company)`` (see
+    ``app.tenants.service.register_before_purge``) that revokes the company's provider tokens.
+
+    The sessions and the HTTP client are made when the hook runs, on the purge's own engine and
+    event loop, so one registration serves every app instance of the process.
+    """
 
     async def hook(session: AsyncSession, company: Company) -> None:
-        await revoke_company_connections(settings, session, sessionmaker, http, company.id)
+        bind = session.bind
+        assert bind is not None, "the purge session is bound to the app's engine"
+        maker = async_sessionmaker(bind, expire_on_commit=False, autoflush=False)
+        async with httpx2.AsyncClient(timeout=httpx2.Timeout(30.0, connect=10.0)) as http:
+            await revoke_company_connections(settings, session, maker, http, company.id)
 
     return hook

@@ -28,3 +28,18 @@ class PipedriveInstallation(TimestampMixin, Base):
     expires_at: Mapped[datetime]
     api_domain: Mapped[str] = mapped_column(String(255))
     scopes: Mapped[str] = mapped_column(String(1024), default="")
+    # Bumped on every token write: the compare-and-swap key that lets exactly one process
+    # refresh on SQLite, where there is no row lock.
+    token_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # While set and in the future, another process owns the refresh of this row.
+    refresh_lease_until: Mapped[datetime | None]
+
+
+class PipedriveOAuthState(Base):
+    """A spent OAuth ``state`` nonce: the signature proves we issued it, this row that it is
+    used once. Holds no tenant data (the install has not happened yet)."""
+
+    __tablename__ = "pipedrive_oauth_state"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

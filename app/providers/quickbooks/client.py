@@ -37,27 +37,23 @@ from app.providers.base import (
 )
 from app.providers.errors import (
     FieldMessage,
-    ProviderAuthError,
     ProviderConflict,
-    ProviderError,
     ProviderNotFound,
-    ProviderRateLimited,
-    ProviderUnavailable,
     ProviderUnsupported,
     ProviderValidationError,
 )
 from app.providers.jsonutil import dumps, loads
 from app.providers.quickbooks import mapping
+from app.providers.quickbooks.errors import fault_error, parse_error
 from app.providers.quickbooks.oauth import QuickBooksOAuth
 from app.providers.quickbooks.spec import (
     CDC_MAX_DAYS,
-    DEFAULT_RETRY_AFTER,
     IDS_PER_QUERY,
     PROVIDER,
     RATE_LIMITS,
     REQUEST_ID_MAX,
 )
-from app.providers.transport import RateLimits, RetryPolicy, Transport, retry_after_seconds
+from app.providers.transport import RateLimits, RetryPolicy, Transport
 
 T = TypeVar("T")
 
@@ -168,8 +164,10 @@ class QuickBooksProvider:
             rows = await self._query(creds, "CompanyCurrency", mapping.select("CompanyCurrency"))
         except (ProviderValidationError, ProviderNotFound):
             # The list source for multicurrency companies is UNCONFIRMED (pipedrive-invoicing-
-            # extension.md §10): without CompanyCurrency we offer the home currency only.
-            rows = []
+            # extension.md §10). Without CompanyCurrency, the currencies customers already use
+            # are certainly enabled (each customer has one fixed currency).
+            customers = await self._query(creds, "Customer", mapping.select("Customer"))
+            rows = mapping.customer_currencies(customers)
         return mapping.currencies_from_json(home, rows)
 
     async def list_tax_rates(self, creds: Credentials) -> list[TaxRate]:
@@ -329,7 +327,9 @@ class QuickBooksProvider:
         return _entity(data, "Invoice", invoice_id)
 
     async def get_invoice(self, creds: Credentials, invoice_id: str) -> Invoice:
-        return mapping.invoice_from_json(await self._raw_invoice(creds, invoice_id))
+        # include=invoiceLink (minorversion >= 36) brings the share link when there is one.
+        row = await self._raw_invoice(creds, invoice_id, include="invoiceLink")
+        return mapping.invoice_from_json(row)
 
     async def get_invoices(self, creds: Credentials, ids: Sequence[str]) -> list[Invoice]:
         out: list[Invoice] = []
@@ -482,79 +482,3 @@ def _entity(data: dict[str, Any], entity: str, ident: str) -> dict[str, Any]:
     if not isinstance(row, dict):
         raise ProviderNotFound(f"QuickBooks has no {entity.lower()} {ident}", provider=PROVIDER)
     return row
-
-
-def fault_error(fault: dict[str, Any], status: int) -> ProviderError:
-    """A QuickBooks Fault → the matching ProviderError (quickbooks.md §10)."""
-    messages = mapping.fault_messages(fault)
-    codes = [c for c, _ in messages]
-    text = "; ".join(m.message for _, m in messages) or "QuickBooks rejected the request."
-    first = codes[0] if codes else None
-    kind = str(fault.get("type") or "")
-    if "610" in codes:
-        return ProviderNotFound(text, provider=PROVIDER, provider_code="610")
-    if "5010" in codes:
-        return ProviderConflict(text, provider=PROVIDER, provider_code="5010")
-    if "3001" in codes or status == 429:
-        return ProviderRateLimited(
-            "QuickBooks asks us to slow down; retry in a minute.",
-            provider=PROVIDER,
-            retry_after=DEFAULT_RETRY_AFTER,
-        )
-    numeric = [int(c) for c in codes if c.isdigit()]
-    if status == 401 or kind == "AuthenticationFault" or any(0 < n < 500 for n in numeric):
-        return ProviderAuthError(
-            f"QuickBooks refused the access token ({text}).",
-            provider=PROVIDER,
-            reason="tenant_access" if "120" in codes else "token_rejected",
-        )
-    if status == 403 or kind == "AuthorizationFault":
-        return ProviderAuthError(
-            f"QuickBooks refused access ({text}).", provider=PROVIDER, reason="tenant_access"
-        )
-    if status >= 500 or kind == "SystemFault":
-        return ProviderUnavailable(
-            f"QuickBooks is unavailable ({text}); try again shortly.", provider=PROVIDER
-        )
-    return ProviderValidationError([m for _, m in messages], provider=PROVIDER, provider_code=first)
-
-
-def parse_error(response: httpx2.Response) -> ProviderError:
-    """A non-2xx QuickBooks answer → ProviderError. 429 bodies may be XML (quickbooks.md §10)."""
-    status = response.status_code
-    if status == 429:
-        return ProviderRateLimited(
-            "QuickBooks asks us to slow down; retry in a minute.",
-            provider=PROVIDER,
-            retry_after=retry_after_seconds(response, DEFAULT_RETRY_AFTER),
-        )
-    try:
-        body = loads(response.content) if response.content else {}
-    except ValueError:
-        body = {}
-    fault = body.get("Fault") or body.get("fault") if isinstance(body, dict) else None
-    if status >= 500 and not (isinstance(fault, dict) and fault.get("type") == "ValidationFault"):
-        return ProviderUnavailable(
-            f"QuickBooks is unavailable (HTTP {status}); try again shortly.",
-            provider=PROVIDER,
-            retry_after=retry_after_seconds(response, 30.0),
-        )
-    if isinstance(fault, dict):
-        return fault_error(fault, status)
-    if status == 401:
-        return ProviderAuthError(
-            "QuickBooks refused the access token.", provider=PROVIDER, reason="token_rejected"
-        )
-    if status == 403:
-        return ProviderAuthError(
-            "QuickBooks refused access to this company.", provider=PROVIDER, reason="tenant_access"
-        )
-    if status == 404:
-        return ProviderNotFound("Not found in QuickBooks.", provider=PROVIDER)
-    detail = ""
-    if isinstance(body, dict):
-        detail = str(body.get("detail") or body.get("message") or body.get("code") or "")
-    return ProviderError(
-        f"QuickBooks answered HTTP {status}: {detail or response.reason_phrase}",
-        provider=PROVIDER,
-    )

@@ -99,6 +99,17 @@ def currencies_from_json(home: str, company_currencies: list[dict[str, Any]]) ->
     return out
 
 
+def customer_currencies(customers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Distinct customer currencies, shaped like CompanyCurrency rows."""
+    seen: dict[str, str] = {}
+    for customer in customers:
+        ref = customer.get("CurrencyRef") or {}
+        code = _opt(ref.get("value"))
+        if code and code not in seen:
+            seen[code] = str(ref.get("name") or code)
+    return [{"Code": code, "Name": name} for code, name in sorted(seen.items())]
+
+
 def tax_rates_from_json(
     codes: list[dict[str, Any]], rates: list[dict[str, Any]], *, us_sales_tax: bool
 ) -> list[TaxRate]:
@@ -464,51 +475,6 @@ def invoice_from_json(data: dict[str, Any]) -> Invoice:
         bill_email=_opt((data.get("BillEmail") or {}).get("Address")),
         sync_token=_opt(data.get("SyncToken")),
     )
-
-
-# --- errors -----------------------------------------------------------------------------------
-
-# Fault codes whose field we know (quickbooks.md §10).
-_CODE_FIELDS = {
-    "6140": "invoice_number",
-    "6240": "name",
-    "6070": "lines",
-    "6090": "global_discount",
-    "6100": "tax_code",
-    "6430": "account_code",
-    "2210": "email",
-    "6210": "issue_date",
-}
-_ELEMENT_FIELDS = {
-    "customerref": "contact_id",
-    "displayname": "name",
-    "docnumber": "invoice_number",
-    "txndate": "issue_date",
-    "duedate": "due_date",
-    "currencyref": "currency",
-    "billemail": "bill_email",
-    "primaryemailaddr": "email",
-    "itemref": "item_id",
-    "taxcoderef": "tax_code",
-    "incomeaccountref": "account_code",
-    "sku": "code",
-    "name": "name",
-    "line": "lines",
-}
-
-
-def fault_messages(fault: dict[str, Any]) -> list[tuple[str, FieldMessage]]:
-    """(code, message) for each error of a Fault; Message and Detail in plain words."""
-    out = []
-    for error in fault.get("Error") or fault.get("error") or []:
-        code = str(error.get("code") or "")
-        message = str(error.get("Message") or error.get("message") or "").strip()
-        detail = str(error.get("Detail") or error.get("detail") or "").strip()
-        text = message if not detail or detail == message else f"{message}: {detail}"
-        element = str(error.get("element") or "").strip().lower()
-        field = _CODE_FIELDS.get(code) or _ELEMENT_FIELDS.get(element.split(".")[0])
-        out.append((code, FieldMessage(text or f"QuickBooks error {code}", field)))
-    return out
 
 
 def select(

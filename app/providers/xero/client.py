@@ -36,18 +36,17 @@ from app.providers.base import (
 )
 from app.providers.errors import (
     FieldMessage,
-    ProviderAuthError,
     ProviderConflict,
-    ProviderError,
     ProviderNotFound,
-    ProviderRateLimited,
     ProviderUnavailable,
     ProviderUnsupported,
     ProviderValidationError,
 )
 from app.providers.jsonutil import dumps, loads
-from app.providers.transport import RateLimits, RetryPolicy, Transport, retry_after_seconds
+from app.providers.transport import RateLimits, RetryPolicy, Transport
+from app.providers.xero import errors as xero_errors
 from app.providers.xero import mapping
+from app.providers.xero.errors import STATE_MESSAGES, parse_error
 from app.providers.xero.oauth import XeroOAuth
 from app.providers.xero.spec import (
     API_PATH,
@@ -59,14 +58,6 @@ from app.providers.xero.spec import (
     RATE_LIMITS,
 )
 
-# Messages Xero gives when the invoice's state forbids the change (xero.md §10.5): a conflict
-# with the current state, not bad input.
-_STATE_MESSAGES = (
-    "not of valid status",
-    "cannot be edited",
-    "payments or credit notes allocated",
-    "cannot be applied to the invoice",
-)
 # Safety net for changed_invoices: 50 pages of 100 is far beyond a normal sync window.
 _MAX_CHANGE_PAGES = 50
 
@@ -171,8 +162,8 @@ class XeroProvider:
                 f"Xero returned no {collection} element", provider=PROVIDER, outcome_unknown=True
             )
         result: dict[str, Any] = elements[0]
-        if mapping.has_errors(result):
-            raise ProviderValidationError(mapping.element_errors(result), provider=PROVIDER)
+        if xero_errors.has_errors(result):
+            raise ProviderValidationError(xero_errors.element_errors(result), provider=PROVIDER)
         return result
 
     # --- organisation and lookups -------------------------------------------------------------
@@ -408,7 +399,8 @@ class XeroProvider:
         if since.tzinfo is None:
             raise ValueError("since must be timezone-aware")
         checked_at = datetime.now(UTC)
-        header = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        # RFC 3339 with its offset, as the spec's date-time format and example require.
+        header = since.astimezone(UTC).isoformat(timespec="seconds")
         invoices: list[Invoice] = []
         for page in range(1, _MAX_CHANGE_PAGES + 1):
             data = await self._json(
@@ -440,7 +432,7 @@ class XeroProvider:
                 params={"unitdp": 4},
             )
         except ProviderValidationError as exc:
-            if any(m in exc.message.lower() for m in _STATE_MESSAGES):
+            if any(m in exc.message.lower() for m in STATE_MESSAGES):
                 raise ProviderConflict(exc.message, provider=PROVIDER, field="status") from exc
             raise
         return mapping.invoice_from_json(element)
@@ -537,68 +529,3 @@ def _page_info(data: dict[str, Any], page: int, page_size: int, count: int) -> d
             "total": pagination.get("itemCount"),
         }
     return {"page": page, "page_size": page_size, "has_more": count >= page_size, "total": None}
-
-
-def parse_error(response: httpx2.Response) -> ProviderError:
-    """A non-2xx Xero answer → the matching ProviderError (xero.md §2, §12, §15)."""
-    status = response.status_code
-    try:
-        body = loads(response.content) if response.content else {}
-    except ValueError:
-        body = {}
-    if not isinstance(body, dict):
-        body = {}
-    detail = str(body.get("Detail") or body.get("Message") or body.get("Title") or "")
-    if status == 429:
-        problem = response.headers.get("X-Rate-Limit-Problem", "").lower()
-        daily = problem == "day"
-        retry_after = retry_after_seconds(response, 60.0)
-        return ProviderRateLimited(
-            "Xero's daily call limit for this organisation is used up; try again tomorrow."
-            if daily
-            else f"Xero asks us to slow down ({problem or 'rate'} limit); retry shortly.",
-            provider=PROVIDER,
-            retry_after=retry_after,
-            daily=daily,
-        )
-    if status == 400:
-        errors: list[FieldMessage] = []
-        for element in body.get("Elements") or []:
-            errors.extend(mapping.element_errors(element))
-        if not errors and detail:
-            errors = [FieldMessage(detail, mapping.guess_field(detail))]
-        error_number = body.get("ErrorNumber")
-        validation = ProviderValidationError(
-            errors,
-            provider=PROVIDER,
-            provider_code=str(error_number) if error_number is not None else None,
-        )
-        if any(m in validation.message.lower() for m in _STATE_MESSAGES):
-            return ProviderConflict(validation.message, provider=PROVIDER, field="status")
-        return validation
-    if status == 401:
-        return ProviderAuthError(
-            f"Xero refused the access token ({detail or 'AuthorizationUnsuccessful'}).",
-            provider=PROVIDER,
-            reason="token_rejected",
-        )
-    if status == 403:
-        return ProviderAuthError(
-            f"Xero refused access to this organisation ({detail or 'Forbidden'}); "
-            "it may have been disconnected or reset.",
-            provider=PROVIDER,
-            reason="tenant_access",
-        )
-    if status == 404:
-        return ProviderNotFound(detail or "Not found in Xero.", provider=PROVIDER)
-    if status in (409, 412):
-        return ProviderConflict(detail or "The object changed in Xero.", provider=PROVIDER)
-    if status >= 500:
-        return ProviderUnavailable(
-            f"Xero is unavailable (HTTP {status}); try again shortly.",
-            provider=PROVIDER,
-            retry_after=retry_after_seconds(response, 30.0),
-        )
-    return ProviderError(
-        f"Xero answered HTTP {status}: {detail or response.reason_phrase}", provider=PROVIDER
-    )

@@ -24,7 +24,6 @@ from app.providers.base import (
     TaxRate,
     Template,
 )
-from app.providers.errors import FieldMessage
 from app.providers.jsonutil import dec, dec0
 from app.providers.money import xero_unit_amount
 from app.providers.xero.spec import REVENUE_ACCOUNT_TYPES
@@ -350,65 +349,4 @@ def invoice_from_json(data: dict[str, Any]) -> Invoice:
         template_id=_opt(data.get("BrandingThemeID")),
         updated_at=parse_datetime(data.get("UpdatedDateUTC")),
         is_sent=bool(data.get("SentToContact")),
-    )
-
-
-# --- errors -----------------------------------------------------------------------------------
-
-# Keywords in Xero's validation messages → the InvoiceDraft/ContactInput/ItemInput field.
-_FIELD_HINTS: tuple[tuple[str, str], ...] = (
-    ("duedate", "due_date"),
-    ("due date", "due_date"),
-    ("currency", "currency"),
-    ("taxtype", "tax_code"),
-    ("tax type", "tax_code"),
-    ("account code", "account_code"),
-    ("accountcode", "account_code"),
-    ("invoice #", "invoice_number"),
-    ("invoicenumber", "invoice_number"),
-    ("invoice number", "invoice_number"),
-    ("brandingtheme", "template_id"),
-    ("discount", "discount_rate"),
-    ("contact name", "name"),
-    ("contact", "contact_id"),
-    ("itemcode", "item_code"),
-    ("item code", "item_code"),
-    ("code", "code"),
-    ("email", "email"),
-    ("date", "issue_date"),
-    ("reference", "reference"),
-    ("status", "status"),
-    ("line", "lines"),
-    ("name", "name"),
-)
-
-
-def guess_field(message: str) -> str | None:
-    """Xero messages carry no field name: infer the field from its words."""
-    text = message.lower()
-    for needle, field_name in _FIELD_HINTS:
-        if needle in text:
-            return field_name
-    return None
-
-
-def element_errors(element: dict[str, Any]) -> list[FieldMessage]:
-    """Validation messages of one returned element and of its line items."""
-    out = [
-        FieldMessage(str(e.get("Message")), guess_field(str(e.get("Message"))))
-        for e in element.get("ValidationErrors") or []
-        if e.get("Message")
-    ]
-    for index, line in enumerate(element.get("LineItems") or []):
-        for e in line.get("ValidationErrors") or []:
-            if e.get("Message"):
-                out.append(FieldMessage(str(e["Message"]), f"lines[{index}]"))
-    return out
-
-
-def has_errors(element: dict[str, Any]) -> bool:
-    return bool(
-        element.get("HasErrors")
-        or str(element.get("StatusAttributeString") or "").upper() == "ERROR"
-        or element.get("ValidationErrors")
     )

@@ -178,7 +178,7 @@ def raise_for_api(response: httpx2.Response) -> None:
     """Identity API answers map like API answers (401 → auth, 5xx → unavailable)."""
     if response.is_success:
         return
-    from app.providers.xero.client import parse_error
+    from app.providers.xero.errors import parse_error
 
     error = parse_error(response)
     if response.status_code == 404 and not isinstance(error, ProviderNotFound):

@@ -35,16 +35,17 @@ FORM = "application/x-www-form-urlencoded"
 class PipedriveGrants(Grants):
     """Grants whose tokens look like Pipedrive's (``v1u:`` access tokens, long)."""
 
-    def issue_access(self, grant_id: str, ttl: int, extra: dict[str, Any] | None = None) -> str:
+    def issue_access(
+        self,
+        grant_id: str,
+        ttl: int,
+        extra: dict[str, Any] | None = None,
+        token: str | None = None,
+    ) -> str:
         # Real access tokens are long and grow over time (store them as varchar(768)+).
-        token = "v1u:AQIB" + secrets.token_urlsafe(150)
-        self.store.put(
-            f"{self.p}:access",
-            token,
-            dict(extra or {}, grant_id=grant_id, expires_at=self.clock.timestamp() + ttl),
-            scope=grant_id,
+        return super().issue_access(
+            grant_id, ttl, extra, token=token or "v1u:AQIB" + secrets.token_urlsafe(150)
         )
-        return token
 
     def issue_refresh(self, grant_id: str, ttl: int) -> str:
         grant = self.grant(grant_id) or {}

@@ -1,0 +1,411 @@
+"""The Pipedrive REST client: API v2 for deals, products, organizations, persons and fields.
+
+- Authenticates with one installation's tokens (``InstallationTokens``), refreshing ahead of
+  expiry and once more when Pipedrive answers 401.
+- Honours ``x-ratelimit-*``: waits out an exhausted burst window before the next call and backs
+  off on 429 (the reset header when given, else exponentially); a long wait (the company's daily
+  budget) becomes a clear 429 for our caller instead of a hung request.
+- Reads one deal's data concurrently: deal, lines and discounts together, then organization,
+  person and the lines' products (batched by ids).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
+
+import httpx2
+
+from app.crm.pipedrive.errors import (
+    PipedriveAuthError,
+    PipedriveError,
+    PipedriveForbidden,
+    PipedriveNotFound,
+    PipedriveRateLimited,
+    PipedriveUnavailable,
+)
+from app.crm.pipedrive.oauth import parse_json
+from app.crm.pipedrive.schemas import (
+    ENTITIES,
+    Deal,
+    DealData,
+    DealDiscount,
+    DealProduct,
+    Entity,
+    FieldDefinition,
+    FieldOption,
+    Organization,
+    Person,
+    Product,
+)
+from app.crm.pipedrive.tokens import Credentials
+
+MAX_ATTEMPTS = 4
+# Waits longer than this are not a burst window but the daily budget: give up and say so.
+MAX_RATE_WAIT_SECONDS = 10.0
+PAGE_LIMIT = 500
+IDS_BATCH = 100
+CUSTOM_KEY = re.compile(r"^[0-9a-f]{40}$")
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class TokenSource(Protocol):
+    async def current(self) -> Credentials: ...
+
+    async def after_rejection(self, rejected: str) -> Credentials: ...
+
+
+def _header_float(response: httpx2.Response, name: str) -> float | None:
+    value = response.headers.get(name)
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def _reset_seconds(response: httpx2.Response) -> float | None:
+    """Seconds until the rate window resets: ``x-ratelimit-reset`` (seconds, or an epoch
+    timestamp: the unit is not documented), else ``Retry-After`` (UNCONFIRMED for Pipedrive)."""
+    reset = _header_float(response, "x-ratelimit-reset")
+    if reset is None:
+        reset = _header_float(response, "retry-after")
+    if reset is None:
+        return None
+    if reset > 1_000_000_000:
+        reset = reset - time.time()
+    return max(reset, 0.0)
+
+
+def _message(body: Any) -> str:
+    if isinstance(body, dict):
+        for key in ("error", "message", "error_info"):
+            if body.get(key):
+                return str(body[key])
+    return ""
+
+
+def _ref_id(value: Any) -> int | None:
+    """v2 gives plain ids; v1 gave ``{"value": id, ...}`` objects."""
+    if isinstance(value, dict):
+        value = value.get("value") or value.get("id")
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+class RateWindows:
+    """What Pipedrive's rate headers told us, per company (``api_domain``), shared by every
+    client in the process (clients live one request long; the limits do not).
+
+    ``paused_until``: the burst window is spent, wait before the next call.
+    ``blocked_until``: the daily budget is spent; calling again before then only earns more
+    429s (and Pipedrive bans traffic that keeps going), so fail fast instead.
+    """
+
+    def __init__(self) -> None:
+        self.paused_until: dict[str, float] = {}
+        self.blocked_until: dict[str, float] = {}
+
+    def clear(self) -> None:
+        self.paused_until.clear()
+        self.blocked_until.clear()
+
+
+windows = RateWindows()
+
+
+class PipedriveClient:
+    """API calls on behalf of one installed user (credentials come from ``tokens``)."""
+
+    def __init__(
+        self,
+        http: httpx2.AsyncClient,
+        tokens: TokenSource,
+        sleep: Sleep | None = None,
+        rate_windows: RateWindows | None = None,
+    ):
+        self.http = http
+        self.tokens = tokens
+        self._sleep = sleep or asyncio.sleep
+        self.windows = rate_windows or windows
+        self.calls = 0
+
+    async def _respect_window(self, domain: str) -> None:
+        now = time.monotonic()
+        blocked = self.windows.blocked_until.get(domain, 0.0) - now
+        if blocked > 0:
+            raise PipedriveRateLimited(
+                "Pipedrive's daily API budget for this company is used up; try again later",
+                headers={"Retry-After": str(int(blocked) + 1)},
+            )
+        wait = self.windows.paused_until.get(domain, 0.0) - now
+        if wait > 0:
+            await self._sleep(wait)
+
+    def _note_limits(self, domain: str, response: httpx2.Response) -> None:
+        remaining = _header_float(response, "x-ratelimit-remaining")
+        if remaining is not None and remaining <= 0:
+            reset = _reset_seconds(response) or 1.0
+            self.windows.paused_until[domain] = time.monotonic() + min(reset, MAX_RATE_WAIT_SECONDS)
+
+    async def request(self, method: str, path: str, params: dict[str, Any] | None = None) -> Any:
+        """One API call with auth, refresh-on-401, rate-limit waits and retries of transient
+        failures; returns the decoded JSON body."""
+        creds = await self.tokens.current()
+        refreshed = False
+        for attempt in range(MAX_ATTEMPTS):
+            domain = creds.api_domain.rstrip("/")
+            await self._respect_window(domain)
+            url = f"{domain}{path}"
+            try:
+                self.calls += 1
+                response = await self.http.request(
+                    method,
+                    url,
+                    params=params,
+                    headers={"Authorization": f"Bearer {creds.access_token}"},
+                )
+            except httpx2.HTTPError as exc:
+                if attempt + 1 < MAX_ATTEMPTS and method == "GET":
+                    await self._sleep(0.25 * 2**attempt)
+                    continue
+                raise PipedriveUnavailable("Pipedrive could not be reached") from exc
+            self._note_limits(domain, response)
+            status = response.status_code
+            if status == 401 and not refreshed:
+                refreshed = True
+                creds = await self.tokens.after_rejection(creds.access_token)
+                continue
+            if status == 429:
+                wait = _reset_seconds(response)
+                if wait is None:
+                    wait = 0.5 * 2**attempt
+                if wait > MAX_RATE_WAIT_SECONDS:
+                    self.windows.blocked_until[domain] = time.monotonic() + wait
+                if wait > MAX_RATE_WAIT_SECONDS or attempt + 1 >= MAX_ATTEMPTS:
+                    raise PipedriveRateLimited(
+                        "Pipedrive's rate limit for this company is reached; try again later",
+                        headers={"Retry-After": str(int(max(wait, 1)))},
+                    )
+                await self._sleep(wait)
+                continue
+            if status >= 500 and attempt + 1 < MAX_ATTEMPTS and method == "GET":
+                await self._sleep(0.25 * 2**attempt)
+                continue
+            body = parse_json(response) if response.content else None
+            if status == 401:
+                raise PipedriveAuthError(
+                    "Pipedrive no longer accepts this user's access; reinstall the app"
+                )
+            if status == 403:
+                raise PipedriveForbidden(
+                    f"Pipedrive refused access to {path}: {_message(body) or 'scope missing'}"
+                )
+            if status == 404:
+                raise PipedriveNotFound(f"Pipedrive has no {path}")
+            if status >= 400:
+                raise PipedriveError(
+                    f"Pipedrive answered {status} to {path}: {_message(body) or 'no detail'}"
+                )
+            return body
+        raise PipedriveUnavailable("Pipedrive kept failing; try again shortly")
+
+    async def _data(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        body = await self.request("GET", path, params)
+        if not isinstance(body, dict) or "data" not in body:
+            raise PipedriveError(f"Pipedrive's answer to {path} has no data")
+        return body["data"]
+
+    async def _paged_v2(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
+        items: list[Any] = []
+        query = dict(params or {}, limit=PAGE_LIMIT)
+        while True:
+            body = await self.request("GET", path, query)
+            items.extend((body or {}).get("data") or [])
+            cursor = ((body or {}).get("additional_data") or {}).get("next_cursor")
+            if not cursor:
+                return items
+            query["cursor"] = cursor
+
+    async def _paged_v1(self, path: str) -> list[Any]:
+        items: list[Any] = []
+        start = 0
+        while True:
+            body = await self.request("GET", path, {"start": start, "limit": PAGE_LIMIT})
+            items.extend((body or {}).get("data") or [])
+            pagination = ((body or {}).get("additional_data") or {}).get("pagination") or {}
+            if not pagination.get("more_items_in_collection"):
+                return items
+            start = int(pagination.get("next_start") or start + PAGE_LIMIT)
+
+    # entities
+
+    async def deal(self, deal_id: int) -> Deal:
+        data = await self._data(f"/api/v2/deals/{deal_id}")
+        deal = Deal.model_validate(
+            dict(data, org_id=_ref_id(data.get("org_id")), person_id=_ref_id(data.get("person_id")))
+        )
+        return deal.model_copy(update={"raw": data})
+
+    async def deals(self, limit: int = 20) -> list[Deal]:
+        """The most recently updated deals (for choosing a sample deal)."""
+        body = await self.request(
+            "GET",
+            "/api/v2/deals",
+            {"limit": limit, "sort_by": "update_time", "sort_direction": "desc"},
+        )
+        rows = (body or {}).get("data") or []
+        return [
+            Deal.model_validate(
+                dict(d, org_id=_ref_id(d.get("org_id")), person_id=_ref_id(d.get("person_id")))
+            )
+            for d in rows
+        ]
+
+    async def deal_products(self, deal_id: int) -> list[DealProduct]:
+        rows = await self._paged_v2(f"/api/v2/deals/{deal_id}/products")
+        return [DealProduct.model_validate(r) for r in rows]
+
+    async def deal_discounts(self, deal_id: int) -> list[DealDiscount]:
+        rows = await self._data(f"/api/v2/deals/{deal_id}/discounts")
+        return [DealDiscount.model_validate(r) for r in rows or []]
+
+    async def products(self, ids: Sequence[int]) -> dict[int, Product]:
+        """Products by id, batched (``ids`` takes at most 100), batches fetched concurrently."""
+        unique = sorted(set(ids))
+        batches = [unique[i : i + IDS_BATCH] for i in range(0, len(unique), IDS_BATCH)]
+        results = await asyncio.gather(
+            *(self._paged_v2("/api/v2/products", {"ids": ",".join(map(str, b))}) for b in batches)
+        )
+        found: dict[int, Product] = {}
+        for rows in results:
+            for row in rows:
+                product = Product.model_validate(row)
+                found[product.id] = product
+        return found
+
+    async def organization(self, org_id: int) -> Organization:
+        data = await self._data(f"/api/v2/organizations/{org_id}")
+        return Organization.model_validate(data).model_copy(update={"raw": data})
+
+    async def person(self, person_id: int) -> Person:
+        data = await self._data(f"/api/v2/persons/{person_id}")
+        return Person.model_validate(data).model_copy(update={"raw": data})
+
+    async def _optional(self, call: Awaitable[Any]) -> Any:
+        # A deleted organization or person leaves a dangling id on the deal: treat as absent.
+        try:
+            return await call
+        except PipedriveNotFound:
+            return None
+
+    async def deal_data(self, deal_id: int) -> DealData:
+        """The deal, its lines, discounts, organization, person and line products, read in two
+        concurrent rounds."""
+        deal, lines, discounts = await asyncio.gather(
+            self.deal(deal_id), self.deal_products(deal_id), self.deal_discounts(deal_id)
+        )
+
+        async def none() -> None:
+            return None
+
+        product_ids = [line.product_id for line in lines if line.product_id]
+        org, person, catalog = await asyncio.gather(
+            self._optional(self.organization(deal.org_id)) if deal.org_id else none(),
+            self._optional(self.person(deal.person_id)) if deal.person_id else none(),
+            self.products(product_ids) if product_ids else asyncio.sleep(0, result={}),
+        )
+        return DealData(
+            deal=deal,
+            products=lines,
+            discounts=discounts,
+            organization=org,
+            person=person,
+            catalog=catalog,
+        )
+
+    # field definitions
+
+    async def field_definitions(self, entity: Entity) -> list[FieldDefinition]:
+        """All fields of an entity, custom ones included, from the v2 Fields API, falling back
+        to v1 when v2 does not serve them (v2 Fields is recent and UNCONFIRMED)."""
+        try:
+            rows = await self._paged_v2(f"/api/v2/{entity}Fields")
+            return [_field_from_v2(entity, r) for r in rows if r.get("field_code")]
+        except PipedriveNotFound:
+            rows = await self._paged_v1(f"/api/v1/{entity}Fields")
+            return [_field_from_v1(entity, r) for r in rows if r.get("key")]
+
+    async def all_field_definitions(self) -> dict[Entity, list[FieldDefinition]]:
+        results = await asyncio.gather(*(self.field_definitions(e) for e in ENTITIES))
+        return dict(zip(ENTITIES, results, strict=True))
+
+
+def _options(raw: Any) -> list[FieldOption]:
+    options = []
+    for option in raw or []:
+        if isinstance(option, dict) and option.get("id") is not None:
+            options.append(FieldOption(id=option["id"], label=str(option.get("label", ""))))
+    return options
+
+
+def _field_from_v2(entity: Entity, row: dict[str, Any]) -> FieldDefinition:
+    key = str(row["field_code"])
+    custom = row.get("is_custom_field")
+    return FieldDefinition(
+        entity=entity,
+        key=key,
+        name=str(row.get("field_name") or key),
+        field_type=str(row.get("field_type") or "varchar"),
+        is_custom=bool(custom) if custom is not None else bool(CUSTOM_KEY.match(key)),
+        options=_options(row.get("options")),
+    )
+
+
+def _field_from_v1(entity: Entity, row: dict[str, Any]) -> FieldDefinition:
+    key = str(row["key"])
+    return FieldDefinition(
+        entity=entity,
+        key=key,
+        name=str(row.get("name") or key),
+        field_type=str(row.get("field_type") or "varchar"),
+        is_custom=bool(CUSTOM_KEY.match(key)),
+        options=_options(row.get("options")),
+    )
+
+
+class FieldDefinitionCache:
+    """Field definitions per company for a short time: the preferences page and every invoice
+    draft need them, and they change rarely. Loads are single-flight per company."""
+
+    def __init__(self, ttl_seconds: float = 60.0) -> None:
+        self.ttl = ttl_seconds
+        self._entries: dict[str, tuple[float, dict[Entity, list[FieldDefinition]]]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self.loads = 0
+
+    def invalidate(self, company_id: str) -> None:
+        self._entries.pop(company_id, None)
+
+    async def get(
+        self, company_id: str, client: PipedriveClient
+    ) -> dict[Entity, list[FieldDefinition]]:
+        entry = self._entries.get(company_id)
+        if entry and entry[0] > time.monotonic():
+            return entry[1]
+        lock = self._locks.setdefault(company_id, asyncio.Lock())
+        async with lock:
+            entry = self._entries.get(company_id)
+            if entry and entry[0] > time.monotonic():
+                return entry[1]
+            fields = await client.all_field_definitions()
+            self.loads += 1
+            self._entries[company_id] = (time.monotonic() + self.ttl, fields)
+            return fields

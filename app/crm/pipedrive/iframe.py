@@ -1,0 +1,179 @@
+"""Signing in from Pipedrive's iframes: verify Pipedrive's JWT, exchange it for our session.
+
+Pipedrive loads our pages with ``?userId&companyId&token`` (``token`` an HS256 JWT signed with
+the extension's JWT secret, or the client secret by default), and the SDK's GET_SIGNED_TOKEN
+gives fresh ones for API calls (``Authorization: Bearer``). Outside Pipedrive the sandbox's deal
+page embeds us the same way, so there is one code path.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from joserfc import errors as jose_errors
+from joserfc import jwt
+from joserfc.jwk import OctKey
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.crm.pipedrive.models import PipedriveInstallation
+from app.errors import Forbidden, Unauthorized
+from app.tenants.dependencies import get_current_user, session_token_from
+from app.tenants.models import Company, CrmUser
+from app.tenants.service import issue_session_token
+from app.web import DbSession, SettingsDep
+
+# Pipedrive's claim set is UNCONFIRMED beyond the ids; when ``iat`` is present we refuse tokens
+# older than this even if they carry no ``exp`` (SDK tokens live 5 minutes; iframe-load tokens
+# are minted per page load).
+MAX_TOKEN_AGE_SECONDS = 3600
+CLOCK_LEEWAY_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class PipedriveIdentity:
+    user_id: int
+    company_id: int
+
+
+def _claim_int(claims: dict[str, Any], *names: str) -> int:
+    for name in names:
+        value = claims.get(name)
+        if value not in (None, ""):
+            try:
+                return int(value)
+            except (TypeError, ValueError) as exc:
+                raise Unauthorized(f"the Pipedrive token's {name} claim is not an id") from exc
+    raise Unauthorized(f"the Pipedrive token has no {names[0]} claim")
+
+
+def verify_pipedrive_jwt(settings: Settings, token: str) -> PipedriveIdentity:
+    """Check signature (HS256 only), expiry and age; return the user and company ids."""
+    secret = settings.pipedrive.jwt_secret or settings.pipedrive.client_secret
+    if not secret:
+        raise Unauthorized("Pipedrive sign-in is not configured (no JWT secret)")
+    with warnings.catch_warnings():
+        # The secret is Pipedrive's (or the operator's); its length is not ours to choose.
+        warnings.simplefilter("ignore")
+        key = OctKey.import_key(secret)
+        try:
+            decoded = jwt.decode(token, key, algorithms=["HS256"])
+        except jose_errors.BadSignatureError as exc:
+            raise Unauthorized("the Pipedrive token's signature is invalid") from exc
+        except jose_errors.UnsupportedAlgorithmError as exc:
+            raise Unauthorized("the Pipedrive token is not signed with HS256") from exc
+        except (jose_errors.JoseError, ValueError) as exc:
+            raise Unauthorized("the Pipedrive token is malformed") from exc
+    claims = decoded.claims
+    try:
+        jwt.JWTClaimsRegistry(leeway=CLOCK_LEEWAY_SECONDS).validate(claims)
+    except jose_errors.ExpiredTokenError as exc:
+        raise Unauthorized("the Pipedrive token has expired; reload the page") from exc
+    except jose_errors.JoseError as exc:
+        raise Unauthorized(f"the Pipedrive token is not valid: {exc.error}") from exc
+    iat = claims.get("iat")
+    if iat is not None:
+        try:
+            age = time.time() - float(iat)
+        except (TypeError, ValueError) as exc:
+            raise Unauthorized("the Pipedrive token's iat claim is not a time") from exc
+        if age > MAX_TOKEN_AGE_SECONDS:
+            raise Unauthorized("the Pipedrive token is too old; reload the page")
+        if age < -CLOCK_LEEWAY_SECONDS:
+            raise Unauthorized("the Pipedrive token was issued in the future")
+    return PipedriveIdentity(
+        user_id=_claim_int(claims, "userId", "user_id"),
+        company_id=_claim_int(claims, "companyId", "company_id"),
+    )
+
+
+def check_query_matches(
+    identity: PipedriveIdentity, user_id: str | None, company_id: str | None
+) -> None:
+    """The iframe URL's ``userId``/``companyId`` must name the token's own user and company."""
+    for label, given, expected in (
+        ("userId", user_id, identity.user_id),
+        ("companyId", company_id, identity.company_id),
+    ):
+        if given in (None, ""):
+            continue
+        if given != str(expected):
+            raise Unauthorized(
+                f"the page's {label} ({given}) does not match the Pipedrive token's ({expected})"
+            )
+
+
+async def installed_user(session: AsyncSession, identity: PipedriveIdentity) -> CrmUser:
+    """The installed user the token names; 403 for an unknown company, 401 for a user who has
+    not installed (or has uninstalled) the app."""
+    company = (
+        await session.execute(
+            select(Company).where(Company.pipedrive_company_id == identity.company_id)
+        )
+    ).scalar_one_or_none()
+    if company is None:
+        raise Forbidden(
+            f"Pipedrive company {identity.company_id} has not installed CRM Invoicing; "
+            "install it from the Marketplace first"
+        )
+    user = (
+        await session.execute(
+            select(CrmUser)
+            .join(PipedriveInstallation, PipedriveInstallation.user_id == CrmUser.id)
+            .where(
+                CrmUser.company_id == company.id,
+                CrmUser.pipedrive_user_id == identity.user_id,
+            )
+        )
+    ).scalar_one_or_none()
+    if user is None:
+        raise Unauthorized(
+            f"Pipedrive user {identity.user_id} has not installed CRM Invoicing (or has "
+            "uninstalled it); install it from the Marketplace to continue"
+        )
+    return user
+
+
+async def sign_in_with_jwt(
+    session: AsyncSession,
+    settings: Settings,
+    token: str,
+    user_id: str | None = None,
+    company_id: str | None = None,
+) -> tuple[CrmUser, str]:
+    """Verify Pipedrive's JWT and return the installed user and a fresh session token."""
+    identity = verify_pipedrive_jwt(settings, token)
+    check_query_matches(identity, user_id, company_id)
+    user = await installed_user(session, identity)
+    return user, issue_session_token(settings, user)
+
+
+async def get_page_user(request: Request, session: DbSession, settings: SettingsDep) -> CrmUser:
+    """The user of a page: from Pipedrive's ``token`` on an iframe load, else our session.
+
+    Either way ``request.state.session_token`` holds the token the page must carry on.
+    """
+    token = request.query_params.get("token")
+    if token:
+        user, session_token = await sign_in_with_jwt(
+            session,
+            settings,
+            token,
+            request.query_params.get("userId"),
+            request.query_params.get("companyId"),
+        )
+        request.state.session_token = session_token
+        return user
+    if session_token_from(request):
+        return await get_current_user(request, session, settings)
+    raise Unauthorized(
+        "open this page from Pipedrive (or use the link from the install): no sign-in was sent"
+    )
+
+
+PageUser = Annotated[CrmUser, Depends(get_page_user)]

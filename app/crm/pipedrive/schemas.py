@@ -1,0 +1,266 @@
+"""Typed DTOs for what we read from Pipedrive (API v2 shapes, v1 where v2 lacks something).
+
+Every model ignores unknown keys (Pipedrive adds fields without notice) and keeps money as
+Decimal: the client parses JSON numbers straight into Decimal, never through float.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Entity = Literal["organization", "person", "deal"]
+ENTITIES: tuple[Entity, ...] = ("organization", "person", "deal")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class Me(_Model):
+    """``GET /api/v1/users/me``: who installed, in which company."""
+
+    id: int
+    company_id: int
+    company_name: str = ""
+    company_domain: str = ""
+    name: str = ""
+    email: str = ""
+    is_admin: bool = False
+    default_currency: str | None = None
+    timezone_name: str | None = None
+    locale: str | None = None
+
+
+class TokenSet(_Model):
+    """The OAuth token endpoint's answer."""
+
+    access_token: str
+    refresh_token: str | None = None
+    token_type: str = "Bearer"
+    expires_in: int = 3599
+    scope: str = ""
+    api_domain: str | None = None
+
+
+class LabeledValue(_Model):
+    """One email or phone of a person: ``{value, primary, label}``."""
+
+    value: str = ""
+    primary: bool = False
+    label: str | None = None
+
+
+class Address(_Model):
+    """Pipedrive's structured address object (v2)."""
+
+    value: str | None = None
+    street_number: str | None = None
+    route: str | None = None
+    subpremise: str | None = None
+    sublocality: str | None = None
+    locality: str | None = None
+    admin_area_level_1: str | None = None
+    admin_area_level_2: str | None = None
+    country: str | None = None
+    postal_code: str | None = None
+    formatted_address: str | None = None
+
+
+class Deal(_Model):
+    id: int
+    title: str = ""
+    value: Decimal | None = None
+    currency: str | None = None
+    owner_id: int | None = None
+    person_id: int | None = None
+    org_id: int | None = None
+    pipeline_id: int | None = None
+    stage_id: int | None = None
+    status: str | None = None
+    expected_close_date: str | None = None
+    is_deleted: bool = False
+    is_archived: bool = False
+    add_time: str | None = None
+    update_time: str | None = None
+    custom_fields: dict[str, Any] = Field(default_factory=dict)
+    # Every key Pipedrive sent, for resolving standard fields we do not model one by one.
+    raw: dict[str, Any] = Field(default_factory=dict, exclude=True)
+
+    @field_validator("custom_fields", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: Any) -> Any:
+        return value or {}
+
+
+class DealProduct(_Model):
+    """A product attached to a deal; ``id`` is the attachment, ``product_id`` the product."""
+
+    id: int
+    deal_id: int | None = None
+    product_id: int | None = None
+    product_variation_id: int | None = None
+    name: str = ""
+    item_price: Decimal = Decimal(0)
+    # Typed integer in the spec; decimals are UNCONFIRMED, so accept them.
+    quantity: Decimal = Decimal(1)
+    discount: Decimal = Decimal(0)
+    discount_type: Literal["percentage", "amount"] = "percentage"
+    tax: Decimal = Decimal(0)
+    tax_method: Literal["exclusive", "inclusive", "none"] | None = None
+    sum: Decimal | None = None
+    currency: str | None = None
+    comments: str = ""
+    is_enabled: bool = True
+    order_nr: int | None = None
+    billing_frequency: str | None = None
+    billing_frequency_cycles: int | None = None
+    billing_start_date: str | None = None
+
+    @field_validator("comments", mode="before")
+    @classmethod
+    def _comments(cls, value: Any) -> Any:
+        return value or ""
+
+    @field_validator("discount", "tax", "item_price", mode="before")
+    @classmethod
+    def _zero(cls, value: Any) -> Any:
+        return Decimal(0) if value is None else value
+
+
+class DealDiscount(_Model):
+    id: str
+    type: Literal["percentage", "amount"]
+    amount: Decimal
+    description: str = ""
+    deal_id: int | None = None
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_text(cls, value: Any) -> Any:
+        return str(value)
+
+
+class ProductPrice(_Model):
+    currency: str
+    price: Decimal | None = None
+    cost: Decimal | None = None
+
+
+class Product(_Model):
+    id: int
+    name: str = ""
+    code: str | None = None
+    unit: str | None = None
+    tax: Decimal | None = None
+    is_deleted: bool = False
+    prices: list[ProductPrice] = Field(default_factory=list)
+    custom_fields: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("custom_fields", "prices", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: Any) -> Any:
+        return value or ([] if isinstance(value, list) or value is None else {})
+
+
+class Organization(_Model):
+    id: int
+    name: str = ""
+    owner_id: int | None = None
+    is_deleted: bool = False
+    address: Address | None = None
+    custom_fields: dict[str, Any] = Field(default_factory=dict)
+    raw: dict[str, Any] = Field(default_factory=dict, exclude=True)
+
+    @field_validator("custom_fields", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: Any) -> Any:
+        return value or {}
+
+    @field_validator("address", mode="before")
+    @classmethod
+    def _address(cls, value: Any) -> Any:
+        # v1-style plain strings still turn up in some payloads; keep them as the free text.
+        if isinstance(value, str):
+            return {"value": value}
+        return value
+
+
+class Person(_Model):
+    id: int
+    name: str = ""
+    first_name: str | None = None
+    last_name: str | None = None
+    owner_id: int | None = None
+    org_id: int | None = None
+    emails: list[LabeledValue] = Field(default_factory=list)
+    phones: list[LabeledValue] = Field(default_factory=list)
+    custom_fields: dict[str, Any] = Field(default_factory=dict)
+    raw: dict[str, Any] = Field(default_factory=dict, exclude=True)
+
+    @field_validator("custom_fields", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: Any) -> Any:
+        return value or {}
+
+    @field_validator("emails", "phones", mode="before")
+    @classmethod
+    def _list(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        if isinstance(value, str):
+            return [{"value": value, "primary": True}]
+        return value
+
+    @property
+    def primary_email(self) -> str | None:
+        return primary_value(self.emails)
+
+
+def primary_value(values: list[LabeledValue]) -> str | None:
+    """The entry marked primary, else the first non-empty one."""
+    filled = [v for v in values if v.value]
+    for item in filled:
+        if item.primary:
+            return item.value
+    return filled[0].value if filled else None
+
+
+class FieldOption(_Model):
+    id: int | str
+    label: str
+
+
+class FieldDefinition(_Model):
+    """One organization, person or deal field, standard or custom, in one shape for v1 and v2.
+
+    ``key`` is what appears in entity payloads: the standard key (``name``, ``address``) or, for
+    custom fields, the 40-char hash used under ``custom_fields``.
+    """
+
+    entity: Entity
+    key: str
+    name: str
+    field_type: str
+    is_custom: bool = False
+    options: list[FieldOption] = Field(default_factory=list)
+
+    def option_label(self, option_id: Any) -> str | None:
+        for option in self.options:
+            if str(option.id) == str(option_id):
+                return option.label
+        return None
+
+
+class DealData(_Model):
+    """Everything about one deal that invoicing needs, read in one go."""
+
+    deal: Deal
+    products: list[DealProduct] = Field(default_factory=list)
+    discounts: list[DealDiscount] = Field(default_factory=list)
+    organization: Organization | None = None
+    person: Person | None = None
+    # Products of the deal's lines, by product id (codes, units).
+    catalog: dict[int, Product] = Field(default_factory=dict)

@@ -1,0 +1,370 @@
+"""The adapters' data: typed, frozen DTOs (import them from ``app.providers.base``).
+
+Money is ``Decimal`` (never float), dates are ``date``, datetimes are timezone-aware, ids are the
+provider's own strings.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ProviderName(StrEnum):
+    xero = "xero"
+    quickbooks = "quickbooks"
+
+
+class TaxMode(StrEnum):
+    """How line amounts relate to tax; the values are Pipedrive's ``taxModeId`` strings."""
+
+    exclusive = "Exclusive"
+    inclusive = "Inclusive"
+    no_tax = "NoTax"
+
+
+class _DTO(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# --- credentials and OAuth -------------------------------------------------------------------
+
+
+class Credentials(_DTO):
+    """What every API call needs: a live access token and the tenant (Xero tenantId or
+    QuickBooks realmId). The connections layer refreshes tokens; adapters never do."""
+
+    access_token: str = Field(repr=False)
+    tenant_id: str
+
+
+class TokenSet(_DTO):
+    """A token endpoint answer. ``refresh_token`` always replaces the stored one (rotation)."""
+
+    access_token: str = Field(repr=False)
+    refresh_token: str | None = Field(default=None, repr=False)
+    token_type: str = "Bearer"
+    expires_at: datetime
+    # QuickBooks: rolling refresh-token life and the five-year hard cap, when announced.
+    refresh_expires_at: datetime | None = None
+    refresh_hard_expires_at: datetime | None = None
+    scopes: tuple[str, ...] = ()
+    id_token: str | None = Field(default=None, repr=False)
+
+
+# --- organisation and features ---------------------------------------------------------------
+
+
+class Organisation(_DTO):
+    """The connected organisation (Xero) or company (QuickBooks)."""
+
+    id: str
+    name: str
+    base_currency: str
+    # Xero ShortCode for deep links; QuickBooks has none.
+    short_code: str | None = None
+    timezone: str | None = None
+    country: str | None = None
+    legal_name: str | None = None
+    is_demo: bool = False
+
+
+class FieldLimits(_DTO):
+    """Maximum lengths the provider enforces, in characters."""
+
+    item_name: int
+    item_code: int
+    item_description: int
+    contact_name: int
+    contact_email: int
+    tax_number: int
+    invoice_number: int
+    reference: int
+    line_description: int
+
+
+class Features(_DTO):
+    """What the connected provider can do: the facts Pipedrive's ``LinkFeatures`` asks for."""
+
+    tax_modes: frozenset[TaxMode]
+    # single: one tax rate for the invoice; multiple: a rate per line.
+    tax_option: Literal["single", "multiple"]
+    line_discount: bool
+    global_discount: bool
+    # none: the provider numbers invoices itself; mandatory: the user must give a number.
+    invoice_number: Literal["none", "mandatory"]
+    templates: bool
+    approval: bool
+    # Xero item codes are unique, so a code identifies an item; QuickBooks Sku is not.
+    item_codes_unique: bool
+    # The provider calculates sales tax itself (QuickBooks US Automated Sales Tax).
+    automated_sales_tax: bool = False
+    multi_currency: bool = True
+    limits: FieldLimits
+
+    def to_link_features(self) -> dict[str, object]:
+        """The ``LinkFeatures`` object of pipedrive-invoicing-extension.md §7.2."""
+        return {
+            "invoiceTaxModeOptions": {
+                "taxExclusive": TaxMode.exclusive in self.tax_modes,
+                "taxInclusive": TaxMode.inclusive in self.tax_modes,
+                "noTax": TaxMode.no_tax in self.tax_modes,
+            },
+            "invoiceTaxOption": self.tax_option,
+            "invoiceDiscountOptions": {
+                "globalDiscount": self.global_discount,
+                "lineDiscount": self.line_discount,
+            },
+            "invoiceNumberOption": self.invoice_number,
+            "validations": {
+                "product": {
+                    "name": {"maxLength": self.limits.item_name},
+                    "code": {"maxLength": self.limits.item_code},
+                    "description": {"maxLength": self.limits.item_description},
+                }
+            },
+        }
+
+
+# --- lookups ---------------------------------------------------------------------------------
+
+
+class Currency(_DTO):
+    code: str
+    name: str
+    is_base: bool = False
+
+
+class TaxRate(_DTO):
+    """A tax the user can put on a sales line. ``code`` is what lines send (Xero TaxType,
+    QuickBooks TaxCode Id); ``rate`` is a percentage (15 means 15 %)."""
+
+    code: str
+    name: str
+    rate: Decimal
+    can_apply_to_revenue: bool = True
+    # QuickBooks US codes (TAX/NON): the rate is decided by Automated Sales Tax at the provider.
+    rate_decided_by_provider: bool = False
+
+
+class Account(_DTO):
+    """A revenue ledger account. ``code`` is what lines send (Xero Code, QuickBooks Id)."""
+
+    id: str
+    code: str
+    name: str
+    type: str
+
+
+class Template(_DTO):
+    """A Xero branding theme."""
+
+    id: str
+    name: str
+    is_default: bool = False
+
+
+# --- contacts and items ----------------------------------------------------------------------
+
+
+class Address(_DTO):
+    lines: tuple[str, ...] = ()
+    city: str | None = None
+    region: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+
+    def is_empty(self) -> bool:
+        return not (self.lines or self.city or self.region or self.postal_code or self.country)
+
+
+class PaymentTerms(_DTO):
+    """Sales payment terms: Xero ``{Day, Type}``; QuickBooks a Term reference (``term_id``)."""
+
+    day: int | None = None
+    type: str | None = None
+    term_id: str | None = None
+    name: str | None = None
+
+
+class Contact(_DTO):
+    id: str
+    name: str
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    phone: str | None = None
+    tax_number: str | None = None
+    currency: str | None = None
+    address: Address | None = None
+    payment_terms: PaymentTerms | None = None
+    # Our external key (Xero ContactNumber), when set.
+    external_ref: str | None = None
+    is_active: bool = True
+    # QuickBooks optimistic lock; None for Xero.
+    sync_token: str | None = None
+
+
+class ContactInput(_DTO):
+    """Create or update a contact. On update, ``None`` means "leave as is"."""
+
+    name: str | None = None
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    phone: str | None = None
+    tax_number: str | None = None
+    currency: str | None = None
+    address: Address | None = None
+    external_ref: str | None = None
+
+
+class Item(_DTO):
+    id: str
+    name: str
+    code: str | None = None
+    description: str | None = None
+    unit_price: Decimal | None = None
+    account_code: str | None = None
+    tax_code: str | None = None
+    is_sold: bool = True
+    is_active: bool = True
+    sync_token: str | None = None
+
+
+class ItemInput(_DTO):
+    """Create or update an item. On update, ``None`` means "leave as is"."""
+
+    name: str | None = None
+    code: str | None = None
+    description: str | None = None
+    unit_price: Decimal | None = None
+    account_code: str | None = None
+    tax_code: str | None = None
+
+
+# --- invoices --------------------------------------------------------------------------------
+
+
+class InvoiceLineDraft(_DTO):
+    """One line to create. ``item_id`` (QuickBooks) or ``item_code`` (Xero) links the item;
+    either discount may be given (rate is a percentage), never both."""
+
+    description: str
+    quantity: Decimal = Decimal("1")
+    unit_price: Decimal = Decimal("0")
+    item_id: str | None = None
+    item_code: str | None = None
+    discount_rate: Decimal | None = None
+    discount_amount: Decimal | None = None
+    tax_code: str | None = None
+    account_code: str | None = None
+
+
+class GlobalDiscount(_DTO):
+    """An invoice-level discount (QuickBooks discount line): a percentage or an amount."""
+
+    rate: Decimal | None = None
+    amount: Decimal | None = None
+    account_code: str | None = None
+
+
+class InvoiceDraft(_DTO):
+    """An invoice to create. ``status`` is DRAFT unless the caller asks Xero for more."""
+
+    contact_id: str
+    issue_date: date
+    due_date: date | None = None
+    currency: str | None = None
+    tax_mode: TaxMode = TaxMode.exclusive
+    reference: str | None = None
+    url: str | None = None
+    template_id: str | None = None
+    invoice_number: str | None = None
+    # Used for lines without their own tax code ("single" tax option).
+    tax_code: str | None = None
+    global_discount: GlobalDiscount | None = None
+    bill_email: str | None = None
+    memo: str | None = None
+    status: Literal["DRAFT", "SUBMITTED", "AUTHORISED"] = "DRAFT"
+    lines: tuple[InvoiceLineDraft, ...]
+
+
+class InvoiceLine(_DTO):
+    id: str | None = None
+    description: str | None = None
+    quantity: Decimal | None = None
+    unit_price: Decimal | None = None
+    item_id: str | None = None
+    item_code: str | None = None
+    discount_rate: Decimal | None = None
+    discount_amount: Decimal | None = None
+    tax_code: str | None = None
+    tax_amount: Decimal | None = None
+    account_code: str | None = None
+    amount: Decimal = Decimal("0")
+    # QuickBooks invoice-level discount lines come back as lines of this kind.
+    kind: Literal["item", "discount", "description"] = "item"
+
+
+class Invoice(_DTO):
+    """An invoice as the provider stores it.
+
+    ``status`` is the provider's own lifecycle code: Xero's Status (DRAFT, SUBMITTED, AUTHORISED,
+    PAID, VOIDED, DELETED); for QuickBooks, which has no status field, ACTIVE, VOIDED or DELETED
+    (Open/Overdue/Paid are derived from balances by ``app.providers.view``).
+    """
+
+    id: str
+    number: str | None = None
+    contact_id: str | None = None
+    contact_name: str | None = None
+    status: str
+    issue_date: date | None = None
+    due_date: date | None = None
+    currency: str
+    tax_mode: TaxMode | None = None
+    subtotal: Decimal = Decimal("0")
+    total_tax: Decimal = Decimal("0")
+    total: Decimal = Decimal("0")
+    amount_paid: Decimal = Decimal("0")
+    amount_due: Decimal = Decimal("0")
+    amount_credited: Decimal = Decimal("0")
+    paid_date: date | None = None
+    has_payments: bool = False
+    lines: tuple[InvoiceLine, ...] = ()
+    reference: str | None = None
+    url: str | None = None
+    template_id: str | None = None
+    updated_at: datetime | None = None
+    is_sent: bool = False
+    # Customer-facing link when the provider returned one (QuickBooks InvoiceLink).
+    online_url: str | None = None
+    bill_email: str | None = None
+    sync_token: str | None = None
+
+
+T = TypeVar("T")
+
+
+class Page(_DTO, Generic[T]):
+    """One page of results; pages count from 1."""
+
+    items: list[T]
+    page: int
+    page_size: int
+    has_more: bool
+    total: int | None = None
+
+
+class ChangeSet(_DTO):
+    """What changed since a moment: invoices as they now are, and ids deleted since."""
+
+    invoices: tuple[Invoice, ...] = ()
+    deleted_ids: tuple[str, ...] = ()
+    # When to ask from next time (the provider's clock when it says so, else ours).
+    checked_at: datetime
