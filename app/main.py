@@ -18,6 +18,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.config import Settings, get_settings
+from app.connections.routes import api as connections_api
+from app.connections.routes import pages as connections_pages
+from app.connections.service import connections_purge_hook
 from app.crm.pipedrive.routes import router as pipedrive_router
 from app.db import create_engine, create_sessionmaker
 from app.errors import AppError
@@ -27,6 +30,7 @@ from app.preferences.pages import router as preferences_pages_router
 from app.preferences.routes import router as preferences_router
 from app.security import keyring
 from app.tenants.routes import router as tenants_router
+from app.tenants.service import register_before_purge
 from app.web import STATIC_DIR, templates
 
 JSON_PREFIXES = ("/api/",)
@@ -203,4 +207,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pipedrive_router)
     app.include_router(preferences_router)
     app.include_router(preferences_pages_router)
+    app.include_router(connections_api)
+    app.include_router(connections_pages)
+    # A company that leaves loses its provider tokens: revoke them before its rows go.
+    register_before_purge("connections", connections_purge_hook(settings))
     return app

@@ -1,5 +1,6 @@
 """Every model, imported once so that Alembic and the metadata see the whole schema."""
 
+from app.connections.models import ConnectNonce, PendingConnection, ProviderConnection
 from app.crm.pipedrive.models import PipedriveInstallation, PipedriveOAuthState
 from app.preferences.models import InvoicingPreference
 from app.tenants.models import AuditEvent, Company, CrmUser
@@ -7,8 +8,11 @@ from app.tenants.models import AuditEvent, Company, CrmUser
 __all__ = [
     "AuditEvent",
     "Company",
+    "ConnectNonce",
     "CrmUser",
     "InvoicingPreference",
+    "PendingConnection",
     "PipedriveInstallation",
     "PipedriveOAuthState",
+    "ProviderConnection",
 ]

@@ -1,0 +1,1 @@
+"""Accounting connections: OAuth connect, encrypted tokens, locked refresh, disconnect."""

@@ -1,0 +1,418 @@
+"""Valid credentials for a company's connection: refresh ahead of expiry and on 401, one
+refresh at a time per connection across processes, rotation committed before use.
+
+How one refresh at a time is guaranteed:
+
+* in one process, an asyncio lock per connection: twenty callers that find the token
+  expiring queue behind one refresh and then read its result;
+* across processes on PostgreSQL, ``SELECT ... FOR UPDATE`` on the connection row for the
+  duration of the token call: a second process blocks, then sees the new ``token_version``;
+* across processes on SQLite (no row locks), a lease claimed by compare-and-swap on
+  ``token_version``: ``UPDATE ... SET refresh_lease_until WHERE token_version = :seen AND
+  lease expired``. Whoever loses the swap waits for the version to move.
+
+The rotated token set is committed in its own transaction before any caller uses the new
+access token, so a crash after the call can at worst lose an answer, never a rotation we acted
+on. A lost answer (timeout, dropped connection, 5xx) is retried with the same refresh token
+while Xero's 30-minute grace window lasts. ``invalid_grant`` re-reads the row once (another
+process may have rotated it), then marks the connection ``needs_reauth``; every caller then
+gets ``NeedsReauth`` (409 with a reconnect URL).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+import httpx2
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.config import Settings
+from app.connections.exceptions import NeedsReauth, NotConnected
+from app.connections.models import ConnectionStatus, Provider, ProviderConnection
+from app.connections.oauth import (
+    InvalidGrant,
+    ProviderFacade,
+    TokenAnswerLost,
+    facade_for,
+)
+from app.db import utcnow
+from app.errors import ServiceUnavailable
+from app.providers.base import Credentials, TokenSet
+from app.providers.errors import ProviderAuthError
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+
+#: Refresh when the access token has less than this left, so no call starts on a dying token.
+REFRESH_MARGIN = timedelta(minutes=2)
+#: Xero accepts the previous refresh token again for 30 minutes after a rotation.
+XERO_GRACE = timedelta(minutes=30)
+#: How long a SQLite refresh lease holds; longer than any token call (20 s timeout) + retries.
+LEASE = timedelta(seconds=90)
+#: How long a caller waits for another process's refresh before giving up with a 503.
+WAIT_FOR_OTHER = timedelta(seconds=100)
+
+
+@dataclass(frozen=True)
+class Versioned:
+    """Credentials plus the token version they came from (for the retry after a 401)."""
+
+    creds: Credentials
+    version: int
+    connection_id: str
+
+
+def is_token_rejected(exc: BaseException) -> bool:
+    """A provider 401 (the access token was refused), as the adapters report it."""
+    return isinstance(exc, ProviderAuthError) and exc.reason == "token_rejected"
+
+
+def _expiring(row: ProviderConnection, now: datetime) -> bool:
+    return row.expires_at is None or row.expires_at - now <= REFRESH_MARGIN
+
+
+def _grace(provider: str) -> timedelta:
+    # Intuit documents no grace window; a retry with the same token is still the only way to
+    # recover a lost answer, and at worst it earns invalid_grant. Bound it like Xero's.
+    return XERO_GRACE
+
+
+_locks: dict[tuple[int, str], asyncio.Lock] = {}
+
+
+def _local_lock(connection_id: str) -> asyncio.Lock:
+    # Keyed by loop too: a lock is bound to the event loop that first waits on it.
+    key = (id(asyncio.get_running_loop()), connection_id)
+    lock = _locks.get(key)
+    if lock is None:
+        lock = _locks[key] = asyncio.Lock()
+    return lock
+
+
+class TokenService:
+    """Hands out valid credentials per (company, provider). Uses its own short sessions, so a
+    rotation commits independently of the caller's unit of work."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        http: httpx2.AsyncClient,
+        *,
+        lost_answer_backoff: float = 0.25,
+        lost_answer_attempts: int = 4,
+        adapters: dict[Any, Any] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.sessionmaker = sessionmaker
+        self.http = http
+        self.lost_answer_backoff = lost_answer_backoff
+        self.lost_answer_attempts = lost_answer_attempts
+        self.adapters = adapters
+        self._facades: dict[str, ProviderFacade] = {}
+
+    def facade(self, provider: str) -> ProviderFacade:
+        """The provider's OAuth client and adapter (built once per service)."""
+        facade = self._facades.get(provider)
+        if facade is None:
+            facade = facade_for(Provider(provider), self.settings, self.http, self.adapters)
+            self._facades[provider] = facade
+        return facade
+
+    # --- public ------------------------------------------------------------------------------
+
+    async def credentials(self, company_id: str, provider: str) -> Credentials:
+        """Valid credentials for the company's live connection to ``provider``, refreshed when
+        less than two minutes remain. Raises NotConnected or NeedsReauth (409)."""
+        return (await self.versioned(company_id, provider)).creds
+
+    async def versioned(
+        self, company_id: str, provider: str, *, stale_version: int | None = None
+    ) -> Versioned:
+        """Like ``credentials`` with the token version. ``stale_version``: the provider refused
+        credentials of this version (a 401), so refresh unless another caller already has."""
+        row = await self._read(company_id, provider)
+        self._check_usable(row, provider)
+        assert row is not None
+        forced = stale_version is not None and row.token_version <= stale_version
+        if not forced and not _expiring(row, utcnow()):
+            return self._creds(row)
+        async with _local_lock(row.id):
+            return await self._refresh(row.id, row.token_version, forced=forced)
+
+    async def call(
+        self, company_id: str, provider: str, fn: Callable[[Credentials], Awaitable[T]]
+    ) -> T:
+        """Run ``fn(credentials)``; on a provider 401 refresh once and run it again.
+
+        A Xero 403 for the tenant (the organisation disconnected our app, or was reset) marks
+        the connection ``needs_reauth`` and raises NeedsReauth, like ``invalid_grant``.
+        """
+        first = await self.versioned(company_id, provider)
+        try:
+            return await fn(first.creds)
+        except Exception as exc:
+            await self._tenant_gone(exc, provider, first)
+            if not is_token_rejected(exc):
+                raise
+            log.info("provider_token_rejected", provider=provider, connection=first.connection_id)
+        second = await self.versioned(company_id, provider, stale_version=first.version)
+        try:
+            return await fn(second.creds)
+        except Exception as exc:
+            await self._tenant_gone(exc, provider, second)
+            raise
+
+    async def _tenant_gone(self, exc: Exception, provider: str, used: Versioned) -> None:
+        if not (
+            provider == Provider.xero.value
+            and isinstance(exc, ProviderAuthError)
+            and exc.reason == "tenant_access"
+        ):
+            return
+        async with self.sessionmaker() as session:
+            row = await session.get(ProviderConnection, used.connection_id)
+            if row is not None and row.status == ConnectionStatus.active.value:
+                self._mark_needs_reauth(row, "Xero no longer gives access to this organisation")
+                await session.commit()
+        raise NeedsReauth(
+            self.settings, provider, "Xero no longer gives access to this organisation"
+        ) from exc
+
+    # --- reading -----------------------------------------------------------------------------
+
+    async def _read(self, company_id: str, provider: str) -> ProviderConnection | None:
+        async with self.sessionmaker() as session:
+            result = await session.execute(
+                select(ProviderConnection).where(
+                    ProviderConnection.company_id == company_id,
+                    ProviderConnection.provider == provider,
+                    ProviderConnection.status != ConnectionStatus.disconnected.value,
+                )
+            )
+            return result.scalar_one_or_none()
+
+    def _check_usable(self, row: ProviderConnection | None, provider: str) -> None:
+        if row is None:
+            raise NotConnected(self.settings, provider)
+        if row.status == ConnectionStatus.needs_reauth.value or not row.refresh_token:
+            raise NeedsReauth(self.settings, provider, row.status_reason)
+
+    @staticmethod
+    def _creds(row: ProviderConnection) -> Versioned:
+        assert row.access_token is not None
+        return Versioned(
+            creds=Credentials(access_token=row.access_token, tenant_id=row.tenant_id),
+            version=row.token_version,
+            connection_id=row.id,
+        )
+
+    def _needs_refresh(self, row: ProviderConnection, seen_version: int, forced: bool) -> bool:
+        if row.token_version != seen_version:
+            return False  # someone else rotated since we looked: use theirs
+        return forced or _expiring(row, utcnow())
+
+    # --- refreshing --------------------------------------------------------------------------
+
+    async def _refresh(self, connection_id: str, seen_version: int, *, forced: bool) -> Versioned:
+        if self.settings.database_backend == "postgresql":
+            return await self._refresh_locked(connection_id, seen_version, forced)
+        return await self._refresh_leased(connection_id, seen_version, forced)
+
+    async def _refresh_locked(
+        self, connection_id: str, seen_version: int, forced: bool
+    ) -> Versioned:
+        """PostgreSQL: hold the row lock across the token call; commit the rotation."""
+        failure: Exception | None = None
+        async with self.sessionmaker() as session, session.begin():
+            row = (
+                await session.execute(
+                    select(ProviderConnection)
+                    .where(ProviderConnection.id == connection_id)
+                    .with_for_update()
+                )
+            ).scalar_one()
+            self._check_usable(row, row.provider)
+            if not self._needs_refresh(row, seen_version, forced):
+                return self._creds(row)
+            try:
+                tokens = await self._call_refresh(row)
+            except InvalidGrant as exc:
+                # The row is locked: no other process can have rotated it meanwhile.
+                self._mark_needs_reauth(row, exc.message)
+                failure = NeedsReauth(self.settings, row.provider, exc.message)
+            else:
+                self._apply(row, tokens)
+        # The transaction has committed here: the rotation is durable before anyone uses it.
+        if failure is not None:
+            raise failure
+        return self._creds(row)
+
+    async def _refresh_leased(
+        self, connection_id: str, seen_version: int, forced: bool
+    ) -> Versioned:
+        """SQLite: claim a lease by compare-and-swap on token_version, refresh, swap back."""
+        deadline = utcnow() + WAIT_FOR_OTHER
+        delay = 0.02
+        while True:
+            async with self.sessionmaker() as session:
+                row = await session.get(ProviderConnection, connection_id)
+                assert row is not None
+                self._check_usable(row, row.provider)
+                if not self._needs_refresh(row, seen_version, forced):
+                    return self._creds(row)
+                now = utcnow()
+                claimed = await session.execute(
+                    update(ProviderConnection)
+                    .where(
+                        ProviderConnection.id == connection_id,
+                        ProviderConnection.token_version == seen_version,
+                        (ProviderConnection.refresh_lease_until.is_(None))
+                        | (ProviderConnection.refresh_lease_until < now),
+                    )
+                    .values(refresh_lease_until=now + LEASE)
+                    .execution_options(synchronize_session=False)
+                )
+                await session.commit()
+                if _rowcount(claimed) == 1:
+                    break
+            # Another process holds the lease: wait for its rotation to appear.
+            if utcnow() > deadline:
+                raise ServiceUnavailable(
+                    "another worker is still refreshing this connection; try again shortly",
+                    headers={"Retry-After": "5"},
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+        try:
+            tokens = await self._call_refresh(row)
+        except InvalidGrant as exc:
+            return await self._after_invalid_grant(connection_id, seen_version, exc)
+        except BaseException:
+            await self._release_lease(connection_id, seen_version)
+            raise
+        async with self.sessionmaker() as session:
+            row = await session.get(ProviderConnection, connection_id)
+            assert row is not None
+            if row.token_version != seen_version:
+                # Our lease lapsed and another process rotated meanwhile; theirs is stored, and
+                # the provider treats ours as the newer set, so keep ours (it is the live one).
+                log.warning("refresh_lease_lapsed", connection=connection_id)
+            self._apply(row, tokens)
+            row.refresh_lease_until = None
+            await session.commit()
+            return self._creds(row)
+
+    async def _after_invalid_grant(
+        self, connection_id: str, seen_version: int, exc: InvalidGrant
+    ) -> Versioned:
+        async with self.sessionmaker() as session:
+            # Re-read once: another process may have rotated the token under us.
+            row = await session.get(ProviderConnection, connection_id)
+            assert row is not None
+            if row.token_version != seen_version and row.status == ConnectionStatus.active.value:
+                row.refresh_lease_until = None
+                await session.commit()
+                return self._creds(row)
+            self._mark_needs_reauth(row, exc.message)
+            provider = row.provider
+            await session.commit()
+        raise NeedsReauth(self.settings, provider, exc.message)
+
+    async def _release_lease(self, connection_id: str, seen_version: int) -> None:
+        async with self.sessionmaker() as session:
+            await session.execute(
+                update(ProviderConnection)
+                .where(
+                    ProviderConnection.id == connection_id,
+                    ProviderConnection.token_version == seen_version,
+                )
+                .values(refresh_lease_until=None)
+                .execution_options(synchronize_session=False)
+            )
+            await session.commit()
+
+    async def _call_refresh(self, row: ProviderConnection) -> TokenSet:
+        """One refresh at the provider, retrying a lost answer with the same refresh token
+        while the grace window lasts; on invalid_grant, one try with the token the last
+        rotation replaced, if that rotation is itself inside the grace window."""
+        oauth = self.facade(row.provider)
+        assert row.refresh_token is not None
+        started = utcnow()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                tokens = await oauth.refresh(row.refresh_token)
+                break
+            except TokenAnswerLost as exc:
+                log.warning(
+                    "refresh_answer_lost",
+                    provider=row.provider,
+                    connection=row.id,
+                    attempt=attempt,
+                    error=exc.message,
+                )
+                inside_grace = utcnow() - started < _grace(row.provider)
+                if attempt >= self.lost_answer_attempts or not inside_grace:
+                    raise ServiceUnavailable(
+                        f"{row.provider} did not answer the token refresh; try again shortly",
+                        headers={"Retry-After": "30"},
+                        extra={"retry_after": 30},
+                    ) from exc
+                await asyncio.sleep(self.lost_answer_backoff * 2 ** (attempt - 1))
+            except InvalidGrant:
+                previous = row.previous_refresh_token
+                rotated = row.rotated_at
+                if (
+                    previous
+                    and previous != row.refresh_token
+                    and rotated is not None
+                    and utcnow() - rotated < _grace(row.provider)
+                ):
+                    # The last rotation may not have taken hold at the provider; inside the
+                    # grace window the token it replaced is still honoured.
+                    log.warning("refresh_retry_previous_token", connection=row.id)
+                    tokens = await oauth.refresh(previous)
+                    break
+                raise
+        log.info("token_refreshed", provider=row.provider, connection=row.id)
+        return tokens
+
+    def _apply(self, row: ProviderConnection, tokens: TokenSet) -> None:
+        now = utcnow()
+        if tokens.refresh_token and tokens.refresh_token != row.refresh_token:
+            row.previous_refresh_token = row.refresh_token
+            row.rotated_at = now
+            row.refresh_token = tokens.refresh_token
+        row.access_token = tokens.access_token
+        row.expires_at = tokens.expires_at
+        if tokens.refresh_expires_at:
+            row.refresh_expires_at = tokens.refresh_expires_at
+        row.token_version = row.token_version + 1
+        row.last_refreshed_at = now
+        row.refresh_lease_until = None
+
+    @staticmethod
+    def _mark_needs_reauth(row: ProviderConnection, reason: str) -> None:
+        log.warning("connection_needs_reauth", provider=row.provider, connection=row.id)
+        row.status = ConnectionStatus.needs_reauth.value
+        row.status_reason = reason[:500]
+        # The tokens are dead: keep nothing secret that no longer works.
+        row.access_token = None
+        row.refresh_token = None
+        row.previous_refresh_token = None
+        row.refresh_lease_until = None
+        row.token_version = row.token_version + 1
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,58 @@
+"""The Connections page in a real browser: connect in a new window, disconnect with htmx,
+narrow widths and the dark theme."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+async def test_connect_and_disconnect_in_a_browser(app_server, page, make_user, auth_headers, flow):
+    admin = await make_user(pipedrive_company_id=7001, pipedrive_user_id=101, name="Nora Admin")
+    await flow.arm_xero()
+    token = auth_headers(admin)["X-Session-Token"]
+    await page.goto(f"{app_server}/connections?session={token}")
+    assert await page.locator("#conn-xero .badge").inner_text() == "Not connected"
+
+    # The consent runs in its own top-level window, never inside Pipedrive's iframe.
+    async with page.expect_popup() as popup_info:
+        await page.click("#conn-xero a:has-text('Connect Xero')")
+    popup = await popup_info.value
+    await popup.wait_for_load_state()
+    assert "Xero connected" in await popup.inner_text("h1")
+    await popup.click("text=Back to Connections")
+    await popup.wait_for_load_state()
+    assert "Northwind Traders NZ" in await popup.inner_text("#conn-xero")
+
+    await page.reload()
+    card = page.locator("#conn-xero")
+    assert await card.locator(".badge").inner_text() == "Connected"
+    assert "Nora Admin" in await card.inner_text()
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    await card.locator("button:has-text('Disconnect')").click()
+    await page.wait_for_selector("#conn-xero .badge:has-text('Disconnected')")
+    assert "Northwind Traders NZ" in await page.inner_text("#conn-xero")
+    assert page.js_errors == []
+
+
+async def test_connections_page_fits_a_narrow_dark_iframe(
+    app_server, browser, make_user, auth_headers, flow
+):
+    admin = await make_user(pipedrive_company_id=7001, pipedrive_user_id=101)
+    assert (await flow.xero(admin)).status_code == 200
+    token = auth_headers(admin)["X-Session-Token"]
+    context = await browser.new_context(viewport={"width": 320, "height": 640})
+    try:
+        narrow = await context.new_page()
+        await narrow.goto(f"{app_server}/connections?session={token}&theme=dark")
+        overflow = await narrow.evaluate(
+            "document.scrollingElement.scrollWidth - document.scrollingElement.clientWidth"
+        )
+        assert overflow <= 0
+        background = await narrow.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert background == "rgb(22, 25, 31)"
+        assert await narrow.locator("#conn-xero button:has-text('Disconnect')").is_visible()
+    finally:
+        await context.close()
