@@ -110,6 +110,21 @@ class CustomerFields:
 KEY_ALIASES = {"email": "emails", "phone": "phones", "org_id": "org_id", "person_id": "person_id"}
 
 
+def same_field_key(a: str, b: str) -> bool:
+    """Whether two keys name one field: v1 field keys (``email``) and v2 field codes
+    (``emails``) differ for a few standard fields."""
+    return a == b or KEY_ALIASES.get(a) == b or KEY_ALIASES.get(b) == a
+
+
+def find_definition(
+    definitions: Mapping[Entity, Sequence[FieldDefinition]], ref: FieldRef
+) -> FieldDefinition | None:
+    """The definition a preference names, under either API version's key."""
+    candidates = definitions.get(ref.entity, ())
+    exact = next((d for d in candidates if d.key == ref.key), None)
+    return exact or next((d for d in candidates if same_field_key(d.key, ref.key)), None)
+
+
 def format_address(value: Any) -> str | None:
     """A multi-line postal address from Pipedrive's address object (or free text)."""
     if value is None:
@@ -270,7 +285,7 @@ def resolve_one(
     warnings: list[ResolutionWarning] = []
     if ref is None:
         return None, warnings
-    definition = next((d for d in definitions.get(ref.entity, ()) if d.key == ref.key), None)
+    definition = find_definition(definitions, ref)
     if definition is None:
         warnings.append(
             ResolutionWarning(

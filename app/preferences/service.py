@@ -25,6 +25,7 @@ from app.preferences.resolution import (
     CustomerFields,
     FieldRef,
     Target,
+    find_definition,
     resolve_customer_fields,
 )
 from app.preferences.schemas import (
@@ -51,7 +52,7 @@ def is_mappable(definition: FieldDefinition) -> bool:
 
 
 def find_field(definitions: Definitions, entity: Entity, key: str) -> FieldDefinition | None:
-    return next((d for d in definitions.get(entity, ()) if d.key == key), None)
+    return find_definition(definitions, FieldRef(entity=entity, key=key))
 
 
 def _first(

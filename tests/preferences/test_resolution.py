@@ -284,3 +284,15 @@ def test_invoice_prefill_combines_mapping_terms_and_reference() -> None:
         "xero", prefs, deal_data(), DEFS, issued, Terms(DueRule.day_of_following_month, 20)
     )
     assert theirs.due_date == date(2026, 4, 20)
+
+
+@pytest.mark.parametrize(("saved", "served"), [("email", "emails"), ("emails", "email")])
+def test_email_field_named_the_other_api_versions_way_still_resolves(saved, served) -> None:
+    """v1 calls the person email field ``email``, v2's Fields API ``emails``: a preference
+    saved under one name keeps working when definitions come from the other."""
+    definitions = {**DEFS, "person": [fd("person", served, "Email", "varchar")]}
+    value, warnings = resolve_one(
+        "email", FieldRef(entity="person", key=saved), deal_data(), definitions, None
+    )
+    assert value == "alice@acme.test"
+    assert warnings == []
