@@ -738,12 +738,13 @@ async def create_item(
     if body.crm_product_id:
         await _crm_product(ctx, session, body.crm_product_id)
     adapter = ctx.adapter(provider)
+    account = body.account_code or await default_account(ctx, session, provider)
     data = ItemInput(
         name=body.name,
         code=body.code,
         description=body.description,
         unit_price=body.unit_price,
-        account_code=body.account_code,
+        account_code=account,
         tax_code=body.tax_code,
     )
     item = await ctx.call(provider, lambda c: adapter.create_item(c, data, idempotency_key=key))
@@ -851,7 +852,7 @@ def reviewed(draft: DraftOut, **over: Any) -> InvoiceIn:
         "provider": draft.provider,
         "customer": CustomerIn(
             contact_id=customer.contact.id if customer.contact else None,
-            create=customer.contact is None,
+            create=customer.contact is None and bool(customer.to),
             name=None if customer.contact else customer.to,
             email=customer.email,
             address=customer.address,
@@ -874,3 +875,17 @@ def reviewed(draft: DraftOut, **over: Any) -> InvoiceIn:
     }
     values.update(over)
     return InvoiceIn(**values)
+
+
+async def default_account(ctx: InvoiceContext, session: AsyncSession, provider: str) -> str | None:
+    """The sales account for a one-click item: the company's preference, else (QuickBooks,
+    which requires one) its first income account."""
+    prefs, _ = await load_preferences(session, ctx.company_id, provider, None)  # type: ignore[arg-type]
+    if prefs.defaults.revenue_account:
+        return prefs.defaults.revenue_account
+    if provider != "quickbooks":
+        return None
+    adapter = ctx.adapter(provider)
+    accounts = await ctx.call(provider, adapter.list_accounts)
+    income = [a for a in accounts if a.type.lower() == "income"] or list(accounts)
+    return income[0].code if income else None
