@@ -129,7 +129,7 @@ async def prepare(
             f"Choose the {meta.label} contact to invoice, or create one.", field="customer"
         )
     totals, _ = compute_totals(meta, body.lines, body.tax_mode, body.global_discount, body.tax_code)
-    contact_currency = None
+    contact_currency = body.customer.contact_currency
     contact_name = body.customer.name
     if body.customer.contact_id and body.customer.crm_entity and body.customer.crm_id:
         link = await flows.ContactLinkRepository(session, ctx.company_id).one(
@@ -371,6 +371,7 @@ async def create_invoice(
     whether this call created it (False: an earlier call with the key did)."""
     key = validate_key(key)
     meta, _ = await prepare(ctx, session, body)
+    await flows.ensure_deal(ctx, session, deal_id, body.deal_token)
     digest = request_hash(deal_id, body)
     row, work, taken_over = await claim(ctx, deal_id, body, key, digest)
     if not work:
