@@ -436,7 +436,8 @@ async def create_invoice(
                     )
                     raise ServiceUnavailable(
                         f"{meta.label} did not confirm the invoice and it was not found there; "
-                        "try again with the same Idempotency-Key (it will not create a second one).",
+                        "try again with the same Idempotency-Key (it will not create a second "
+                        "one).",
                         code="outcome_unknown",
                     ) from exc
     except ProviderValidationError as exc:

@@ -815,9 +815,10 @@ async def create_contact(
     """Create the contact at the provider and link the CRM organization or person to it."""
     provider = check_provider(provider)
     meta = await ctx.meta_cache.get(ctx, provider)
-    if len(body.name) > meta.features.limits.contact_name:
+    limit = meta.features.limits.contact_name
+    if len(body.name) > limit:
         raise ValidationFailed(
-            f"The contact name is too long; {meta.label} allows {meta.features.limits.contact_name} characters.",
+            f"The contact name is too long; {meta.label} allows {limit} characters.",
             field="name",
         )
     if body.crm_entity and body.crm_id:
