@@ -141,8 +141,9 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     ]
     print("")
     print("  CRM Invoicing demo (SQLite, sandbox stand-ins, seeded data)")
-    print(f"  Open {settings.public_url}/")
-    print(f"  Sandbox: {sandbox_url}/_sandbox/docs")
+    print(f"  Open {settings.public_url}/  (start here: the steps are on the page)")
+    print(f"  Install into the sandbox Pipedrive: {settings.public_url}/pipedrive/install")
+    print(f"  Sandbox control API: {sandbox_url}/_sandbox/docs")
     print(f"  State: {settings.database_url} and {config.db_path}")
     print("  Stop with Ctrl-C; data is kept for the next `make demo`.")
     print("")

@@ -146,3 +146,10 @@ async def test_failed_commit_is_an_error_response_and_nothing_is_written(setting
         await db.execute(text("SELECT COUNT(*) FROM company WHERE pipedrive_company_id = 424242"))
     ).scalar_one()
     assert count == 0
+
+
+async def test_home_page_shows_the_demo_steps_when_on_the_sandbox(client, settings):
+    response = await client.get("/")
+    assert response.status_code == 200
+    assert 'href="/pipedrive/install"' in response.text
+    assert f"{settings.sandbox_url}/_sandbox/docs" in response.text

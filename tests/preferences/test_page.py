@@ -134,4 +134,15 @@ async def test_deleted_field_is_flagged_on_the_page(client, app, fake_pipedrive)
 async def test_page_without_sign_in_is_401(client):
     response = await client.get("/preferences")
     assert response.status_code == 401
-    assert "open this page from Pipedrive" in response.text
+    assert "Open this page from Pipedrive" in response.text
+
+
+async def test_admins_reach_the_connections_page_from_preferences(client, fake_pipedrive):
+    admin = await install_via_oauth(client, "code-101")
+    page = await client.get("/preferences", headers=admin)
+    link = re.search(r'href="(/connections\?session=[^"]+)"', page.text)
+    assert link, "the preferences page links to the connections page"
+    connections = await client.get(link.group(1).replace("&amp;", "&"))
+    assert connections.status_code == 200
+    assert "Accounting connections" in connections.text
+    assert "/preferences?session=" in connections.text

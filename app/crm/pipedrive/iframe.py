@@ -172,7 +172,8 @@ async def get_page_user(request: Request, session: DbSession, settings: Settings
     if session_token_from(request):
         return await get_current_user(request, session, settings)
     raise Unauthorized(
-        "open this page from Pipedrive (or use the link from the install): no sign-in was sent"
+        "Open this page from Pipedrive (or from the link at the end of the install): "
+        "no sign-in was sent with it."
     )
 
 
