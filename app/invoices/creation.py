@@ -385,8 +385,9 @@ async def create_invoice(
     """Create the reviewed invoice exactly once per Idempotency-Key. Returns the invoice and
     whether this call created it (False: an earlier call with the key did)."""
     key = validate_key(key)
-    meta, connection, linked = await prepare(ctx, session, body)
+    # The deal first: another company's deal is a 404 whatever else is wrong with the body.
     url = await flows.ensure_deal(ctx, session, deal_id, body.deal_token)
+    meta, connection, linked = await prepare(ctx, session, body)
     digest = request_hash(deal_id, body)
     row, work, taken_over = await claim(ctx, deal_id, body, key, digest)
     if not work:
