@@ -40,8 +40,8 @@ from app.db import utcnow
 from app.errors import AppError, Conflict, ServiceUnavailable, ValidationFailed
 from app.invoices import flows
 from app.invoices.metadata import InvoiceContext, organisation_of
-from app.invoices.models import ContactLink, DealInvoice, InvoiceStatus, ItemLink
-from app.invoices.schemas import Check, InvoiceIn, InvoiceOut
+from app.invoices.models import DealInvoice, InvoiceStatus
+from app.invoices.schemas import Check, InvoiceIn, InvoiceOut, PreviewOut, TotalsOut
 from app.invoices.service import (
     CheckInput,
     ProviderMeta,
@@ -112,24 +112,24 @@ def validate_currency(code: str) -> None:
 
 
 @dataclass
-class Prepared:
+class Evaluation:
+    """The reviewed invoice as the provider would compute it, and every check."""
+
     meta: ProviderMeta
+    connection: ProviderConnection
+    linked: bool
+    totals: TotalsOut
+    amounts: list[Decimal]
     checks: list[Check]
-    known_contact: ContactLink | None
-    known_items: dict[str, ItemLink]
 
 
-async def prepare(
-    ctx: InvoiceContext, session: AsyncSession, body: InvoiceIn
-) -> tuple[ProviderMeta, ProviderConnection, bool]:
-    """Local checks of the reviewed invoice; raises 422 naming the field when it cannot go."""
+async def evaluate(ctx: InvoiceContext, session: AsyncSession, body: InvoiceIn) -> Evaluation:
+    """Totals and checks of a reviewed invoice, with no provider call (metadata is cached)."""
     validate_currency(body.currency)
     meta, connection = await ctx.meta_cache.connected(ctx, body.provider)
-    if body.customer.contact_id is None and not body.customer.create:
-        raise ValidationFailed(
-            f"Choose the {meta.label} contact to invoice, or create one.", field="customer"
-        )
-    totals, _ = compute_totals(meta, body.lines, body.tax_mode, body.global_discount, body.tax_code)
+    totals, amounts = compute_totals(
+        meta, body.lines, body.tax_mode, body.global_discount, body.tax_code
+    )
     contact_currency = body.customer.contact_currency
     contact_name = body.customer.name
     linked = False
@@ -157,10 +157,27 @@ async def prepare(
             confirm_zero=body.confirm_zero,
         ),
     )
-    stop = blocking(checks)
+    return Evaluation(meta, connection, linked, totals, amounts, checks)
+
+
+async def prepare(
+    ctx: InvoiceContext, session: AsyncSession, body: InvoiceIn
+) -> tuple[ProviderMeta, ProviderConnection, bool]:
+    """Local checks of the reviewed invoice; raises 422 naming the field when it cannot go."""
+    result = await evaluate(ctx, session, body)
+    stop = blocking(result.checks)
     if stop:
         raise ChecksFailed(stop)
-    return meta, connection, linked
+    return result.meta, result.connection, result.linked
+
+
+async def preview(
+    ctx: InvoiceContext, session: AsyncSession, deal_id: int, body: InvoiceIn
+) -> PreviewOut:
+    """Live totals and checks of the dialog's current invoice (nothing is created)."""
+    await flows.ensure_deal(ctx, session, deal_id, body.deal_token)
+    result = await evaluate(ctx, session, body)
+    return PreviewOut(totals=result.totals, line_amounts=result.amounts, checks=result.checks)
 
 
 # --- the row ------------------------------------------------------------------------------------

@@ -71,6 +71,7 @@ from app.invoices.schemas import (
     InvoiceIn,
     InvoiceOut,
     LineIn,
+    PreviewOut,
 )
 from app.invoices.service import (
     CheckInput,
@@ -553,6 +554,16 @@ async def create_invoice(
     return await run(ctx, session, deal_id, body, idempotency_key)
 
 
+async def preview_invoice(
+    ctx: InvoiceContext, session: AsyncSession, deal_id: int, body: InvoiceIn
+) -> PreviewOut:
+    """Live totals and checks of the dialog's current invoice, without creating anything or
+    calling the provider (its metadata is cached)."""
+    from app.invoices.creation import preview
+
+    return await preview(ctx, session, deal_id, body)
+
+
 def reviewed(draft: DraftOut, **over: Any) -> InvoiceIn:
     """The draft as the dialog would send it back unchanged (its chosen or suggested contact,
     else a new contact from the CRM's customer fields); ``over`` replaces top-level fields."""
@@ -620,6 +631,7 @@ __all__ = [
     "link_item",
     "list_invoices",
     "one_click_key",
+    "preview_invoice",
     "remember_contact",
     "remember_item",
     "reviewed",

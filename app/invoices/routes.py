@@ -19,6 +19,7 @@ from app.invoices.schemas import (
     ItemOut,
     LinkContactIn,
     LinkItemIn,
+    PreviewOut,
 )
 from app.tenants.dependencies import CurrentUser
 from app.web import DbSession
@@ -53,6 +54,14 @@ async def post_invoice(
     )
     response.status_code = 201 if created else 200
     return out
+
+
+@router.post("/deals/{deal_id}/invoice-preview", response_model=PreviewOut)
+async def post_preview(
+    deal_id: int, body: InvoiceIn, request: Request, session: DbSession, user: CurrentUser
+) -> PreviewOut:
+    """Live totals and checks while the user edits the dialog (nothing is created)."""
+    return await flows.preview_invoice(flows.context(request, user), session, deal_id, body)
 
 
 @router.get("/deals/{deal_id}/invoices", response_model=list[InvoiceOut])

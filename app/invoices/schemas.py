@@ -184,6 +184,14 @@ class DraftOut(BaseModel):
     deal_token: str | None = None
 
 
+class PreviewOut(BaseModel):
+    """Live totals (as the provider will compute them) and checks of a reviewed invoice."""
+
+    totals: TotalsOut
+    line_amounts: list[Decimal]
+    checks: list[Check]
+
+
 class CustomerIn(_In):
     """The chosen contact: an existing ``contact_id``, or ``create`` one from the fields."""
 

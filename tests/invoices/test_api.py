@@ -60,6 +60,8 @@ async def test_every_route_answers_404_for_another_companys_records(
         line["item_code"] = None
     payload["tax_mode"] = "NoTax"
     assert (await create(client, h, 31, payload)).status_code == 404
+    preview = await client.post("/api/v1/deals/31/invoice-preview", json=payload, headers=h)
+    assert preview.status_code == 404
     assert (await client.get("/api/v1/deals/31/invoices", headers=h)).status_code == 404
     assert (
         await client.put(

@@ -108,11 +108,19 @@ async def test_two_tax_rates_and_a_deal_amount_discount_in_a_foreign_currency(
         from app.invoices.flows import reviewed
 
         payload = body(fixed)
+        live = await client.post(
+            "/api/v1/deals/33/invoice-preview", json=payload, headers=northwind.headers
+        )
+        assert live.status_code == 200, live.text
+        assert not [c for c in live.json()["checks"] if c["severity"] == "error"]
         response = await create(client, northwind.headers, 33, payload)
         assert response.status_code == 201, response.text
         out = response.json()
         # 2700 + 699.90 = 3399.90; discount 100 split 79.41 / 20.59.
         assert Decimal(out["subtotal"]) == Decimal("3299.90")
+        # The live preview said what Xero then computed.
+        assert Decimal(out["total"]) == Decimal(live.json()["totals"]["total"])
+        assert Decimal(out["tax"]) == Decimal(live.json()["totals"]["tax"])
         assert reviewed(fixed).currency == "EUR"
     else:
         assert d.global_discount is not None and d.global_discount.amount == Decimal("100")
