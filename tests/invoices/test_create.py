@@ -174,3 +174,37 @@ async def test_a_provider_validation_error_leaves_no_invoice_and_keeps_the_orpha
         )
     ).json()
     assert len(umbrella) == 1
+
+
+async def test_a_pending_row_whose_worker_died_is_taken_over(client, northwind, sessionmaker):
+    from datetime import timedelta
+
+    from app.db import utcnow
+    from app.invoices.creation import request_hash
+    from app.invoices.schemas import InvoiceIn
+
+    d = await draft(client, northwind.headers, 31, "xero")
+    payload = body(d)
+    key = str(uuid.uuid4())
+    async with sessionmaker() as session:
+        session.add(
+            DealInvoice(
+                company_id=northwind.user.company_id,
+                provider="xero",
+                deal_id=31,
+                idempotency_key=key,
+                request_hash=request_hash(31, InvoiceIn.model_validate(payload)),
+                status="pending",
+                lease_until=utcnow() - timedelta(seconds=1),
+                currency="NZD",
+                reference="Acme rollout",
+                issue_date=d.details.issue_date,
+                request_body=payload,
+            )
+        )
+        await session.commit()
+    response = await create(client, northwind.headers, 31, payload, key)
+    assert response.status_code == 201, response.text
+    async with sessionmaker() as session:
+        rows = (await session.execute(select(DealInvoice))).scalars().all()
+    assert len(rows) == 1 and rows[0].status == "created"
