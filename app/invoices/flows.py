@@ -357,8 +357,9 @@ async def build_draft(
         if choice is None and prefs.defaults.revenue_account:
             # A description-only line books to the company's sales account.
             line.account_code = prefs.defaults.revenue_account
-        if choice is None and choice_suggestions(crm, all_items or []):
-            line.item_suggestions = [item_out(i) for i in choice_suggestions(crm, all_items or [])]
+        if choice is None:
+            # Several items share the code or name: offer them, choose none.
+            line.item_suggestions = [item_out(i) for i in candidates(crm, all_items or [])]
         if code is None and mode is not TaxMode.no_tax:
             checks.append(
                 Check(
@@ -440,6 +441,15 @@ def template_id_for(meta: ProviderMeta, template: str | None) -> str | None:
             return candidate.id
     default = next((t for t in meta.templates if t.is_default), None)
     return default.id if default else None
+
+
+def candidates(crm: Product | None, items: Sequence[Item]) -> list[Item]:
+    """Every active item with the product's code, else with its exact name."""
+    if crm is None:
+        return []
+    active = [i for i in items if i.is_active]
+    by_code = [i for i in active if crm.code and (i.code or "").casefold() == crm.code.casefold()]
+    return by_code or [i for i in active if i.name.casefold() == crm.name.casefold()]
 
 
 def choice_suggestions(crm: Product | None, items: Sequence[Item]) -> list[Item]:

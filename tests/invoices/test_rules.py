@@ -170,3 +170,26 @@ def test_totals_checks_zero_needs_confirmation_and_negative_is_refused():
     assert check(D("0")) == {"zero_total": "confirm"}
     assert check(D("0"), confirm=True) == {}
     assert check(D("-1"))["negative_total"] == "error"
+
+
+def test_suggestions_are_unique_code_then_unique_exact_name_and_nothing_fuzzier():
+    from app.crm.pipedrive.schemas import Product
+    from app.invoices.flows import candidates, choice_suggestions
+    from app.providers.base import Item
+
+    items = [
+        Item(id="1", name="Consulting hour", code="CONS-HR"),
+        Item(id="2", name="Support plan (monthly)", code="SUP-MONTHLY"),
+        Item(id="3", name="Widget", code="W-1"),
+        Item(id="4", name="Widget", code="W-2"),
+        Item(id="5", name="Consulting hours", code="CONS-HRS"),
+    ]
+    assert [i.id for i in choice_suggestions(Product(id=1, name="x", code="cons-hr"), items)] == [
+        "1"
+    ]
+    support = Product(id=5, name="Support plan (monthly)", code="SUP-MON")
+    assert [i.id for i in choice_suggestions(support, items)] == ["2"]
+    widget = Product(id=9, name="Widget", code=None)
+    assert choice_suggestions(widget, items) == []  # two exact names: no guess
+    assert [i.id for i in candidates(widget, items)] == ["3", "4"]  # offered, not chosen
+    assert choice_suggestions(Product(id=8, name="Consulting", code="CONS"), items) == []
