@@ -4,7 +4,7 @@ contact in one click, and updating a contact from the CRM (re-exported by ``flow
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +35,16 @@ from app.providers.base import (
 )
 
 PROVIDERS = ("xero", "quickbooks")
+
+
+async def first_error_from_crm(crm: Awaitable[Any], provider: Awaitable[Any]) -> Any:
+    """Both reads at once; the CRM's refusal wins (another company's record is a 404 before
+    anything is said about the provider id). Returns the provider's answer."""
+    results = await asyncio.gather(crm, provider, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results[1]
 
 
 def check_provider(provider: str) -> Provider:
@@ -212,7 +222,7 @@ async def link_item(
 ) -> ItemOut:
     """Remember that this CRM product is this provider item (both must exist)."""
     provider = check_provider(provider)
-    _, item = await asyncio.gather(
+    item: Item = await first_error_from_crm(
         _crm_product(ctx, session, product_id), _provider_item(ctx, provider, item_id)
     )
     await remember_item(
@@ -262,7 +272,7 @@ async def link_contact(
     """Remember that this CRM organization or person is this provider contact."""
     provider = check_provider(provider)
     check_entity(entity)
-    _, contact = await asyncio.gather(
+    contact: Contact = await first_error_from_crm(
         _crm_entity(ctx, session, entity, crm_id), _provider_contact(ctx, provider, contact_id)
     )
     await remember_contact(session, ctx.company_id, provider, entity, crm_id, contact)
