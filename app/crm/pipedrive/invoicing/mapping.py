@@ -20,6 +20,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from babel.numbers import get_currency_name
+
 from app.crm.pipedrive.invoicing import schemas as pd
 from app.errors import ValidationFailed
 from app.invoices.schemas import CustomerIn, DiscountIn, InvoiceIn, InvoiceOut, LineIn
@@ -80,7 +82,9 @@ def link_status(organisation: Organisation, features: Features) -> pd.LinkStatus
 
 
 def currency(c: Currency) -> pd.InvoiceCurrency:
-    return pd.InvoiceCurrency(id=c.code, name=c.name or c.code)
+    # QuickBooks names currencies by their code only: a readable name for the modal.
+    name = c.name if c.name and c.name != c.code else get_currency_name(c.code, locale="en")
+    return pd.InvoiceCurrency(id=c.code, name=name)
 
 
 def tax_rate(t: TaxRate) -> pd.InvoiceTaxRate:
