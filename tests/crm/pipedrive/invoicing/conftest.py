@@ -45,9 +45,12 @@ class Caller:
         **kw: Any,
     ) -> Any:
         ids = {k: kw.pop(k) for k in ("invoiceId", "contactId", "productId") if k in kw}
-        verb = method or {"get": "GET", "post": "POST", "put": "PUT"}[
-            next(p for p in ("get", "post", "put") if name.startswith(p))
-        ]
+        verb = (
+            method
+            or {"get": "GET", "post": "POST", "put": "PUT"}[
+                next(p for p in ("get", "post", "put") if name.startswith(p))
+            ]
+        )
         return await self.client.request(
             verb,
             self.url(name, link_id, **ids),
