@@ -81,3 +81,10 @@ async def link_of(sessionmaker: Any, company: Company, provider: str) -> str:
 @pytest.fixture
 async def links(northwind: Company, sessionmaker: Any) -> dict[str, str]:  # noqa: F811
     return {p: await link_of(sessionmaker, northwind, p) for p in ("xero", "quickbooks")}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_budgets(app: Any) -> None:
+    # The sandbox is reset for every test, so its minute windows start afresh; the app's
+    # per-tenant limiters (held by the adapters) must too, or one test waits out another's calls.
+    app.state.providers = None
