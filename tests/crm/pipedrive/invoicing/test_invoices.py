@@ -172,7 +172,7 @@ async def test_post_invoice_equals_our_api_xero(pd, links, client, northwind, ap
     assert created.statusCode == "DRAFT" and created.statusLabel == "Draft"
     assert created.contactName == "Acme Ltd" and created.currencyCode == "NZD"
     assert created.invoiceNumber
-    # 10 × 150 − 10 % + 2 × 1200 + 80.50 = 3830.50, plus 15 % GST.
+    # 10 x 150 less 10 %, plus 2 x 1200, plus 80.50 = 3830.50; plus 15 % GST.
     assert created.total == Decimal("4405.08")
     assert created.dueDate == data["dueDate"]
     assert created.id in created.providerInvoiceUrl

@@ -75,7 +75,7 @@ async def test_needs_reauth_is_unauthorized_and_calls_say_reconnect(pd, links, s
 
 async def test_currencies(pd, links):
     xero = ok(await pd("getCurrencies", links["xero"]), list[schemas.InvoiceCurrency])
-    assert [c.id for c in xero][0] == "NZD"
+    assert next(c.id for c in xero) == "NZD"
     assert {c.id for c in xero} == {"NZD", "USD", "EUR"}
     assert all(c.name and c.name != c.id for c in xero)
     qbo = ok(await pd("getCurrencies", links["quickbooks"]), list[schemas.InvoiceCurrency])
