@@ -144,9 +144,10 @@ async def register(
         # installation_for falls back to another user's install; the link must be announced
         # with the connecting admin's own token when they have one.
         url = await announce(http, settings, sessionmaker, installation.id, link)
-    except AppError as exc:
-        log.warning("invoicing_link_not_registered", provider=link.provider, reason=exc.message)
-        return Registration(link=link, redirect_url=None, error=exc.message)
+    except (AppError, httpx2.HTTPError) as exc:
+        reason = exc.message if isinstance(exc, AppError) else "Pipedrive could not be reached"
+        log.warning("invoicing_link_not_registered", provider=link.provider, reason=reason)
+        return Registration(link=link, redirect_url=None, error=reason)
     link.registered_at = utcnow()
     link.redirect_url = url[:1024]
     await session.flush()

@@ -85,6 +85,10 @@ class EnvelopeRoute(APIRoute):
                 return failure(422, _validation_message(exc.errors()))
             except StarletteHTTPException as exc:
                 return failure(exc.status_code, str(exc.detail))
+            except Exception:
+                # Pipedrive must never get an HTML error page: log it, answer the envelope.
+                log.exception("invoicing_extension_failed", path=request.url.path)
+                return failure(500, "Something failed on our side; it has been logged.")
 
         return run
 

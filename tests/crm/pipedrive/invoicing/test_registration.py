@@ -116,3 +116,22 @@ async def test_install_without_pipedrive_token_still_connects(client, make_user,
     assert "Xero connected" in done.text
     assert 'id="register-error"' in done.text
     assert "Register with Pipedrive" in done.text
+
+
+async def test_pipedrive_refusing_the_registration_does_not_fail_the_connect(
+    client, contoso, flow, sandbox, sessionmaker, pd
+):
+    await sandbox.fault(kind="status", status=502, path=r"/api/v1/invoice/user/provider$", count=1)
+    done = await flow.xero(contoso.user, email="colin@contoso.test", tenant_ids=(XERO_AU,))
+    assert done.status_code == 200, done.text
+    assert "Xero connected" in done.text
+    assert 'id="register-error"' in done.text and "502" in done.text
+    assert [r for r in await registered(sandbox) if r["company_id"] == 7002] == []
+    link = await link_of(sessionmaker, contoso, "xero")
+    # The link already answers; registering again from the page completes it.
+    assert ok(await pd("getProviderAccount", link), schemas.LinkStatus).authorized is True
+    again = await client.get(
+        "/pipedrive/invoicing/register/xero", headers=contoso.headers, follow_redirects=False
+    )
+    assert again.status_code == 303
+    assert [r["linkId"] for r in await registered(sandbox) if r["company_id"] == 7002] == [link]
