@@ -35,10 +35,11 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.connections.models import ProviderConnection
 from app.db import utcnow
 from app.errors import AppError, Conflict, ServiceUnavailable, ValidationFailed
 from app.invoices import flows
-from app.invoices.metadata import InvoiceContext, live_connection, organisation_of
+from app.invoices.metadata import InvoiceContext, organisation_of
 from app.invoices.models import ContactLink, DealInvoice, InvoiceStatus, ItemLink
 from app.invoices.schemas import Check, InvoiceIn, InvoiceOut
 from app.invoices.service import (
@@ -120,16 +121,16 @@ class Prepared:
 
 async def prepare(
     ctx: InvoiceContext, session: AsyncSession, body: InvoiceIn
-) -> tuple[ProviderMeta, list[Check]]:
+) -> tuple[ProviderMeta, ProviderConnection]:
     """Local checks of the reviewed invoice; raises 422 naming the field when it cannot go."""
     validate_currency(body.currency)
-    meta = await ctx.meta_cache.get(ctx, body.provider)
+    meta, connection = await ctx.meta_cache.connected(ctx, body.provider)
     if body.customer.contact_id is None and not body.customer.create:
         raise ValidationFailed(
             f"Choose the {meta.label} contact to invoice, or create one.", field="customer"
         )
     totals, _ = compute_totals(meta, body.lines, body.tax_mode, body.global_discount, body.tax_code)
-    contact_currency = None
+    contact_currency = body.customer.contact_currency
     contact_name = body.customer.name
     if body.customer.contact_id and body.customer.crm_entity and body.customer.crm_id:
         link = await flows.ContactLinkRepository(session, ctx.company_id).one(
@@ -157,7 +158,7 @@ async def prepare(
     stop = blocking(checks)
     if stop:
         raise ChecksFailed(stop)
-    return meta, checks
+    return meta, connection
 
 
 # --- the row ------------------------------------------------------------------------------------
@@ -165,8 +166,9 @@ async def prepare(
 
 async def claim(
     ctx: InvoiceContext, deal_id: int, body: InvoiceIn, key: str, digest: str
-) -> tuple[DealInvoice, bool]:
-    """The row for this key and whether this request must work on it (False: it is done)."""
+) -> tuple[DealInvoice, bool, str | None]:
+    """The row for this key, whether this request must work on it (False: it is done), and
+    the state it took over (None for a fresh row)."""
     deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
     while True:
         async with ctx.sessionmaker() as session:
@@ -188,21 +190,24 @@ async def claim(
             session.add(row)
             try:
                 await session.commit()
-                return row, True
+                return row, True, None
             except IntegrityError:
                 await session.rollback()
         async with ctx.sessionmaker() as session:
             existing = await flows.InvoiceRepository(session, ctx.company_id).by_key(key)
             if existing is None:
                 continue
-            if existing.request_hash != digest or existing.deal_id != deal_id:
+            retry_with_changes = existing.status == InvoiceStatus.failed
+            if (existing.request_hash != digest or existing.deal_id != deal_id) and not (
+                retry_with_changes and existing.deal_id == deal_id
+            ):
                 raise ValidationFailed(
                     "This Idempotency-Key was already used for a different invoice; "
                     "open the dialog again to get a new one.",
                     field="Idempotency-Key",
                 )
             if existing.status == InvoiceStatus.created:
-                return existing, False
+                return existing, False, None
             lease = existing.lease_until
             if existing.status == InvoiceStatus.pending and lease and lease > utcnow():
                 if asyncio.get_running_loop().time() > deadline:
@@ -230,6 +235,13 @@ async def claim(
                     attempt=attempt,
                     lease_until=utcnow() + LEASE,
                     failure_reason=None,
+                    # A failed attempt created nothing: the corrected invoice replaces it.
+                    request_hash=digest,
+                    request_body=body.model_dump(mode="json"),
+                    reference=body.reference,
+                    currency=body.currency,
+                    issue_date=body.issue_date,
+                    due_date=body.due_date,
                     updated_at=utcnow(),
                 )
             )
@@ -237,8 +249,7 @@ async def claim(
             if result.rowcount == 1:  # type: ignore[attr-defined]
                 refreshed = await session.get(DealInvoice, existing.id, populate_existing=True)
                 assert refreshed is not None
-                refreshed.status = existing.status  # the state we took over, for reconciling
-                return refreshed, True
+                return refreshed, True, existing.status
 
 
 async def _save(ctx: InvoiceContext, row_id: str, **values: object) -> DealInvoice:
@@ -323,11 +334,20 @@ async def _contact(
 
 
 async def _remember(
-    ctx: InvoiceContext, body: InvoiceIn, contact_id: str, contact_name: str, currency: str | None
+    session: AsyncSession,
+    ctx: InvoiceContext,
+    body: InvoiceIn,
+    contact_id: str,
+    contact_name: str,
+    currency: str | None,
 ) -> None:
-    async with ctx.sessionmaker() as session:
-        customer = body.customer
-        if customer.crm_entity and customer.crm_id:
+    """Remember the contact and the lines' items as links, where not remembered yet."""
+    customer = body.customer
+    if customer.crm_entity and customer.crm_id:
+        known = await flows.ContactLinkRepository(session, ctx.company_id).one(
+            body.provider, customer.crm_entity, customer.crm_id
+        )
+        if known is None or known.contact_id != contact_id:
             await flows.remember_contact(
                 session,
                 ctx.company_id,
@@ -336,22 +356,24 @@ async def _remember(
                 customer.crm_id,
                 Contact(id=contact_id, name=contact_name, currency=currency),
             )
-        for line in body.lines:
-            if line.crm_product_id and (line.item_id or line.item_code):
-                link = await flows.ItemLinkRepository(session, ctx.company_id).one(
-                    body.provider, line.crm_product_id
-                )
-                if link is None:
-                    await flows.remember_item(
-                        session,
-                        ctx.company_id,
-                        body.provider,
-                        line.crm_product_id,
-                        line.item_id or line.item_code or "",
-                        line.item_code,
-                        line.description.splitlines()[0][:255],
-                    )
-        await session.commit()
+    chosen = [
+        line for line in body.lines if line.crm_product_id and (line.item_id or line.item_code)
+    ]
+    links = await flows.ItemLinkRepository(session, ctx.company_id).for_products(
+        body.provider, [line.crm_product_id for line in chosen if line.crm_product_id]
+    )
+    for line in chosen:
+        assert line.crm_product_id is not None
+        if line.crm_product_id not in links:
+            await flows.remember_item(
+                session,
+                ctx.company_id,
+                body.provider,
+                line.crm_product_id,
+                line.item_id or line.item_code or "",
+                line.item_code,
+                line.description.splitlines()[0][:255],
+            )
 
 
 async def create_invoice(
@@ -360,14 +382,12 @@ async def create_invoice(
     """Create the reviewed invoice exactly once per Idempotency-Key. Returns the invoice and
     whether this call created it (False: an earlier call with the key did)."""
     key = validate_key(key)
-    meta, _ = await prepare(ctx, session, body)
+    meta, connection = await prepare(ctx, session, body)
+    url = await flows.ensure_deal(ctx, session, deal_id, body.deal_token)
     digest = request_hash(deal_id, body)
-    row, work = await claim(ctx, deal_id, body, key, digest)
+    row, work, taken_over = await claim(ctx, deal_id, body, key, digest)
     if not work:
         return flows.invoice_out(row, flows.company_today(meta)), False
-    taken_over = row.status
-    connection = await live_connection(ctx, body.provider)
-    _, api_domain = await ctx.pipedrive(session)
     totals, _ = compute_totals(meta, body.lines, body.tax_mode, body.global_discount, body.tax_code)
     try:
         contact = await _contact(ctx, meta, row, body)
@@ -383,7 +403,7 @@ async def create_invoice(
             tax_code=body.tax_code,
             template_id=body.template_id,
             reference=body.reference,
-            url=flows.deal_url(api_domain, deal_id),
+            url=url,
             lines=body.lines,
             discount=body.global_discount,
             bill_email=body.customer.email,
@@ -400,9 +420,12 @@ async def create_invoice(
                     lambda c: adapter.create_invoice(c, draft, idempotency_key=pkey),
                 )
             except ProviderUnavailable as exc:
-                if not exc.outcome_unknown:
-                    raise
-                invoice = await reconcile(ctx, meta, row, contact_id, totals.total)
+                # Whatever the adapter concluded, a create that got no answer may have been
+                # committed: look before anyone sends it again.
+                try:
+                    invoice = await reconcile(ctx, meta, row, contact_id, totals.total)
+                except ProviderError:
+                    invoice = None
                 if invoice is None:
                     await _save(
                         ctx,
@@ -443,53 +466,55 @@ async def create_invoice(
     organisation = organisation_of(connection)
     adapter = ctx.adapter(meta.provider)
     currency = invoice.currency or body.currency
-    saved = await _save(
-        ctx,
-        row.id,
-        status=InvoiceStatus.created,
-        lease_until=None,
-        failure_reason=None,
-        orphan_contact_id=None,
-        provider_invoice_id=invoice.id,
-        number=invoice.number,
-        provider_status=invoice.status,
-        contact_id=invoice.contact_id or contact_id,
-        contact_name=invoice.contact_name
-        or (contact.name if contact else None)
-        or body.customer.name,
-        currency=currency,
-        issue_date=invoice.issue_date or body.issue_date,
-        due_date=invoice.due_date or body.due_date,
-        subtotal_minor=to_minor(invoice.subtotal, currency),
-        tax_minor=to_minor(invoice.total_tax, currency),
-        total_minor=to_minor(invoice.total, currency),
-        amount_due_minor=to_minor(invoice.amount_due, currency),
-        amount_paid_minor=to_minor(invoice.amount_paid, currency),
-        url=adapter.invoice_url(organisation, invoice.id),
-    )
-    await _remember(
-        ctx,
-        body,
-        saved.contact_id or contact_id,
-        saved.contact_name or "",
-        contact.currency if contact else None,
-    )
-    session.add(
-        AuditEvent(
-            company_id=ctx.company_id,
-            actor_user_id=ctx.user.id,
-            action="invoice.created",
-            details={
-                "deal_id": deal_id,
-                "provider": meta.provider,
-                "invoice_row": saved.id,
-                "provider_invoice_id": invoice.id,
-                "number": invoice.number,
-                "total_minor": saved.total_minor,
-                "currency": currency,
-                "contact_created": body.customer.create,
-                "contact_updated": bool(body.customer.update_contact),
-            },
+    # One transaction records the invoice, remembers the links and writes the audit entry.
+    async with ctx.sessionmaker() as final:
+        saved = await final.get(DealInvoice, row.id)
+        assert saved is not None
+        saved.status = InvoiceStatus.created
+        saved.lease_until = None
+        saved.failure_reason = None
+        saved.orphan_contact_id = None
+        saved.provider_invoice_id = invoice.id
+        saved.number = invoice.number
+        saved.provider_status = invoice.status
+        saved.contact_id = invoice.contact_id or contact_id
+        saved.contact_name = (
+            invoice.contact_name or (contact.name if contact else None) or body.customer.name
         )
-    )
+        saved.currency = currency
+        saved.issue_date = invoice.issue_date or body.issue_date
+        saved.due_date = invoice.due_date or body.due_date
+        saved.subtotal_minor = to_minor(invoice.subtotal, currency)
+        saved.tax_minor = to_minor(invoice.total_tax, currency)
+        saved.total_minor = to_minor(invoice.total, currency)
+        saved.amount_due_minor = to_minor(invoice.amount_due, currency)
+        saved.amount_paid_minor = to_minor(invoice.amount_paid, currency)
+        saved.url = adapter.invoice_url(organisation, invoice.id)
+        await _remember(
+            final,
+            ctx,
+            body,
+            saved.contact_id,
+            saved.contact_name or "",
+            contact.currency if contact else None,
+        )
+        final.add(
+            AuditEvent(
+                company_id=ctx.company_id,
+                actor_user_id=ctx.user.id,
+                action="invoice.created",
+                details={
+                    "deal_id": deal_id,
+                    "provider": meta.provider,
+                    "invoice_row": saved.id,
+                    "provider_invoice_id": invoice.id,
+                    "number": invoice.number,
+                    "total_minor": saved.total_minor,
+                    "currency": currency,
+                    "contact_created": body.customer.create,
+                    "contact_updated": bool(body.customer.update_contact),
+                },
+            )
+        )
+        await final.commit()
     return flows.invoice_out(saved, flows.company_today(meta)), True

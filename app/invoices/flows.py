@@ -30,7 +30,7 @@ from app.crm.pipedrive.client import PipedriveClient
 from app.crm.pipedrive.errors import PipedriveNotFound
 from app.crm.pipedrive.schemas import Deal, DealData, Product
 from app.crm.pipedrive.service import field_cache
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.invoices.metadata import InvoiceContext, MetaCache
 from app.invoices.models import ContactLink, DealInvoice, InvoiceStatus, ItemLink
 from app.invoices.repository import ContactLinkRepository, InvoiceRepository, ItemLinkRepository
@@ -79,6 +79,7 @@ from app.providers.base import (
 )
 from app.providers.money import from_minor
 from app.providers.view import invoice_view
+from app.security import Signer
 
 PROVIDERS = ("xero", "quickbooks")
 
@@ -225,6 +226,35 @@ async def read_deal(client: PipedriveClient, deal_id: int) -> Deal:
     return deal
 
 
+DEAL_TOKEN_TTL = 12 * 3600
+
+
+def deal_signer(ctx: InvoiceContext) -> Signer:
+    return Signer(ctx.settings.secret_key, "invoice-deal")
+
+
+def deal_token(ctx: InvoiceContext, deal_id: int, url: str) -> str:
+    """Signed (company, deal, deal URL): the draft hands it to the create call."""
+    return deal_signer(ctx).sign({"c": ctx.company_id, "d": deal_id, "u": url}, DEAL_TOKEN_TTL)
+
+
+async def ensure_deal(
+    ctx: InvoiceContext, session: AsyncSession, deal_id: int, token: str | None
+) -> str:
+    """The deal belongs to the company and is not deleted: proven by the draft's token, else
+    read from the CRM (404 for another company's or a deleted deal). Returns its URL."""
+    if token:
+        try:
+            claims = deal_signer(ctx).unsign(token)
+        except AppError:
+            claims = {}
+        if claims.get("c") == ctx.company_id and claims.get("d") == deal_id and claims.get("u"):
+            return str(claims["u"])
+    client, api_domain = await ctx.pipedrive(session)
+    await read_deal(client, deal_id)
+    return deal_url(api_domain, deal_id)
+
+
 def deal_url(api_domain: str, deal_id: int) -> str:
     return f"{api_domain.rstrip('/')}/deal/{deal_id}"
 
@@ -243,7 +273,7 @@ async def build_draft(
     client, api_domain = await ctx.pipedrive(session)
     prefs, _ = await load_preferences(session, ctx.company_id, provider, None)
     adapter = ctx.adapter(provider)
-    (deal, lines, discounts), meta, definitions = await asyncio.gather(
+    first_round, meta_or_error, definitions = await asyncio.gather(
         asyncio.gather(
             read_deal(client, deal_id),
             client.deal_products(deal_id),
@@ -251,7 +281,14 @@ async def build_draft(
         ),
         ctx.meta_cache.get(ctx, provider),
         ctx.fields.get(ctx.company_id, client),
+        return_exceptions=True,
     )
+    # The deal's own answer first: another company's deal is a 404, even when unconnected.
+    for result in (first_round, meta_or_error, definitions):
+        if isinstance(result, BaseException):
+            raise result
+    deal, lines, discounts = first_round  # type: ignore[misc]
+    meta: ProviderMeta = meta_or_error  # type: ignore[assignment]
     enabled = [p for p in lines if p.is_enabled]
     product_ids = [p.product_id for p in enabled if p.product_id]
     item_links = await ItemLinkRepository(session, ctx.company_id).for_products(
@@ -296,7 +333,7 @@ async def build_draft(
         provider,
         prefs,
         data,
-        definitions,
+        definitions,  # type: ignore[arg-type]
         today,
         contact_terms(linked_contact.payment_terms) if linked_contact else None,
     )
@@ -439,6 +476,7 @@ async def build_draft(
         totals=totals,
         checks=checks,
         features=meta.features.to_link_features(),
+        deal_token=deal_token(ctx, deal.id, deal_url(api_domain, deal.id)),
     )
 
 
@@ -738,12 +776,13 @@ async def create_item(
     if body.crm_product_id:
         await _crm_product(ctx, session, body.crm_product_id)
     adapter = ctx.adapter(provider)
+    account = body.account_code or await default_account(ctx, session, provider)
     data = ItemInput(
         name=body.name,
         code=body.code,
         description=body.description,
         unit_price=body.unit_price,
-        account_code=body.account_code,
+        account_code=account,
         tax_code=body.tax_code,
     )
     item = await ctx.call(provider, lambda c: adapter.create_item(c, data, idempotency_key=key))
@@ -851,7 +890,7 @@ def reviewed(draft: DraftOut, **over: Any) -> InvoiceIn:
         "provider": draft.provider,
         "customer": CustomerIn(
             contact_id=customer.contact.id if customer.contact else None,
-            create=customer.contact is None,
+            create=customer.contact is None and bool(customer.to),
             name=None if customer.contact else customer.to,
             email=customer.email,
             address=customer.address,
@@ -859,6 +898,7 @@ def reviewed(draft: DraftOut, **over: Any) -> InvoiceIn:
             update_contact=customer.update_contact,
             crm_entity=customer.crm_entity,
             crm_id=customer.crm_id,
+            contact_currency=customer.contact.currency if customer.contact else None,
         ),
         "issue_date": draft.details.issue_date,
         "due_date": draft.details.due_date,
@@ -871,6 +911,21 @@ def reviewed(draft: DraftOut, **over: Any) -> InvoiceIn:
             LineIn(**line.model_dump(include=set(LineIn.model_fields))) for line in draft.lines
         ],
         "global_discount": draft.global_discount,
+        "deal_token": draft.deal_token,
     }
     values.update(over)
     return InvoiceIn(**values)
+
+
+async def default_account(ctx: InvoiceContext, session: AsyncSession, provider: str) -> str | None:
+    """The sales account for a one-click item: the company's preference, else (QuickBooks,
+    which requires one) its first income account."""
+    prefs, _ = await load_preferences(session, ctx.company_id, provider, None)  # type: ignore[arg-type]
+    if prefs.defaults.revenue_account:
+        return prefs.defaults.revenue_account
+    if provider != "quickbooks":
+        return None
+    adapter = ctx.adapter(provider)
+    accounts = await ctx.call(provider, adapter.list_accounts)
+    income = [a for a in accounts if a.type.lower() == "income"] or list(accounts)
+    return income[0].code if income else None

@@ -308,6 +308,9 @@ def compute_totals(
         mode,
         discount_rate=discount.rate if discount else None,
         discount_amount=discount.amount if discount else None,
+        # The adapter sends no ApplyTaxAfterDiscount, and QuickBooks then taxes the lines
+        # before the invoice discount (quickbooks.md: false or null → tax first).
+        apply_tax_after_discount=False,
     )
     estimated = meta.automated_tax and any(
         (r := meta.rate_of(x.tax_code)) is not None and r.rate_decided_by_provider for x in inputs
