@@ -193,6 +193,9 @@ async def test_post_invoice_equals_our_api_xero(pd, links, client, northwind, ap
     found = await stored(app, northwind.user.company_id, "xero", [created.id, theirs_id])
     assert comparable(found[created.id]) == comparable(found[theirs_id])
     assert found[created.id].lines[0].item_code == "CONS-HR"
+    # Ours links to the deal; Pipedrive's names no deal, so it links to the company's Pipedrive.
+    assert found[theirs_id].url.endswith("/deal/31")
+    assert found[created.id].url and "/deal/" not in found[created.id].url
 
 
 async def test_post_invoice_equals_our_api_quickbooks(pd, links, client, northwind, app):
@@ -487,3 +490,17 @@ async def test_invoice_summary(pd, links):
         list[schemas.SummaryRow],
     )
     assert [r.currency for r in xero] == ["NZD"] and xero[0].paid > 0
+
+
+async def test_quickbooks_new_customer_in_the_invoice_currency(pd, links):
+    link = links["quickbooks"]
+    data = await qbo_body(pd, link)
+    fresh = {**data, "contactId": None, "contactName": "Euro Buyer GmbH", "currencyId": "EUR"}
+    created = invoice(await pd("postInvoice", link, json=fresh))
+    assert created.currencyCode == "EUR" and created.contactName == "Euro Buyer GmbH"
+    (made,) = ok(
+        await pd("getSearchContacts", link, params={"name": "Euro Buyer"}), list[schemas.Contact]
+    )
+    assert made.email == "gary@globex.test"
+    # An existing USD customer invoiced in EUR: refused in plain words, nothing recorded.
+    fails(await pd("postInvoice", link, json={**data, "currencyId": "EUR"}), 422, "currency")
