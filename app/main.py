@@ -21,6 +21,8 @@ from app.config import Settings, get_settings
 from app.connections.routes import api as connections_api
 from app.connections.routes import pages as connections_pages
 from app.connections.service import connections_purge_hook
+from app.crm.pipedrive.invoicing.routes import pages as invoicing_pages
+from app.crm.pipedrive.invoicing.routes import router as invoicing_router
 from app.crm.pipedrive.routes import router as pipedrive_router
 from app.db import create_engine, create_sessionmaker
 from app.errors import AppError
@@ -211,6 +213,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(connections_api)
     app.include_router(connections_pages)
     app.include_router(invoices_router)
+    # The page step first: the extension router ends in a catch-all for its prefix.
+    app.include_router(invoicing_pages)
+    app.include_router(invoicing_router)
     # A company that leaves loses its provider tokens: revoke them before its rows go.
     register_before_purge("connections", connections_purge_hook(settings))
     return app

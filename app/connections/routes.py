@@ -23,6 +23,7 @@ from app.connections.service import (
     parse_provider,
     provider_label,
 )
+from app.crm.pipedrive.invoicing.registration import register_after_connect
 from app.errors import AppError, NotFound
 from app.tenants.dependencies import CurrentAdmin, CurrentUser
 from app.tenants.models import CrmUser
@@ -231,6 +232,9 @@ async def _connected(
         f"/connections?session={issue_session_token(settings, user)}" if user is not None else None
     )
     label = provider_label(row.provider)
+    # Pipedrive's Invoicing extension learns of the connection here (its own module; a
+    # failure there never fails the connect: the page then offers to register again).
+    registration = await register_after_connect(request.app.state, session, row)
     return _page(
         request,
         "connections/result.html",
@@ -240,4 +244,10 @@ async def _connected(
         f"your Pipedrive company can create invoices in it.",
         back_url=back,
         connection=row,
+        pipedrive_url=registration.redirect_url,
+        register_error=registration.error,
+        register_url=f"/pipedrive/invoicing/register/{row.provider}?session="
+        f"{issue_session_token(settings, user)}"
+        if user is not None
+        else None,
     )
