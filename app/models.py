@@ -2,6 +2,7 @@
 
 from app.connections.models import ConnectNonce, PendingConnection, ProviderConnection
 from app.crm.pipedrive.models import PipedriveInstallation, PipedriveOAuthState
+from app.invoices.models import ContactLink, DealInvoice, ItemLink
 from app.preferences.models import InvoicingPreference
 from app.tenants.models import AuditEvent, Company, CrmUser
 
@@ -9,8 +10,11 @@ __all__ = [
     "AuditEvent",
     "Company",
     "ConnectNonce",
+    "ContactLink",
     "CrmUser",
+    "DealInvoice",
     "InvoicingPreference",
+    "ItemLink",
     "PendingConnection",
     "PipedriveInstallation",
     "PipedriveOAuthState",

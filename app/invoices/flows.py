@@ -1,0 +1,891 @@
+"""Invoicing use cases, shared by our JSON API, the deal page and Pipedrive's Invoicing extension.
+
+Every flow takes an ``InvoiceContext`` (who acts; app state) and plain inputs, and returns the
+API shapes of ``app.invoices.schemas``:
+
+* ``build_draft(ctx, session, deal_id, provider)`` → ``DraftOut``: the proposed invoice.
+* ``create_invoice(ctx, session, deal_id, body, idempotency_key)`` → ``(InvoiceOut, created)``:
+  exactly once per key (see ``app.invoices.creation``).
+* ``list_invoices(ctx, session, deal_id)`` → ``list[InvoiceOut]``.
+* ``search_items`` / ``search_contacts``, ``link_item`` / ``unlink_item``,
+  ``link_contact`` / ``unlink_contact``, ``create_item`` / ``create_contact``,
+  ``contact_changes`` (and apply them).
+
+Routes stay thin: they build the context, call one flow, and return its result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.connections.dependencies import get_token_service
+from app.crm.pipedrive.client import PipedriveClient
+from app.crm.pipedrive.errors import PipedriveNotFound
+from app.crm.pipedrive.schemas import Deal, DealData, Product
+from app.crm.pipedrive.service import field_cache
+from app.errors import Conflict, NotFound, ValidationFailed
+from app.invoices.metadata import InvoiceContext, MetaCache
+from app.invoices.models import ContactLink, DealInvoice, InvoiceStatus, ItemLink
+from app.invoices.repository import ContactLinkRepository, InvoiceRepository, ItemLinkRepository
+from app.invoices.schemas import (
+    Check,
+    ContactOut,
+    CreateContactIn,
+    CreateItemIn,
+    CustomerIn,
+    CustomerOut,
+    DetailsOut,
+    DraftLine,
+    DraftOut,
+    FieldChange,
+    InvoiceIn,
+    InvoiceOut,
+    ItemOut,
+    LineIn,
+)
+from app.invoices.service import (
+    CheckInput,
+    ItemChoice,
+    ProviderMeta,
+    compute_totals,
+    discount_lines,
+    global_discount_for,
+    product_line,
+    run_checks,
+    tax_code_for,
+    tax_mode_for,
+)
+from app.preferences.due_dates import DueRule, Terms
+from app.preferences.schemas import Provider
+from app.preferences.service import invoice_prefill, load_preferences
+from app.providers.base import (
+    Address,
+    Contact,
+    ContactInput,
+    Invoice,
+    Item,
+    ItemInput,
+    PaymentTerms,
+    ProviderNotFound,
+    ProviderValidationError,
+    TaxMode,
+)
+from app.providers.money import from_minor
+from app.providers.view import invoice_view
+
+PROVIDERS = ("xero", "quickbooks")
+
+# Xero sends Windows-style zone names (NEWZEALANDSTANDARDTIME); the ones our customers use.
+WINDOWS_ZONES = {
+    "NEWZEALANDSTANDARDTIME": "Pacific/Auckland",
+    "AUSEASTERNSTANDARDTIME": "Australia/Sydney",
+    "EAUSTRALIASTANDARDTIME": "Australia/Brisbane",
+    "WAUSTRALIASTANDARDTIME": "Australia/Perth",
+    "GMTSTANDARDTIME": "Europe/London",
+    "WEUROPESTANDARDTIME": "Europe/Berlin",
+    "PACIFICSTANDARDTIME": "America/Los_Angeles",
+    "EASTERNSTANDARDTIME": "America/New_York",
+    "CENTRALSTANDARDTIME": "America/Chicago",
+    "UTC": "UTC",
+}
+
+
+def context(request: Request, user: Any) -> InvoiceContext:
+    """The flows' context from a request of our app (any surface)."""
+    state = request.app.state
+    cache = getattr(state, "invoice_meta", None)
+    if cache is None:
+        cache = state.invoice_meta = MetaCache()
+    return InvoiceContext(
+        settings=state.settings,
+        sessionmaker=state.sessionmaker,
+        http=state.http,
+        tokens=get_token_service(request),
+        fields=field_cache(request),
+        user=user,
+        meta_cache=cache,
+    )
+
+
+def check_provider(provider: str) -> Provider:
+    if provider not in PROVIDERS:
+        raise ValidationFailed("provider must be xero or quickbooks", field="provider")
+    return provider  # type: ignore[return-value]
+
+
+def company_today(meta: ProviderMeta, now: datetime | None = None) -> date:
+    """Today in the connected organisation's timezone (UTC when it does not say)."""
+    name = meta.organisation.timezone or "UTC"
+    try:
+        zone = ZoneInfo(WINDOWS_ZONES.get(name.upper(), name))
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return (now or datetime.now(UTC)).astimezone(zone).date()
+
+
+def contact_terms(terms: PaymentTerms | None) -> Terms | None:
+    """A provider contact's own sales terms as our due-date rule, when they say enough."""
+    if terms is None:
+        return None
+    if terms.day is not None and terms.type:
+        rule = {
+            "DAYSAFTERBILLDATE": DueRule.days_after_invoice,
+            "DAYSAFTERBILLMONTH": DueRule.days_after_end_of_month,
+            "OFCURRENTMONTH": DueRule.day_of_current_month,
+            "OFFOLLOWINGMONTH": DueRule.day_of_following_month,
+        }.get(terms.type.upper())
+        return Terms(rule, terms.day) if rule else None
+    digits = "".join(ch for ch in (terms.name or "") if ch.isdigit())
+    if digits:
+        return Terms(DueRule.days_after_invoice, int(digits))
+    if terms.name and "receipt" in terms.name.lower():
+        return Terms(DueRule.days_after_invoice, 0)
+    return None
+
+
+def address_text(address: Address | None) -> str | None:
+    if address is None or address.is_empty():
+        return None
+    parts = [*address.lines, address.city, address.region, address.postal_code, address.country]
+    return ", ".join(p for p in parts if p) or None
+
+
+def contact_out(contact: Contact) -> ContactOut:
+    return ContactOut(
+        id=contact.id,
+        name=contact.name,
+        email=contact.email,
+        tax_number=contact.tax_number,
+        currency=contact.currency,
+        address=address_text(contact.address),
+    )
+
+
+def item_out(item: Item) -> ItemOut:
+    return ItemOut(
+        id=item.id,
+        name=item.name,
+        code=item.code,
+        description=item.description,
+        unit_price=item.unit_price,
+        tax_code=item.tax_code,
+        account_code=item.account_code,
+    )
+
+
+def _norm(text: str | None) -> str:
+    return " ".join((text or "").replace(",", " ").split()).casefold()
+
+
+def contact_diff(
+    contact: Contact, email: str | None, address: str | None, tax_id: str | None
+) -> list[FieldChange]:
+    """What pushing the CRM's email, address and tax id would change on the contact: only the
+    fields the CRM has and that differ (ignoring case, commas and spacing)."""
+    out: list[FieldChange] = []
+    current = {
+        "email": contact.email,
+        "address": address_text(contact.address),
+        "tax_id": contact.tax_number,
+    }
+    for name, value in (("email", email), ("address", address), ("tax_id", tax_id)):
+        if value and value.strip() and _norm(value) != _norm(current[name]):
+            out.append(FieldChange(field=name, provider_value=current[name], crm_value=value))
+    return out
+
+
+def contact_input(changes: Sequence[FieldChange]) -> ContactInput:
+    values: dict[str, Any] = {}
+    for change in changes:
+        if change.field == "email":
+            values["email"] = change.crm_value
+        elif change.field == "tax_id":
+            values["tax_number"] = change.crm_value
+        else:
+            values["address"] = Address(lines=(change.crm_value,))
+    return ContactInput(**values)
+
+
+async def read_deal(client: PipedriveClient, deal_id: int) -> Deal:
+    try:
+        deal = await client.deal(deal_id)
+    except PipedriveNotFound as exc:
+        raise NotFound(f"Deal {deal_id} was not found in Pipedrive.", field="deal_id") from exc
+    if deal.is_deleted:
+        raise NotFound(
+            f"Deal {deal_id} was deleted in Pipedrive.", field="deal_id", code="deal_deleted"
+        )
+    return deal
+
+
+def deal_url(api_domain: str, deal_id: int) -> str:
+    return f"{api_domain.rstrip('/')}/deal/{deal_id}"
+
+
+# --- the draft ----------------------------------------------------------------------------------
+
+
+async def build_draft(
+    ctx: InvoiceContext, session: AsyncSession, deal_id: int, provider: str
+) -> DraftOut:
+    """The proposed invoice for a deal: two concurrent rounds of CRM reads (the deal with its
+    products and discounts; then organization, person and product codes, together with the
+    linked contact), preferences applied, lines in the provider's form, totals as the provider
+    computes them, and the checks. Provider metadata comes from a short cache."""
+    provider = check_provider(provider)
+    client, api_domain = await ctx.pipedrive(session)
+    prefs, _ = await load_preferences(session, ctx.company_id, provider, None)
+    adapter = ctx.adapter(provider)
+    (deal, lines, discounts), meta, definitions = await asyncio.gather(
+        asyncio.gather(
+            read_deal(client, deal_id),
+            client.deal_products(deal_id),
+            client.deal_discounts(deal_id),
+        ),
+        ctx.meta_cache.get(ctx, provider),
+        ctx.fields.get(ctx.company_id, client),
+    )
+    enabled = [p for p in lines if p.is_enabled]
+    product_ids = [p.product_id for p in enabled if p.product_id]
+    item_links = await ItemLinkRepository(session, ctx.company_id).for_products(
+        provider, product_ids
+    )
+    contacts = ContactLinkRepository(session, ctx.company_id)
+    link: ContactLink | None = None
+    if deal.org_id:
+        link = await contacts.one(provider, "organization", deal.org_id)
+    if link is None and deal.person_id:
+        link = await contacts.one(provider, "person", deal.person_id)
+    unlinked = [pid for pid in product_ids if pid not in item_links]
+
+    async def optional(call: Any) -> Any:
+        try:
+            return await call
+        except (PipedriveNotFound, ProviderNotFound):
+            return None
+
+    async def nothing() -> None:
+        return None
+
+    org, person, catalog, linked_contact, all_items = await asyncio.gather(
+        optional(client.organization(deal.org_id)) if deal.org_id else nothing(),
+        optional(client.person(deal.person_id)) if deal.person_id else nothing(),
+        client.products(product_ids) if product_ids else asyncio.sleep(0, result={}),
+        optional(ctx.call(provider, lambda c: adapter.get_contact(c, link.contact_id)))
+        if link
+        else nothing(),
+        ctx.call(provider, lambda c: adapter.search_items(c)) if unlinked else nothing(),
+    )
+    data = DealData(
+        deal=deal,
+        products=lines,
+        discounts=discounts,
+        organization=org,
+        person=person,
+        catalog=catalog or {},
+    )
+    today = company_today(meta)
+    prefill = invoice_prefill(
+        provider,
+        prefs,
+        data,
+        definitions,
+        today,
+        contact_terms(linked_contact.payment_terms) if linked_contact else None,
+    )
+    customer = CustomerOut(
+        **prefill.customer.as_dict(), update_contact=prefs.defaults.update_customer_info
+    )
+    if org is not None:
+        customer.crm_entity, customer.crm_id = "organization", org.id
+    elif person is not None:
+        customer.crm_entity, customer.crm_id = "person", person.id
+    checks: list[Check] = [
+        Check(
+            code=f"mapping_{w.target}",
+            severity="warning",
+            field=f"customer.{w.target}",
+            message=w.message,
+        )
+        for w in prefill.customer.warnings
+    ]
+    if linked_contact is not None:
+        customer.link_state = "linked"
+        customer.contact = contact_out(linked_contact)
+        customer.changes = contact_diff(
+            linked_contact, customer.email, customer.address, customer.tax_id
+        )
+    elif link is not None:
+        checks.append(
+            Check(
+                code="contact_gone",
+                severity="warning",
+                field="customer",
+                message=f"The linked {meta.label} contact {link.contact_name} no longer exists; "
+                "choose or create another.",
+            )
+        )
+    if customer.contact is None and customer.to:
+        found = await ctx.call(provider, lambda c: adapter.search_contacts(c, customer.to or ""))
+        exact = [c for c in found.items if c.name.casefold() == (customer.to or "").casefold()]
+        customer.suggestions = [contact_out(c) for c in exact]
+        if len(exact) == 1:
+            customer.link_state = "suggested"
+            customer.contact = customer.suggestions[0]
+            customer.changes = contact_diff(
+                exact[0], customer.email, customer.address, customer.tax_id
+            )
+
+    mode, mixed = tax_mode_for(enabled, prefs.defaults.tax_mode)
+    if mixed:
+        checks.append(
+            Check(
+                code="tax_methods_mixed",
+                severity="warning",
+                field="tax_mode",
+                message="The deal's products mix tax methods; the invoice uses one "
+                "tax mode, exclusive. Check the line prices.",
+            )
+        )
+    default_code = prefs.defaults.tax_rate
+    draft_lines: list[DraftLine] = []
+    for index, product in enumerate(enabled):
+        crm = (catalog or {}).get(product.product_id or -1)
+        if product.product_id and (crm is None or crm.is_deleted):
+            checks.append(
+                Check(
+                    code="product_deleted",
+                    severity="error",
+                    field=f"lines[{index}]",
+                    message=f"Line {index + 1} ({product.name}): the product was deleted "
+                    "in Pipedrive; remove the line from the deal.",
+                )
+            )
+        choice = item_choice(product.product_id, crm, item_links, all_items or [], meta)
+        code = tax_code_for(meta, product.tax, mode, default_code)
+        line = product_line(meta, product, crm.code if crm else None, mode, code, choice)
+        if choice is None and choice_suggestions(crm, all_items or []):
+            line.item_suggestions = [item_out(i) for i in choice_suggestions(crm, all_items or [])]
+        if code is None and mode is not TaxMode.no_tax:
+            checks.append(
+                Check(
+                    code="tax_unmapped",
+                    severity="error",
+                    field=f"lines[{index}].tax_code",
+                    message=f"Line {index + 1} ({product.name}): {meta.label} has no "
+                    f"sales tax rate of {product.tax} %; choose one.",
+                )
+            )
+        draft_lines.append(line)
+    discount = None
+    if meta.features.global_discount:
+        discount = global_discount_for(data, draft_lines, mode)
+    else:
+        draft_lines.extend(discount_lines(meta, data, draft_lines, mode))
+    totals, amounts = compute_totals(meta, draft_lines, mode, discount, default_code)
+    for line, amount in zip(draft_lines, amounts, strict=True):
+        line.amount = amount
+    checks += run_checks(
+        meta,
+        CheckInput(
+            currency=(deal.currency or meta.organisation.base_currency).upper(),
+            tax_mode=mode,
+            tax_code=None,
+            lines=draft_lines,
+            totals=totals,
+            contact_id=customer.contact.id if customer.contact else None,
+            creating_contact=customer.contact is None and bool(customer.to),
+            contact_name=customer.contact.name if customer.contact else customer.to,
+            contact_currency=customer.contact.currency if customer.contact else None,
+        ),
+    )
+    # The unmapped tax rate was already named with its percentage; drop the generic duplicate.
+    named = {c.field for c in checks if c.code == "tax_unmapped"}
+    checks = [c for c in checks if not (c.code == "tax_missing" and c.field in named)]
+    if not enabled:
+        checks = [c for c in checks if c.code != "no_lines"]
+        checks.append(
+            Check(
+                code="no_products",
+                severity="warning",
+                field="lines",
+                message="This deal has no products: add the invoice lines by hand.",
+            )
+        )
+    return DraftOut(
+        provider=provider,
+        deal_id=deal.id,
+        customer=customer,
+        details=DetailsOut(
+            issue_date=prefill.invoice_date,
+            due_date=prefill.due_date,
+            currency=(deal.currency or meta.organisation.base_currency).upper(),
+            tax_mode=mode,
+            tax_code=default_code,
+            template_id=template_id_for(meta, prefs.defaults.template),
+            reference=prefill.reference,
+            deal_url=deal_url(api_domain, deal.id),
+            deal_title=deal.title,
+        ),
+        lines=draft_lines,
+        global_discount=discount,
+        totals=totals,
+        checks=checks,
+        features=meta.features.to_link_features(),
+    )
+
+
+def template_id_for(meta: ProviderMeta, template: str | None) -> str | None:
+    # The preference stores the template's id or name; the adapter wants the id.
+    return template if meta.features.templates and template else None
+
+
+def choice_suggestions(crm: Product | None, items: Sequence[Item]) -> list[Item]:
+    """Suggested items for a product, in order: a unique code (SKU) match, else a unique
+    exact (case-insensitive) name match. Nothing fuzzier."""
+    if crm is None:
+        return []
+    active = [i for i in items if i.is_active]
+    if crm.code:
+        by_code = [i for i in active if (i.code or "").casefold() == crm.code.casefold()]
+        if len(by_code) == 1:
+            return by_code
+    by_name = [i for i in active if i.name.casefold() == crm.name.casefold()]
+    return by_name if len(by_name) == 1 else []
+
+
+def item_choice(
+    product_id: int | None,
+    crm: Product | None,
+    links: dict[int, ItemLink],
+    items: Sequence[Item],
+    meta: ProviderMeta,
+) -> ItemChoice | None:
+    """The remembered item, else the one suggestion."""
+    if product_id and product_id in links:
+        link = links[product_id]
+        return ItemChoice(link.item_id, link.item_code, link.item_name, "linked")
+    found = choice_suggestions(crm, items)
+    if found:
+        return ItemChoice(found[0].id, found[0].code, found[0].name, "suggested")
+    return None
+
+
+# --- listing ------------------------------------------------------------------------------------
+
+
+def invoice_out(row: DealInvoice, today: date) -> InvoiceOut:
+    currency = row.currency or "USD"
+    out = InvoiceOut(
+        id=row.id,
+        provider=row.provider,
+        deal_id=row.deal_id,
+        status=row.status,
+        provider_invoice_id=row.provider_invoice_id,
+        number=row.number,
+        contact_id=row.contact_id,
+        contact_name=row.contact_name,
+        provider_status=row.provider_status,
+        currency=currency,
+        issue_date=row.issue_date,
+        due_date=row.due_date,
+        subtotal=from_minor(row.subtotal_minor, currency),
+        tax=from_minor(row.tax_minor, currency),
+        total=from_minor(row.total_minor, currency),
+        amount_due=from_minor(row.amount_due_minor, currency),
+        amount_paid=from_minor(row.amount_paid_minor, currency),
+        url=row.url,
+        failure_reason=row.failure_reason,
+        orphan_contact_id=row.orphan_contact_id,
+    )
+    if row.status == InvoiceStatus.created and row.provider_invoice_id and row.provider_status:
+        view = invoice_view(
+            row.provider,
+            Invoice(
+                id=row.provider_invoice_id,
+                number=row.number,
+                status=row.provider_status,
+                currency=currency,
+                due_date=row.due_date,
+                total=out.total,
+                amount_due=out.amount_due,
+                amount_paid=out.amount_paid,
+                has_payments=row.amount_paid_minor > 0,
+            ),
+            today=today,
+        )
+        out.status_label = view.status_label
+        out.actions = [a.model_dump(mode="json") for a in view.actions]
+    return out
+
+
+async def list_invoices(
+    ctx: InvoiceContext, session: AsyncSession, deal_id: int, provider: str | None = None
+) -> list[InvoiceOut]:
+    """The deal's invoices (created ones, and failed attempts that left something to see)."""
+    if provider:
+        check_provider(provider)
+    client, _ = await ctx.pipedrive(session)
+    await read_deal(client, deal_id)
+    rows = await InvoiceRepository(session, ctx.company_id).of_deal(deal_id, provider)
+    today = datetime.now(UTC).date()
+    return [
+        invoice_out(r, today)
+        for r in rows
+        if r.status == InvoiceStatus.created
+        or r.orphan_contact_id
+        or r.status == InvoiceStatus.unknown
+    ]
+
+
+# --- search, link, create -----------------------------------------------------------------------
+
+
+async def search_items(
+    ctx: InvoiceContext, provider: str, q: str | None = None, code: str | None = None
+) -> list[ItemOut]:
+    """The provider's items: by exact code, or whose name contains ``q``."""
+    adapter = ctx.adapter(check_provider(provider))
+    items = await ctx.call(
+        provider, lambda c: adapter.search_items(c, name=q or None, code=code or None)
+    )
+    return [item_out(i) for i in items if i.is_active]
+
+
+async def search_contacts(
+    ctx: InvoiceContext, provider: str, q: str, page: int = 1
+) -> list[ContactOut]:
+    """The provider's contacts whose name or email contains ``q``."""
+    adapter = ctx.adapter(check_provider(provider))
+    found = await ctx.call(provider, lambda c: adapter.search_contacts(c, q, page=page))
+    return [contact_out(c) for c in found.items if c.is_active]
+
+
+async def _crm_product(ctx: InvoiceContext, session: AsyncSession, product_id: int) -> Product:
+    client, _ = await ctx.pipedrive(session)
+    found = await client.products([product_id])
+    product = found.get(product_id)
+    if product is None:
+        raise NotFound(f"Product {product_id} was not found in Pipedrive.", field="product_id")
+    if product.is_deleted:
+        raise Conflict(
+            f"Product {product_id} was deleted in Pipedrive.",
+            field="product_id",
+            code="product_deleted",
+        )
+    return product
+
+
+async def _provider_item(ctx: InvoiceContext, provider: str, item_id: str) -> Item:
+    adapter = ctx.adapter(provider)
+    try:
+        return await ctx.call(provider, lambda c: adapter.get_item(c, item_id))
+    except (ProviderNotFound, ProviderValidationError) as exc:
+        raise ValidationFailed(
+            f"There is no item {item_id} in this organisation.", field="item_id"
+        ) from exc
+
+
+async def _provider_contact(
+    ctx: InvoiceContext, provider: str, contact_id: str, field: str = "contact_id"
+) -> Contact:
+    adapter = ctx.adapter(provider)
+    try:
+        return await ctx.call(provider, lambda c: adapter.get_contact(c, contact_id))
+    except (ProviderNotFound, ProviderValidationError) as exc:
+        raise ValidationFailed(
+            f"There is no contact {contact_id} in this organisation.", field=field
+        ) from exc
+
+
+async def remember_item(
+    session: AsyncSession,
+    company_id: str,
+    provider: str,
+    product_id: int,
+    item_id: str,
+    code: str | None,
+    name: str,
+) -> ItemLink:
+    repo = ItemLinkRepository(session, company_id)
+    row = await repo.one(provider, product_id)
+    if row is None:
+        row = repo.add(ItemLink(provider=provider, crm_product_id=product_id, item_id=item_id))
+    row.item_id, row.item_code, row.item_name = item_id, code, name
+    await session.flush()
+    return row
+
+
+async def remember_contact(
+    session: AsyncSession,
+    company_id: str,
+    provider: str,
+    entity: str,
+    crm_id: int,
+    contact: Contact | ContactOut,
+) -> ContactLink:
+    repo = ContactLinkRepository(session, company_id)
+    row = await repo.one(provider, entity, crm_id)
+    if row is None:
+        row = repo.add(
+            ContactLink(provider=provider, crm_entity=entity, crm_id=crm_id, contact_id=contact.id)
+        )
+    row.contact_id, row.contact_name, row.contact_currency = (
+        contact.id,
+        contact.name,
+        contact.currency,
+    )
+    await session.flush()
+    return row
+
+
+async def link_item(
+    ctx: InvoiceContext, session: AsyncSession, provider: str, product_id: int, item_id: str
+) -> ItemOut:
+    """Remember that this CRM product is this provider item (both must exist)."""
+    provider = check_provider(provider)
+    _, item = await asyncio.gather(
+        _crm_product(ctx, session, product_id), _provider_item(ctx, provider, item_id)
+    )
+    await remember_item(
+        session, ctx.company_id, provider, product_id, item.id, item.code, item.name
+    )
+    return item_out(item)
+
+
+async def unlink_item(
+    ctx: InvoiceContext, session: AsyncSession, provider: str, product_id: int
+) -> None:
+    repo = ItemLinkRepository(session, ctx.company_id)
+    row = await repo.one(check_provider(provider), product_id)
+    if row is None:
+        raise NotFound(f"Product {product_id} is not linked to a {provider} item.")
+    await repo.delete(row)
+
+
+async def _crm_entity(ctx: InvoiceContext, session: AsyncSession, entity: str, crm_id: int) -> None:
+    client, _ = await ctx.pipedrive(session)
+    try:
+        record = await (
+            client.organization(crm_id) if entity == "organization" else client.person(crm_id)
+        )
+    except PipedriveNotFound as exc:
+        raise NotFound(
+            f"The {entity} {crm_id} was not found in Pipedrive.", field="crm_id"
+        ) from exc
+    if getattr(record, "is_deleted", False):
+        raise Conflict(f"The {entity} {crm_id} was deleted in Pipedrive.", field="crm_id")
+
+
+def check_entity(entity: str) -> str:
+    if entity not in ("organization", "person"):
+        raise NotFound("unknown CRM entity; use organization or person")
+    return entity
+
+
+async def link_contact(
+    ctx: InvoiceContext,
+    session: AsyncSession,
+    provider: str,
+    entity: str,
+    crm_id: int,
+    contact_id: str,
+) -> ContactOut:
+    """Remember that this CRM organization or person is this provider contact."""
+    provider = check_provider(provider)
+    check_entity(entity)
+    _, contact = await asyncio.gather(
+        _crm_entity(ctx, session, entity, crm_id), _provider_contact(ctx, provider, contact_id)
+    )
+    await remember_contact(session, ctx.company_id, provider, entity, crm_id, contact)
+    return contact_out(contact)
+
+
+async def unlink_contact(
+    ctx: InvoiceContext, session: AsyncSession, provider: str, entity: str, crm_id: int
+) -> None:
+    repo = ContactLinkRepository(session, ctx.company_id)
+    row = await repo.one(check_provider(provider), check_entity(entity), crm_id)
+    if row is None:
+        raise NotFound(f"The {entity} {crm_id} is not linked to a {provider} contact.")
+    await repo.delete(row)
+
+
+async def create_item(
+    ctx: InvoiceContext, session: AsyncSession, provider: str, body: CreateItemIn, key: str
+) -> ItemOut:
+    """Create the item at the provider (one click from an unlinked line) and link the product."""
+    provider = check_provider(provider)
+    meta = await ctx.meta_cache.get(ctx, provider)
+    limits = meta.features.limits
+    for name, value, limit in (
+        ("name", body.name, limits.item_name),
+        ("code", body.code, limits.item_code),
+        ("description", body.description, limits.item_description),
+    ):
+        if value and len(value) > limit:
+            raise ValidationFailed(
+                f"The item {name} is {len(value)} characters; {meta.label} allows {limit}.",
+                field=name,
+            )
+    if body.crm_product_id:
+        await _crm_product(ctx, session, body.crm_product_id)
+    adapter = ctx.adapter(provider)
+    account = body.account_code or await default_account(ctx, session, provider)
+    data = ItemInput(
+        name=body.name,
+        code=body.code,
+        description=body.description,
+        unit_price=body.unit_price,
+        account_code=account,
+        tax_code=body.tax_code,
+    )
+    item = await ctx.call(provider, lambda c: adapter.create_item(c, data, idempotency_key=key))
+    if body.crm_product_id:
+        await remember_item(
+            session, ctx.company_id, provider, body.crm_product_id, item.id, item.code, item.name
+        )
+    return item_out(item)
+
+
+def contact_data(
+    name: str | None,
+    email: str | None,
+    address: str | None,
+    tax_id: str | None,
+    currency: str | None,
+) -> ContactInput:
+    return ContactInput(
+        name=name,
+        email=email or None,
+        address=Address(lines=(address,)) if address else None,
+        tax_number=tax_id or None,
+        currency=currency or None,
+    )
+
+
+async def create_contact(
+    ctx: InvoiceContext, session: AsyncSession, provider: str, body: CreateContactIn, key: str
+) -> ContactOut:
+    """Create the contact at the provider and link the CRM organization or person to it."""
+    provider = check_provider(provider)
+    meta = await ctx.meta_cache.get(ctx, provider)
+    if len(body.name) > meta.features.limits.contact_name:
+        raise ValidationFailed(
+            f"The contact name is too long; {meta.label} allows {meta.features.limits.contact_name} characters.",
+            field="name",
+        )
+    if body.crm_entity and body.crm_id:
+        await _crm_entity(ctx, session, body.crm_entity, body.crm_id)
+    adapter = ctx.adapter(provider)
+    data = contact_data(body.name, body.email, body.address, body.tax_id, body.currency)
+    contact = await ctx.call(
+        provider, lambda c: adapter.create_contact(c, data, idempotency_key=key)
+    )
+    if body.crm_entity and body.crm_id:
+        await remember_contact(
+            session, ctx.company_id, provider, body.crm_entity, body.crm_id, contact
+        )
+    return contact_out(contact)
+
+
+async def contact_changes(
+    ctx: InvoiceContext,
+    provider: str,
+    contact_id: str,
+    email: str | None,
+    address: str | None,
+    tax_id: str | None,
+    apply: bool,
+) -> tuple[ContactOut, list[FieldChange]]:
+    """What "update customer info in the provider" changes on the contact; with ``apply``,
+    push exactly those fields (others are left as they are)."""
+    provider = check_provider(provider)
+    contact = await _provider_contact(ctx, provider, contact_id)
+    changes = contact_diff(contact, email, address, tax_id)
+    if apply and changes:
+        adapter = ctx.adapter(provider)
+        data = contact_input(changes)
+        contact = await ctx.call(provider, lambda c: adapter.update_contact(c, contact_id, data))
+    return contact_out(contact), changes
+
+
+async def create_invoice(
+    ctx: InvoiceContext,
+    session: AsyncSession,
+    deal_id: int,
+    body: InvoiceIn,
+    idempotency_key: str | None,
+) -> tuple[InvoiceOut, bool]:
+    """Create the reviewed invoice as a DRAFT at the provider, exactly once per key; returns
+    the invoice and whether this call created it. The steps are in app.invoices.creation."""
+    from app.invoices.creation import create_invoice as run
+
+    return await run(ctx, session, deal_id, body, idempotency_key)
+
+
+def one_click_key(header: str | None) -> str:
+    """The idempotency key for a one-click create: the caller's, else a fresh one."""
+    if header and header.strip():
+        if len(header) > 36:
+            import hashlib
+
+            return hashlib.sha256(header.encode()).hexdigest()[:36]
+        return header.strip()
+    import uuid
+
+    return str(uuid.uuid4())
+
+
+def reviewed(draft: DraftOut, **over: Any) -> InvoiceIn:
+    """The draft as the dialog would send it back unchanged (its chosen or suggested contact,
+    else a new contact from the CRM's customer fields); ``over`` replaces top-level fields."""
+    customer = draft.customer
+    values: dict[str, Any] = {
+        "provider": draft.provider,
+        "customer": CustomerIn(
+            contact_id=customer.contact.id if customer.contact else None,
+            create=customer.contact is None and bool(customer.to),
+            name=None if customer.contact else customer.to,
+            email=customer.email,
+            address=customer.address,
+            tax_id=customer.tax_id,
+            update_contact=customer.update_contact,
+            crm_entity=customer.crm_entity,
+            crm_id=customer.crm_id,
+        ),
+        "issue_date": draft.details.issue_date,
+        "due_date": draft.details.due_date,
+        "currency": draft.details.currency,
+        "tax_mode": draft.details.tax_mode,
+        "tax_code": draft.details.tax_code,
+        "template_id": draft.details.template_id,
+        "reference": draft.details.reference,
+        "lines": [
+            LineIn(**line.model_dump(include=set(LineIn.model_fields))) for line in draft.lines
+        ],
+        "global_discount": draft.global_discount,
+    }
+    values.update(over)
+    return InvoiceIn(**values)
+
+
+async def default_account(ctx: InvoiceContext, session: AsyncSession, provider: str) -> str | None:
+    """The sales account for a one-click item: the company's preference, else (QuickBooks,
+    which requires one) its first income account."""
+    prefs, _ = await load_preferences(session, ctx.company_id, provider, None)  # type: ignore[arg-type]
+    if prefs.defaults.revenue_account:
+        return prefs.defaults.revenue_account
+    if provider != "quickbooks":
+        return None
+    adapter = ctx.adapter(provider)
+    accounts = await ctx.call(provider, adapter.list_accounts)
+    income = [a for a in accounts if a.type.lower() == "income"] or list(accounts)
+    return income[0].code if income else None

@@ -1,0 +1,106 @@
+"""Invoices created from deals, and the remembered links between CRM records and provider
+records (per company and provider)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, TimestampMixin, new_uuid
+
+
+class InvoiceStatus:
+    """Our record's lifecycle (not the provider's status).
+
+    pending: recorded before calling the provider, a request is working on it (``lease_until``);
+    created: the provider confirmed it (ids, number, totals stored);
+    unknown: the provider's answer was lost; the next request with the key reconciles it;
+    failed: the provider refused it (``failure_reason``); the same key may try again.
+    """
+
+    pending = "pending"
+    created = "created"
+    unknown = "unknown"
+    failed = "failed"
+
+
+class DealInvoice(TimestampMixin, Base):
+    """One invoice created from a deal, keyed by the dialog's Idempotency-Key."""
+
+    __tablename__ = "deal_invoice"
+    __table_args__ = (
+        UniqueConstraint("company_id", "idempotency_key", name="uq_deal_invoice_key"),
+        Index("ix_deal_invoice_deal", "company_id", "deal_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    company_id: Mapped[str] = mapped_column(ForeignKey("company.id", ondelete="CASCADE"))
+    provider: Mapped[str] = mapped_column(String(16))
+    deal_id: Mapped[int] = mapped_column(BigInteger)
+    idempotency_key: Mapped[str] = mapped_column(String(128))
+    # A digest of the request body: the same key with a different body is refused (422).
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default=InvoiceStatus.pending)
+    # Grows each time a failed attempt is retried, so the provider key of a new attempt differs.
+    attempt: Mapped[int] = mapped_column(default=1)
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    failure_reason: Mapped[str | None] = mapped_column(String(2000), default=None)
+    provider_invoice_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    number: Mapped[str | None] = mapped_column(String(64), default=None)
+    provider_status: Mapped[str | None] = mapped_column(String(32), default=None)
+    contact_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    contact_name: Mapped[str | None] = mapped_column(String(255), default=None)
+    # A contact we created for this invoice whose invoice then failed: kept and shown.
+    orphan_contact_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    reference: Mapped[str | None] = mapped_column(String(255), default=None)
+    currency: Mapped[str] = mapped_column(String(3), default="")
+    issue_date: Mapped[date | None] = mapped_column(default=None)
+    due_date: Mapped[date | None] = mapped_column(default=None)
+    subtotal_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    tax_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    amount_due_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    amount_paid_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    url: Mapped[str | None] = mapped_column(String(512), default=None)
+    created_by_user_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    request_body: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ItemLink(TimestampMixin, Base):
+    """A CRM product remembered as one provider item."""
+
+    __tablename__ = "item_link"
+    __table_args__ = (UniqueConstraint("company_id", "provider", "crm_product_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    company_id: Mapped[str] = mapped_column(
+        ForeignKey("company.id", ondelete="CASCADE"), index=True
+    )
+    provider: Mapped[str] = mapped_column(String(16))
+    crm_product_id: Mapped[int] = mapped_column(BigInteger)
+    item_id: Mapped[str] = mapped_column(String(64))
+    item_code: Mapped[str | None] = mapped_column(String(64), default=None)
+    item_name: Mapped[str] = mapped_column(String(255), default="")
+
+
+class ContactLink(TimestampMixin, Base):
+    """A CRM organization or person remembered as one provider contact."""
+
+    __tablename__ = "contact_link"
+    __table_args__ = (UniqueConstraint("company_id", "provider", "crm_entity", "crm_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    company_id: Mapped[str] = mapped_column(
+        ForeignKey("company.id", ondelete="CASCADE"), index=True
+    )
+    provider: Mapped[str] = mapped_column(String(16))
+    # "organization" or "person"
+    crm_entity: Mapped[str] = mapped_column(String(16))
+    crm_id: Mapped[int] = mapped_column(BigInteger)
+    contact_id: Mapped[str] = mapped_column(String(64))
+    contact_name: Mapped[str] = mapped_column(String(255), default="")
+    # The contact's currency as last seen (QuickBooks customers have one fixed currency).
+    contact_currency: Mapped[str | None] = mapped_column(String(3), default=None)

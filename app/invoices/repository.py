@@ -1,0 +1,71 @@
+"""Company-scoped access to invoices and remembered links."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from app.invoices.models import ContactLink, DealInvoice, ItemLink
+from app.tenants.repository import CompanyScopedRepository
+
+
+class InvoiceRepository(CompanyScopedRepository[DealInvoice]):
+    model = DealInvoice
+    not_found_message = "invoice not found"
+
+    async def by_key(self, key: str) -> DealInvoice | None:
+        result = await self.session.execute(self.select().where(DealInvoice.idempotency_key == key))
+        row: DealInvoice | None = result.scalar_one_or_none()
+        return row
+
+    async def of_deal(self, deal_id: int, provider: str | None = None) -> Sequence[DealInvoice]:
+        criteria = [DealInvoice.deal_id == deal_id]
+        if provider:
+            criteria.append(DealInvoice.provider == provider)
+        result = await self.session.execute(
+            self.select().where(*criteria).order_by(DealInvoice.created_at.desc())
+        )
+        return result.scalars().all()
+
+    async def known_provider_ids(self, provider: str, ids: Sequence[str]) -> set[str]:
+        if not ids:
+            return set()
+        result = await self.session.execute(
+            self.select().where(
+                DealInvoice.provider == provider, DealInvoice.provider_invoice_id.in_(list(ids))
+            )
+        )
+        return {r.provider_invoice_id for r in result.scalars().all() if r.provider_invoice_id}
+
+
+class ItemLinkRepository(CompanyScopedRepository[ItemLink]):
+    model = ItemLink
+    not_found_message = "this product is not linked to an item"
+
+    async def for_products(self, provider: str, product_ids: Sequence[int]) -> dict[int, ItemLink]:
+        if not product_ids:
+            return {}
+        result = await self.session.execute(
+            self.select().where(
+                ItemLink.provider == provider, ItemLink.crm_product_id.in_(list(product_ids))
+            )
+        )
+        return {r.crm_product_id: r for r in result.scalars().all()}
+
+    async def one(self, provider: str, product_id: int) -> ItemLink | None:
+        return (await self.for_products(provider, [product_id])).get(product_id)
+
+
+class ContactLinkRepository(CompanyScopedRepository[ContactLink]):
+    model = ContactLink
+    not_found_message = "this organization or person is not linked to a contact"
+
+    async def one(self, provider: str, entity: str, crm_id: int) -> ContactLink | None:
+        result = await self.session.execute(
+            self.select().where(
+                ContactLink.provider == provider,
+                ContactLink.crm_entity == entity,
+                ContactLink.crm_id == crm_id,
+            )
+        )
+        row: ContactLink | None = result.scalar_one_or_none()
+        return row

@@ -1,0 +1,186 @@
+"""The invoices JSON API (thin: each route builds the context and calls one flow)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, Response
+
+from app.invoices import flows
+from app.invoices.schemas import (
+    ContactOut,
+    ContactUpdateIn,
+    CreateContactIn,
+    CreateItemIn,
+    DraftOut,
+    FieldChange,
+    InvoiceIn,
+    InvoiceOut,
+    ItemOut,
+    LinkContactIn,
+    LinkItemIn,
+)
+from app.tenants.dependencies import CurrentUser
+from app.web import DbSession
+
+router = APIRouter(prefix="/api/v1", tags=["invoices"])
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+
+
+@router.get("/deals/{deal_id}/invoice-draft", response_model=DraftOut)
+async def get_draft(
+    deal_id: int, provider: str, request: Request, session: DbSession, user: CurrentUser
+) -> DraftOut:
+    """The proposed invoice for the deal in the chosen provider, with its checks."""
+    return await flows.build_draft(flows.context(request, user), session, deal_id, provider)
+
+
+@router.post("/deals/{deal_id}/invoices", response_model=InvoiceOut)
+async def post_invoice(
+    deal_id: int,
+    body: InvoiceIn,
+    request: Request,
+    response: Response,
+    session: DbSession,
+    user: CurrentUser,
+    idempotency_key: IdempotencyKey = None,
+) -> InvoiceOut:
+    """Create the reviewed invoice as a DRAFT, exactly once per Idempotency-Key: 201 when
+    this call created it, 200 with the same invoice when the key was already used."""
+    out, created = await flows.create_invoice(
+        flows.context(request, user), session, deal_id, body, idempotency_key
+    )
+    response.status_code = 201 if created else 200
+    return out
+
+
+@router.get("/deals/{deal_id}/invoices", response_model=list[InvoiceOut])
+async def get_invoices(
+    deal_id: int,
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
+    provider: str | None = None,
+) -> list[InvoiceOut]:
+    return await flows.list_invoices(flows.context(request, user), session, deal_id, provider)
+
+
+@router.get("/providers/{provider}/items", response_model=list[ItemOut])
+async def get_items(
+    provider: str,
+    request: Request,
+    user: CurrentUser,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    code: Annotated[str | None, Query(max_length=100)] = None,
+) -> list[ItemOut]:
+    return await flows.search_items(flows.context(request, user), provider, q, code)
+
+
+@router.get("/providers/{provider}/contacts", response_model=list[ContactOut])
+async def get_contacts(
+    provider: str,
+    request: Request,
+    user: CurrentUser,
+    q: Annotated[str, Query(max_length=200)] = "",
+    page: Annotated[int, Query(ge=1, le=1000)] = 1,
+) -> list[ContactOut]:
+    return await flows.search_contacts(flows.context(request, user), provider, q, page)
+
+
+@router.post("/providers/{provider}/items", response_model=ItemOut, status_code=201)
+async def post_item(
+    provider: str,
+    body: CreateItemIn,
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
+    idempotency_key: IdempotencyKey = None,
+) -> ItemOut:
+    """Create a missing item (and link the product when ``crm_product_id`` is given)."""
+    key = flows.one_click_key(idempotency_key)
+    return await flows.create_item(flows.context(request, user), session, provider, body, key)
+
+
+@router.post("/providers/{provider}/contacts", response_model=ContactOut, status_code=201)
+async def post_contact(
+    provider: str,
+    body: CreateContactIn,
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
+    idempotency_key: IdempotencyKey = None,
+) -> ContactOut:
+    """Create a missing contact (and link the organization or person when given)."""
+    key = flows.one_click_key(idempotency_key)
+    return await flows.create_contact(flows.context(request, user), session, provider, body, key)
+
+
+@router.post("/providers/{provider}/contacts/{contact_id}/crm-update")
+async def post_contact_update(
+    provider: str, contact_id: str, body: ContactUpdateIn, request: Request, user: CurrentUser
+) -> dict[str, object]:
+    """What pushing the CRM's email, address and tax id would change (``apply`` does it)."""
+    contact, changes = await flows.contact_changes(
+        flows.context(request, user),
+        provider,
+        contact_id,
+        body.email,
+        body.address,
+        body.tax_id,
+        body.apply,
+    )
+    return {"contact": contact, "changes": changes, "applied": body.apply and bool(changes)}
+
+
+@router.put("/providers/{provider}/links/products/{product_id}", response_model=ItemOut)
+async def put_item_link(
+    provider: str,
+    product_id: int,
+    body: LinkItemIn,
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
+) -> ItemOut:
+    return await flows.link_item(
+        flows.context(request, user), session, provider, product_id, body.item_id
+    )
+
+
+@router.delete("/providers/{provider}/links/products/{product_id}", status_code=204)
+async def delete_item_link(
+    provider: str, product_id: int, request: Request, session: DbSession, user: CurrentUser
+) -> Response:
+    await flows.unlink_item(flows.context(request, user), session, provider, product_id)
+    return Response(status_code=204)
+
+
+@router.put("/providers/{provider}/links/{entity}/{crm_id}", response_model=ContactOut)
+async def put_contact_link(
+    provider: str,
+    entity: str,
+    crm_id: int,
+    body: LinkContactIn,
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
+) -> ContactOut:
+    return await flows.link_contact(
+        flows.context(request, user), session, provider, entity, crm_id, body.contact_id
+    )
+
+
+@router.delete("/providers/{provider}/links/{entity}/{crm_id}", status_code=204)
+async def delete_contact_link(
+    provider: str,
+    entity: str,
+    crm_id: int,
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
+) -> Response:
+    await flows.unlink_contact(flows.context(request, user), session, provider, entity, crm_id)
+    return Response(status_code=204)
+
+
+__all__ = ["FieldChange", "router"]

@@ -1,0 +1,296 @@
+"""The invoices API's shapes: the draft we propose, the reviewed invoice the dialog sends back,
+and the invoices of a deal. Money is Decimal (serialised as strings), dates ISO."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from app.providers.base import TaxMode
+
+Provider = Literal["xero", "quickbooks"]
+LinkState = Literal["linked", "suggested", "none"]
+LineKind = Literal["product", "manual", "deal_discount"]
+Severity = Literal["error", "warning", "confirm"]
+
+# Sanity bounds: a quantity or price beyond these is a typo, not an invoice.
+MAX_AMOUNT = Decimal("999999999999")
+MAX_TEXT = 4000
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _finite(value: Decimal | None, name: str) -> Decimal | None:
+    if value is None:
+        return None
+    if not value.is_finite():
+        raise ValueError(f"{name} must be a number")
+    if abs(value) > MAX_AMOUNT:
+        raise ValueError(f"{name} is too large")
+    return value
+
+
+class Check(BaseModel):
+    """One finding before sending. ``error`` blocks; ``confirm`` needs the user's explicit
+    confirmation (zero total); ``warning`` is information."""
+
+    code: str
+    severity: Severity
+    field: str | None = None
+    message: str
+
+
+class ContactOut(BaseModel):
+    id: str
+    name: str
+    email: str | None = None
+    tax_number: str | None = None
+    currency: str | None = None
+    address: str | None = None
+
+
+class ItemOut(BaseModel):
+    id: str
+    name: str
+    code: str | None = None
+    description: str | None = None
+    unit_price: Decimal | None = None
+    tax_code: str | None = None
+    account_code: str | None = None
+
+
+class FieldChange(BaseModel):
+    """One difference between the CRM's customer data and the provider contact."""
+
+    field: Literal["email", "address", "tax_id"]
+    provider_value: str | None
+    crm_value: str
+
+
+class CustomerOut(BaseModel):
+    to: str | None = None
+    address: str | None = None
+    email: str | None = None
+    tax_id: str | None = None
+    crm_entity: Literal["organization", "person"] | None = None
+    crm_id: int | None = None
+    link_state: LinkState = "none"
+    contact: ContactOut | None = None
+    suggestions: list[ContactOut] = Field(default_factory=list)
+    # What "update customer info in the provider" would change on the contact.
+    changes: list[FieldChange] = Field(default_factory=list)
+    update_contact: bool = False
+
+
+class DetailsOut(BaseModel):
+    issue_date: date
+    due_date: date
+    currency: str
+    tax_mode: TaxMode
+    tax_code: str | None = None
+    template_id: str | None = None
+    reference: str | None = None
+    deal_url: str | None = None
+    deal_title: str = ""
+
+
+class LineBase(BaseModel):
+    description: str = Field(min_length=1, max_length=MAX_TEXT)
+    quantity: Decimal = Decimal("1")
+    unit_price: Decimal = Decimal("0")
+    discount_rate: Decimal | None = None
+    discount_amount: Decimal | None = None
+    tax_code: str | None = Field(default=None, max_length=64)
+    account_code: str | None = Field(default=None, max_length=64)
+    item_id: str | None = Field(default=None, max_length=64)
+    item_code: str | None = Field(default=None, max_length=64)
+    crm_product_id: int | None = None
+    kind: LineKind = "manual"
+
+    @field_validator("quantity", "unit_price", "discount_rate", "discount_amount")
+    @classmethod
+    def _amounts(cls, value: Decimal | None, info: object) -> Decimal | None:
+        return _finite(value, getattr(info, "field_name", "amount"))
+
+    @model_validator(mode="after")
+    def _one_discount(self) -> LineBase:
+        if self.discount_rate is not None and self.discount_amount is not None:
+            raise ValueError("give a discount rate or a discount amount, not both")
+        if self.discount_rate is not None and not (0 <= self.discount_rate <= 100):
+            raise ValueError("discount_rate must be between 0 and 100")
+        return self
+
+
+class DraftLine(LineBase):
+    item_name: str | None = None
+    link_state: LinkState = "none"
+    item_suggestions: list[ItemOut] = Field(default_factory=list)
+    tax_rate: Decimal = Decimal("0")
+    amount: Decimal = Decimal("0")
+    # How a CRM discount was turned into this provider's form, in plain words.
+    note: str | None = None
+
+
+class LineIn(LineBase, _In):
+    pass
+
+
+class DiscountIn(_In):
+    rate: Decimal | None = None
+    amount: Decimal | None = None
+    description: str | None = Field(default=None, max_length=MAX_TEXT)
+
+    @field_validator("rate", "amount")
+    @classmethod
+    def _amounts(cls, value: Decimal | None, info: object) -> Decimal | None:
+        return _finite(value, getattr(info, "field_name", "amount"))
+
+    @model_validator(mode="after")
+    def _one(self) -> DiscountIn:
+        if (self.rate is None) == (self.amount is None):
+            raise ValueError("give the discount as a rate or an amount")
+        if self.rate is not None and not (0 <= self.rate <= 100):
+            raise ValueError("rate must be between 0 and 100")
+        if self.amount is not None and self.amount < 0:
+            raise ValueError("amount must not be negative")
+        return self
+
+
+class TotalsOut(BaseModel):
+    subtotal: Decimal
+    discount: Decimal = Decimal("0")
+    tax: Decimal
+    total: Decimal
+    # QuickBooks US works out sales tax itself (Automated Sales Tax): our tax is a preview.
+    tax_estimated: bool = False
+
+
+class DraftOut(BaseModel):
+    provider: Provider
+    deal_id: int
+    customer: CustomerOut
+    details: DetailsOut
+    lines: list[DraftLine]
+    global_discount: DiscountIn | None = None
+    totals: TotalsOut
+    checks: list[Check]
+    features: dict[str, object]
+
+
+class CustomerIn(_In):
+    """The chosen contact: an existing ``contact_id``, or ``create`` one from the fields."""
+
+    contact_id: str | None = Field(default=None, max_length=64)
+    create: bool = False
+    name: str | None = Field(default=None, max_length=500)
+    email: str | None = Field(default=None, max_length=500)
+    address: str | None = Field(default=None, max_length=MAX_TEXT)
+    tax_id: str | None = Field(default=None, max_length=100)
+    update_contact: bool = False
+    crm_entity: Literal["organization", "person"] | None = None
+    crm_id: int | None = None
+
+    @model_validator(mode="after")
+    def _choice(self) -> CustomerIn:
+        if self.create and self.contact_id:
+            raise ValueError("either choose a contact_id or create a contact, not both")
+        if self.create and not (self.name or "").strip():
+            raise ValueError("a new contact needs a name")
+        return self
+
+
+class InvoiceIn(_In):
+    """The reviewed draft the dialog sends to create the invoice."""
+
+    provider: Provider
+    customer: CustomerIn
+    issue_date: date
+    due_date: date | None = None
+    currency: str = Field(min_length=3, max_length=3)
+    tax_mode: TaxMode = TaxMode.exclusive
+    tax_code: str | None = Field(default=None, max_length=64)
+    template_id: str | None = Field(default=None, max_length=64)
+    reference: str | None = Field(default=None, max_length=255)
+    lines: list[LineIn] = Field(default_factory=list, max_length=500)
+    global_discount: DiscountIn | None = None
+    # A zero-amount invoice is created only when the user confirmed it.
+    confirm_zero: bool = False
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        return value.upper()
+
+
+class InvoiceOut(BaseModel):
+    """One invoice of a deal as we know it (and as the provider labels it)."""
+
+    id: str
+    provider: Provider
+    deal_id: int
+    status: str
+    provider_invoice_id: str | None = None
+    number: str | None = None
+    contact_id: str | None = None
+    contact_name: str | None = None
+    provider_status: str | None = None
+    status_label: str | None = None
+    currency: str
+    issue_date: date | None = None
+    due_date: date | None = None
+    subtotal: Decimal
+    tax: Decimal
+    total: Decimal
+    amount_due: Decimal
+    amount_paid: Decimal
+    url: str | None = None
+    actions: list[dict[str, object]] = Field(default_factory=list)
+    failure_reason: str | None = None
+    orphan_contact_id: str | None = None
+
+
+class LinkItemIn(_In):
+    item_id: str = Field(min_length=1, max_length=64)
+
+
+class LinkContactIn(_In):
+    contact_id: str = Field(min_length=1, max_length=64)
+
+
+class CreateItemIn(_In):
+    name: str = Field(min_length=1, max_length=500)
+    code: str | None = Field(default=None, max_length=100)
+    description: str | None = Field(default=None, max_length=MAX_TEXT)
+    unit_price: Decimal | None = None
+    account_code: str | None = Field(default=None, max_length=64)
+    tax_code: str | None = Field(default=None, max_length=64)
+    crm_product_id: int | None = None
+
+    @field_validator("unit_price")
+    @classmethod
+    def _price(cls, value: Decimal | None) -> Decimal | None:
+        return _finite(value, "unit_price")
+
+
+class CreateContactIn(_In):
+    name: str = Field(min_length=1, max_length=500)
+    email: str | None = Field(default=None, max_length=500)
+    address: str | None = Field(default=None, max_length=MAX_TEXT)
+    tax_id: str | None = Field(default=None, max_length=100)
+    currency: str | None = Field(default=None, min_length=3, max_length=3)
+    crm_entity: Literal["organization", "person"] | None = None
+    crm_id: int | None = None
+
+
+class ContactUpdateIn(_In):
+    """Push the CRM's address, email and tax id to the linked contact, where they differ."""
+
+    email: str | None = Field(default=None, max_length=500)
+    address: str | None = Field(default=None, max_length=MAX_TEXT)
+    tax_id: str | None = Field(default=None, max_length=100)
+    apply: bool = False

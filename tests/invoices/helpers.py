@@ -1,0 +1,35 @@
+"""Shared steps of the invoices tests."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from app.invoices.flows import reviewed
+from app.invoices.schemas import DraftOut
+
+
+async def draft(client: Any, headers: dict[str, str], deal_id: int, provider: str) -> DraftOut:
+    response = await client.get(
+        f"/api/v1/deals/{deal_id}/invoice-draft", params={"provider": provider}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    return DraftOut.model_validate(response.json())
+
+
+def body(d: DraftOut, **over: Any) -> dict[str, Any]:
+    return reviewed(d, **over).model_dump(mode="json")
+
+
+async def create(
+    client: Any,
+    headers: dict[str, str],
+    deal_id: int,
+    payload: dict[str, Any],
+    key: str | None = None,
+) -> Any:
+    return await client.post(
+        f"/api/v1/deals/{deal_id}/invoices",
+        json=payload,
+        headers={**headers, "Idempotency-Key": key or str(uuid.uuid4())},
+    )
