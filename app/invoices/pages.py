@@ -195,6 +195,7 @@ async def dialog_fragment(
         "invoices/_dialog.html",
         **_common(request, user, deal_id),
         provider=provider,
+        label=PROVIDER_LABELS[provider],
         draft=draft,
         customer=draft.customer,
         details=draft.details,
@@ -526,10 +527,14 @@ async def create_line_item(
         name = line.get("description").split("\n")[0].strip()
         if not name:
             raise ValidationFailed("Give the line a description first: it names the item.")
+        code = str(form.get(f"new_item_code_{index}") or "").strip() or None
+        if code is None and product.isdigit():
+            # The Pipedrive product's own code (SKU) becomes the item's code.
+            code = (await flows._crm_product(ctx, session, int(product))).code
         try:
             body = CreateItemIn(
                 name=name,
-                code=line.get("item_code") or None,
+                code=code,
                 description=line.get("description").strip() or None,
                 unit_price=_price(line.get("unit_price")),
                 tax_code=line.get("tax_code") or None,
