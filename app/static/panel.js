@@ -63,7 +63,8 @@
   });
 
   document.addEventListener("htmx:afterSettle", function (event) {
-    var elt = event.detail.elt;
+    var config = event.detail.requestConfig;
+    var elt = config ? config.elt : null;
     if (elt && elt.id === "add-line") {
       var lines = document.querySelectorAll("#lines > .line");
       var last = lines[lines.length - 1];
