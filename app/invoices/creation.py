@@ -129,7 +129,7 @@ async def prepare(
             f"Choose the {meta.label} contact to invoice, or create one.", field="customer"
         )
     totals, _ = compute_totals(meta, body.lines, body.tax_mode, body.global_discount, body.tax_code)
-    contact_currency = None
+    contact_currency = body.customer.contact_currency
     contact_name = body.customer.name
     if body.customer.contact_id and body.customer.crm_entity and body.customer.crm_id:
         link = await flows.ContactLinkRepository(session, ctx.company_id).one(
@@ -165,8 +165,9 @@ async def prepare(
 
 async def claim(
     ctx: InvoiceContext, deal_id: int, body: InvoiceIn, key: str, digest: str
-) -> tuple[DealInvoice, bool]:
-    """The row for this key and whether this request must work on it (False: it is done)."""
+) -> tuple[DealInvoice, bool, str | None]:
+    """The row for this key, whether this request must work on it (False: it is done), and
+    the state it took over (None for a fresh row)."""
     deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
     while True:
         async with ctx.sessionmaker() as session:
@@ -188,21 +189,24 @@ async def claim(
             session.add(row)
             try:
                 await session.commit()
-                return row, True
+                return row, True, None
             except IntegrityError:
                 await session.rollback()
         async with ctx.sessionmaker() as session:
             existing = await flows.InvoiceRepository(session, ctx.company_id).by_key(key)
             if existing is None:
                 continue
-            if existing.request_hash != digest or existing.deal_id != deal_id:
+            retry_with_changes = existing.status == InvoiceStatus.failed
+            if (existing.request_hash != digest or existing.deal_id != deal_id) and not (
+                retry_with_changes and existing.deal_id == deal_id
+            ):
                 raise ValidationFailed(
                     "This Idempotency-Key was already used for a different invoice; "
                     "open the dialog again to get a new one.",
                     field="Idempotency-Key",
                 )
             if existing.status == InvoiceStatus.created:
-                return existing, False
+                return existing, False, None
             lease = existing.lease_until
             if existing.status == InvoiceStatus.pending and lease and lease > utcnow():
                 if asyncio.get_running_loop().time() > deadline:
@@ -230,6 +234,13 @@ async def claim(
                     attempt=attempt,
                     lease_until=utcnow() + LEASE,
                     failure_reason=None,
+                    # A failed attempt created nothing: the corrected invoice replaces it.
+                    request_hash=digest,
+                    request_body=body.model_dump(mode="json"),
+                    reference=body.reference,
+                    currency=body.currency,
+                    issue_date=body.issue_date,
+                    due_date=body.due_date,
                     updated_at=utcnow(),
                 )
             )
@@ -237,8 +248,7 @@ async def claim(
             if result.rowcount == 1:  # type: ignore[attr-defined]
                 refreshed = await session.get(DealInvoice, existing.id, populate_existing=True)
                 assert refreshed is not None
-                refreshed.status = existing.status  # the state we took over, for reconciling
-                return refreshed, True
+                return refreshed, True, existing.status
 
 
 async def _save(ctx: InvoiceContext, row_id: str, **values: object) -> DealInvoice:
@@ -361,11 +371,11 @@ async def create_invoice(
     whether this call created it (False: an earlier call with the key did)."""
     key = validate_key(key)
     meta, _ = await prepare(ctx, session, body)
+    await flows.ensure_deal(ctx, session, deal_id, body.deal_token)
     digest = request_hash(deal_id, body)
-    row, work = await claim(ctx, deal_id, body, key, digest)
+    row, work, taken_over = await claim(ctx, deal_id, body, key, digest)
     if not work:
         return flows.invoice_out(row, flows.company_today(meta)), False
-    taken_over = row.status
     connection = await live_connection(ctx, body.provider)
     _, api_domain = await ctx.pipedrive(session)
     totals, _ = compute_totals(meta, body.lines, body.tax_mode, body.global_discount, body.tax_code)
@@ -400,9 +410,12 @@ async def create_invoice(
                     lambda c: adapter.create_invoice(c, draft, idempotency_key=pkey),
                 )
             except ProviderUnavailable as exc:
-                if not exc.outcome_unknown:
-                    raise
-                invoice = await reconcile(ctx, meta, row, contact_id, totals.total)
+                # Whatever the adapter concluded, a create that got no answer may have been
+                # committed: look before anyone sends it again.
+                try:
+                    invoice = await reconcile(ctx, meta, row, contact_id, totals.total)
+                except ProviderError:
+                    invoice = None
                 if invoice is None:
                     await _save(
                         ctx,

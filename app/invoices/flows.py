@@ -30,7 +30,7 @@ from app.crm.pipedrive.client import PipedriveClient
 from app.crm.pipedrive.errors import PipedriveNotFound
 from app.crm.pipedrive.schemas import Deal, DealData, Product
 from app.crm.pipedrive.service import field_cache
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.invoices.metadata import InvoiceContext, MetaCache
 from app.invoices.models import ContactLink, DealInvoice, InvoiceStatus, ItemLink
 from app.invoices.repository import ContactLinkRepository, InvoiceRepository, ItemLinkRepository
@@ -79,6 +79,7 @@ from app.providers.base import (
 )
 from app.providers.money import from_minor
 from app.providers.view import invoice_view
+from app.security import Signer
 
 PROVIDERS = ("xero", "quickbooks")
 
@@ -225,6 +226,34 @@ async def read_deal(client: PipedriveClient, deal_id: int) -> Deal:
     return deal
 
 
+DEAL_TOKEN_TTL = 12 * 3600
+
+
+def deal_signer(ctx: InvoiceContext) -> Signer:
+    return Signer(ctx.settings.secret_key, "invoice-deal")
+
+
+def deal_token(ctx: InvoiceContext, deal_id: int) -> str:
+    """Signed (company, deal): the draft hands it to the create call."""
+    return deal_signer(ctx).sign({"c": ctx.company_id, "d": deal_id}, DEAL_TOKEN_TTL)
+
+
+async def ensure_deal(
+    ctx: InvoiceContext, session: AsyncSession, deal_id: int, token: str | None
+) -> None:
+    """The deal belongs to the company and is not deleted: proven by the draft's token, else
+    read from the CRM (404 for another company's or a deleted deal)."""
+    if token:
+        try:
+            claims = deal_signer(ctx).unsign(token)
+        except AppError:
+            claims = {}
+        if claims.get("c") == ctx.company_id and claims.get("d") == deal_id:
+            return
+    client, _ = await ctx.pipedrive(session)
+    await read_deal(client, deal_id)
+
+
 def deal_url(api_domain: str, deal_id: int) -> str:
     return f"{api_domain.rstrip('/')}/deal/{deal_id}"
 
@@ -243,7 +272,7 @@ async def build_draft(
     client, api_domain = await ctx.pipedrive(session)
     prefs, _ = await load_preferences(session, ctx.company_id, provider, None)
     adapter = ctx.adapter(provider)
-    (deal, lines, discounts), meta, definitions = await asyncio.gather(
+    first_round, meta_or_error, definitions = await asyncio.gather(
         asyncio.gather(
             read_deal(client, deal_id),
             client.deal_products(deal_id),
@@ -251,7 +280,14 @@ async def build_draft(
         ),
         ctx.meta_cache.get(ctx, provider),
         ctx.fields.get(ctx.company_id, client),
+        return_exceptions=True,
     )
+    # The deal's own answer first: another company's deal is a 404, even when unconnected.
+    for result in (first_round, meta_or_error, definitions):
+        if isinstance(result, BaseException):
+            raise result
+    deal, lines, discounts = first_round  # type: ignore[misc]
+    meta: ProviderMeta = meta_or_error  # type: ignore[assignment]
     enabled = [p for p in lines if p.is_enabled]
     product_ids = [p.product_id for p in enabled if p.product_id]
     item_links = await ItemLinkRepository(session, ctx.company_id).for_products(
@@ -296,7 +332,7 @@ async def build_draft(
         provider,
         prefs,
         data,
-        definitions,
+        definitions,  # type: ignore[arg-type]
         today,
         contact_terms(linked_contact.payment_terms) if linked_contact else None,
     )
@@ -439,6 +475,7 @@ async def build_draft(
         totals=totals,
         checks=checks,
         features=meta.features.to_link_features(),
+        deal_token=deal_token(ctx, deal.id),
     )
 
 
@@ -860,6 +897,7 @@ def reviewed(draft: DraftOut, **over: Any) -> InvoiceIn:
             update_contact=customer.update_contact,
             crm_entity=customer.crm_entity,
             crm_id=customer.crm_id,
+            contact_currency=customer.contact.currency if customer.contact else None,
         ),
         "issue_date": draft.details.issue_date,
         "due_date": draft.details.due_date,
@@ -872,6 +910,7 @@ def reviewed(draft: DraftOut, **over: Any) -> InvoiceIn:
             LineIn(**line.model_dump(include=set(LineIn.model_fields))) for line in draft.lines
         ],
         "global_discount": draft.global_discount,
+        "deal_token": draft.deal_token,
     }
     values.update(over)
     return InvoiceIn(**values)

@@ -180,6 +180,8 @@ class DraftOut(BaseModel):
     totals: TotalsOut
     checks: list[Check]
     features: dict[str, object]
+    # Proves to the create call that this company read this deal (no second CRM read).
+    deal_token: str | None = None
 
 
 class CustomerIn(_In):
@@ -194,6 +196,8 @@ class CustomerIn(_In):
     update_contact: bool = False
     crm_entity: Literal["organization", "person"] | None = None
     crm_id: int | None = None
+    # The chosen contact's currency as the dialog showed it (for the currency check).
+    contact_currency: str | None = Field(default=None, min_length=3, max_length=3)
 
     @model_validator(mode="after")
     def _choice(self) -> CustomerIn:
@@ -220,6 +224,8 @@ class InvoiceIn(_In):
     global_discount: DiscountIn | None = None
     # A zero-amount invoice is created only when the user confirmed it.
     confirm_zero: bool = False
+    # From the draft; without it (or when expired) the deal is read from the CRM first.
+    deal_token: str | None = Field(default=None, max_length=1000)
 
     @field_validator("currency")
     @classmethod

@@ -37,7 +37,11 @@ async def test_percentage_and_amount_line_discounts_exclusive_tax(client, northw
     assert d.details.deal_url.endswith("/deal/31")
     assert d.customer.to == "Acme Ltd" and d.customer.contact is not None
     assert [line.item_code for line in d.lines] == ["CONS-HR", "IMPL-PKG", "LIC-ANN"]
-    assert [line.amount for line in d.lines] == [Decimal("1350.00"), Decimal("2300.00"), Decimal("2400.00")]
+    assert [line.amount for line in d.lines] == [
+        Decimal("1350.00"),
+        Decimal("2300.00"),
+        Decimal("2400.00"),
+    ]
     if provider == "xero":
         assert d.lines[0].discount_rate == Decimal("10")
         assert d.lines[1].discount_amount == Decimal("200")
@@ -70,7 +74,9 @@ async def test_inclusive_tax_and_a_deal_percentage_discount(client, northwind, p
         assert d.global_discount is not None and d.global_discount.rate == Decimal("5")
         # QuickBooks US takes no tax-inclusive amounts: the check says so before sending.
         assert "tax_mode" in codes(d)
-        d2 = d.model_copy(update={"details": d.details.model_copy(update={"tax_mode": "Exclusive"})})
+        d2 = d.model_copy(
+            update={"details": d.details.model_copy(update={"tax_mode": "Exclusive"})}
+        )
         out = await created_matches(client, northwind.headers, 32, d2)
         assert Decimal(out["subtotal"]) in (Decimal("7188.00"), Decimal("6828.60"))
 
@@ -98,6 +104,7 @@ async def test_two_tax_rates_and_a_deal_amount_discount_in_a_foreign_currency(
         fixed = d.model_copy(update={"lines": lines})
         # The preview with the chosen rate, as the dialog recomputes it.
         from app.invoices.flows import reviewed
+
         payload = body(fixed)
         response = await create(client, northwind.headers, 33, payload)
         assert response.status_code == 201, response.text
@@ -114,8 +121,11 @@ async def test_two_tax_rates_and_a_deal_amount_discount_in_a_foreign_currency(
         for line in d.lines:
             made = await client.post(
                 "/api/v1/providers/quickbooks/items",
-                json={"name": line.description, "unit_price": str(line.unit_price),
-                      "crm_product_id": line.crm_product_id},
+                json={
+                    "name": line.description,
+                    "unit_price": str(line.unit_price),
+                    "crm_product_id": line.crm_product_id,
+                },
                 headers=northwind.headers,
             )
             assert made.status_code == 201, made.text

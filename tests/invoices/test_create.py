@@ -1,0 +1,176 @@
+"""Creating invoices exactly once: the same key, 20 concurrent requests, an answer lost after
+the provider committed, a provider validation error, an orphan contact, and the audit entry."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from app.invoices.models import DealInvoice
+from app.tenants.models import AuditEvent
+from tests.invoices.helpers import body, create, draft
+
+
+def invoice_posts(requests, provider="xero"):
+    needle = "/Invoices" if provider == "xero" else "/invoice"
+    return [
+        r
+        for r in requests
+        if r.get("method") == "POST"
+        and needle in r.get("path", "")
+        and "/email" not in r.get("path", "")
+    ]
+
+
+async def provider_invoices(app, company_id, provider, contact_id):
+    tokens = app.state.invoice_tokens if hasattr(app.state, "invoice_tokens") else None
+    from app.connections.tokens import TokenService
+
+    tokens = TokenService(app.state.settings, app.state.sessionmaker, app.state.http)
+    adapter = tokens.facade(provider).adapter
+    page = await tokens.call(
+        company_id, provider, lambda c: adapter.search_invoices(c, contact_id=contact_id)
+    )
+    return page.items
+
+
+async def test_same_key_returns_the_same_invoice(client, northwind, sandbox, sessionmaker):
+    d = await draft(client, northwind.headers, 31, "xero")
+    key = str(uuid.uuid4())
+    first = await create(client, northwind.headers, 31, body(d), key)
+    again = await create(client, northwind.headers, 31, body(d), key)
+    assert first.status_code == 201 and again.status_code == 200
+    assert first.json()["id"] == again.json()["id"]
+    assert first.json()["provider_invoice_id"] == again.json()["provider_invoice_id"]
+    listed = (await client.get("/api/v1/deals/31/invoices", headers=northwind.headers)).json()
+    assert [i["id"] for i in listed] == [first.json()["id"]]
+    assert listed[0]["status_label"] == "Draft" and listed[0]["number"]
+    assert Decimal(listed[0]["amount_due"]) == Decimal(listed[0]["total"])
+    # A different invoice under a used key is refused.
+    other = body(d, reference="Something else")
+    refused = await create(client, northwind.headers, 31, other, key)
+    assert refused.status_code == 422 and refused.json()["error"]["field"] == "Idempotency-Key"
+    async with sessionmaker() as session:
+        audit = (
+            (
+                await session.execute(
+                    select(AuditEvent).where(AuditEvent.action == "invoice.created")
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert len(audit) == 1
+    assert audit[0].actor_user_id == northwind.user.id
+    assert audit[0].details["provider_invoice_id"] == first.json()["provider_invoice_id"]
+
+
+async def test_twenty_concurrent_identical_requests_create_one_invoice(
+    client, northwind, sandbox, app
+):
+    d = await draft(client, northwind.headers, 31, "quickbooks")
+    await sandbox.clear_requests()
+    key = str(uuid.uuid4())
+    payload = body(d)
+    answers = await asyncio.gather(
+        *(create(client, northwind.headers, 31, payload, key) for _ in range(20))
+    )
+    assert sorted(a.status_code for a in answers) == [200] * 19 + [201], [a.text for a in answers]
+    assert len({a.json()["provider_invoice_id"] for a in answers}) == 1
+    assert len(invoice_posts(await sandbox.requests(), "quickbooks")) == 1
+    found = await provider_invoices(app, northwind.user.company_id, "quickbooks", "3")
+    ours = [i for i in found if i.id == answers[0].json()["provider_invoice_id"]]
+    assert len(ours) == 1
+    assert len([i for i in found if (i.reference or "").startswith("Acme rollout")]) == 1
+
+
+async def test_an_answer_lost_after_commit_is_not_a_second_invoice(client, northwind, sandbox, app):
+    d = await draft(client, northwind.headers, 31, "xero")
+    await sandbox.fault(kind="commit_then_fail", path="/Invoices", count=1)
+    response = await create(client, northwind.headers, 31, body(d))
+    assert response.status_code == 201, response.text
+    contact = d.customer.contact.id
+    found = [
+        i
+        for i in await provider_invoices(app, northwind.user.company_id, "xero", contact)
+        if i.reference == "Acme rollout"
+    ]
+    assert [i.id for i in found] == [response.json()["provider_invoice_id"]]
+
+
+async def test_every_answer_lost_is_reconciled_by_looking_the_invoice_up(
+    client, northwind, sandbox, app, sessionmaker
+):
+    d = await draft(client, northwind.headers, 31, "xero")
+    key = str(uuid.uuid4())
+    await sandbox.fault(kind="commit_then_fail", path="/Invoices", count=50)
+    lost = await create(client, northwind.headers, 31, body(d), key)
+    await sandbox.clear_faults()
+    assert lost.status_code == 503, lost.text
+    assert lost.json()["error"]["code"] == "outcome_unknown"
+    async with sessionmaker() as session:
+        row = (await session.execute(select(DealInvoice))).scalar_one()
+    assert row.status == "unknown"
+    assert (await client.get("/api/v1/deals/31/invoices", headers=northwind.headers)).json()[0][
+        "status"
+    ] == "unknown"
+    await sandbox.clear_requests()
+    again = await create(client, northwind.headers, 31, body(d), key)
+    assert again.status_code == 201, again.text
+    requests = await sandbox.requests()
+    # Looked up first, found, so nothing was posted again.
+    assert [r for r in requests if r.get("method") == "GET" and "/Invoices" in r.get("path", "")]
+    assert not invoice_posts(requests)
+    contact = d.customer.contact.id
+    found = [
+        i
+        for i in await provider_invoices(app, northwind.user.company_id, "xero", contact)
+        if i.reference == "Acme rollout"
+    ]
+    assert [i.id for i in found] == [again.json()["provider_invoice_id"]]
+
+
+async def test_a_provider_validation_error_leaves_no_invoice_and_keeps_the_orphan_contact(
+    client, northwind, sandbox, sessionmaker
+):
+    d = await draft(client, northwind.headers, 34, "xero")
+    payload = body(d)
+    payload["lines"] = [
+        {
+            "description": "Advisory",
+            "quantity": "1",
+            "unit_price": "100",
+            "tax_code": "OUTPUT2",
+            "item_code": "NO-SUCH-ITEM",
+            "kind": "manual",
+        }
+    ]
+    key = str(uuid.uuid4())
+    failed = await create(client, northwind.headers, 34, payload, key)
+    assert failed.status_code == 422, failed.text
+    error = failed.json()["error"]
+    assert error["code"] == "provider_validation"
+    assert "NO-SUCH-ITEM" in error["message"] or "item" in error["message"].lower()
+    async with sessionmaker() as session:
+        row = (await session.execute(select(DealInvoice))).scalar_one()
+    assert row.status == "failed" and row.provider_invoice_id is None
+    assert row.failure_reason and row.orphan_contact_id
+    listed = (await client.get("/api/v1/deals/34/invoices", headers=northwind.headers)).json()
+    assert len(listed) == 1 and listed[0]["status"] == "failed"
+    assert listed[0]["orphan_contact_id"] == row.orphan_contact_id
+    assert listed[0]["failure_reason"]
+    # Corrected and sent again with the same key: the recorded contact is used, no second one.
+    payload["lines"][0].pop("item_code")
+    fixed = await create(client, northwind.headers, 34, payload, key)
+    assert fixed.status_code == 201, fixed.text
+    assert fixed.json()["contact_id"] == row.orphan_contact_id
+    assert fixed.json()["orphan_contact_id"] is None
+    umbrella = (
+        await client.get(
+            "/api/v1/providers/xero/contacts", params={"q": "Umbrella"}, headers=northwind.headers
+        )
+    ).json()
+    assert len(umbrella) == 1
