@@ -150,9 +150,13 @@ class Parsed:
     errors: dict[str, str]
 
 
-def invoice_from_form(form: FormData, provider: str) -> Parsed:
-    """The dialog's fields as the API's ``InvoiceIn`` (same validation, same messages)."""
+def invoice_from_form(form: FormData, provider: str, *, review: bool = False) -> Parsed:
+    """The dialog's fields as the API's ``InvoiceIn`` (same validation, same messages).
+
+    ``review``: a line still being typed (no description yet) is named in the messages but
+    does not stop the live totals."""
     errors: dict[str, str] = {}
+    soft: dict[str, str] = {}
     views = lines_from_form(form)
     lines: list[dict[str, Any]] = []
     for position, view in enumerate(views):
@@ -178,7 +182,11 @@ def invoice_from_form(form: FormData, provider: str) -> Parsed:
             }
         )
         if not lines[-1]["description"]:
-            errors.setdefault(slot, f"Line {position + 1} needs a description.")
+            (soft if review else errors).setdefault(
+                slot, f"Line {position + 1} needs a description."
+            )
+            if review:
+                lines[-1]["description"] = f"Line {position + 1}"
     mode = str(form.get("customer_mode") or "existing")
     crm_id = str(form.get("crm_id") or "")
     discount = None
@@ -200,6 +208,7 @@ def invoice_from_form(form: FormData, provider: str) -> Parsed:
             "update_contact": mode != "create" and form.get("update_contact") == "on",
             "crm_entity": _text(form, "crm_entity"),
             "crm_id": int(crm_id) if crm_id.isdigit() else None,
+            "contact_currency": None if mode == "create" else _text(form, "contact_currency"),
         },
         "issue_date": _text(form, "issue_date"),
         "due_date": _text(form, "due_date"),
@@ -211,16 +220,17 @@ def invoice_from_form(form: FormData, provider: str) -> Parsed:
         "lines": lines,
         "global_discount": discount,
         "confirm_zero": form.get("confirm_zero") == "on",
+        "deal_token": _text(form, "deal_token"),
     }
     if errors:
-        return Parsed(None, views, errors)
+        return Parsed(None, views, {**soft, **errors})
     try:
         body = InvoiceIn.model_validate(values)
     except ValidationError as exc:
         for error in exc.errors():
             errors.setdefault(slot_of_loc(error.get("loc", ()), views), _message(error))
-        return Parsed(None, views, errors)
-    return Parsed(body, views, errors)
+        return Parsed(None, views, {**soft, **errors})
+    return Parsed(body, views, soft)
 
 
 def _message(error: Any) -> str:

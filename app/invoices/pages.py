@@ -241,7 +241,7 @@ async def review(
         extra.append(
             Check(code="currency", severity="error", field="currency", message=exc.message)
         )
-    contact_currency = None
+    contact_currency = body.customer.contact_currency
     contact_name = body.customer.name
     if body.customer.contact_id and body.customer.crm_entity and body.customer.crm_id:
         link = await flows.ContactLinkRepository(session, ctx.company_id).one(
@@ -307,7 +307,7 @@ async def review_fragment(
     """Live totals and checks while the user edits (computed by the server, as the provider
     will compute them)."""
     form = await request.form()
-    parsed = invoice_from_form(form, flows.check_provider(provider))
+    parsed = invoice_from_form(form, flows.check_provider(provider), review=True)
     currency = str(form.get("currency") or "USD").upper()
     if parsed.body is None:
         return _review_response(request, parsed, currency, None, [], [])
