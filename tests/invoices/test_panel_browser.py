@@ -54,7 +54,6 @@ async def test_create_an_invoice_from_the_sandbox_deal_page(
 
         # The dialog opens as a modal, focus inside; Esc closes it.
         await frame.locator("#create-button").click()
-        dialog = frame.locator("#invoice-dialog")
         await frame.locator("#dialog-title").wait_for(timeout=15000)
         inner = page.frame(url=lambda u: "/pipedrive/panel" in u)
         assert inner is not None
