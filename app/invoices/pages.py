@@ -662,3 +662,32 @@ async def new_customer(deal_id: int, request: Request, user: PageUser, provider:
     )
     response.headers["HX-Trigger-After-Settle"] = "recalc"
     return response
+
+
+@router.post(PANEL + "/{deal_id}/customer/changes")
+async def customer_changes(
+    deal_id: int, request: Request, user: PageUser, provider: str
+) -> Response:
+    """What "Update customer info" would change, for the fields as the user edited them."""
+    form = await request.form()
+    customer = _customer_from_form(form)
+    contact_id = str(form.get("contact_id") or "")
+    provider = flows.check_provider(provider)
+    if not contact_id:
+        return Response(status_code=204)
+    try:
+        contact, changes = await flows.contact_changes(
+            flows.context(request, user),
+            provider,
+            contact_id,
+            customer.email,
+            customer.address,
+            customer.tax_id,
+            False,
+        )
+    except AppError as exc:
+        return _problem(request, exc)
+    customer.contact, customer.changes = contact, changes
+    return render(
+        request, "invoices/_changes.html", customer=customer, label=PROVIDER_LABELS[provider]
+    )

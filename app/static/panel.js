@@ -3,7 +3,9 @@
 (function () {
   function dialog() { return document.getElementById("invoice-dialog"); }
   function status(text) {
-    var box = document.getElementById("panel-status");
+    // Inside the open dialog the panel's own status line is hidden behind the backdrop.
+    var dlg = dialog();
+    var box = (dlg && dlg.open && document.getElementById("dialog-result")) || document.getElementById("panel-status");
     if (!box) { return; }
     box.textContent = "";
     if (text) {

@@ -63,6 +63,8 @@ async def test_create_an_invoice_from_the_sandbox_deal_page(
         )
         await page.keyboard.press("Escape")
         assert not await inner.evaluate("document.getElementById('invoice-dialog').open")
+        # Focus goes back to where the user was.
+        assert await inner.evaluate("document.activeElement.id") == "create-button"
 
         await frame.locator("#create-button").click()
         await frame.locator("#dialog-title").wait_for(timeout=15000)

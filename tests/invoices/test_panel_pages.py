@@ -266,6 +266,17 @@ async def test_dialog_links_an_item_and_a_contact(
     # The deal's organization data differs from Soylent's: the update toggle lists the changes.
     assert "Update customer info in Xero" in chosen.text
 
+    # Editing the customer's email shows, again, what the update would change.
+    values = {**values, **form_values(chosen.text), "email": "billing@soylent.test"}
+    changes = await client.post(
+        f"{PANEL}/33/customer/changes",
+        params={"provider": "xero"},
+        data=values,
+        headers=northwind.headers,
+    )
+    assert changes.status_code == 200, changes.text
+    assert "<ins>billing@soylent.test</ins>" in changes.text
+
     bad = await client.post(
         f"{PANEL}/33/lines/{index}/link",
         params={"provider": "xero"},
