@@ -287,3 +287,78 @@ async def test_dialog_links_an_item_and_a_contact(
     async with sessionmaker() as session:
         count = (await session.execute(select(func.count()).select_from(DealInvoice))).scalar()
     assert count == 0
+
+
+async def test_a_deal_without_products_is_invoiced_with_manual_lines(
+    client: Any, northwind: Any
+) -> None:
+    dialog = await client.get(
+        f"{PANEL}/34/dialog", params={"provider": "xero"}, headers=northwind.headers
+    )
+    assert dialog.status_code == 200, dialog.text
+    assert "This deal has no products: add the invoice lines by hand." in dialog.text
+    values = form_values(dialog.text)
+    assert not any(k.startswith("lines-") for k in values)
+
+    added = await client.post(
+        f"{PANEL}/34/lines/new",
+        params={"provider": "xero", "index": 0},
+        data=values,
+        headers=northwind.headers,
+    )
+    assert added.status_code == 200 and 'id="line-0"' in added.text
+    assert added.headers["HX-Trigger-After-Settle"] == "recalc"
+    values.update(form_values(added.text))
+    # Typing: no description yet still gives totals, and says what is missing.
+    values["lines-0-unit_price"] = "abc"
+    review = await client.post(
+        f"{PANEL}/34/review", params={"provider": "xero"}, data=values, headers=northwind.headers
+    )
+    assert "The unit price must be a number." in review.text
+    values["lines-0-unit_price"] = "500"
+    review = await client.post(
+        f"{PANEL}/34/review", params={"provider": "xero"}, data=values, headers=northwind.headers
+    )
+    assert "Line 1 needs a description." in review.text
+    assert re.search(r'id="total-total">NZ\$5[0-9]{2}\.\d\d<', review.text), review.text
+
+    values["lines-0-description"] = "Advisory session"
+    made = await client.post(
+        f"{PANEL}/34/invoices", params={"provider": "xero"}, data=values, headers=northwind.headers
+    )
+    assert made.status_code == 200, made.text
+    assert "created" in made.text and "Open in Xero" in made.text
+    listing = await client.get(f"{PANEL}/34/invoices", headers=northwind.headers)
+    assert "Umbrella" in listing.text
+
+
+async def test_a_refused_create_names_the_field_and_keeps_nothing(
+    client: Any, northwind: Any, sessionmaker: Any
+) -> None:
+    dialog = await client.get(
+        f"{PANEL}/31/dialog", params={"provider": "xero"}, headers=northwind.headers
+    )
+    values = form_values(dialog.text)
+    values["issue_date"] = "not a date"
+    refused = await client.post(
+        f"{PANEL}/31/invoices", params={"provider": "xero"}, data=values, headers=northwind.headers
+    )
+    assert refused.status_code == 422
+    assert re.search(
+        r'id="slot-issue_date" hx-swap-oob="innerHTML"><p class="msg msg-error">Enter the issue date as a date.',
+        refused.text,
+    )
+    values = form_values(dialog.text)
+    values["customer_mode"] = "create"
+    values["to"] = ""
+    refused = await client.post(
+        f"{PANEL}/31/invoices", params={"provider": "xero"}, data=values, headers=northwind.headers
+    )
+    assert refused.status_code == 422
+    assert re.search(
+        r'id="slot-customer" hx-swap-oob="innerHTML"><p class="msg msg-error">A new contact needs a name',
+        refused.text,
+    )
+    async with sessionmaker() as session:
+        count = (await session.execute(select(func.count()).select_from(DealInvoice))).scalar()
+    assert count == 0
