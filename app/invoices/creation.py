@@ -35,10 +35,11 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.connections.models import ProviderConnection
 from app.db import utcnow
 from app.errors import AppError, Conflict, ServiceUnavailable, ValidationFailed
 from app.invoices import flows
-from app.invoices.metadata import InvoiceContext, live_connection, organisation_of
+from app.invoices.metadata import InvoiceContext, organisation_of
 from app.invoices.models import ContactLink, DealInvoice, InvoiceStatus, ItemLink
 from app.invoices.schemas import Check, InvoiceIn, InvoiceOut
 from app.invoices.service import (
@@ -120,10 +121,10 @@ class Prepared:
 
 async def prepare(
     ctx: InvoiceContext, session: AsyncSession, body: InvoiceIn
-) -> tuple[ProviderMeta, list[Check]]:
+) -> tuple[ProviderMeta, ProviderConnection]:
     """Local checks of the reviewed invoice; raises 422 naming the field when it cannot go."""
     validate_currency(body.currency)
-    meta = await ctx.meta_cache.get(ctx, body.provider)
+    meta, connection = await ctx.meta_cache.connected(ctx, body.provider)
     if body.customer.contact_id is None and not body.customer.create:
         raise ValidationFailed(
             f"Choose the {meta.label} contact to invoice, or create one.", field="customer"
@@ -157,7 +158,7 @@ async def prepare(
     stop = blocking(checks)
     if stop:
         raise ChecksFailed(stop)
-    return meta, checks
+    return meta, connection
 
 
 # --- the row ------------------------------------------------------------------------------------
@@ -333,11 +334,20 @@ async def _contact(
 
 
 async def _remember(
-    ctx: InvoiceContext, body: InvoiceIn, contact_id: str, contact_name: str, currency: str | None
+    session: AsyncSession,
+    ctx: InvoiceContext,
+    body: InvoiceIn,
+    contact_id: str,
+    contact_name: str,
+    currency: str | None,
 ) -> None:
-    async with ctx.sessionmaker() as session:
-        customer = body.customer
-        if customer.crm_entity and customer.crm_id:
+    """Remember the contact and the lines' items as links, where not remembered yet."""
+    customer = body.customer
+    if customer.crm_entity and customer.crm_id:
+        known = await flows.ContactLinkRepository(session, ctx.company_id).one(
+            body.provider, customer.crm_entity, customer.crm_id
+        )
+        if known is None or known.contact_id != contact_id:
             await flows.remember_contact(
                 session,
                 ctx.company_id,
@@ -346,22 +356,24 @@ async def _remember(
                 customer.crm_id,
                 Contact(id=contact_id, name=contact_name, currency=currency),
             )
-        for line in body.lines:
-            if line.crm_product_id and (line.item_id or line.item_code):
-                link = await flows.ItemLinkRepository(session, ctx.company_id).one(
-                    body.provider, line.crm_product_id
-                )
-                if link is None:
-                    await flows.remember_item(
-                        session,
-                        ctx.company_id,
-                        body.provider,
-                        line.crm_product_id,
-                        line.item_id or line.item_code or "",
-                        line.item_code,
-                        line.description.splitlines()[0][:255],
-                    )
-        await session.commit()
+    chosen = [
+        line for line in body.lines if line.crm_product_id and (line.item_id or line.item_code)
+    ]
+    links = await flows.ItemLinkRepository(session, ctx.company_id).for_products(
+        body.provider, [line.crm_product_id for line in chosen if line.crm_product_id]
+    )
+    for line in chosen:
+        assert line.crm_product_id is not None
+        if line.crm_product_id not in links:
+            await flows.remember_item(
+                session,
+                ctx.company_id,
+                body.provider,
+                line.crm_product_id,
+                line.item_id or line.item_code or "",
+                line.item_code,
+                line.description.splitlines()[0][:255],
+            )
 
 
 async def create_invoice(
@@ -370,14 +382,12 @@ async def create_invoice(
     """Create the reviewed invoice exactly once per Idempotency-Key. Returns the invoice and
     whether this call created it (False: an earlier call with the key did)."""
     key = validate_key(key)
-    meta, _ = await prepare(ctx, session, body)
-    await flows.ensure_deal(ctx, session, deal_id, body.deal_token)
+    meta, connection = await prepare(ctx, session, body)
+    url = await flows.ensure_deal(ctx, session, deal_id, body.deal_token)
     digest = request_hash(deal_id, body)
     row, work, taken_over = await claim(ctx, deal_id, body, key, digest)
     if not work:
         return flows.invoice_out(row, flows.company_today(meta)), False
-    connection = await live_connection(ctx, body.provider)
-    _, api_domain = await ctx.pipedrive(session)
     totals, _ = compute_totals(meta, body.lines, body.tax_mode, body.global_discount, body.tax_code)
     try:
         contact = await _contact(ctx, meta, row, body)
@@ -393,7 +403,7 @@ async def create_invoice(
             tax_code=body.tax_code,
             template_id=body.template_id,
             reference=body.reference,
-            url=flows.deal_url(api_domain, deal_id),
+            url=url,
             lines=body.lines,
             discount=body.global_discount,
             bill_email=body.customer.email,
@@ -426,7 +436,8 @@ async def create_invoice(
                     )
                     raise ServiceUnavailable(
                         f"{meta.label} did not confirm the invoice and it was not found there; "
-                        "try again with the same Idempotency-Key (it will not create a second one).",
+                        "try again with the same Idempotency-Key (it will not create a second "
+                        "one).",
                         code="outcome_unknown",
                     ) from exc
     except ProviderValidationError as exc:
@@ -456,53 +467,55 @@ async def create_invoice(
     organisation = organisation_of(connection)
     adapter = ctx.adapter(meta.provider)
     currency = invoice.currency or body.currency
-    saved = await _save(
-        ctx,
-        row.id,
-        status=InvoiceStatus.created,
-        lease_until=None,
-        failure_reason=None,
-        orphan_contact_id=None,
-        provider_invoice_id=invoice.id,
-        number=invoice.number,
-        provider_status=invoice.status,
-        contact_id=invoice.contact_id or contact_id,
-        contact_name=invoice.contact_name
-        or (contact.name if contact else None)
-        or body.customer.name,
-        currency=currency,
-        issue_date=invoice.issue_date or body.issue_date,
-        due_date=invoice.due_date or body.due_date,
-        subtotal_minor=to_minor(invoice.subtotal, currency),
-        tax_minor=to_minor(invoice.total_tax, currency),
-        total_minor=to_minor(invoice.total, currency),
-        amount_due_minor=to_minor(invoice.amount_due, currency),
-        amount_paid_minor=to_minor(invoice.amount_paid, currency),
-        url=adapter.invoice_url(organisation, invoice.id),
-    )
-    await _remember(
-        ctx,
-        body,
-        saved.contact_id or contact_id,
-        saved.contact_name or "",
-        contact.currency if contact else None,
-    )
-    session.add(
-        AuditEvent(
-            company_id=ctx.company_id,
-            actor_user_id=ctx.user.id,
-            action="invoice.created",
-            details={
-                "deal_id": deal_id,
-                "provider": meta.provider,
-                "invoice_row": saved.id,
-                "provider_invoice_id": invoice.id,
-                "number": invoice.number,
-                "total_minor": saved.total_minor,
-                "currency": currency,
-                "contact_created": body.customer.create,
-                "contact_updated": bool(body.customer.update_contact),
-            },
+    # One transaction records the invoice, remembers the links and writes the audit entry.
+    async with ctx.sessionmaker() as final:
+        saved = await final.get(DealInvoice, row.id)
+        assert saved is not None
+        saved.status = InvoiceStatus.created
+        saved.lease_until = None
+        saved.failure_reason = None
+        saved.orphan_contact_id = None
+        saved.provider_invoice_id = invoice.id
+        saved.number = invoice.number
+        saved.provider_status = invoice.status
+        saved.contact_id = invoice.contact_id or contact_id
+        saved.contact_name = (
+            invoice.contact_name or (contact.name if contact else None) or body.customer.name
         )
-    )
+        saved.currency = currency
+        saved.issue_date = invoice.issue_date or body.issue_date
+        saved.due_date = invoice.due_date or body.due_date
+        saved.subtotal_minor = to_minor(invoice.subtotal, currency)
+        saved.tax_minor = to_minor(invoice.total_tax, currency)
+        saved.total_minor = to_minor(invoice.total, currency)
+        saved.amount_due_minor = to_minor(invoice.amount_due, currency)
+        saved.amount_paid_minor = to_minor(invoice.amount_paid, currency)
+        saved.url = adapter.invoice_url(organisation, invoice.id)
+        await _remember(
+            final,
+            ctx,
+            body,
+            saved.contact_id,
+            saved.contact_name or "",
+            contact.currency if contact else None,
+        )
+        final.add(
+            AuditEvent(
+                company_id=ctx.company_id,
+                actor_user_id=ctx.user.id,
+                action="invoice.created",
+                details={
+                    "deal_id": deal_id,
+                    "provider": meta.provider,
+                    "invoice_row": saved.id,
+                    "provider_invoice_id": invoice.id,
+                    "number": invoice.number,
+                    "total_minor": saved.total_minor,
+                    "currency": currency,
+                    "contact_created": body.customer.create,
+                    "contact_updated": bool(body.customer.update_contact),
+                },
+            )
+        )
+        await final.commit()
     return flows.invoice_out(saved, flows.company_today(meta)), True

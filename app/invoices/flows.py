@@ -233,25 +233,26 @@ def deal_signer(ctx: InvoiceContext) -> Signer:
     return Signer(ctx.settings.secret_key, "invoice-deal")
 
 
-def deal_token(ctx: InvoiceContext, deal_id: int) -> str:
-    """Signed (company, deal): the draft hands it to the create call."""
-    return deal_signer(ctx).sign({"c": ctx.company_id, "d": deal_id}, DEAL_TOKEN_TTL)
+def deal_token(ctx: InvoiceContext, deal_id: int, url: str) -> str:
+    """Signed (company, deal, deal URL): the draft hands it to the create call."""
+    return deal_signer(ctx).sign({"c": ctx.company_id, "d": deal_id, "u": url}, DEAL_TOKEN_TTL)
 
 
 async def ensure_deal(
     ctx: InvoiceContext, session: AsyncSession, deal_id: int, token: str | None
-) -> None:
+) -> str:
     """The deal belongs to the company and is not deleted: proven by the draft's token, else
-    read from the CRM (404 for another company's or a deleted deal)."""
+    read from the CRM (404 for another company's or a deleted deal). Returns its URL."""
     if token:
         try:
             claims = deal_signer(ctx).unsign(token)
         except AppError:
             claims = {}
-        if claims.get("c") == ctx.company_id and claims.get("d") == deal_id:
-            return
-    client, _ = await ctx.pipedrive(session)
+        if claims.get("c") == ctx.company_id and claims.get("d") == deal_id and claims.get("u"):
+            return str(claims["u"])
+    client, api_domain = await ctx.pipedrive(session)
     await read_deal(client, deal_id)
+    return deal_url(api_domain, deal_id)
 
 
 def deal_url(api_domain: str, deal_id: int) -> str:
@@ -475,7 +476,7 @@ async def build_draft(
         totals=totals,
         checks=checks,
         features=meta.features.to_link_features(),
-        deal_token=deal_token(ctx, deal.id),
+        deal_token=deal_token(ctx, deal.id, deal_url(api_domain, deal.id)),
     )
 
 
@@ -814,9 +815,10 @@ async def create_contact(
     """Create the contact at the provider and link the CRM organization or person to it."""
     provider = check_provider(provider)
     meta = await ctx.meta_cache.get(ctx, provider)
-    if len(body.name) > meta.features.limits.contact_name:
+    limit = meta.features.limits.contact_name
+    if len(body.name) > limit:
         raise ValidationFailed(
-            f"The contact name is too long; {meta.label} allows {meta.features.limits.contact_name} characters.",
+            f"The contact name is too long; {meta.label} allows {limit} characters.",
             field="name",
         )
     if body.crm_entity and body.crm_id:

@@ -74,7 +74,18 @@ class MetaCache:
             self._entries.pop(key, None)
 
     async def get(self, ctx: InvoiceContext, provider: str) -> ProviderMeta:
+        return (await self.connected(ctx, provider))[0]
+
+    async def connected(
+        self, ctx: InvoiceContext, provider: str
+    ) -> tuple[ProviderMeta, ProviderConnection]:
+        """The metadata and the live connection row (409 when there is none)."""
         connection = await live_connection(ctx, provider)
+        return await self._meta(ctx, provider, connection), connection
+
+    async def _meta(
+        self, ctx: InvoiceContext, provider: str, connection: ProviderConnection
+    ) -> ProviderMeta:
         key = (ctx.company_id, provider, connection.tenant_id)
         entry = self._entries.get(key)
         if entry and entry[0] > time.monotonic():

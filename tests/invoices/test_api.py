@@ -91,6 +91,27 @@ async def test_every_route_answers_404_for_another_companys_records(
     ).status_code == 404
     assert (await client.get("/api/v1/deals/131/invoices", headers=h)).json() == []
     assert (await client.get("/api/v1/deals/31/invoices", headers=northwind.headers)).json()
+    # Creating a contact linked to Northwind's organization is refused for Contoso (product
+    # ids 1-6 exist in both demo companies, so an unknown one stands in for items).
+    unknown_product = await client.post(
+        "/api/v1/providers/xero/items",
+        json={"name": "Consulting", "code": "C-1", "crm_product_id": 999},
+        headers=h,
+    )
+    assert unknown_product.status_code == 404
+    foreign_contact = await client.post(
+        "/api/v1/providers/xero/contacts",
+        json={"name": "Acme Ltd", "crm_entity": "organization", "crm_id": 11},
+        headers=h,
+    )
+    assert foreign_contact.status_code == 404
+    # Northwind's Xero contact does not exist in Contoso's organisation.
+    update = await client.post(
+        f"/api/v1/providers/xero/contacts/{d.customer.contact.id}/crm-update",
+        json={"email": "x@example.test"},
+        headers=h,
+    )
+    assert update.status_code == 422 and update.json()["error"]["field"] == "contact_id"
     # The provider searches see the caller's own organisation only.
     items = (await client.get("/api/v1/providers/xero/items", headers=h)).json()
     assert "CONS-HR" not in {i["code"] for i in items}

@@ -1,0 +1,298 @@
+"""Creating an invoice from a deal, through our HTTP API, against the sandbox with 100 ms of
+injected latency on every sandbox call (issue 6, Measure).
+
+For each database (SQLite, and PostgreSQL when ``BENCH_POSTGRES_URL`` or a local server at
+postgresql+asyncpg://postgres@127.0.0.1:5432 answers), in one run:
+
+(a) the draft GET divided by its floor, two rounds of CRM reads (2 x latency);
+(b) the create POST of a reviewed draft divided by its floor, one provider round trip
+    (1 x latency);
+(c) provider and CRM calls per draft and per invoice, from the sandbox's request log;
+(d) invoices per second with 20 concurrent creates (QuickBooks: Xero's 60 calls a minute per
+    organisation would measure Xero's limit, not us).
+
+The contact and the items are linked before measuring. Prints numbers; asserts nothing.
+
+    .venv/bin/python bench/create_invoice.py [--samples 10] [--invoices 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx2
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app.cli import migrate  # noqa: E402
+from app.config import load_settings  # noqa: E402
+from app.main import create_app  # noqa: E402
+from app.sandbox.app import create_sandbox_app  # noqa: E402
+from app.sandbox.config import SandboxSettings  # noqa: E402
+from tests.support.database import (  # noqa: E402
+    create_postgres_database,
+    drop_postgres_database,
+    sqlite_url,
+)
+from tests.support.servers import ServerThread, free_port  # noqa: E402
+
+LATENCY_MS = 100
+LATENCY = LATENCY_MS / 1000
+DEAL = 31
+XERO_NZ = "b1f3c0de-0000-4000-8000-000000000001"
+PREFIXES = {"crm": "/pipedrive/", "xero": "/xero/", "quickbooks": "/quickbooks/"}
+
+
+class World:
+    """A sandbox and our app on real ports, over one database."""
+
+    def __init__(self, database_url: str, var_dir: Path) -> None:
+        ports = {"app": free_port(), "sandbox": free_port()}
+        self.settings = load_settings(
+            app_env="test",
+            database_url=database_url,
+            var_dir=var_dir,
+            public_url=f"http://127.0.0.1:{ports['app']}",
+            sandbox_url=f"http://127.0.0.1:{ports['sandbox']}",
+            log_format="console",
+            log_level="ERROR",
+        )
+        config = SandboxSettings.from_app(self.settings, db_path=var_dir / "sandbox.db")
+        self.sandbox = ServerThread(create_sandbox_app(config, reset=True), ports["sandbox"])
+        self.app = ServerThread(create_app(self.settings), ports["app"])
+
+    async def __aenter__(self) -> World:
+        await asyncio.to_thread(migrate, self.settings)
+        self.sandbox.start()
+        self.app.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.app.stop()
+        self.sandbox.stop()
+
+
+async def install(app: httpx2.AsyncClient, sandbox: httpx2.AsyncClient) -> dict[str, str]:
+    await sandbox.post("/_sandbox/pipedrive/auto-approve", json={"user_id": 101})
+    start = await app.get("/pipedrive/install")
+    consent = await sandbox.get(start.headers["location"])
+    back = urlsplit(consent.headers["location"])
+    done = await app.get(f"{back.path}?{back.query}")
+    token = parse_qs(urlsplit(done.headers["location"]).query)["session"][0]
+    return {"X-Session-Token": token}
+
+
+async def connect(
+    app: httpx2.AsyncClient, sandbox: httpx2.AsyncClient, headers: dict[str, str], provider: str
+) -> None:
+    if provider == "xero":
+        await sandbox.post(
+            "/_sandbox/xero/auto-approve",
+            json={"email": "nora@northwind.test", "tenant_ids": [XERO_NZ]},
+        )
+    else:
+        await sandbox.post(
+            "/_sandbox/quickbooks/auto-approve", json={"realm_id": "9130350000000001"}
+        )
+    start = await app.get(f"/connections/{provider}/connect", headers=headers)
+    authorize = await sandbox.get(start.headers["location"])
+    callback = httpx2.URL(authorize.headers["location"])
+    done = await app.get(callback.raw_path.decode())
+    if done.status_code not in (200, 303):
+        raise RuntimeError(f"connecting {provider} failed: {done.text[:300]}")
+
+
+async def link_everything(app: httpx2.AsyncClient, headers: dict[str, str], provider: str) -> None:
+    draft = (
+        await app.get(
+            f"/api/v1/deals/{DEAL}/invoice-draft", params={"provider": provider}, headers=headers
+        )
+    ).json()
+    customer = draft["customer"]
+    await app.put(
+        f"/api/v1/providers/{provider}/links/{customer['crm_entity']}/{customer['crm_id']}",
+        json={"contact_id": customer["contact"]["id"]},
+        headers=headers,
+    )
+    for line in draft["lines"]:
+        if line["crm_product_id"] and line["item_id"]:
+            await app.put(
+                f"/api/v1/providers/{provider}/links/products/{line['crm_product_id']}",
+                json={"item_id": line["item_id"]},
+                headers=headers,
+            )
+
+
+def reviewed(draft: dict[str, Any]) -> dict[str, Any]:
+    """The draft sent back unchanged, as the dialog does after review."""
+    from app.invoices.flows import reviewed as to_body
+    from app.invoices.schemas import DraftOut
+
+    return to_body(DraftOut.model_validate(draft)).model_dump(mode="json")
+
+
+async def timed(call: Any) -> tuple[float, httpx2.Response]:
+    started = time.perf_counter()
+    response = await call()
+    return time.perf_counter() - started, response
+
+
+def count(log: list[dict[str, Any]]) -> dict[str, int]:
+    out = dict.fromkeys(PREFIXES, 0)
+    for entry in log:
+        path = entry.get("path", "")
+        for name, prefix in PREFIXES.items():
+            if path.startswith(prefix):
+                out[name] += 1
+    return out
+
+
+async def run(database_url: str, label: str, samples: int, invoices: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        async with World(database_url, Path(tmp)) as world:
+            return await measure(world, label, samples, invoices)
+
+
+async def measure(world: World, label: str, samples: int, invoices: int) -> dict[str, Any]:
+    if True:
+        async with (
+            httpx2.AsyncClient(base_url=world.app.url, timeout=60) as app,
+            httpx2.AsyncClient(base_url=world.sandbox.url, timeout=60) as sandbox,
+        ):
+            (await sandbox.post("/_sandbox/reset")).raise_for_status()
+            (await sandbox.post("/_sandbox/seed", params={"name": "demo"})).raise_for_status()
+            headers = await install(app, sandbox)
+            for provider in ("xero", "quickbooks"):
+                await connect(app, sandbox, headers, provider)
+                await link_everything(app, headers, provider)
+            for prefix in PREFIXES.values():
+                await sandbox.post(
+                    "/_sandbox/faults",
+                    json={"kind": "latency", "latency_ms": LATENCY_MS, "path": prefix},
+                )
+            results: dict[str, Any] = {"database": label}
+
+            async def get_draft(provider: str) -> httpx2.Response:
+                return await app.get(
+                    f"/api/v1/deals/{DEAL}/invoice-draft",
+                    params={"provider": provider},
+                    headers=headers,
+                )
+
+            await get_draft("xero")  # warm: field definitions and provider metadata cached
+            await sandbox.delete("/_sandbox/requests")
+            draft_times = []
+            draft = None
+            for _ in range(samples):
+                elapsed, response = await timed(lambda: get_draft("xero"))
+                if response.status_code != 200:
+                    raise RuntimeError(response.text[:300])
+                draft_times.append(elapsed)
+                draft = response.json()
+            log = (await sandbox.get("/_sandbox/requests")).json()
+            per_draft = {k: v / samples for k, v in count(log).items()}
+            results["draft_median_s"] = statistics.median(draft_times)
+            results["draft_ratio"] = results["draft_median_s"] / (2 * LATENCY)
+            results["draft_calls"] = per_draft
+
+            assert draft is not None
+            payload = reviewed(draft)
+            await sandbox.delete("/_sandbox/requests")
+            create_times = []
+            for _ in range(samples):
+                key = str(uuid.uuid4())
+                elapsed, response = await timed(
+                    lambda key=key: app.post(
+                        f"/api/v1/deals/{DEAL}/invoices",
+                        json=payload,
+                        headers={**headers, "Idempotency-Key": key},
+                    )
+                )
+                if response.status_code != 201:
+                    raise RuntimeError(response.text[:300])
+                create_times.append(elapsed)
+            log = (await sandbox.get("/_sandbox/requests")).json()
+            results["create_median_s"] = statistics.median(create_times)
+            results["create_ratio"] = results["create_median_s"] / LATENCY
+            results["create_calls"] = {k: v / samples for k, v in count(log).items()}
+
+            qbo = reviewed((await get_draft("quickbooks")).json())
+            remaining = invoices
+            failures = 0
+
+            async def worker() -> None:
+                nonlocal remaining, failures
+                while remaining > 0:
+                    remaining -= 1
+                    response = await app.post(
+                        f"/api/v1/deals/{DEAL}/invoices",
+                        json=qbo,
+                        headers={**headers, "Idempotency-Key": str(uuid.uuid4())},
+                    )
+                    if response.status_code != 201:
+                        failures += 1
+
+            started = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(20)))
+            results["throughput"] = invoices / (time.perf_counter() - started)
+            results["throughput_failures"] = failures
+            return results
+
+
+def report(r: dict[str, Any]) -> None:
+    print(f"\n== {r['database']} (latency {LATENCY_MS} ms per sandbox call) ==")
+    print(
+        f"(a) draft GET   median {r['draft_median_s'] * 1000:7.1f} ms  floor "
+        f"{2 * LATENCY_MS} ms  ratio {r['draft_ratio']:.2f}  (target <= 1.2)"
+    )
+    print(
+        f"(b) create POST median {r['create_median_s'] * 1000:7.1f} ms  floor "
+        f"{LATENCY_MS} ms  ratio {r['create_ratio']:.2f}  (target <= 1.2)"
+    )
+    d, c = r["draft_calls"], r["create_calls"]
+    print(
+        f"(c) calls per draft: CRM {d['crm']:.1f}, Xero {d['xero']:.1f}, "
+        f"QuickBooks {d['quickbooks']:.1f}; per invoice created: CRM {c['crm']:.1f}, "
+        f"Xero {c['xero']:.1f}, QuickBooks {c['quickbooks']:.1f}"
+    )
+    print(
+        f"(d) {r['throughput']:.1f} invoices/s at concurrency 20 (QuickBooks), "
+        f"{r['throughput_failures']} failed"
+    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--samples", type=int, default=10)
+    parser.add_argument("--invoices", type=int, default=100)
+    parser.add_argument("--skip-postgres", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        report(await run(sqlite_url(Path(tmp)), "SQLite", args.samples, args.invoices))
+    if args.skip_postgres:
+        return
+    base = os.environ.get("BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+    try:
+        url = await create_postgres_database(base)
+    except Exception as exc:  # no server: say so and stop
+        print(f"\nPostgreSQL skipped: {exc}")
+        return
+    try:
+        report(await run(url, "PostgreSQL", args.samples, args.invoices))
+    finally:
+        await drop_postgres_database(url)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
