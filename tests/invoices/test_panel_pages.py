@@ -344,10 +344,8 @@ async def test_a_refused_create_names_the_field_and_keeps_nothing(
         f"{PANEL}/31/invoices", params={"provider": "xero"}, data=values, headers=northwind.headers
     )
     assert refused.status_code == 422
-    assert re.search(
-        r'id="slot-issue_date" hx-swap-oob="innerHTML"><p class="msg msg-error">Enter the issue date as a date.',
-        refused.text,
-    )
+    slot = r'id="slot-issue_date" hx-swap-oob="innerHTML"><p class="msg msg-error">'
+    assert re.search(slot + "Enter the issue date as a date.", refused.text)
     values = form_values(dialog.text)
     values["customer_mode"] = "create"
     values["to"] = ""
@@ -355,10 +353,8 @@ async def test_a_refused_create_names_the_field_and_keeps_nothing(
         f"{PANEL}/31/invoices", params={"provider": "xero"}, data=values, headers=northwind.headers
     )
     assert refused.status_code == 422
-    assert re.search(
-        r'id="slot-customer" hx-swap-oob="innerHTML"><p class="msg msg-error">A new contact needs a name',
-        refused.text,
-    )
+    slot = r'id="slot-customer" hx-swap-oob="innerHTML"><p class="msg msg-error">'
+    assert re.search(slot + "A new contact needs a name", refused.text)
     async with sessionmaker() as session:
         count = (await session.execute(select(func.count()).select_from(DealInvoice))).scalar()
     assert count == 0
