@@ -152,6 +152,7 @@ def _options(meta: ProviderMeta) -> dict[str, Any]:
         "tax_modes": [
             (m.value, text) for m, text in TAX_MODE_LABELS.items() if m in meta.features.tax_modes
         ],
+        "mode_labels": TAX_MODE_LABELS,
         "tax_rates": [r for r in meta.tax_rates if r.can_apply_to_revenue],
         "currencies": meta.currencies,
         "per_line_tax": meta.features.tax_option == "multiple",

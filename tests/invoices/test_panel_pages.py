@@ -358,3 +358,71 @@ async def test_a_refused_create_names_the_field_and_keeps_nothing(
     async with sessionmaker() as session:
         count = (await session.execute(select(func.count()).select_from(DealInvoice))).scalar()
     assert count == 0
+
+
+async def test_quickbooks_dialog_round_trip_with_a_deal_discount(
+    client: Any, northwind: Any
+) -> None:
+    dialog = await client.get(
+        f"{PANEL}/32/dialog", params={"provider": "quickbooks"}, headers=northwind.headers
+    )
+    assert dialog.status_code == 200, dialog.text
+    values = form_values(dialog.text)
+    # QuickBooks takes the deal discount as an invoice discount, sent back as it was drafted.
+    assert values.get("discount_rate") == "5"
+    d = await draft(client, northwind.headers, 32, "quickbooks")
+    review = await client.post(
+        f"{PANEL}/32/review",
+        params={"provider": "quickbooks"},
+        data=values,
+        headers=northwind.headers,
+    )
+    shown = re.search(r'id="total-total">([^<]+)<', review.text)
+    assert shown and shown.group(1) == f"${d.totals.total:,.2f}"
+    for name in [k for k, v in values.items() if k.endswith("-item_id") and not v]:
+        index = name.split("-")[1]
+        found = await client.get(
+            f"{PANEL}/items",
+            params={"provider": "quickbooks", "index": index, "deal_id": 32, "q": "Support"},
+            headers=northwind.headers,
+        )
+        item = re.search(r'"item_choice": "([^"]+)"', found.text)
+        assert item, found.text
+        linked = await client.post(
+            f"{PANEL}/32/lines/{index}/link",
+            params={"provider": "quickbooks"},
+            data={**values, "item_choice": item.group(1)},
+            headers=northwind.headers,
+        )
+        values.update(form_values(linked.text))
+    # The deal's prices include tax, which QuickBooks (US) does not take: said beside the field.
+    refused = await client.post(
+        f"{PANEL}/32/invoices",
+        params={"provider": "quickbooks"},
+        data=values,
+        headers=northwind.headers,
+    )
+    assert refused.status_code == 422
+    assert re.search(
+        r'id="slot-tax_mode" hx-swap-oob="innerHTML"><p class="msg msg-error">QuickBooks does not',
+        refused.text,
+    )
+    values["tax_mode"] = "Exclusive"
+    review = await client.post(
+        f"{PANEL}/32/review",
+        params={"provider": "quickbooks"},
+        data=values,
+        headers=northwind.headers,
+    )
+    reviewed_total = re.search(r'id="total-total">([^<]+)<', review.text)
+    assert reviewed_total
+    made = await client.post(
+        f"{PANEL}/32/invoices",
+        params={"provider": "quickbooks"},
+        data=values,
+        headers=northwind.headers,
+    )
+    assert made.status_code == 200, made.text
+    assert "Open in QuickBooks" in made.text
+    # The total the dialog showed is the one QuickBooks computed.
+    assert f"for {reviewed_total.group(1)}." in made.text
