@@ -188,6 +188,10 @@ def invoice_from_form(form: FormData, provider: str, *, review: bool = False) ->
             if review:
                 lines[-1]["description"] = f"Line {position + 1}"
     mode = str(form.get("customer_mode") or "existing")
+    if review and mode == "create" and not _text(form, "to"):
+        # Still typing the name: the totals go on; the message says what is missing.
+        soft["customer"] = "Give the new contact a name in To, or link an existing contact."
+        mode = "none"
     crm_id = str(form.get("crm_id") or "")
     discount = None
     if _text(form, "discount_rate") or _text(form, "discount_amount"):
@@ -199,16 +203,16 @@ def invoice_from_form(form: FormData, provider: str, *, review: bool = False) ->
     values = {
         "provider": provider,
         "customer": {
-            "contact_id": None if mode == "create" else _text(form, "contact_id"),
+            "contact_id": _text(form, "contact_id") if mode == "existing" else None,
             "create": mode == "create",
             "name": _text(form, "to"),
             "email": _text(form, "email"),
             "address": _text(form, "address"),
             "tax_id": _text(form, "tax_id"),
-            "update_contact": mode != "create" and form.get("update_contact") == "on",
+            "update_contact": mode == "existing" and form.get("update_contact") == "on",
             "crm_entity": _text(form, "crm_entity"),
             "crm_id": int(crm_id) if crm_id.isdigit() else None,
-            "contact_currency": None if mode == "create" else _text(form, "contact_currency"),
+            "contact_currency": _text(form, "contact_currency") if mode == "existing" else None,
         },
         "issue_date": _text(form, "issue_date"),
         "due_date": _text(form, "due_date"),

@@ -7,9 +7,11 @@ import re
 from html.parser import HTMLParser
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from app.invoices.models import DealInvoice
+from app.invoices.page_forms import money
 from tests.invoices.conftest import installed
 from tests.invoices.helpers import body, create, draft
 
@@ -426,3 +428,30 @@ async def test_quickbooks_dialog_round_trip_with_a_deal_discount(
     assert "Open in QuickBooks" in made.text
     # The total the dialog showed is the one QuickBooks computed.
     assert f"for {reviewed_total.group(1)}." in made.text
+
+
+@pytest.mark.parametrize("provider", ["xero", "quickbooks"])
+async def test_the_dialog_sends_back_the_draft_it_shows(
+    client: Any, northwind: Any, provider: str
+) -> None:
+    """On every seeded deal, the dialog's own fields, unchanged, total what the draft totals."""
+    for deal_id in (31, 32, 33, 34, 35):
+        d = await draft(client, northwind.headers, deal_id, provider)
+        dialog = await client.get(
+            f"{PANEL}/{deal_id}/dialog", params={"provider": provider}, headers=northwind.headers
+        )
+        assert dialog.status_code == 200, dialog.text
+        values = form_values(dialog.text)
+        review = await client.post(
+            f"{PANEL}/{deal_id}/review",
+            params={"provider": provider},
+            data=values,
+            headers=northwind.headers,
+        )
+        assert review.status_code == 200, review.text
+        shown = re.search(r'id="total-total">([^<]+)<', review.text)
+        assert shown, (deal_id, review.text)
+        assert shown.group(1) == money(d.totals.total, d.details.currency), deal_id
+        assert values["currency"] == d.details.currency
+        assert values["tax_mode"] == d.details.tax_mode.value
+        assert values["issue_date"] == d.details.issue_date.isoformat()
