@@ -66,6 +66,7 @@ async def test_create_an_invoice_from_the_sandbox_deal_page(
         # Focus goes back to where the user was.
         assert await inner.evaluate("document.activeElement.id") == "create-button"
 
+        await inner.evaluate("window.__marker = 'same page'")
         await frame.locator("#create-button").click()
         await frame.locator("#dialog-title").wait_for(timeout=15000)
         await frame.locator("#total-total").wait_for()
@@ -115,6 +116,8 @@ async def test_create_an_invoice_from_the_sandbox_deal_page(
         assert await invoices.first.locator(".badge").inner_text() == "Draft"
         assert "NZ$" in await invoices.first.inner_text()
         number = await invoices.first.locator(".invoice-number").inner_text()
+        # All of it happened in place: the panel was never reloaded.
+        assert await inner.evaluate("window.__marker") == "same page"
         await shot(page, "deal31-listed")
 
         async with page.expect_popup() as popup_info:
