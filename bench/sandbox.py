@@ -13,47 +13,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
-import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 import httpx2
-import uvicorn
+from _support import REDIRECT, XERO_CLIENT, free_port, sandbox_settings, start_in_thread
 
 from app.sandbox.app import create_sandbox_app
-from app.sandbox.config import SandboxSettings
-from app.sandbox.oauth import Client
 
 TENANT = "b1f3c0de-0000-4000-8000-000000000001"
-REDIRECT = "http://bench.test/callback"
 API = "/xero/api/api.xro/2.0"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start(app: Any, port: int) -> uvicorn.Server:
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    )
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("sandbox did not start")
-        time.sleep(0.02)
-    return server
 
 
 async def connect(http: httpx2.AsyncClient) -> dict[str, str]:
@@ -62,7 +34,7 @@ async def connect(http: httpx2.AsyncClient) -> dict[str, str]:
         "/xero/login/identity/connect/authorize",
         params={
             "response_type": "code",
-            "client_id": "bench",
+            "client_id": XERO_CLIENT.client_id,
             "redirect_uri": REDIRECT,
             "scope": "openid offline_access accounting.transactions accounting.contacts",
             "state": "bench",
@@ -73,7 +45,7 @@ async def connect(http: httpx2.AsyncClient) -> dict[str, str]:
         await http.post(
             "/xero/identity/connect/token",
             data={"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT},
-            auth=("bench", "bench-secret"),
+            auth=(XERO_CLIENT.client_id, XERO_CLIENT.client_secret),
         )
     ).json()
     return {
@@ -106,17 +78,13 @@ async def measure(
 async def main(total: int, levels: list[int]) -> None:
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
-        settings = SandboxSettings(
-            public_url=f"http://127.0.0.1:{port}",
-            db_path=str(Path(tmp) / "sandbox.db"),
-            xero_client=Client("bench", "bench-secret", (REDIRECT,)),
-        )
+        settings = sandbox_settings(port, Path(tmp) / "sandbox.db")
         app = create_sandbox_app(settings, reset=True, seed="demo")
         state = app.state.xero
         for window in (state.minute, state.day, state.app_minute):
             window.limit = 10**9
         state.concurrency.limit = 10**6
-        server = start(app, port)
+        server = start_in_thread(app, port)
         try:
             limits = httpx2.Limits(
                 max_connections=max(levels), max_keepalive_connections=max(levels)
