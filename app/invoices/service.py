@@ -162,11 +162,11 @@ def product_line(
             f"{fmt(rate)} % discount" if rate is not None else f"discount of {fmt(amount or ZERO)}"
         )
         new_price = (
-            (net / quantity).quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)
-            if quantity
-            else net
+            (net / quantity).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) if quantity else net
         )
-        if quantity and qbo_line_amount(quantity, new_price) == net:
+        # QuickBooks wants Amount = Qty x UnitPrice (error 6070); whether it rounds a finer
+        # product is UNCONFIRMED, so fold only when the product is exact to the cent.
+        if quantity and quantity * new_price == net:
             price = Decimal(format(new_price.normalize(), "f"))
             note = f"{what} included in the unit price ({meta.label} has no line discounts)"
         else:
