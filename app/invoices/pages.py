@@ -76,7 +76,7 @@ async def connected_providers(session: AsyncSession, company_id: str) -> dict[st
             )
         )
     ).all()
-    return {p: s for p, s in sorted(rows, key=lambda r: flows.PROVIDERS.index(r[0]))}
+    return {p: s for p, s in sorted(rows, key=lambda r: list(PROVIDER_LABELS).index(r[0]))}
 
 
 def _common(request: Request, user: CrmUser, deal_id: int, **extra: Any) -> dict[str, Any]:
