@@ -121,7 +121,7 @@ class Prepared:
 
 async def prepare(
     ctx: InvoiceContext, session: AsyncSession, body: InvoiceIn
-) -> tuple[ProviderMeta, ProviderConnection]:
+) -> tuple[ProviderMeta, ProviderConnection, bool]:
     """Local checks of the reviewed invoice; raises 422 naming the field when it cannot go."""
     validate_currency(body.currency)
     meta, connection = await ctx.meta_cache.connected(ctx, body.provider)
@@ -132,12 +132,14 @@ async def prepare(
     totals, _ = compute_totals(meta, body.lines, body.tax_mode, body.global_discount, body.tax_code)
     contact_currency = body.customer.contact_currency
     contact_name = body.customer.name
+    linked = False
     if body.customer.contact_id and body.customer.crm_entity and body.customer.crm_id:
         link = await flows.ContactLinkRepository(session, ctx.company_id).one(
             body.provider, body.customer.crm_entity, body.customer.crm_id
         )
         if link is not None and link.contact_id == body.customer.contact_id:
             contact_currency, contact_name = link.contact_currency, link.contact_name
+            linked = True
     if body.customer.create:
         contact_currency = body.currency if body.provider == "quickbooks" else None
     checks = run_checks(
@@ -158,7 +160,7 @@ async def prepare(
     stop = blocking(checks)
     if stop:
         raise ChecksFailed(stop)
-    return meta, connection
+    return meta, connection, linked
 
 
 # --- the row ------------------------------------------------------------------------------------
@@ -340,10 +342,11 @@ async def _remember(
     contact_id: str,
     contact_name: str,
     currency: str | None,
+    contact_known: bool = False,
 ) -> None:
     """Remember the contact and the lines' items as links, where not remembered yet."""
     customer = body.customer
-    if customer.crm_entity and customer.crm_id:
+    if customer.crm_entity and customer.crm_id and not contact_known:
         known = await flows.ContactLinkRepository(session, ctx.company_id).one(
             body.provider, customer.crm_entity, customer.crm_id
         )
@@ -382,7 +385,7 @@ async def create_invoice(
     """Create the reviewed invoice exactly once per Idempotency-Key. Returns the invoice and
     whether this call created it (False: an earlier call with the key did)."""
     key = validate_key(key)
-    meta, connection = await prepare(ctx, session, body)
+    meta, connection, linked = await prepare(ctx, session, body)
     url = await flows.ensure_deal(ctx, session, deal_id, body.deal_token)
     digest = request_hash(deal_id, body)
     row, work, taken_over = await claim(ctx, deal_id, body, key, digest)
@@ -498,6 +501,7 @@ async def create_invoice(
             saved.contact_id,
             saved.contact_name or "",
             contact.currency if contact else None,
+            contact_known=linked and contact is None,
         )
         final.add(
             AuditEvent(

@@ -353,6 +353,9 @@ async def build_draft(
         choice = item_choice(product.product_id, crm, item_links, all_items or [], meta)
         code = tax_code_for(meta, product.tax, mode, default_code)
         line = product_line(meta, product, crm.code if crm else None, mode, code, choice)
+        if choice is None and prefs.defaults.revenue_account:
+            # A description-only line books to the company's sales account.
+            line.account_code = prefs.defaults.revenue_account
         if choice is None and choice_suggestions(crm, all_items or []):
             line.item_suggestions = [item_out(i) for i in choice_suggestions(crm, all_items or [])]
         if code is None and mode is not TaxMode.no_tax:
@@ -426,8 +429,16 @@ async def build_draft(
 
 
 def template_id_for(meta: ProviderMeta, template: str | None) -> str | None:
-    # The preference stores the template's id or name; the adapter wants the id.
-    return template if meta.features.templates and template else None
+    """The preferred template's id (the preference may hold its id or its name), else the
+    provider's default; None where the provider has no templates."""
+    if not meta.features.templates or not meta.templates:
+        return None
+    wanted = (template or "").casefold()
+    for candidate in meta.templates:
+        if wanted and wanted in (candidate.id.casefold(), candidate.name.casefold()):
+            return candidate.id
+    default = next((t for t in meta.templates if t.is_default), None)
+    return default.id if default else None
 
 
 def choice_suggestions(crm: Product | None, items: Sequence[Item]) -> list[Item]:

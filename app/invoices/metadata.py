@@ -95,10 +95,11 @@ class MetaCache:
             if entry and entry[0] > time.monotonic():
                 return entry[1]
             adapter = ctx.adapter(provider)
-            features, rates, currencies = await asyncio.gather(
+            features, rates, currencies, templates = await asyncio.gather(
                 ctx.call(provider, adapter.get_features),
                 ctx.call(provider, adapter.list_tax_rates),
                 ctx.call(provider, adapter.list_currencies),
+                ctx.call(provider, adapter.list_templates),
             )
             meta = ProviderMeta(
                 provider=provider,
@@ -106,6 +107,7 @@ class MetaCache:
                 features=features,
                 tax_rates=tuple(rates),
                 currencies=tuple(currencies),
+                templates=tuple(templates),
             )
             self._entries[key] = (time.monotonic() + self.ttl, meta)
             return meta

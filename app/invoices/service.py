@@ -31,6 +31,7 @@ from app.providers.base import (
     Organisation,
     TaxMode,
     TaxRate,
+    Template,
 )
 from app.providers.money import (
     HUNDRED,
@@ -60,6 +61,7 @@ class ProviderMeta:
     features: Features
     tax_rates: tuple[TaxRate, ...]
     currencies: tuple[Currency, ...]
+    templates: tuple[Template, ...] = ()
 
     @property
     def label(self) -> str:

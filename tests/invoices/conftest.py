@@ -26,6 +26,9 @@ class Company:
 def _fresh_caches(app: Any) -> None:
     app.state.pipedrive_fields = FieldDefinitionCache()
     app.state.invoice_meta = MetaCache()
+    # Fresh adapters: their per-tenant rate limiters would otherwise carry Xero's 60 calls a
+    # minute across tests, while the sandbox starts every test afresh.
+    app.state.providers = None
 
 
 async def installed(client: Any, sandbox: Any, sessionmaker: Any, user_id: int) -> Company:

@@ -35,6 +35,8 @@ async def test_percentage_and_amount_line_discounts_exclusive_tax(client, northw
     assert d.details.currency == "NZD" and d.details.tax_mode.value == "Exclusive"
     assert d.details.reference == "Acme rollout"
     assert d.details.deal_url.endswith("/deal/31")
+    # Xero: the organisation's default branding theme; QuickBooks has no templates.
+    assert (d.details.template_id is not None) == (provider == "xero")
     assert d.customer.to == "Acme Ltd" and d.customer.contact is not None
     assert [line.item_code for line in d.lines] == ["CONS-HR", "IMPL-PKG", "LIC-ANN"]
     assert [line.amount for line in d.lines] == [
@@ -190,3 +192,32 @@ async def test_deleted_and_unknown_deals(client, northwind, provider):
         "/api/v1/deals/999/invoice-draft", params={"provider": provider}, headers=northwind.headers
     )
     assert missing.status_code == 404
+
+
+async def test_the_company_preferences_shape_the_draft(client, northwind):
+    saved = await client.put(
+        "/api/v1/preferences/xero",
+        json={
+            "mapping": {"to": {"entity": "organization", "key": "name"}},
+            "due_terms": {"rule": "days_after_invoice", "days": 7, "use_contact_terms": False},
+            "defaults": {
+                "tax_mode": "exclusive",
+                "tax_rate": "ZERORATEDOUTPUT",
+                "revenue_account": "260",
+                "template": "Special Projects",
+                "reference_template": "{deal_title} ({deal_id})",
+            },
+        },
+        headers=northwind.headers,
+    )
+    assert saved.status_code == 200, saved.text
+    d = await draft(client, northwind.headers, 33, "xero")
+    assert (d.details.due_date - d.details.issue_date).days == 7
+    assert d.details.reference == "Initech training (33)"
+    assert d.details.template_id is not None
+    hw = next(line for line in d.lines if line.crm_product_id == 6)
+    assert hw.tax_code == "ZERORATEDOUTPUT"  # the preferred 0 % rate among the two
+    assert hw.account_code == "260"  # description-only line books to the sales account
+    plain = await draft(client, northwind.headers, 31, "xero")
+    response = await create(client, northwind.headers, 31, body(plain))
+    assert response.status_code == 201, response.text
