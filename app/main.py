@@ -27,6 +27,7 @@ from app.crm.pipedrive.routes import router as pipedrive_router
 from app.db import create_engine, create_sessionmaker
 from app.errors import AppError
 from app.health import router as health_router
+from app.invoices.pages import router as invoices_pages_router
 from app.invoices.routes import router as invoices_router
 from app.logs import configure_logging, log
 from app.preferences.pages import router as preferences_pages_router
@@ -213,6 +214,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(connections_api)
     app.include_router(connections_pages)
     app.include_router(invoices_router)
+    app.include_router(invoices_pages_router)
     # The page step first: the extension router ends in a catch-all for its prefix.
     app.include_router(invoicing_pages)
     app.include_router(invoicing_router)

@@ -1,0 +1,182 @@
+"""The deal panel in Debian's Chromium: the sandbox Pipedrive's deal page embeds it in an
+iframe exactly as Pipedrive does; a rep creates an invoice and follows it into Xero."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.tenants.service import issue_session_token
+
+pytestmark = pytest.mark.browser
+
+# Set PANEL_SCREENSHOTS=/some/dir to keep screenshots of each step (for looking at them).
+SHOTS = os.environ.get("PANEL_SCREENSHOTS")
+
+
+async def shot(page: Any, name: str) -> None:
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=f"{SHOTS}/{name}.png", full_page=True)
+
+
+async def until(target: Any, script: str, timeout: float = 5.0) -> None:
+    """Wait until ``script`` is true (polled: our CSP forbids wait_for_function's eval)."""
+    for _ in range(int(timeout / 0.05)):
+        if await target.evaluate(script):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"still false after {timeout} s: {script}")
+
+
+def real_errors(errors: list[str]) -> list[str]:
+    # Refusals (4xx) are answers the page shows; Chromium logs each one. Nothing else may fail.
+    return [e for e in errors if "status of 4" not in e]
+
+
+async def test_create_an_invoice_from_the_sandbox_deal_page(
+    app_server: str, browser: Any, northwind: Any, settings: Any
+) -> None:
+    context = await browser.new_context(viewport={"width": 1100, "height": 900})
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    try:
+        await page.goto(f"{settings.sandbox_url}/pipedrive/c/northwind/deal/31?user_id=101")
+        frame = page.frame_locator("#panel")
+        await frame.locator("text=No invoices for this deal yet.").wait_for(timeout=15000)
+        await frame.locator("#provider-choice").select_option("xero")
+
+        # The dialog opens as a modal, focus inside; Esc closes it.
+        await frame.locator("#create-button").click()
+        await frame.locator("#dialog-title").wait_for(timeout=15000)
+        inner = page.frame(url=lambda u: "/pipedrive/panel" in u)
+        assert inner is not None
+        assert await inner.evaluate("document.getElementById('invoice-dialog').open")
+        assert await inner.evaluate(
+            "document.getElementById('invoice-dialog').contains(document.activeElement)"
+        )
+        await page.keyboard.press("Escape")
+        assert not await inner.evaluate("document.getElementById('invoice-dialog').open")
+        # Focus goes back to where the user was.
+        assert await inner.evaluate("document.activeElement.id") == "create-button"
+
+        await inner.evaluate("window.__marker = 'same page'")
+        await frame.locator("#create-button").click()
+        await frame.locator("#dialog-title").wait_for(timeout=15000)
+        await frame.locator("#total-total").wait_for()
+        await shot(page, "deal31-dialog")
+
+        # Link any unlinked line; then change one suggested item and link it by searching.
+        unlinked = await frame.locator(".line.unlinked").count()
+        for left in range(unlinked - 1, -1, -1):
+            line = frame.locator(".line.unlinked").first
+            await line.locator("input[type=search]").fill("a")
+            await line.locator(".results button", has_text="Link").first.click()
+            await until(inner, f"document.querySelectorAll('.line.unlinked').length === {left}")
+        first = frame.locator("#line-0")
+        await first.locator("button", has_text="Change").click()
+        await frame.locator("#line-0 .warn-icon").wait_for()
+        assert (
+            await frame.locator("#line-0 .warn-icon").get_attribute("aria-label")
+            == "Warning: not linked to a Xero item"
+        )
+        await frame.locator("#l0-q").fill("CONS")
+        await frame.locator("#item-results-0 button", has_text="Link").first.click()
+        await frame.locator("#line-0 .item-state.ok", has_text="CONS-HR").wait_for()
+        # (htmx keeps the old class for a moment while the swapped line settles.)
+        await until(inner, "document.querySelectorAll('.line.unlinked').length === 0")
+
+        # Live totals: the server recomputes them when a quantity changes.
+        before = await frame.locator("#total-total").inner_text()
+        await frame.locator("#l0-quantity").fill("11")
+        await frame.locator("#total-total").filter(has_not_text=before).wait_for(timeout=10000)
+        await frame.locator("#l0-quantity").fill("10")
+        await frame.locator("#total-total", has_text=before).wait_for(timeout=10000)
+
+        # Create: a double click creates one invoice.
+        await frame.locator("#submit-invoice").dblclick()
+        created = frame.locator("#created-state")
+        await created.wait_for(timeout=20000)
+        await shot(page, "deal31-created")
+        text = await created.inner_text()
+        assert "created" in text and "Open in Xero" in text
+
+        # The list behind the dialog was refreshed: one invoice, its status as Xero labels it.
+        await frame.locator("#created-state button", has_text="Close").click()
+        assert not await inner.evaluate("document.getElementById('invoice-dialog').open")
+        invoices = frame.locator(".invoice")
+        await invoices.first.wait_for()
+        assert await invoices.count() == 1
+        assert await invoices.first.locator(".badge").inner_text() == "Draft"
+        assert "NZ$" in await invoices.first.inner_text()
+        number = await invoices.first.locator(".invoice-number").inner_text()
+        # All of it happened in place: the panel was never reloaded.
+        assert await inner.evaluate("window.__marker") == "same page"
+        await shot(page, "deal31-listed")
+
+        async with page.expect_popup() as popup_info:
+            await invoices.first.locator("a", has_text="Open in Xero").click()
+        xero = await popup_info.value
+        await xero.wait_for_load_state()
+        assert xero.url.startswith(settings.sandbox_url)
+        assert number in await xero.content()
+        await xero.close()
+        assert real_errors(errors) == [], errors
+    finally:
+        await context.close()
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+async def test_panel_and_dialog_fit_the_narrow_panel(
+    app_server: str, browser: Any, northwind: Any, settings: Any, theme: str
+) -> None:
+    token = issue_session_token(settings, northwind.user)
+    context = await browser.new_context(viewport={"width": 360, "height": 750})
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    try:
+        response = await page.goto(
+            f"{app_server}/pipedrive/panel?selectedIds=33&theme={theme}&session={token}"
+        )
+        assert response.status == 200
+        background = await page.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert background == ("rgb(22, 25, 31)" if theme == "dark" else "rgb(255, 255, 255)")
+        await page.select_option("#provider-choice", "quickbooks")
+        await page.click("#create-button")
+        await page.wait_for_selector("#total-total", timeout=15000)
+        await page.wait_for_timeout(300)
+        await shot(page, f"dialog-33-quickbooks-{theme}")
+        overflow = await page.evaluate(
+            "(() => { const d = document.getElementById('invoice-dialog');"
+            " return d.scrollWidth - d.clientWidth; })()"
+        )
+        assert overflow <= 0
+        page_overflow = await page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert page_overflow <= 0
+        # Every field has a label.
+        unlabelled = await page.evaluate(
+            """[...document.querySelectorAll(
+                 '#invoice-form input:not([type=hidden]), #invoice-form select, '
+                 + '#invoice-form textarea')]
+               .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
+               .map(e => e.name)"""
+        )
+        assert unlabelled == []
+        # A manual line can be added (a deal without products is invoiced with these).
+        await page.click("#add-line")
+        await until(page, "document.querySelectorAll('#lines > .line').length > 0")
+        await until(page, "document.activeElement.tagName === 'TEXTAREA'")
+        await shot(page, f"dialog-33-added-line-{theme}")
+        assert real_errors(errors) == [], errors
+    finally:
+        await context.close()
