@@ -9,7 +9,10 @@ postgresql+asyncpg://postgres@127.0.0.1:5432 answers), in one run:
     (1 x latency);
 (c) provider and CRM calls per draft and per invoice, from the sandbox's request log;
 (d) invoices per second with 20 concurrent creates (QuickBooks: Xero's 60 calls a minute per
-    organisation would measure Xero's limit, not us).
+    organisation would measure Xero's limit, not us);
+(e) the same without injected latency, against the time the QuickBooks stand-in spends per
+    create (from its request log): the stand-in must be at least 5x faster than our create
+    path (issue 3), so that it is never what these numbers measure.
 
 The contact and the items are linked before measuring. Prints numbers; asserts nothing.
 
@@ -69,6 +72,9 @@ class World:
             log_level="ERROR",
         )
         config = SandboxSettings.from_app(self.settings, db_path=var_dir / "sandbox.db")
+        # The app has no webhook inbox yet: deliveries would only add 404s and their retries
+        # to the load being measured.
+        config.xero_webhook_url = config.quickbooks_webhook_url = config.pipedrive_webhook_url = ""
         self.sandbox = ServerThread(create_sandbox_app(config, reset=True), ports["sandbox"])
         self.app = ServerThread(create_app(self.settings), ports["app"])
 
@@ -321,6 +327,27 @@ async def measure(world: World, label: str, samples: int, invoices: int) -> dict
             await asyncio.gather(*(worker() for _ in range(20)))
             results["throughput"] = invoices / (time.perf_counter() - started)
             results["throughput_failures"] = failures
+
+            # (e) Is the stand-in ever our bottleneck? The same workload with no injected
+            # latency, against the time the QuickBooks stand-in itself spends on each create.
+            await sandbox.delete("/_sandbox/faults")
+            await sandbox.delete("/_sandbox/requests")
+            remaining, failures = invoices, 0
+            started = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(20)))
+            results["throughput_no_latency"] = invoices / (time.perf_counter() - started)
+            # The stand-in's own time per create, measured one at a time so that no other
+            # request shares its event loop meanwhile.
+            await sandbox.delete("/_sandbox/requests")
+            remaining = 20
+            await worker()
+            log = (await sandbox.get("/_sandbox/requests")).json()
+            creates = [
+                e["duration_ms"]
+                for e in log
+                if e["method"] == "POST" and e["path"].endswith("/invoice") and e["status"] == 200
+            ]
+            results["standin_create_ms"] = statistics.mean(creates) if creates else float("nan")
             return results
 
 
@@ -347,6 +374,13 @@ def report(r: dict[str, Any]) -> None:
     print(
         f"(d) {r['throughput']:.1f} invoices/s at concurrency 20 (QuickBooks), "
         f"{r['throughput_failures']} failed"
+    )
+    standin_rate = 1000 / r["standin_create_ms"]
+    print(
+        f"(e) no injected latency: our create path {r['throughput_no_latency']:.1f} invoices/s; "
+        f"the QuickBooks stand-in spends {r['standin_create_ms']:.2f} ms per create "
+        f"(~{standin_rate:.0f}/s on its one event loop) = "
+        f"{standin_rate / r['throughput_no_latency']:.1f}x our rate (needs >= 5)"
     )
 
 
