@@ -219,21 +219,29 @@ async def build_draft(
     client, api_domain = await ctx.pipedrive(session)
     prefs, _ = await load_preferences(session, ctx.company_id, provider, None)
     adapter = ctx.adapter(provider)
-    first_round, meta_or_error, definitions = await asyncio.gather(
-        asyncio.gather(
-            read_deal(client, deal_id),
-            client.deal_products(deal_id),
-            client.deal_discounts(deal_id),
-        ),
+    # One concurrent round; every answer is awaited before any failure is raised, so the
+    # deal's own answer decides: a missing, foreign or deleted deal is named as such, never
+    # as whichever of its products or discounts happened to fail first.
+    deal_or_error, lines, discounts, meta_or_error, definitions = await asyncio.gather(
+        read_deal(client, deal_id),
+        client.deal_products(deal_id),
+        client.deal_discounts(deal_id),
         ctx.meta_cache.get(ctx, provider),
         ctx.fields.get(ctx.company_id, client),
         return_exceptions=True,
     )
     # The deal's own answer first: another company's deal is a 404, even when unconnected.
-    for result in (first_round, meta_or_error, definitions):
+    if isinstance(deal_or_error, BaseException):
+        raise deal_or_error
+    for read in (lines, discounts):
+        if isinstance(read, PipedriveNotFound):
+            # The deal was there a moment ago: it went between the reads.
+            raise NotFound(f"Deal {deal_id} was not found in Pipedrive.", field="deal_id")
+    for result in (lines, discounts, meta_or_error, definitions):
         if isinstance(result, BaseException):
             raise result
-    deal, lines, discounts = first_round  # type: ignore[misc]
+    deal: Deal = deal_or_error
+    assert not isinstance(lines, BaseException) and not isinstance(discounts, BaseException)
     meta: ProviderMeta = meta_or_error  # type: ignore[assignment]
     enabled = [p for p in lines if p.is_enabled]
     product_ids = [p.product_id for p in enabled if p.product_id]

@@ -229,3 +229,32 @@ async def test_the_company_preferences_shape_the_draft(client, northwind):
     plain = await draft(client, northwind.headers, 31, "xero")
     response = await create(client, northwind.headers, 31, body(plain))
     assert response.status_code == 201, response.text
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_a_missing_deal_is_named_even_when_its_discounts_fail_first(
+    client, northwind, contoso, sandbox, provider
+):
+    # The deal's own read answers last, so a builder raising whichever read fails first would
+    # report Pipedrive's ".../discounts" error text instead of the deal.
+    await sandbox.fault(kind="latency", path=r"/api/v2/deals/(999|31)$", latency_ms=300)
+    missing = await client.get(
+        "/api/v1/deals/999/invoice-draft", params={"provider": provider}, headers=northwind.headers
+    )
+    assert missing.status_code == 404
+    error = missing.json()["error"]
+    assert error["message"] == "Deal 999 was not found in Pipedrive."
+    assert error["field"] == "deal_id"
+    # Deal 31 is Northwind's: Contoso's Pipedrive has no such deal.
+    foreign = await client.get(
+        "/api/v1/deals/31/invoice-draft", params={"provider": provider}, headers=contoso.headers
+    )
+    assert foreign.status_code == 404
+    assert foreign.json()["error"]["message"] == "Deal 31 was not found in Pipedrive."
+    await sandbox.fault(kind="latency", path=r"/api/v2/deals/36$", latency_ms=300)
+    gone = await client.get(
+        "/api/v1/deals/36/invoice-draft", params={"provider": provider}, headers=northwind.headers
+    )
+    assert gone.status_code == 404
+    assert gone.json()["error"]["code"] == "deal_deleted"
+    assert gone.json()["error"]["message"] == "Deal 36 was deleted in Pipedrive."

@@ -455,3 +455,18 @@ async def test_the_dialog_sends_back_the_draft_it_shows(
         assert values["currency"] == d.details.currency
         assert values["tax_mode"] == d.details.tax_mode.value
         assert values["issue_date"] == d.details.issue_date.isoformat()
+
+
+async def test_the_dialog_names_a_missing_deal_not_its_discounts(
+    client: Any, sandbox: Any, northwind: Any
+) -> None:
+    await sandbox.fault(kind="latency", path=r"/api/v2/deals/999$", latency_ms=300)
+    dialog = await client.get(
+        f"{PANEL}/999/dialog", params={"provider": "xero"}, headers=northwind.headers
+    )
+    assert dialog.status_code == 404
+    assert "Deal 999 was not found" in dialog.text
+    assert "discounts" not in dialog.text
+    page = await client.get(PANEL, params={"selectedIds": "999"}, headers=northwind.headers)
+    assert page.status_code == 404
+    assert "Deal 999 was not found" in page.text and "discounts" not in page.text
