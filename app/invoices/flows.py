@@ -561,12 +561,13 @@ async def list_invoices(
 async def create_invoice(
     ctx: InvoiceContext,
     session: AsyncSession,
-    deal_id: int,
+    deal_id: int | None,
     body: InvoiceIn,
     idempotency_key: str | None,
 ) -> tuple[InvoiceOut, bool]:
     """Create the reviewed invoice as a DRAFT at the provider, exactly once per key; returns
-    the invoice and whether this call created it. The steps are in app.invoices.creation."""
+    the invoice and whether this call created it. ``deal_id`` None: an invoice of no deal
+    (Pipedrive's Invoicing extension). The steps are in app.invoices.creation."""
     from app.invoices.creation import create_invoice as run
 
     return await run(ctx, session, deal_id, body, idempotency_key)

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,7 +34,6 @@ from app.errors import Conflict, NotFound, ValidationFailed
 from app.invoices import flows
 from app.invoices.metadata import InvoiceContext, live_connection, organisation_of
 from app.invoices.models import DealInvoice, InvoiceStatus
-from app.invoices.schemas import InvoiceIn
 from app.invoices.service import ProviderMeta
 from app.providers.base import Invoice, ProviderError, ProviderNotFound
 from app.providers.money import to_minor
@@ -43,19 +41,9 @@ from app.providers.view import OPERATIONS, InvoiceView, invoice_view
 from app.providers.xero.spec import role_can_approve
 from app.tenants.models import AuditEvent, CrmUser
 
-# postInvoice from Pipedrive names no deal: the row's deal_id is 0 ("not created from a deal").
-NO_DEAL = 0
 SEARCH_PAGE_SIZE = 50
 SUMMARY_MAX_PAGES = 20
 STATUS_ACTIONS = ("SUBMITTED", "AUTHORISED", "VOIDED", "DELETED")
-
-
-class ExtensionInvoiceIn(InvoiceIn):
-    """The reviewed invoice with its deal token left out of dumps: the token is signed afresh
-    per request, and the create flow's request hash must be the same for a retried identical
-    postInvoice (same derived key, same body) or it would refuse the retry."""
-
-    deal_token: str | None = Field(default=None, max_length=1000, exclude=True)
 
 
 def _valid_uuid(text: str) -> bool:
@@ -333,12 +321,9 @@ class Extension:
             item_codes=codes,
             item_ids=ids,
         )
-        # The contract names no deal: the row's deal is NO_DEAL, proven to the create flow with
-        # its own deal token, and the provider invoice links back to the company's Pipedrive.
-        _, api_domain = await self.ctx.pipedrive(self.session)
-        token = flows.deal_token(self.ctx, NO_DEAL, api_domain.rstrip("/"))
-        body = ExtensionInvoiceIn(**body.model_dump(exclude={"deal_token"}), deal_token=token)
-        out, _ = await flows.create_invoice(self.ctx, self.session, NO_DEAL, body, key)
+        # The contract names no deal: the invoice is recorded without one, and the provider
+        # invoice carries no deal URL.
+        out, _ = await flows.create_invoice(self.ctx, self.session, None, body, key)
         inv = mapping.invoice_dto(out)
         return await self._view(connection, inv, flows.company_today(meta))
 
