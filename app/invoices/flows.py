@@ -345,6 +345,25 @@ async def build_draft(
                 "tax mode, exclusive. Check the line prices.",
             )
         )
+    # Tax-inclusive prices where the provider takes none (QuickBooks US): the lines become
+    # their exclusive equivalents, so the draft passes its own tax mode check.
+    strip_inclusive = mode is TaxMode.inclusive and mode not in meta.features.tax_modes
+    if strip_inclusive:
+        mode = TaxMode.exclusive
+        checks.append(
+            Check(
+                code="tax_inclusive_converted",
+                severity="warning",
+                field="tax_mode",
+                message=f"{meta.label} takes no tax-inclusive prices: the deal's prices are "
+                "shown without their tax, and "
+                + (
+                    f"{meta.label} works out the sales tax itself."
+                    if meta.automated_tax
+                    else "tax is added on top."
+                ),
+            )
+        )
     default_code = prefs.defaults.tax_rate
     draft_lines: list[DraftLine] = []
     for index, product in enumerate(enabled):
@@ -361,7 +380,9 @@ async def build_draft(
             )
         choice = item_choice(product.product_id, crm, item_links, all_items or [], meta)
         code = tax_code_for(meta, product.tax, mode, default_code)
-        line = product_line(meta, product, crm.code if crm else None, mode, code, choice)
+        line = product_line(
+            meta, product, crm.code if crm else None, mode, code, choice, strip_inclusive
+        )
         if choice is None and prefs.defaults.revenue_account:
             # A description-only line books to the company's sales account.
             line.account_code = prefs.defaults.revenue_account
