@@ -58,6 +58,7 @@ from app.providers.base import (
     ProviderValidationError,
 )
 from app.providers.money import to_minor
+from app.providers.xero.spec import role_can_approve
 from app.tenants.models import AuditEvent
 
 LEASE = timedelta(seconds=90)
@@ -418,7 +419,11 @@ async def create_invoice(
     digest = request_hash(deal_id, body)
     row, work, taken_over = await claim(ctx, deal_id, body, key, digest)
     if not work:
-        return flows.invoice_out(row, flows.company_today(meta)), False
+        return flows.invoice_out(
+            row,
+            flows.company_today(meta),
+            can_approve=role_can_approve(connection.provider_role),
+        ), False
     totals, _ = compute_totals(meta, body.lines, body.tax_mode, body.global_discount, body.tax_code)
     try:
         contact = await _contact(ctx, meta, row, body)
@@ -550,4 +555,6 @@ async def create_invoice(
             )
         )
         await final.commit()
-    return flows.invoice_out(saved, flows.company_today(meta)), True
+    return flows.invoice_out(
+        saved, flows.company_today(meta), can_approve=role_can_approve(connection.provider_role)
+    ), True

@@ -23,9 +23,11 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Request
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.connections.dependencies import get_token_service
+from app.connections.models import ConnectionStatus, ProviderConnection
 from app.crm.pipedrive.client import PipedriveClient
 from app.crm.pipedrive.errors import PipedriveNotFound
 from app.crm.pipedrive.schemas import Deal, DealData, Product
@@ -96,6 +98,7 @@ from app.providers.base import (
 )
 from app.providers.money import from_minor
 from app.providers.view import invoice_view
+from app.providers.xero.spec import role_can_approve
 from app.security import Signer
 
 # Xero sends Windows-style zone names (NEWZEALANDSTANDARDTIME); the ones our customers use.
@@ -515,7 +518,23 @@ def item_choice(
 # --- listing ------------------------------------------------------------------------------------
 
 
-def invoice_out(row: DealInvoice, today: date) -> InvoiceOut:
+async def approvers(session: AsyncSession, company_id: str) -> dict[str, bool]:
+    """Per provider, whether the company's live connection may approve invoices: the role of
+    the person who connected it (Xero OrganisationRole; QuickBooks has no approval)."""
+    rows = (
+        await session.execute(
+            select(ProviderConnection.provider, ProviderConnection.provider_role).where(
+                ProviderConnection.company_id == company_id,
+                ProviderConnection.status != ConnectionStatus.disconnected.value,
+            )
+        )
+    ).all()
+    return {provider: role_can_approve(role) for provider, role in rows}
+
+
+def invoice_out(row: DealInvoice, today: date, *, can_approve: bool) -> InvoiceOut:
+    """Our row as the API shape; ``can_approve`` (the connection's role may approve) decides
+    whether "approve" is among the actions offered."""
     currency = row.currency or "USD"
     out = InvoiceOut(
         id=row.id,
@@ -554,6 +573,7 @@ def invoice_out(row: DealInvoice, today: date) -> InvoiceOut:
                 has_payments=row.amount_paid_minor > 0,
             ),
             today=today,
+            can_approve=can_approve,
         )
         out.status_label = view.status_label
         out.actions = [a.model_dump(mode="json") for a in view.actions]
@@ -570,8 +590,9 @@ async def list_invoices(
     await read_deal(client, deal_id)
     rows = await InvoiceRepository(session, ctx.company_id).of_deal(deal_id, provider)
     today = datetime.now(UTC).date()
+    allowed = await approvers(session, ctx.company_id)
     return [
-        invoice_out(r, today)
+        invoice_out(r, today, can_approve=allowed.get(r.provider, False))
         for r in rows
         if r.status == InvoiceStatus.created
         or r.orphan_contact_id

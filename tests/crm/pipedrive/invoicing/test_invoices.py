@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from app.connections.models import ProviderConnection
 from app.connections.oauth import adapters_of
 from app.connections.tokens import TokenService
 from app.crm.pipedrive.invoicing import schemas
@@ -537,3 +538,31 @@ async def test_post_invoice_sends_no_deal_url_and_keeps_deal_invoices_hash(
         json.dumps({"deal_id": 31, "body": body.model_dump(mode="json")}, sort_keys=True).encode()
     ).hexdigest()
     assert request_hash(31, body) == expected
+
+
+async def test_approve_follows_the_connections_xero_role(pd, links, sessionmaker, northwind):
+    link = links["xero"]
+    data = await xero_body(pd, link)
+    allowed = invoice(await pd("postInvoice", link, json=data))
+    assert "AUTHORISED" in action_ids(allowed)  # nora is STANDARD
+    async with sessionmaker() as session:
+        await session.execute(
+            update(ProviderConnection)
+            .where(
+                ProviderConnection.company_id == northwind.user.company_id,
+                ProviderConnection.provider == "xero",
+            )
+            .values(provider_role="INVOICEONLY")
+        )
+        await session.commit()
+    refused = invoice(await pd("postInvoice", link, json={**data, "dueDate": None}))
+    assert "AUTHORISED" not in action_ids(refused) and "SUBMITTED" in action_ids(refused)
+    fails(
+        await pd(
+            "postInvoiceStatus",
+            link,
+            invoiceId=refused.id,
+            json={"id": "APPROVE", "label": "Approve", "providerAction": "changeInvoiceStatus"},
+        ),
+        409,
+    )
