@@ -7,6 +7,8 @@ API shapes of ``app.invoices.schemas``:
 * ``create_invoice(ctx, session, deal_id, body, idempotency_key)`` → ``(InvoiceOut, created)``:
   exactly once per key (see ``app.invoices.creation``).
 * ``list_invoices(ctx, session, deal_id)`` → ``list[InvoiceOut]``.
+* ``act_on_invoice``, ``invoice_pdf``, ``invoice_share_url``: acting on an invoice at the
+  provider (``app.invoices.actions``; the panel and the extension share them).
 * ``search_items`` / ``search_contacts``, ``link_item`` / ``unlink_item``,
   ``link_contact`` / ``unlink_contact``, ``create_item`` / ``create_contact``,
   ``contact_changes`` (and apply them).
@@ -33,6 +35,9 @@ from app.crm.pipedrive.errors import PipedriveNotFound
 from app.crm.pipedrive.schemas import Deal, DealData, Product
 from app.crm.pipedrive.service import field_cache
 from app.errors import AppError, NotFound
+from app.invoices.actions import act as act_on_invoice
+from app.invoices.actions import invoice_pdf
+from app.invoices.actions import share_url as invoice_share_url
 from app.invoices.linking import (
     _crm_entity,
     _crm_product,
@@ -669,6 +674,7 @@ __all__ = [
     "_crm_product",
     "_provider_contact",
     "_provider_item",
+    "act_on_invoice",
     "address_text",
     "build_draft",
     "check_entity",
@@ -687,6 +693,8 @@ __all__ = [
     "default_account",
     "ensure_deal",
     "invoice_out",
+    "invoice_pdf",
+    "invoice_share_url",
     "item_out",
     "link_contact",
     "link_item",
