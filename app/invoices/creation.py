@@ -58,6 +58,7 @@ from app.providers.base import (
     ProviderValidationError,
 )
 from app.providers.money import to_minor
+from app.providers.xero.spec import role_can_approve
 from app.tenants.models import AuditEvent
 
 LEASE = timedelta(seconds=90)
@@ -80,7 +81,7 @@ class ChecksFailed(ValidationFailed):
         )
 
 
-def request_hash(deal_id: int, body: InvoiceIn) -> str:
+def request_hash(deal_id: int | None, body: InvoiceIn) -> str:
     payload = json.dumps({"deal_id": deal_id, "body": body.model_dump(mode="json")}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
 
@@ -184,7 +185,7 @@ async def preview(
 
 
 async def claim(
-    ctx: InvoiceContext, deal_id: int, body: InvoiceIn, key: str, digest: str
+    ctx: InvoiceContext, deal_id: int | None, body: InvoiceIn, key: str, digest: str
 ) -> tuple[DealInvoice, bool, str | None]:
     """The row for this key, whether this request must work on it (False: it is done), and
     the state it took over (None for a fresh row)."""
@@ -397,18 +398,32 @@ async def _remember(
 
 
 async def create_invoice(
-    ctx: InvoiceContext, session: AsyncSession, deal_id: int, body: InvoiceIn, key: str | None
+    ctx: InvoiceContext,
+    session: AsyncSession,
+    deal_id: int | None,
+    body: InvoiceIn,
+    key: str | None,
 ) -> tuple[InvoiceOut, bool]:
     """Create the reviewed invoice exactly once per Idempotency-Key. Returns the invoice and
-    whether this call created it (False: an earlier call with the key did)."""
+    whether this call created it (False: an earlier call with the key did). ``deal_id`` None
+    creates an invoice of no deal (Pipedrive's Invoicing extension): no deal is read and the
+    provider invoice carries no deal URL."""
     key = validate_key(key)
     # The deal first: another company's deal is a 404 whatever else is wrong with the body.
-    url = await flows.ensure_deal(ctx, session, deal_id, body.deal_token)
+    url = (
+        await flows.ensure_deal(ctx, session, deal_id, body.deal_token)
+        if deal_id is not None
+        else None
+    )
     meta, connection, linked = await prepare(ctx, session, body)
     digest = request_hash(deal_id, body)
     row, work, taken_over = await claim(ctx, deal_id, body, key, digest)
     if not work:
-        return flows.invoice_out(row, flows.company_today(meta)), False
+        return flows.invoice_out(
+            row,
+            flows.company_today(meta),
+            can_approve=role_can_approve(connection.provider_role),
+        ), False
     totals, _ = compute_totals(meta, body.lines, body.tax_mode, body.global_discount, body.tax_code)
     try:
         contact = await _contact(ctx, meta, row, body)
@@ -540,4 +555,6 @@ async def create_invoice(
             )
         )
         await final.commit()
-    return flows.invoice_out(saved, flows.company_today(meta)), True
+    return flows.invoice_out(
+        saved, flows.company_today(meta), can_approve=role_can_approve(connection.provider_role)
+    ), True

@@ -7,6 +7,8 @@ API shapes of ``app.invoices.schemas``:
 * ``create_invoice(ctx, session, deal_id, body, idempotency_key)`` → ``(InvoiceOut, created)``:
   exactly once per key (see ``app.invoices.creation``).
 * ``list_invoices(ctx, session, deal_id)`` → ``list[InvoiceOut]``.
+* ``act_on_invoice``, ``invoice_pdf``, ``invoice_share_url``: acting on an invoice at the
+  provider (``app.invoices.actions``; the panel and the extension share them).
 * ``search_items`` / ``search_contacts``, ``link_item`` / ``unlink_item``,
   ``link_contact`` / ``unlink_contact``, ``create_item`` / ``create_contact``,
   ``contact_changes`` (and apply them).
@@ -23,14 +25,19 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Request
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.connections.dependencies import get_token_service
+from app.connections.models import ConnectionStatus, ProviderConnection
 from app.crm.pipedrive.client import PipedriveClient
 from app.crm.pipedrive.errors import PipedriveNotFound
 from app.crm.pipedrive.schemas import Deal, DealData, Product
 from app.crm.pipedrive.service import field_cache
 from app.errors import AppError, NotFound
+from app.invoices.actions import act as act_on_invoice
+from app.invoices.actions import invoice_pdf
+from app.invoices.actions import share_url as invoice_share_url
 from app.invoices.linking import (
     _crm_entity,
     _crm_product,
@@ -96,6 +103,7 @@ from app.providers.base import (
 )
 from app.providers.money import from_minor
 from app.providers.view import invoice_view
+from app.providers.xero.spec import role_can_approve
 from app.security import Signer
 
 # Xero sends Windows-style zone names (NEWZEALANDSTANDARDTIME); the ones our customers use.
@@ -219,21 +227,29 @@ async def build_draft(
     client, api_domain = await ctx.pipedrive(session)
     prefs, _ = await load_preferences(session, ctx.company_id, provider, None)
     adapter = ctx.adapter(provider)
-    first_round, meta_or_error, definitions = await asyncio.gather(
-        asyncio.gather(
-            read_deal(client, deal_id),
-            client.deal_products(deal_id),
-            client.deal_discounts(deal_id),
-        ),
+    # One concurrent round; every answer is awaited before any failure is raised, so the
+    # deal's own answer decides: a missing, foreign or deleted deal is named as such, never
+    # as whichever of its products or discounts happened to fail first.
+    deal_or_error, lines, discounts, meta_or_error, definitions = await asyncio.gather(
+        read_deal(client, deal_id),
+        client.deal_products(deal_id),
+        client.deal_discounts(deal_id),
         ctx.meta_cache.get(ctx, provider),
         ctx.fields.get(ctx.company_id, client),
         return_exceptions=True,
     )
     # The deal's own answer first: another company's deal is a 404, even when unconnected.
-    for result in (first_round, meta_or_error, definitions):
+    if isinstance(deal_or_error, BaseException):
+        raise deal_or_error
+    for read in (lines, discounts):
+        if isinstance(read, PipedriveNotFound):
+            # The deal was there a moment ago: it went between the reads.
+            raise NotFound(f"Deal {deal_id} was not found in Pipedrive.", field="deal_id")
+    for result in (lines, discounts, meta_or_error, definitions):
         if isinstance(result, BaseException):
             raise result
-    deal, lines, discounts = first_round  # type: ignore[misc]
+    deal: Deal = deal_or_error
+    assert not isinstance(lines, BaseException) and not isinstance(discounts, BaseException)
     meta: ProviderMeta = meta_or_error  # type: ignore[assignment]
     enabled = [p for p in lines if p.is_enabled]
     product_ids = [p.product_id for p in enabled if p.product_id]
@@ -337,6 +353,25 @@ async def build_draft(
                 "tax mode, exclusive. Check the line prices.",
             )
         )
+    # Tax-inclusive prices where the provider takes none (QuickBooks US): the lines become
+    # their exclusive equivalents, so the draft passes its own tax mode check.
+    strip_inclusive = mode is TaxMode.inclusive and mode not in meta.features.tax_modes
+    if strip_inclusive:
+        mode = TaxMode.exclusive
+        checks.append(
+            Check(
+                code="tax_inclusive_converted",
+                severity="warning",
+                field="tax_mode",
+                message=f"{meta.label} takes no tax-inclusive prices: the deal's prices are "
+                "shown without their tax, and "
+                + (
+                    f"{meta.label} works out the sales tax itself."
+                    if meta.automated_tax
+                    else "tax is added on top."
+                ),
+            )
+        )
     default_code = prefs.defaults.tax_rate
     draft_lines: list[DraftLine] = []
     for index, product in enumerate(enabled):
@@ -353,7 +388,9 @@ async def build_draft(
             )
         choice = item_choice(product.product_id, crm, item_links, all_items or [], meta)
         code = tax_code_for(meta, product.tax, mode, default_code)
-        line = product_line(meta, product, crm.code if crm else None, mode, code, choice)
+        line = product_line(
+            meta, product, crm.code if crm else None, mode, code, choice, strip_inclusive
+        )
         if choice is None and prefs.defaults.revenue_account:
             # A description-only line books to the company's sales account.
             line.account_code = prefs.defaults.revenue_account
@@ -486,7 +523,23 @@ def item_choice(
 # --- listing ------------------------------------------------------------------------------------
 
 
-def invoice_out(row: DealInvoice, today: date) -> InvoiceOut:
+async def approvers(session: AsyncSession, company_id: str) -> dict[str, bool]:
+    """Per provider, whether the company's live connection may approve invoices: the role of
+    the person who connected it (Xero OrganisationRole; QuickBooks has no approval)."""
+    rows = (
+        await session.execute(
+            select(ProviderConnection.provider, ProviderConnection.provider_role).where(
+                ProviderConnection.company_id == company_id,
+                ProviderConnection.status != ConnectionStatus.disconnected.value,
+            )
+        )
+    ).all()
+    return {provider: role_can_approve(role) for provider, role in rows}
+
+
+def invoice_out(row: DealInvoice, today: date, *, can_approve: bool) -> InvoiceOut:
+    """Our row as the API shape; ``can_approve`` (the connection's role may approve) decides
+    whether "approve" is among the actions offered."""
     currency = row.currency or "USD"
     out = InvoiceOut(
         id=row.id,
@@ -525,6 +578,7 @@ def invoice_out(row: DealInvoice, today: date) -> InvoiceOut:
                 has_payments=row.amount_paid_minor > 0,
             ),
             today=today,
+            can_approve=can_approve,
         )
         out.status_label = view.status_label
         out.actions = [a.model_dump(mode="json") for a in view.actions]
@@ -541,8 +595,9 @@ async def list_invoices(
     await read_deal(client, deal_id)
     rows = await InvoiceRepository(session, ctx.company_id).of_deal(deal_id, provider)
     today = datetime.now(UTC).date()
+    allowed = await approvers(session, ctx.company_id)
     return [
-        invoice_out(r, today)
+        invoice_out(r, today, can_approve=allowed.get(r.provider, False))
         for r in rows
         if r.status == InvoiceStatus.created
         or r.orphan_contact_id
@@ -553,12 +608,13 @@ async def list_invoices(
 async def create_invoice(
     ctx: InvoiceContext,
     session: AsyncSession,
-    deal_id: int,
+    deal_id: int | None,
     body: InvoiceIn,
     idempotency_key: str | None,
 ) -> tuple[InvoiceOut, bool]:
     """Create the reviewed invoice as a DRAFT at the provider, exactly once per key; returns
-    the invoice and whether this call created it. The steps are in app.invoices.creation."""
+    the invoice and whether this call created it. ``deal_id`` None: an invoice of no deal
+    (Pipedrive's Invoicing extension). The steps are in app.invoices.creation."""
     from app.invoices.creation import create_invoice as run
 
     return await run(ctx, session, deal_id, body, idempotency_key)
@@ -618,6 +674,7 @@ __all__ = [
     "_crm_product",
     "_provider_contact",
     "_provider_item",
+    "act_on_invoice",
     "address_text",
     "build_draft",
     "check_entity",
@@ -636,6 +693,8 @@ __all__ = [
     "default_account",
     "ensure_deal",
     "invoice_out",
+    "invoice_pdf",
+    "invoice_share_url",
     "item_out",
     "link_contact",
     "link_item",

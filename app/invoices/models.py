@@ -39,7 +39,8 @@ class DealInvoice(TimestampMixin, Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
     company_id: Mapped[str] = mapped_column(ForeignKey("company.id", ondelete="CASCADE"))
     provider: Mapped[str] = mapped_column(String(16))
-    deal_id: Mapped[int] = mapped_column(BigInteger)
+    # None: created without a deal (Pipedrive's Invoicing extension names none).
+    deal_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
     idempotency_key: Mapped[str] = mapped_column(String(128))
     # A digest of the request body: the same key with a different body is refused (422).
     request_hash: Mapped[str] = mapped_column(String(64))

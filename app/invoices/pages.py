@@ -692,3 +692,98 @@ async def customer_changes(
     return render(
         request, "invoices/_changes.html", customer=customer, label=PROVIDER_LABELS[provider]
     )
+
+
+# --- acting on a listed invoice -----------------------------------------------------------------
+
+# What each status action is called in the sentence that confirms it.
+DONE = {
+    "SUBMITTED": "submitted for approval",
+    "AUTHORISED": "approved",
+    "VOIDED": "voided",
+    "DELETED": "deleted",
+    "EMAIL": "sent by email",
+}
+
+
+async def _listed(
+    session: AsyncSession, user: CrmUser, deal_id: int, row_id: str
+) -> tuple[Any, str]:
+    """The deal's created invoice ``row_id`` (404 for anything else) and its provider id."""
+    rows = await flows.InvoiceRepository(session, user.company_id).of_deal(deal_id)
+    row = next((r for r in rows if r.id == row_id), None)
+    if row is None or row.status != "created" or not row.provider_invoice_id:
+        raise NotFound("This invoice is not one of the deal's invoices.", field="invoice_id")
+    return row, row.provider_invoice_id
+
+
+@router.post(PANEL + "/{deal_id}/invoices/{row_id}/actions/{action}")
+async def invoice_action(
+    deal_id: int, row_id: str, action: str, request: Request, session: DbSession, user: PageUser
+) -> Response:
+    """Submit, approve, void, delete or email one of the deal's invoices (the same service as
+    the extension's postInvoiceStatus / postInvoiceEmail), then the refreshed list with a line
+    saying what happened, or why not."""
+    ctx = flows.context(request, user)
+    notice: str | None = None
+    error: str | None = None
+    try:
+        row, invoice_id = await _listed(session, user, deal_id, row_id)
+        meta = await ctx.meta_cache.get(ctx, row.provider)
+        done = await flows.act_on_invoice(
+            ctx,
+            session,
+            row.provider,
+            invoice_id,
+            action.upper(),
+            today=flows.company_today(meta),
+            via="deal_panel",
+        )
+        notice = f"Invoice {done.invoice.number or ''} {DONE[action.upper()]}.".replace("  ", " ")
+    except AppError as exc:
+        error = exc.message
+    # The list is read in the same session, so it shows the row the action just updated.
+    try:
+        context = await _invoices_context(request, session, user, deal_id)
+    except AppError as exc:
+        return _problem(request, exc)
+    return render(
+        request,
+        "invoices/_list.html",
+        **_common(request, user, deal_id, action_notice=notice, action_error=error, **context),
+    )
+
+
+@router.post(PANEL + "/{deal_id}/invoices/{row_id}/share")
+async def invoice_share(
+    deal_id: int, row_id: str, request: Request, session: DbSession, user: PageUser
+) -> Response:
+    """The customer's link to the invoice, to copy (the extension's getInvoiceShareUrl)."""
+    try:
+        row, invoice_id = await _listed(session, user, deal_id, row_id)
+        url = await flows.invoice_share_url(flows.context(request, user), row.provider, invoice_id)
+    except AppError as exc:
+        return _problem(request, exc)
+    return render(request, "invoices/_share.html", url=url, row_id=row_id)
+
+
+@router.get(PANEL + "/{deal_id}/invoices/{row_id}/pdf")
+async def invoice_pdf(
+    deal_id: int, row_id: str, request: Request, session: DbSession, user: PageUser
+) -> Response:
+    """The invoice's PDF (the extension's getInvoicePDF), as a download."""
+    try:
+        row, invoice_id = await _listed(session, user, deal_id, row_id)
+        content, filename = await flows.invoice_pdf(
+            flows.context(request, user), row.provider, invoice_id
+        )
+    except AppError as exc:
+        return _problem(request, exc)
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )

@@ -246,7 +246,8 @@ class InvoiceOut(BaseModel):
 
     id: str
     provider: Provider
-    deal_id: int
+    # None: created without a deal (through Pipedrive's Invoicing extension).
+    deal_id: int | None = None
     status: str
     provider_invoice_id: str | None = None
     number: str | None = None

@@ -132,6 +132,38 @@ class ItemChoice:
     state: str
 
 
+def exclusive_of(
+    quantity: Decimal,
+    price: Decimal,
+    rate: Decimal | None,
+    amount: Decimal | None,
+    tax: Decimal,
+    description: str,
+) -> tuple[Decimal, Decimal, str, str]:
+    """A tax-inclusive line (its discount applied) as (quantity, unit price, description,
+    note) excluding ``tax`` %. The net amount is the inclusive amount / (1 + tax %), rounded to
+    the cent; the quantity stays when its unit price times the quantity gives that amount
+    exactly, else the line becomes 1 x the net amount (QuickBooks requires Amount = Qty x
+    UnitPrice, error 6070) and the description keeps the original quantity and price."""
+    gross = quantity * price
+    if rate is not None:
+        gross = round2(gross * (HUNDRED - rate) / HUNDRED)
+    elif amount is not None:
+        gross = round2(gross - amount)
+    net = round2(gross * HUNDRED / (HUNDRED + tax))
+    note = f"price converted from {fmt(tax)} % tax-inclusive to tax-exclusive"
+    if quantity and rate is None and amount is None:
+        unit = (net / quantity).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        if quantity * unit == net:
+            return quantity, Decimal(format(unit.normalize(), "f")), description, note
+    original = f"{fmt(quantity)} x {fmt(price)} incl. {fmt(tax)} % tax"
+    if rate is not None:
+        original += f", {fmt(rate)} % discount"
+    elif amount is not None:
+        original += f", discount of {fmt(amount)}"
+    return Decimal("1"), net, f"{description} ({original})", note
+
+
 def product_line(
     meta: ProviderMeta,
     product: DealProduct,
@@ -139,8 +171,14 @@ def product_line(
     mode: TaxMode,
     tax_code: str | None,
     item: ItemChoice | None,
+    strip_inclusive_tax: bool = False,
 ) -> DraftLine:
-    """One enabled deal product as a provider line, its discount in the provider's form."""
+    """One enabled deal product as a provider line, its discount in the provider's form.
+
+    ``strip_inclusive_tax``: the product's price includes its tax but the provider takes no
+    tax-inclusive amounts (QuickBooks US): the line is turned into its exclusive equivalent,
+    the net amount less the product's tax %, to the cent.
+    """
     description = product.name or f"Product {product.product_id}"
     if product.comments:
         description = f"{description}\n{product.comments}"
@@ -176,6 +214,12 @@ def product_line(
             quantity, price = Decimal("1"), net
             note = f"{what} included in the amount ({meta.label} has no line discounts)"
         rate = amount = None
+    if strip_inclusive_tax and product.tax and product.tax > ZERO:
+        quantity, price, description, stripped = exclusive_of(
+            quantity, price, rate, amount, product.tax, description
+        )
+        rate = amount = None
+        note = f"{note}; {stripped}" if note else stripped
     return DraftLine(
         description=description[: meta.features.limits.line_description],
         quantity=quantity,

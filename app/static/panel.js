@@ -41,6 +41,23 @@
       if (dlg && dlg.open) { dlg.close(); }
       return;
     }
+    var copier = event.target.closest("[data-copy]");
+    if (copier) {
+      // Copy the share link; inside Pipedrive's iframe the clipboard API may be refused, so
+      // the field is selected as well and the user can copy it by hand.
+      var field = document.getElementById(copier.getAttribute("data-copy"));
+      var said = document.querySelector('[data-copied-for="' + copier.getAttribute("data-copy") + '"]');
+      if (!field) { return; }
+      field.focus();
+      field.select();
+      var done = function (ok) { if (said) { said.textContent = ok ? "Copied." : "Press Ctrl+C (or Cmd+C) to copy."; } };
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(field.value).then(function () { done(true); }, function () { done(false); });
+      } else {
+        done(false);
+      }
+      return;
+    }
     var remover = event.target.closest("[data-remove-line]");
     if (remover) {
       var line = remover.closest(".line");

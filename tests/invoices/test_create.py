@@ -7,8 +7,11 @@ import asyncio
 import uuid
 from decimal import Decimal
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, update
 
+from app.connections.models import ProviderConnection
+from app.invoices.metadata import MetaCache
 from app.invoices.models import DealInvoice
 from app.tenants.models import AuditEvent
 from tests.invoices.helpers import body, create, draft
@@ -208,3 +211,50 @@ async def test_a_pending_row_whose_worker_died_is_taken_over(client, northwind, 
     async with sessionmaker() as session:
         rows = (await session.execute(select(DealInvoice))).scalars().all()
     assert len(rows) == 1 and rows[0].status == "created"
+
+
+@pytest.mark.parametrize(
+    ("role", "allowed"),
+    [("STANDARD", True), ("FINANCIALADVISER", True), ("INVOICEONLY", False), ("", False)],
+)
+async def test_approve_is_offered_only_to_a_connection_whose_role_may_approve(
+    client, northwind, flow, app, sessionmaker, role, allowed
+):
+    if role == "FINANCIALADVISER":
+        # Reconnect the same organisation as another Xero user: the connection takes their role.
+        done = await flow.xero(northwind.user, email="fiona@northwind.test")
+        assert done.status_code in (200, 303), done.text
+    elif role != "STANDARD":
+        # The sandbox lets no invoice-only user connect; a role recorded as such (or unknown)
+        # must still never be offered approval.
+        async with sessionmaker() as session:
+            await session.execute(
+                update(ProviderConnection)
+                .where(
+                    ProviderConnection.company_id == northwind.user.company_id,
+                    ProviderConnection.provider == "xero",
+                )
+                .values(provider_role=role)
+            )
+            await session.commit()
+    async with sessionmaker() as session:
+        recorded = await session.scalar(
+            select(ProviderConnection.provider_role).where(
+                ProviderConnection.company_id == northwind.user.company_id,
+                ProviderConnection.provider == "xero",
+                ProviderConnection.status == "active",
+            )
+        )
+    assert recorded == role
+    app.state.invoice_meta = MetaCache()
+    d = await draft(client, northwind.headers, 31, "xero")
+    made = await create(client, northwind.headers, 31, body(d))
+    assert made.status_code == 201, made.text
+    created = {a["id"] for a in made.json()["actions"]}
+    listed = (await client.get("/api/v1/deals/31/invoices", headers=northwind.headers)).json()
+    (row,) = listed
+    offered = {a["id"] for a in row["actions"]}
+    # A draft can always be submitted for approval or deleted; approving needs the role.
+    assert {"SUBMITTED", "DELETED"} <= created and {"SUBMITTED", "DELETED"} <= offered
+    assert ("AUTHORISED" in created) is allowed
+    assert ("AUTHORISED" in offered) is allowed

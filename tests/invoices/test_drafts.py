@@ -64,8 +64,8 @@ async def test_percentage_and_amount_line_discounts_exclusive_tax(client, northw
 async def test_inclusive_tax_and_a_deal_percentage_discount(client, northwind, provider):
     d = await draft(client, northwind.headers, 32, provider)
     assert d.details.currency == "USD"
-    assert d.details.tax_mode.value == "Inclusive"
     if provider == "xero":
+        assert d.details.tax_mode.value == "Inclusive"
         discount = [line for line in d.lines if line.kind == "deal_discount"]
         assert len(discount) == 1 and discount[0].unit_price == Decimal("-359.40")
         assert d.global_discount is None
@@ -74,13 +74,20 @@ async def test_inclusive_tax_and_a_deal_percentage_discount(client, northwind, p
         assert d.totals.total == Decimal("6828.60")
     else:
         assert d.global_discount is not None and d.global_discount.rate == Decimal("5")
-        # QuickBooks US takes no tax-inclusive amounts: the check says so before sending.
-        assert "tax_mode" in codes(d)
-        d2 = d.model_copy(
-            update={"details": d.details.model_copy(update={"tax_mode": "Exclusive"})}
-        )
-        out = await created_matches(client, northwind.headers, 32, d2)
-        assert Decimal(out["subtotal"]) in (Decimal("7188.00"), Decimal("6828.60"))
+        # QuickBooks US takes no tax-inclusive amounts: the draft proposes the exclusive
+        # equivalent (15 % taken out, to the cent) instead of a mode its own check refuses.
+        assert d.details.tax_mode.value == "Exclusive"
+        assert "tax_mode" not in codes(d) and "tax_inclusive_converted" in codes(d)
+        assert not [c for c in d.checks if c.severity == "error"]
+        licence, support = d.lines
+        # 5 x 1200 = 6000 incl. 15 % → 5217.39; 5 x 1043.48 would be 5217.40, so 1 x 5217.39.
+        assert (licence.quantity, licence.unit_price) == (Decimal("1"), Decimal("5217.39"))
+        assert "5 x 1200 incl. 15 % tax" in licence.description
+        assert support.quantity * support.unit_price == Decimal("1033.04")
+        out = await created_matches(client, northwind.headers, 32, d)
+        same_totals(out, d.totals)
+        # The invoice's subtotal is net of its discount line.
+        assert Decimal(out["subtotal"]) == d.totals.subtotal - d.totals.discount
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -229,3 +236,32 @@ async def test_the_company_preferences_shape_the_draft(client, northwind):
     plain = await draft(client, northwind.headers, 31, "xero")
     response = await create(client, northwind.headers, 31, body(plain))
     assert response.status_code == 201, response.text
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_a_missing_deal_is_named_even_when_its_discounts_fail_first(
+    client, northwind, contoso, sandbox, provider
+):
+    # The deal's own read answers last, so a builder raising whichever read fails first would
+    # report Pipedrive's ".../discounts" error text instead of the deal.
+    await sandbox.fault(kind="latency", path=r"/api/v2/deals/(999|31)$", latency_ms=300)
+    missing = await client.get(
+        "/api/v1/deals/999/invoice-draft", params={"provider": provider}, headers=northwind.headers
+    )
+    assert missing.status_code == 404
+    error = missing.json()["error"]
+    assert error["message"] == "Deal 999 was not found in Pipedrive."
+    assert error["field"] == "deal_id"
+    # Deal 31 is Northwind's: Contoso's Pipedrive has no such deal.
+    foreign = await client.get(
+        "/api/v1/deals/31/invoice-draft", params={"provider": provider}, headers=contoso.headers
+    )
+    assert foreign.status_code == 404
+    assert foreign.json()["error"]["message"] == "Deal 31 was not found in Pipedrive."
+    await sandbox.fault(kind="latency", path=r"/api/v2/deals/36$", latency_ms=300)
+    gone = await client.get(
+        "/api/v1/deals/36/invoice-draft", params={"provider": provider}, headers=northwind.headers
+    )
+    assert gone.status_code == 404
+    assert gone.json()["error"]["code"] == "deal_deleted"
+    assert gone.json()["error"]["message"] == "Deal 36 was deleted in Pipedrive."

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from app.tenants.service import issue_session_token
+from tests.invoices.helpers import body, create, draft
 
 pytestmark = pytest.mark.browser
 
@@ -177,6 +178,50 @@ async def test_panel_and_dialog_fit_the_narrow_panel(
         await until(page, "document.querySelectorAll('#lines > .line').length > 0")
         await until(page, "document.activeElement.tagName === 'TEXTAREA'")
         await shot(page, f"dialog-33-added-line-{theme}")
+        assert real_errors(errors) == [], errors
+    finally:
+        await context.close()
+
+
+async def test_approve_then_void_from_the_panel(
+    app_server: str, browser: Any, northwind: Any, settings: Any, client: Any
+) -> None:
+    d = await draft(client, northwind.headers, 31, "xero")
+    made = await create(client, northwind.headers, 31, body(d))
+    assert made.status_code == 201, made.text
+    number = made.json()["number"]
+    token = issue_session_token(settings, northwind.user)
+    context = await browser.new_context(viewport={"width": 420, "height": 800})
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    confirmations: list[str] = []
+
+    async def answer(dialog: Any) -> None:
+        confirmations.append(dialog.message)
+        await dialog.accept()
+
+    page.on("dialog", answer)
+    try:
+        await page.goto(f"{app_server}/pipedrive/panel?selectedIds=31&session={token}")
+        invoice = page.locator(".invoice").first
+        assert await invoice.locator(".badge").inner_text() == "Draft"
+        # A draft cannot be voided: the panel does not offer it.
+        assert await invoice.locator('[data-action="VOIDED"]').count() == 0
+        await invoice.locator('[data-action="AUTHORISED"]').click()
+        await page.locator("#action-notice", has_text="approved").wait_for(timeout=15000)
+        invoice = page.locator(".invoice").first
+        assert await invoice.locator(".badge").inner_text() == "Awaiting payment"
+        assert confirmations == []  # approving asks nothing
+        await invoice.locator('[data-action="VOIDED"]').click()
+        await page.locator("#action-notice", has_text="voided").wait_for(timeout=15000)
+        # Voiding asked first, naming the invoice.
+        assert len(confirmations) == 1 and number in confirmations[0]
+        invoice = page.locator(".invoice").first
+        assert await invoice.locator(".badge").inner_text() == "Voided"
+        assert await invoice.locator('[data-action="VOIDED"]').count() == 0
+        await shot(page, "deal31-voided")
         assert real_errors(errors) == [], errors
     finally:
         await context.close()

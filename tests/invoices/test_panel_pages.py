@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from app.invoices.models import DealInvoice
 from app.invoices.page_forms import money
+from app.tenants.models import AuditEvent
 from tests.invoices.conftest import installed
 from tests.invoices.helpers import body, create, draft
 
@@ -397,19 +398,10 @@ async def test_quickbooks_dialog_round_trip_with_a_deal_discount(
             headers=northwind.headers,
         )
         values.update(form_values(linked.text))
-    # The deal's prices include tax, which QuickBooks (US) does not take: said beside the field.
-    refused = await client.post(
-        f"{PANEL}/32/invoices",
-        params={"provider": "quickbooks"},
-        data=values,
-        headers=northwind.headers,
-    )
-    assert refused.status_code == 422
-    assert re.search(
-        r'id="slot-tax_mode" hx-swap-oob="innerHTML"><p class="msg msg-error">QuickBooks does not',
-        refused.text,
-    )
-    values["tax_mode"] = "Exclusive"
+    # The deal's prices include tax, which QuickBooks (US) does not take: the dialog proposes
+    # their exclusive equivalents and says so beside the field, instead of refusing its own draft.
+    assert values["tax_mode"] == "Exclusive"
+    assert "takes no tax-inclusive prices" in dialog.text
     review = await client.post(
         f"{PANEL}/32/review",
         params={"provider": "quickbooks"},
@@ -455,3 +447,79 @@ async def test_the_dialog_sends_back_the_draft_it_shows(
         assert values["currency"] == d.details.currency
         assert values["tax_mode"] == d.details.tax_mode.value
         assert values["issue_date"] == d.details.issue_date.isoformat()
+
+
+async def test_the_dialog_names_a_missing_deal_not_its_discounts(
+    client: Any, sandbox: Any, northwind: Any
+) -> None:
+    await sandbox.fault(kind="latency", path=r"/api/v2/deals/999$", latency_ms=300)
+    dialog = await client.get(
+        f"{PANEL}/999/dialog", params={"provider": "xero"}, headers=northwind.headers
+    )
+    assert dialog.status_code == 404
+    assert "Deal 999 was not found" in dialog.text
+    assert "discounts" not in dialog.text
+    page = await client.get(PANEL, params={"selectedIds": "999"}, headers=northwind.headers)
+    assert page.status_code == 404
+    assert "Deal 999 was not found" in page.text and "discounts" not in page.text
+
+
+async def test_panel_actions_follow_the_invoice_state(
+    client: Any, sandbox: Any, sessionmaker: Any, northwind: Any
+) -> None:
+    d = await draft(client, northwind.headers, 31, "xero")
+    made = await create(client, northwind.headers, 31, body(d))
+    assert made.status_code == 201, made.text
+    row = made.json()["id"]
+    base = f"{PANEL}/31/invoices/{row}"
+    listing = await client.get(f"{PANEL}/31/invoices", headers=northwind.headers)
+    html = listing.text
+    # A draft offers exactly what the view offers: submit, approve (nora is STANDARD), delete,
+    # PDF; no void, email or share link before approval. Delete asks for confirmation.
+    offered = set(re.findall(r'data-action="([A-Z]+)"', html))
+    assert offered == {"SUBMITTED", "AUTHORISED", "DELETED", "DOWNLOAD"}
+    assert re.search(r'hx-confirm="Delete invoice [^"]*This cannot be undone\.', html)
+    pdf = await client.get(f"{base}/pdf", headers=northwind.headers)
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+    # Voiding a draft is not offered: refused in words, nothing changed.
+    refused = await client.post(f"{base}/actions/VOIDED", headers=northwind.headers)
+    assert refused.status_code == 200 and 'id="action-error"' in refused.text
+    assert "cannot be voided now" in refused.text
+    approved = await client.post(f"{base}/actions/AUTHORISED", headers=northwind.headers)
+    assert approved.status_code == 200, approved.text
+    assert re.search(r'id="action-notice">Invoice INV-\d+ approved\.', approved.text)
+    offered = set(re.findall(r'data-action="([A-Z]+)"', approved.text))
+    assert offered == {"VOIDED", "EMAIL", "DOWNLOAD", "URL"}
+    assert "Awaiting payment" in approved.text
+    share = await client.post(f"{base}/share", headers=northwind.headers)
+    assert share.status_code == 200 and 'readonly value="http' in share.text
+    assert "data-copy=" in share.text
+    emailed = await client.post(f"{base}/actions/EMAIL", headers=northwind.headers)
+    assert "sent by email" in emailed.text
+    voided = await client.post(f"{base}/actions/VOIDED", headers=northwind.headers)
+    assert "voided." in voided.text and "Voided" in voided.text
+    async with sessionmaker() as session:
+        saved = await session.get(DealInvoice, row)
+        assert saved is not None and saved.provider_status == "VOIDED"
+        audits = (
+            (
+                await session.execute(
+                    select(AuditEvent.details).where(
+                        AuditEvent.action.in_(["invoice.status_changed", "invoice.emailed"])
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert [a["action"] for a in audits] == ["AUTHORISED", "EMAIL", "VOIDED"]
+    assert {a["via"] for a in audits} == {"deal_panel"}
+    # Another deal's path, or an unknown row, is not found.
+    other = await client.post(
+        f"{PANEL}/32/invoices/{row}/actions/DELETED", headers=northwind.headers
+    )
+    assert 'id="action-error"' in other.text and "not one of the deal" in other.text
+    assert (
+        await client.get(f"{PANEL}/32/invoices/{row}/pdf", headers=northwind.headers)
+    ).status_code == 404

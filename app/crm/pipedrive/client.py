@@ -309,9 +309,19 @@ class PipedriveClient:
     async def deal_data(self, deal_id: int) -> DealData:
         """The deal, its lines, discounts, organization, person and line products, read in two
         concurrent rounds."""
-        deal, lines, discounts = await asyncio.gather(
-            self.deal(deal_id), self.deal_products(deal_id), self.deal_discounts(deal_id)
+        answers = await asyncio.gather(
+            self.deal(deal_id),
+            self.deal_products(deal_id),
+            self.deal_discounts(deal_id),
+            return_exceptions=True,
         )
+        # The deal's own failure wins: a missing deal is "no deal N", not whichever of its
+        # lines or discounts failed first. Every read has finished before anything is raised.
+        for answer in answers:
+            if isinstance(answer, BaseException):
+                raise answers[0] if isinstance(answers[0], BaseException) else answer
+        deal, lines, discounts = answers
+        assert isinstance(deal, Deal) and isinstance(lines, list) and isinstance(discounts, list)
 
         async def none() -> None:
             return None

@@ -18,7 +18,11 @@ from sqlalchemy import select
 
 from app.crm.pipedrive import tokens as tokens_module
 from app.crm.pipedrive.client import FieldDefinitionCache, PipedriveClient, RateWindows
-from app.crm.pipedrive.errors import PipedriveAuthError, PipedriveRateLimited
+from app.crm.pipedrive.errors import (
+    PipedriveAuthError,
+    PipedriveError,
+    PipedriveRateLimited,
+)
 from app.crm.pipedrive.models import PipedriveInstallation
 from app.crm.pipedrive.oauth import PipedriveOAuth
 from app.crm.pipedrive.tokens import InstallationTokens
@@ -213,6 +217,26 @@ async def test_deal_data_reads_in_two_concurrent_rounds(
     # Deal, lines and discounts overlap; then organization, person and products overlap.
     assert fake.max_in_flight >= 3
     assert len(fake.calls) == 6
+
+
+async def test_deal_data_of_a_missing_deal_names_the_deal(
+    http, fake, settings, sessionmaker, install
+):
+    _, row = await install(api_domain=API)
+    client, _ = make_client(http, settings, sessionmaker, row.id)
+    read_deal = client.deal
+
+    async def slow_deal(deal_id: int) -> Any:
+        # The deal answers last: its lines' and discounts' 404s arrive first.
+        await asyncio.sleep(0.05)
+        return await read_deal(deal_id)
+
+    client.deal = slow_deal  # type: ignore[method-assign]
+    with pytest.raises(PipedriveError) as caught:
+        await client.deal_data(999)
+    # The deal's own answer, not whichever of its other reads failed first.
+    assert "/api/v2/deals/999 " in f"{caught.value} "
+    assert "products" not in str(caught.value) and "discounts" not in str(caught.value)
 
 
 async def test_products_are_batched_by_100_ids(http, fake, settings, sessionmaker, install):

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,30 +31,17 @@ from app.crm.pipedrive.invoicing import mapping
 from app.crm.pipedrive.invoicing import schemas as pd
 from app.crm.pipedrive.invoicing.models import InvoicingLink
 from app.errors import Conflict, NotFound, ValidationFailed
+from app.invoices import actions as invoice_actions
 from app.invoices import flows
 from app.invoices.metadata import InvoiceContext, live_connection, organisation_of
-from app.invoices.models import DealInvoice, InvoiceStatus
-from app.invoices.schemas import InvoiceIn
 from app.invoices.service import ProviderMeta
 from app.providers.base import Invoice, ProviderError, ProviderNotFound
-from app.providers.money import to_minor
-from app.providers.view import OPERATIONS, InvoiceView, invoice_view
-from app.providers.xero.spec import role_can_approve
-from app.tenants.models import AuditEvent, CrmUser
+from app.providers.view import InvoiceView
+from app.tenants.models import CrmUser
 
-# postInvoice from Pipedrive names no deal: the row's deal_id is 0 ("not created from a deal").
-NO_DEAL = 0
 SEARCH_PAGE_SIZE = 50
 SUMMARY_MAX_PAGES = 20
 STATUS_ACTIONS = ("SUBMITTED", "AUTHORISED", "VOIDED", "DELETED")
-
-
-class ExtensionInvoiceIn(InvoiceIn):
-    """The reviewed invoice with its deal token left out of dumps: the token is signed afresh
-    per request, and the create flow's request hash must be the same for a retried identical
-    postInvoice (same derived key, same body) or it would refuse the retry."""
-
-    deal_token: str | None = Field(default=None, max_length=1000, exclude=True)
 
 
 def _valid_uuid(text: str) -> bool:
@@ -275,9 +261,7 @@ class Extension:
         return mapping.invoice(view, inv, url=url)
 
     def _make_view(self, connection: ProviderConnection, inv: Invoice, today: date) -> InvoiceView:
-        return invoice_view(
-            self.provider, inv, today=today, can_approve=role_can_approve(connection.provider_role)
-        )
+        return invoice_actions.view_of(connection, inv, today)
 
     async def _resolve_items(
         self, lines: Sequence[pd.CreateInvoiceLineItem]
@@ -333,21 +317,14 @@ class Extension:
             item_codes=codes,
             item_ids=ids,
         )
-        # The contract names no deal: the row's deal is NO_DEAL, proven to the create flow with
-        # its own deal token, and the provider invoice links back to the company's Pipedrive.
-        _, api_domain = await self.ctx.pipedrive(self.session)
-        token = flows.deal_token(self.ctx, NO_DEAL, api_domain.rstrip("/"))
-        body = ExtensionInvoiceIn(**body.model_dump(exclude={"deal_token"}), deal_token=token)
-        out, _ = await flows.create_invoice(self.ctx, self.session, NO_DEAL, body, key)
+        # The contract names no deal: the invoice is recorded without one, and the provider
+        # invoice carries no deal URL.
+        out, _ = await flows.create_invoice(self.ctx, self.session, None, body, key)
         inv = mapping.invoice_dto(out)
         return await self._view(connection, inv, flows.company_today(meta))
 
     async def _invoice(self, invoice_id: str) -> Invoice:
-        adapter = self.adapter
-        try:
-            return await self.call(lambda c: adapter.get_invoice(c, invoice_id))
-        except ProviderNotFound as exc:
-            raise NotFound(f"There is no invoice {invoice_id}.", field="invoiceId") from exc
+        return await invoice_actions.provider_invoice(self.ctx, self.provider, invoice_id)
 
     async def search_invoices(
         self,
@@ -393,79 +370,31 @@ class Extension:
         return await self._act(invoice_id, "EMAIL")
 
     async def _act(self, invoice_id: str, action: str) -> pd.Invoice:
+        # The same service as the deal panel's buttons (app.invoices.actions).
         connection = await self.connection()
-        today = await self.today()
-        current = await self._invoice(invoice_id)
-        view = self._make_view(connection, current, today)
-        if not view.allows(action):
-            raise Conflict(
-                f"The invoice is {view.status_label}: it cannot be "
-                f"{'emailed' if action == 'EMAIL' else action.lower()} now.",
-                field="id",
-                code="illegal_action",
-            )
-        adapter = self.adapter
-        method = getattr(adapter, OPERATIONS[action])
-        changed: Invoice = await self.call(lambda c: method(c, invoice_id))
-        await self._record(changed, action)
-        return await self._view(connection, changed, today)
-
-    async def _record(self, inv: Invoice, action: str) -> None:
-        """Keep our row (when the invoice is one we created) in step, and audit the action."""
-        row = (
-            await self.session.execute(
-                select(DealInvoice).where(
-                    DealInvoice.company_id == self.link.company_id,
-                    DealInvoice.provider == self.provider,
-                    DealInvoice.provider_invoice_id == inv.id,
-                    DealInvoice.status == InvoiceStatus.created,
-                )
-            )
-        ).scalar_one_or_none()
-        if row is not None:
-            currency = inv.currency or row.currency
-            row.provider_status = inv.status
-            row.total_minor = to_minor(inv.total, currency)
-            row.amount_due_minor = to_minor(inv.amount_due, currency)
-            row.amount_paid_minor = to_minor(inv.amount_paid, currency)
-        self.session.add(
-            AuditEvent(
-                company_id=self.link.company_id,
-                actor_user_id=self.ctx.user.id,
-                action="invoice.emailed" if action == "EMAIL" else "invoice.status_changed",
-                details={
-                    "via": "pipedrive_invoicing_extension",
-                    "provider": self.provider,
-                    "provider_invoice_id": inv.id,
-                    "action": action,
-                    "status": inv.status,
-                    "deal_id": row.deal_id if row is not None else None,
-                },
-            )
+        done = await invoice_actions.act(
+            self.ctx,
+            self.session,
+            self.provider,
+            invoice_id,
+            action,
+            today=await self.today(),
+            via="pipedrive_invoicing_extension",
+            connection=connection,
         )
-        await self.session.flush()
+        url = self.adapter.invoice_url(organisation_of(connection), done.invoice.id)
+        return mapping.invoice(done.view, done.invoice, url=url)
 
     async def share_url(self, invoice_id: str) -> pd.LinkAuthURL:
         await self.connection()
-        await self._invoice(invoice_id)
-        adapter = self.adapter
-        url = await self.call(lambda c: adapter.share_url(c, invoice_id))
-        if not url:
-            raise Conflict(
-                "This invoice has no customer link yet (it must be approved first).",
-                field="invoiceId",
-                code="not_shareable",
-            )
-        return pd.LinkAuthURL(url=url)
+        return pd.LinkAuthURL(
+            url=await invoice_actions.share_url(self.ctx, self.provider, invoice_id)
+        )
 
     async def pdf(self, invoice_id: str) -> tuple[bytes, str]:
         """The PDF and its file name (the invoice number, else its id), made filename-safe."""
         await self.connection()
-        inv = await self._invoice(invoice_id)
-        adapter = self.adapter
-        content: bytes = await self.call(lambda c: adapter.invoice_pdf(c, invoice_id))
-        stem = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in (inv.number or inv.id))
-        return content, f"{stem or 'invoice'}.pdf"
+        return await invoice_actions.invoice_pdf(self.ctx, self.provider, invoice_id)
 
     async def summary(self, contact_id: str, a: str | None, b: str | None) -> list[pd.SummaryRow]:
         """Totals per currency of the contact's invoices issued in the range. ``from`` and

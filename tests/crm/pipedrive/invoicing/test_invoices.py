@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from app.connections.models import ProviderConnection
 from app.connections.oauth import adapters_of
 from app.connections.tokens import TokenService
 from app.crm.pipedrive.invoicing import schemas
+from app.invoices.creation import request_hash
 from app.invoices.models import DealInvoice
+from app.invoices.schemas import InvoiceIn
 from app.tenants.models import AuditEvent
 from tests.crm.pipedrive.invoicing.helpers import action_ids, fails, invoice, ok
 
@@ -193,9 +198,9 @@ async def test_post_invoice_equals_our_api_xero(pd, links, client, northwind, ap
     found = await stored(app, northwind.user.company_id, "xero", [created.id, theirs_id])
     assert comparable(found[created.id]) == comparable(found[theirs_id])
     assert found[created.id].lines[0].item_code == "CONS-HR"
-    # Ours links to the deal; Pipedrive's names no deal, so it links to the company's Pipedrive.
+    # Ours links to the deal; Pipedrive's names no deal, so it carries no deal URL.
     assert found[theirs_id].url.endswith("/deal/31")
-    assert found[created.id].url and "/deal/" not in found[created.id].url
+    assert found[created.id].url is None
 
 
 async def test_post_invoice_equals_our_api_quickbooks(pd, links, client, northwind, app):
@@ -253,7 +258,8 @@ async def test_retried_post_invoice_creates_one(pd, links, sessionmaker, northwi
             .where(AuditEvent.action == "invoice.created")
         )
     (row,) = rows
-    assert row.status == "created" and row.deal_id == 0
+    # Pipedrive names no deal: the row has none (not a made-up deal 0).
+    assert row.status == "created" and row.deal_id is None
     assert row.created_by_user_id == northwind.user.id
     assert audits == 1
     # A different body is a different invoice.
@@ -504,3 +510,59 @@ async def test_quickbooks_new_customer_in_the_invoice_currency(pd, links):
     assert made.email == "gary@globex.test"
     # An existing USD customer invoiced in EUR: refused in plain words, nothing recorded.
     fails(await pd("postInvoice", link, json={**data, "currencyId": "EUR"}), 422, "currency")
+
+
+async def test_post_invoice_sends_no_deal_url_and_keeps_deal_invoices_hash(
+    pd, links, sandbox, client, northwind
+):
+    await sandbox.clear_requests()
+    link = links["xero"]
+    created = invoice(await pd("postInvoice", link, json=await xero_body(pd, link)))
+    posts = [
+        r for r in await sandbox.requests("/api.xro/2.0/Invoices") if r["method"] in ("PUT", "POST")
+    ]
+    assert posts, "the invoice was created at the sandbox Xero"
+    # No deal: the provider invoice carries no link back to a deal (nor to deal 0).
+    assert all('"Url"' not in r["body"] and "/deal/" not in r["body"] for r in posts)
+    assert created.id
+    # Our own API's invoices still hash exactly as before (deal id and body).
+    body = InvoiceIn(
+        provider="xero",
+        customer={"contact_id": "c-1"},
+        issue_date="2026-11-24",
+        currency="NZD",
+        tax_mode="Exclusive",
+        lines=[{"description": "x", "quantity": 1, "unit_price": "1.00"}],
+    )
+    expected = hashlib.sha256(
+        json.dumps({"deal_id": 31, "body": body.model_dump(mode="json")}, sort_keys=True).encode()
+    ).hexdigest()
+    assert request_hash(31, body) == expected
+
+
+async def test_approve_follows_the_connections_xero_role(pd, links, sessionmaker, northwind):
+    link = links["xero"]
+    data = await xero_body(pd, link)
+    allowed = invoice(await pd("postInvoice", link, json=data))
+    assert "AUTHORISED" in action_ids(allowed)  # nora is STANDARD
+    async with sessionmaker() as session:
+        await session.execute(
+            update(ProviderConnection)
+            .where(
+                ProviderConnection.company_id == northwind.user.company_id,
+                ProviderConnection.provider == "xero",
+            )
+            .values(provider_role="INVOICEONLY")
+        )
+        await session.commit()
+    refused = invoice(await pd("postInvoice", link, json={**data, "dueDate": None}))
+    assert "AUTHORISED" not in action_ids(refused) and "SUBMITTED" in action_ids(refused)
+    fails(
+        await pd(
+            "postInvoiceStatus",
+            link,
+            invoiceId=refused.id,
+            json={"id": "APPROVE", "label": "Approve", "providerAction": "changeInvoiceStatus"},
+        ),
+        409,
+    )
