@@ -101,6 +101,8 @@ def _cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
 
     public = args.public_url or f"http://{args.host}:{args.port}"
     config = SandboxSettings.from_app(settings, public_url=public, db_path=args.db)
+    if args.no_webhooks:
+        config.xero_webhook_url = config.quickbooks_webhook_url = config.pipedrive_webhook_url = ""
     app = create_sandbox_app(config, reset=args.reset, seed=args.seed)
     print(
         f"sandbox: Pipedrive, Xero and QuickBooks stand-ins on {public}, state in {config.db_path}"
@@ -176,6 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     sb.add_argument("--public-url", default=None, help="the URL clients use to reach it")
     sb.add_argument("--reset", action="store_true", help="start from empty state")
     sb.add_argument("--seed", choices=["demo"], default=None, help="load a data set at start")
+    sb.add_argument(
+        "--no-webhooks", action="store_true", help="record webhook events but send none"
+    )
     sb.set_defaults(func=_cmd_sandbox)
 
     demo = sub.add_parser("demo", help="migrate, then run the app with seeded stand-ins")

@@ -111,6 +111,17 @@ class Store:
                 ).fetchall()
         return [json.loads(r[0]) for r in rows]
 
+    def has(self, kind: str, scope: str, json_path: str, value: Any) -> bool:
+        """Whether a document of the kind and scope has ``value`` at ``json_path`` (e.g.
+        ``$.DocNumber``), answered by SQLite without decoding every document in Python."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT 1 FROM doc WHERE kind = ? AND scope = ? AND json_extract(data, ?) = ? "
+                "LIMIT 1",
+                (kind, scope, json_path, value),
+            ).fetchone()
+        return row is not None
+
     def count(self, kind: str, scope: str | None = None) -> int:
         with self._lock:
             if scope is None:

@@ -15,10 +15,10 @@ pytestmark = pytest.mark.browser
 
 
 async def test_consent_page_connect_and_cancel(
-    sandbox: SandboxControl, settings: Settings, page: Any
+    sandbox: SandboxControl, settings: Settings, page: Any, app_server: str
 ) -> None:
     callback = f"{settings.public_url}/connections/quickbooks/callback"
-    # The product may or may not be serving on its port in this run; only where the consent
+    # The product serves the callback (and refuses this made-up state); only where the consent
     # page redirects matters here, so errors from loading product URLs are not the page's.
     query = urlencode(
         {
