@@ -232,3 +232,70 @@ def decode_id_token(
         provider_user_id=claims.get("xero_userid") or claims.get("realmid"),
         claims=claims,
     )
+
+
+class OAuthClient:
+    """What both providers' OAuth clients share: the authorize request, the code exchange,
+    the token calls and the id_token claims. Subclasses name their endpoints."""
+
+    provider: str
+
+    def __init__(self, settings: Any, http: httpx2.AsyncClient, *, pkce: bool) -> None:
+        self.settings = settings
+        self.http = http
+        self.pkce = pkce
+
+    @property
+    def authorize_endpoint(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def token_endpoint(self) -> str:
+        raise NotImplementedError
+
+    def authorization_request(
+        self, *, redirect_uri: str, state: str, scope: str | None = None
+    ) -> AuthorizationRequest:
+        """Where to send the admin. Keep ``code_verifier`` with the state for the callback."""
+        return authorize_url(
+            self.authorize_endpoint,
+            client_id=self.settings.client_id,
+            redirect_uri=redirect_uri,
+            scope=scope or self.settings.scopes,
+            state=state,
+            code_verifier=new_code_verifier() if self.pkce else None,
+        )
+
+    async def exchange_code(
+        self,
+        *,
+        code: str,
+        redirect_uri: str,
+        code_verifier: str | None = None,
+        now: datetime | None = None,
+    ) -> TokenSet:
+        """Trade the callback's ``code`` for tokens (single use: never retried)."""
+        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+        if code_verifier:
+            form["code_verifier"] = code_verifier
+        return await self._token(form, now)
+
+    async def _token(
+        self, form: dict[str, str], now: datetime | None, headers: dict[str, str] | None = None
+    ) -> TokenSet:
+        return await post_token(
+            self.http,
+            self.token_endpoint,
+            provider=self.provider,
+            client_id=self.settings.client_id,
+            client_secret=self.settings.client_secret,
+            form=form,
+            headers=headers,
+            now=now,
+        )
+
+    def identity(self, id_token: str, *, now: datetime | None = None) -> IdentityClaims:
+        """The claims of the consent's id_token (who consented)."""
+        return decode_id_token(
+            id_token, provider=self.provider, client_id=self.settings.client_id, now=now
+        )

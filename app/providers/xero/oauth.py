@@ -19,13 +19,8 @@ from app.config import XeroSettings
 from app.providers.base import TokenSet
 from app.providers.errors import ProviderNotFound
 from app.providers.oauth import (
-    AuthorizationRequest,
-    IdentityClaims,
-    authorize_url,
+    OAuthClient,
     basic_auth,
-    decode_id_token,
-    new_code_verifier,
-    post_token,
     raise_for_oauth,
 )
 from app.providers.xero.mapping import parse_datetime
@@ -45,17 +40,16 @@ class XeroConnection:
     created_at: datetime | None
 
 
-class XeroOAuth:
+class XeroOAuth(OAuthClient):
     """Authorize URL, code exchange, refresh, revoke, connections, id_token claims."""
 
     provider = PROVIDER
+    settings: XeroSettings
 
     def __init__(
         self, settings: XeroSettings, http: httpx2.AsyncClient, *, pkce: bool = True
     ) -> None:
-        self.settings = settings
-        self.http = http
-        self.pkce = pkce
+        super().__init__(settings, http, pkce=pkce)
 
     @property
     def authorize_endpoint(self) -> str:
@@ -73,33 +67,6 @@ class XeroOAuth:
     def connections_endpoint(self) -> str:
         return f"{self.settings.api_url}/connections"
 
-    def authorization_request(
-        self, *, redirect_uri: str, state: str, scope: str | None = None
-    ) -> AuthorizationRequest:
-        """Where to send the admin. Keep ``code_verifier`` with the state for the callback."""
-        return authorize_url(
-            self.authorize_endpoint,
-            client_id=self.settings.client_id,
-            redirect_uri=redirect_uri,
-            scope=scope or self.settings.scopes,
-            state=state,
-            code_verifier=new_code_verifier() if self.pkce else None,
-        )
-
-    async def exchange_code(
-        self,
-        *,
-        code: str,
-        redirect_uri: str,
-        code_verifier: str | None = None,
-        now: datetime | None = None,
-    ) -> TokenSet:
-        """Trade the callback's ``code`` for tokens (single use: never retried)."""
-        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
-        if code_verifier:
-            form["code_verifier"] = code_verifier
-        return await self._token(form, now)
-
     async def refresh(self, refresh_token: str, *, now: datetime | None = None) -> TokenSet:
         """A new token set; the returned refresh token replaces the old one (rotation).
 
@@ -108,17 +75,6 @@ class XeroOAuth:
         """
         return await self._token(
             {"grant_type": "refresh_token", "refresh_token": refresh_token}, now
-        )
-
-    async def _token(self, form: dict[str, str], now: datetime | None) -> TokenSet:
-        return await post_token(
-            self.http,
-            self.token_endpoint,
-            provider=PROVIDER,
-            client_id=self.settings.client_id,
-            client_secret=self.settings.client_secret,
-            form=form,
-            now=now,
         )
 
     async def revoke(self, refresh_token: str) -> None:
@@ -155,12 +111,6 @@ class XeroOAuth:
         if response.status_code == 404:
             return
         raise_for_api(response)
-
-    def identity(self, id_token: str, *, now: datetime | None = None) -> IdentityClaims:
-        """Email and ``xero_userid`` of the person who consented."""
-        return decode_id_token(
-            id_token, provider=PROVIDER, client_id=self.settings.client_id, now=now
-        )
 
 
 def connection_from_json(data: dict[str, Any]) -> XeroConnection:
