@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
 from tests.sandbox.xero.conftest import AU, NZ
@@ -25,6 +26,10 @@ async def test_limit_headers_count_down(xero):
 
 
 async def test_minute_limit_holds_under_parallel_calls_and_resets_with_the_clock(xero):
+    # Start at the top of a fresh minute window, so that the real clock cannot roll the
+    # window over halfway through the counting below.
+    now = datetime.fromisoformat((await xero.http.get("/_sandbox/clock")).json()["now"])
+    await xero.advance(60 - (now.second + now.microsecond / 1e6) % 60 + 0.05)
     answers = await asyncio.gather(*(xero.get("/Organisation") for _ in range(90)))
     statuses = Counter(a.status_code for a in answers)
     assert statuses[200] <= 60
@@ -105,6 +110,10 @@ async def test_limits_hold_over_real_sockets(sandbox, settings):
         "xero-tenant-id": NZ,
         "accept": "application/json",
     }
+    # A fresh minute window, so that the burst cannot straddle two.
+    now = datetime.fromisoformat((await http.get("/_sandbox/clock")).json()["now"])
+    advance = 60 - (now.second + now.microsecond / 1e6) % 60 + 0.05
+    assert (await http.post("/_sandbox/clock/advance", json={"seconds": advance})).is_success
     answers = await asyncio.gather(
         *(http.get("/xero/api/api.xro/2.0/Organisation", headers=headers) for _ in range(100))
     )
