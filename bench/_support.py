@@ -73,17 +73,30 @@ class SandboxProcess:
     a client running in this process and one running in another process meet the same server.
     """
 
-    def __init__(self, db_path: str | Path, startup_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        db_path: str | Path,
+        startup_timeout: float = 30.0,
+        *,
+        port: int | None = None,
+        command: list[str] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """By default the stand-ins register the benchmark OAuth clients above; ``command``
+        and ``env`` start them some other way (e.g. `invoicing sandbox` for one app)."""
         self.db_path = str(db_path)
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.startup_timeout = startup_timeout
+        self.command = command or [
+            sys.executable, __file__, "--port", str(self.port), "--db", self.db_path,
+        ]  # fmt: skip
+        self.env = env
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> SandboxProcess:
-        command = [sys.executable, __file__, "--port", str(self.port), "--db", self.db_path]
-        env = dict(os.environ, PYTHONPATH=str(ROOT))
-        self.process = subprocess.Popen(command, cwd=ROOT, env=env)
+        env = dict(os.environ, PYTHONPATH=str(ROOT), **(self.env or {}))
+        self.process = subprocess.Popen(self.command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + self.startup_timeout
         while True:
             if self.process.poll() is not None:

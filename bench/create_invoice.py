@@ -25,7 +25,6 @@ import argparse
 import asyncio
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 from app.cli import migrate  # noqa: E402
 from app.config import load_settings  # noqa: E402
 from app.main import create_app  # noqa: E402
+from bench._support import SandboxProcess  # noqa: E402
 from tests.support.database import (  # noqa: E402
     create_postgres_database,
     drop_postgres_database,
@@ -70,68 +70,49 @@ class World:
             log_format="console",
             log_level="ERROR",
         )
-        self.sandbox_port = ports["sandbox"]
-        self.sandbox_db = var_dir / "sandbox.db"
         self.sandbox_url = f"http://127.0.0.1:{ports['sandbox']}"
-        self.sandbox: subprocess.Popen[bytes] | None = None
+        self.sandbox = self._sandbox_process(ports["sandbox"], var_dir / "sandbox.db")
         self.app = ServerThread(create_app(self.settings), ports["app"])
 
-    def _start_sandbox(self) -> None:
+    def _sandbox_process(self, port: int, db: Path) -> SandboxProcess:
         """The stand-ins in a process of their own, so that their CPU time never competes with
         the app's for one interpreter lock (which would inflate both sides' timings). The
         child gets this app's client credentials, so it registers exactly this app."""
         s = self.settings
-        env = dict(
-            os.environ,
-            PYTHONPATH=str(ROOT),
-            APP_ENV="test",
-            PUBLIC_URL=s.public_url,
-            SANDBOX_URL=s.sandbox_url or "",
-            VAR_DIR=str(s.var_dir),
-            SECRET_KEY=s.secret_key,
-            TOKEN_KEYS=s.token_keys,
-            PIPEDRIVE_CLIENT_ID=s.pipedrive.client_id,
-            PIPEDRIVE_CLIENT_SECRET=s.pipedrive.client_secret,
-            XERO_CLIENT_ID=s.xero.client_id,
-            XERO_CLIENT_SECRET=s.xero.client_secret,
-            XERO_WEBHOOK_KEY=s.xero.webhook_key,
-            QUICKBOOKS_CLIENT_ID=s.quickbooks.client_id,
-            QUICKBOOKS_CLIENT_SECRET=s.quickbooks.client_secret,
-            QUICKBOOKS_WEBHOOK_VERIFIER_TOKEN=s.quickbooks.webhook_verifier_token,
-            LOG_LEVEL="ERROR",
-        )
+        env = {
+            "APP_ENV": "test",
+            "PUBLIC_URL": s.public_url,
+            "SANDBOX_URL": s.sandbox_url or "",
+            "VAR_DIR": str(s.var_dir),
+            "SECRET_KEY": s.secret_key,
+            "TOKEN_KEYS": s.token_keys,
+            "PIPEDRIVE_CLIENT_ID": s.pipedrive.client_id,
+            "PIPEDRIVE_CLIENT_SECRET": s.pipedrive.client_secret,
+            "XERO_CLIENT_ID": s.xero.client_id,
+            "XERO_CLIENT_SECRET": s.xero.client_secret,
+            "XERO_WEBHOOK_KEY": s.xero.webhook_key,
+            "QUICKBOOKS_CLIENT_ID": s.quickbooks.client_id,
+            "QUICKBOOKS_CLIENT_SECRET": s.quickbooks.client_secret,
+            "QUICKBOOKS_WEBHOOK_VERIFIER_TOKEN": s.quickbooks.webhook_verifier_token,
+            "LOG_LEVEL": "ERROR",
+        }
         # The app has no webhook inbox yet: deliveries would only add 404s and their retries
         # to the load being measured.
         command = [
-            sys.executable, "-m", "app.cli", "sandbox", "--port", str(self.sandbox_port),
-            "--db", str(self.sandbox_db), "--reset", "--no-webhooks",
+            sys.executable, "-m", "app.cli", "sandbox", "--port", str(port), "--db", str(db),
+            "--reset", "--no-webhooks",
         ]  # fmt: skip
-        self.sandbox = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while True:
-            if self.sandbox.poll() is not None:
-                raise RuntimeError(f"sandbox exited at start-up ({self.sandbox.returncode})")
-            try:
-                url = f"http://127.0.0.1:{self.sandbox_port}/_sandbox/clock"
-                if httpx2.get(url, timeout=1).status_code == 200:
-                    return
-            except httpx2.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("sandbox did not answer within 30 s")
-            time.sleep(0.1)
+        return SandboxProcess(db, port=port, command=command, env=env)
 
     async def __aenter__(self) -> World:
         await asyncio.to_thread(migrate, self.settings)
-        await asyncio.to_thread(self._start_sandbox)
+        await asyncio.to_thread(self.sandbox.__enter__)
         self.app.start()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         self.app.stop()
-        if self.sandbox is not None:
-            self.sandbox.terminate()
-            self.sandbox.wait(timeout=10)
+        self.sandbox.__exit__(None, None, None)
 
 
 async def install(app: httpx2.AsyncClient, sandbox: httpx2.AsyncClient) -> dict[str, str]:
