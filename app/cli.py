@@ -1,4 +1,4 @@
-"""The `invoicing` command line: serve, migrate, sandbox, demo, rotate-keys."""
+"""The `invoicing` command line: serve, worker, sync, migrate, sandbox, demo, rotate-keys."""
 
 from __future__ import annotations
 
@@ -75,6 +75,17 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         log_level="warning",
         access_log=False,
     )
+    return 0
+
+
+def _cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from app.wiring import register_jobs
+    from app.worker.process import run_worker
+
+    register_jobs()
+    mode = "Redis" if settings.redis_url else "in-process (no REDIS_URL)"
+    print(f"worker: running jobs, {mode}; stop with Ctrl-C or SIGTERM")
+    asyncio.run(run_worker(settings))
     return 0
 
 
@@ -166,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(func=_cmd_serve)
+
+    worker = sub.add_parser("worker", help="run background jobs (several with REDIS_URL)")
+    worker.set_defaults(func=_cmd_worker)
 
     mig = sub.add_parser("migrate", help="upgrade the database schema to the newest revision")
     mig.add_argument("revision", nargs="?", default="head")

@@ -50,7 +50,8 @@ class PipedriveSettings(_Group):
     oauth_url: str = "https://oauth.pipedrive.com"
     # Used only until a user's own ``api_domain`` is known.
     api_url: str = "https://api.pipedrive.com"
-    webhook_user: str = ""
+    # HTTP Basic credentials our Pipedrive webhooks are registered with, and checked against.
+    webhook_user: str = "crm-invoicing"
     webhook_password: str = ""
     scopes: str = "base deals:read products:read contacts:read"
 
@@ -117,6 +118,7 @@ SECRET_NAMES = (
     "QUICKBOOKS_CLIENT_ID",
     "QUICKBOOKS_CLIENT_SECRET",
     "QUICKBOOKS_WEBHOOK_VERIFIER_TOKEN",
+    "PIPEDRIVE_WEBHOOK_PASSWORD",
 )
 
 
@@ -136,6 +138,19 @@ class Settings(BaseSettings):
     # When set, every provider URL left at its default points at the sandbox stand-ins.
     sandbox_url: str | None = None
     session_ttl_seconds: int = 3600
+
+    # Background jobs (app/worker). Without REDIS_URL they run inside each app process.
+    # With it, app processes also run jobs unless WORKER_IN_APP=false (then only `invoicing
+    # worker` processes do).
+    worker_in_app: bool = True
+    worker_concurrency: int = 20
+    worker_poll_seconds: float = 0.5
+    job_lease_seconds: float = 120.0
+    job_backoff_seconds: float = 2.0
+    scheduler_tick_seconds: float = 5.0
+    # Catch-up sync of every connection (for webhooks that never arrive); 0 turns it off.
+    catch_up_minutes: float = 15.0
+    webhook_retention_days: int = 14
 
     pipedrive: PipedriveSettings = Field(default_factory=PipedriveSettings)
     xero: XeroSettings = Field(default_factory=XeroSettings)

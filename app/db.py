@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -116,3 +118,16 @@ async def session_scope(
         except BaseException:
             await session.rollback()
             raise
+
+
+def insert_ignoring_conflicts(
+    session: AsyncSession, table: Any, values: dict[str, Any], conflict: Sequence[str]
+) -> Any:
+    """``INSERT ... ON CONFLICT (conflict) DO NOTHING`` on SQLite and PostgreSQL alike.
+
+    Used where a unique key is the deduplication (webhook events, keyed jobs): the loser of a
+    race inserts nothing instead of failing its transaction.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return pg_insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict)
+    return sqlite_insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict)

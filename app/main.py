@@ -36,8 +36,12 @@ from app.security import keyring
 from app.tenants.routes import router as tenants_router
 from app.tenants.service import register_before_purge
 from app.web import STATIC_DIR, templates
+from app.webhooks.routes import api as webhooks_api
+from app.webhooks.routes import router as webhooks_router
+from app.wiring import register_jobs
+from app.worker.runtime import JobMachinery
 
-JSON_PREFIXES = ("/api/",)
+JSON_PREFIXES = ("/api/", "/webhooks/")
 
 
 def wants_json(request: Request) -> bool:
@@ -168,9 +172,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             limits=httpx2.Limits(max_connections=200, max_keepalive_connections=50),
             headers={"User-Agent": "crm-invoicing/0.1"},
         )
+        jobs = JobMachinery(app.state, settings, run_jobs=settings.worker_in_app)
+        app.state.jobs = jobs
+        await jobs.start()
         try:
             yield
         finally:
+            await jobs.stop()
             await app.state.http.aclose()
             await engine.dispose()
 
@@ -218,6 +226,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The page step first: the extension router ends in a catch-all for its prefix.
     app.include_router(invoicing_pages)
     app.include_router(invoicing_router)
+    app.include_router(webhooks_router)
+    app.include_router(webhooks_api)
+    register_jobs()
     # A company that leaves loses its provider tokens: revoke them before its rows go.
     register_before_purge("connections", connections_purge_hook(settings))
     return app

@@ -6,6 +6,8 @@ from app.crm.pipedrive.models import PipedriveInstallation, PipedriveOAuthState
 from app.invoices.models import ContactLink, DealInvoice, ItemLink
 from app.preferences.models import InvoicingPreference
 from app.tenants.models import AuditEvent, Company, CrmUser
+from app.webhooks.models import WebhookEvent
+from app.worker.models import Job
 
 __all__ = [
     "AuditEvent",
@@ -17,8 +19,10 @@ __all__ = [
     "InvoicingLink",
     "InvoicingPreference",
     "ItemLink",
+    "Job",
     "PendingConnection",
     "PipedriveInstallation",
     "PipedriveOAuthState",
     "ProviderConnection",
+    "WebhookEvent",
 ]

@@ -67,6 +67,8 @@ async def settings(database_url: str, var_dir: Path, ports: dict[str, int]) -> S
         sandbox_url=f"http://127.0.0.1:{ports['sandbox']}",
         log_format="console",
         log_level="WARNING",
+        # Retries within a test's patience; the schedule and leases as in production.
+        job_backoff_seconds=0.05,
     )
     await asyncio.to_thread(migrate, settings)
     return settings

@@ -1,0 +1,1 @@
+"""The webhook inbox: verify, store, enqueue, answer. Processing happens in jobs."""

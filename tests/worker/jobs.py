@@ -1,0 +1,33 @@
+"""Job handlers the worker tests drive: their effects are audit rows, in the job's session."""
+
+from __future__ import annotations
+
+import asyncio
+
+from app.tenants.models import AuditEvent
+from app.worker.registry import Defer, JobContext, job
+
+calls: dict[str, int] = {}
+
+
+@job("tests.record")
+async def record(ctx: JobContext, tag: str, sleep: float = 0.0) -> None:
+    calls[tag] = calls.get(tag, 0) + 1
+    if sleep:
+        await asyncio.sleep(sleep)
+    ctx.session.add(AuditEvent(action="tests.record", details={"tag": tag}))
+
+
+@job("tests.fail", max_attempts=3)
+async def fail(ctx: JobContext, tag: str) -> None:
+    calls[tag] = calls.get(tag, 0) + 1
+    ctx.session.add(AuditEvent(action="tests.fail", details={"tag": tag}))
+    raise RuntimeError(f"boom {calls[tag]}")
+
+
+@job("tests.defer")
+async def defer(ctx: JobContext, tag: str) -> None:
+    calls[tag] = calls.get(tag, 0) + 1
+    if calls[tag] == 1:
+        raise Defer(0.05, "provider asked to wait")
+    ctx.session.add(AuditEvent(action="tests.defer", details={"tag": tag}))
