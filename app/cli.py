@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import sys
 from collections.abc import Callable, Sequence
 
@@ -83,9 +84,16 @@ def _cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from app.worker.process import run_worker
 
     register_jobs()
+    for module in filter(None, (m.strip() for m in args.imports.split(","))):
+        importlib.import_module(module)
+    if args.scheduler and not settings.redis_url:
+        return _fail("--scheduler needs REDIS_URL: without it every process runs its own jobs")
     mode = "Redis" if settings.redis_url else "in-process (no REDIS_URL)"
-    print(f"worker: running jobs, {mode}; stop with Ctrl-C or SIGTERM")
-    asyncio.run(run_worker(settings))
+    role = "dispatching and scheduling only" if args.scheduler else "running jobs"
+    print(f"worker: {role}, {mode}; stop with Ctrl-C or SIGTERM")
+    asyncio.run(
+        run_worker(settings, run_jobs=not args.scheduler, schedule=not args.no_schedule)
+    )
     return 0
 
 
@@ -179,6 +187,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=_cmd_serve)
 
     worker = sub.add_parser("worker", help="run background jobs (several with REDIS_URL)")
+    worker.add_argument(
+        "--scheduler", action="store_true", help="with Redis: dispatch and schedule, run nothing"
+    )
+    worker.add_argument(
+        "--no-schedule", action="store_true", help="leave periodic jobs to other processes"
+    )
+    worker.add_argument(
+        "--imports", default="", help="comma-separated modules that register more jobs"
+    )
     worker.set_defaults(func=_cmd_worker)
 
     mig = sub.add_parser("migrate", help="upgrade the database schema to the newest revision")

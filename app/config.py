@@ -143,6 +143,8 @@ class Settings(BaseSettings):
     # With it, app processes also run jobs unless WORKER_IN_APP=false (then only `invoicing
     # worker` processes do).
     worker_in_app: bool = True
+    # The Redis stream jobs travel on (several deployments may share one Redis).
+    job_queue: str = "invoicing:jobs"
     worker_concurrency: int = 20
     worker_poll_seconds: float = 0.5
     job_lease_seconds: float = 120.0

@@ -15,19 +15,20 @@ from taskiq import AsyncBroker, InMemoryBroker
 from taskiq_redis import RedisStreamBroker
 
 TASK_NAME = "invoicing.run_job"
-STREAM = "invoicing:jobs"
 GROUP = "invoicing-workers"
 
 RunJob = Callable[[str, str], Awaitable[str]]
 
 
-def build_broker(redis_url: str | None, run_job: RunJob, *, redeliver_after: float) -> AsyncBroker:
+def build_broker(
+    redis_url: str | None, run_job: RunJob, *, queue: str, redeliver_after: float
+) -> AsyncBroker:
     """A broker whose one task runs ``run_job(job_id, lease_token)``."""
     broker: AsyncBroker
     if redis_url:
         broker = RedisStreamBroker(
             redis_url,
-            queue_name=STREAM,
+            queue_name=queue,
             consumer_group_name=GROUP,
             # Messages taken by a worker that died unacknowledged go to another after this.
             idle_timeout=int(redeliver_after * 1000),

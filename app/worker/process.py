@@ -39,15 +39,25 @@ async def close_state(state: SimpleNamespace) -> None:
     await state.engine.dispose()
 
 
-async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """Run until SIGTERM/SIGINT (or ``stop``); jobs cut short are run again elsewhere."""
+async def run_worker(
+    settings: Settings,
+    stop: asyncio.Event | None = None,
+    *,
+    run_jobs: bool = True,
+    schedule: bool = True,
+) -> None:
+    """Run until SIGTERM/SIGINT (or ``stop``); jobs cut short are run again elsewhere.
+
+    Every such process dispatches due jobs; ``run_jobs`` (with Redis) also runs them, and
+    ``schedule`` records the periodic ones (once per period across all processes anyway).
+    """
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     state = open_state(settings)
-    machinery = JobMachinery(state, settings, run_jobs=True)
+    machinery = JobMachinery(state, settings, run_jobs=run_jobs, schedule=schedule)
     await machinery.start()
     log.info("worker_started", redis=bool(settings.redis_url))
     try:

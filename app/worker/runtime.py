@@ -27,19 +27,25 @@ from app.worker.schedule import run_scheduler
 class JobMachinery:
     """Start with ``await start()``, stop with ``await stop()``; idempotent both ways."""
 
-    def __init__(self, state: Any, settings: Settings, *, run_jobs: bool) -> None:
+    def __init__(
+        self, state: Any, settings: Settings, *, run_jobs: bool, schedule: bool = True
+    ) -> None:
         self.state = state
         self.settings = settings
         self.redis = bool(settings.redis_url)
         # In-process brokers run every job they are handed, so there they always run jobs.
         self.run_jobs = run_jobs or not self.redis
+        self.schedule = schedule
         policy = RetryPolicy(
             base_seconds=settings.job_backoff_seconds,
             lease_seconds=settings.job_lease_seconds,
         )
         self.runner = JobRunner(state, policy)
         self.broker: AsyncBroker = build_broker(
-            settings.redis_url, self.runner.run, redeliver_after=settings.job_lease_seconds / 2
+            settings.redis_url,
+            self.runner.run,
+            queue=settings.job_queue,
+            redeliver_after=settings.job_lease_seconds / 2,
         )
         self.dispatcher = Dispatcher(
             state.sessionmaker,
@@ -57,13 +63,14 @@ class JobMachinery:
         await self.broker.startup()
         add_waker(self.dispatcher.wake)
         self._tasks.append(asyncio.create_task(self.dispatcher.run(self._stop)))
-        self._tasks.append(
-            asyncio.create_task(
-                run_scheduler(
-                    self.state.sessionmaker, self._stop, self.settings.scheduler_tick_seconds
+        if self.schedule:
+            self._tasks.append(
+                asyncio.create_task(
+                    run_scheduler(
+                        self.state.sessionmaker, self._stop, self.settings.scheduler_tick_seconds
+                    )
                 )
             )
-        )
         if self.redis and self.run_jobs:
             receiver = Receiver(
                 self.broker,

@@ -31,3 +31,12 @@ async def defer(ctx: JobContext, tag: str) -> None:
     if calls[tag] == 1:
         raise Defer(0.05, "provider asked to wait")
     ctx.session.add(AuditEvent(action="tests.defer", details={"tag": tag}))
+
+
+@job("tests.slow")
+async def slow(ctx: JobContext, tag: str, marker: str, seconds: float) -> None:
+    """Notes each start in ``marker`` (a file), then works for ``seconds``."""
+    with open(marker, "a") as out:  # noqa: ASYNC230 - a test's one-line marker
+        out.write("started\n")
+    await asyncio.sleep(seconds)
+    ctx.session.add(AuditEvent(action="tests.slow", details={"tag": tag}))
