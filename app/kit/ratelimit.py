@@ -1,0 +1,111 @@
+"""Call budgets per key (a provider tenant, a Pipedrive company), shared across processes.
+
+A moving window (``limits``' MovingWindowRateLimiter) never lets more than the budget into any
+window, unlike a fixed window, which lets twice the budget through at a window's edge. The
+windows live in Redis when ``REDIS_URL`` is set, so every app and worker process draws on one
+budget; in memory otherwise (one process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from limits import RateLimitItem, RateLimitItemPerDay, RateLimitItemPerMinute, RateLimitItemPerSecond
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+
+class BudgetExhausted(Exception):  # noqa: N818
+    """A long window (a day) is used up: waiting in place would hold a request for hours."""
+
+    def __init__(self, key: str, retry_after: float) -> None:
+        super().__init__(f"the call budget of {key} is used up for {retry_after:.0f}s")
+        self.key = key
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Windows:
+    """A budget: calls per second, minute and day (0 = no limit)."""
+
+    per_second: int = 0
+    per_minute: int = 0
+    per_day: int = 0
+
+    def items(self, namespace: str) -> list[RateLimitItem]:
+        out: list[RateLimitItem] = []
+        if self.per_second:
+            out.append(RateLimitItemPerSecond(self.per_second, namespace=namespace))
+        if self.per_minute:
+            out.append(RateLimitItemPerMinute(self.per_minute, namespace=namespace))
+        if self.per_day:
+            out.append(RateLimitItemPerDay(self.per_day, namespace=namespace))
+        return out
+
+
+def storage_for(redis_url: str | None) -> Storage:
+    """Redis when configured (shared by every process), else this process's memory."""
+    if redis_url:
+        uri = "async+" + redis_url if not redis_url.startswith("async+") else redis_url
+        return RedisStorage(uri, implementation="redispy", key_prefix="invoicing-limits")
+    return MemoryStorage()
+
+
+class CallBudget:
+    """``await budget.acquire(key)`` returns once a call for ``key`` fits every window.
+
+    Waits for a short window (second, minute) to make room; raises ``BudgetExhausted`` when
+    the wait would exceed ``max_wait`` (a used-up day), so a job can defer itself instead.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        windows: Windows,
+        storage: Storage,
+        *,
+        max_wait: float = 120.0,
+    ) -> None:
+        self.name = name
+        self.items: Sequence[RateLimitItem] = windows.items(name)
+        self.limiter = MovingWindowRateLimiter(storage)
+        self.max_wait = max_wait
+
+    async def acquire(self, key: str) -> None:
+        if not self.items:
+            return
+        waited = 0.0
+        while True:
+            wait = await self._try(key)
+            if wait <= 0:
+                return
+            if waited + wait > self.max_wait:
+                raise BudgetExhausted(f"{self.name}:{key}", wait)
+            await asyncio.sleep(wait)
+            waited += wait
+
+    async def _try(self, key: str) -> float:
+        """0 when a call was counted in every window, else how long to wait before trying."""
+        for item in self.items:
+            if not await self.limiter.test(item, key):
+                return await self._reset_in(item, key)
+        for item in self.items:
+            if not await self.limiter.hit(item, key):
+                # Another process took the last slot between test and hit; the windows hit
+                # before this one keep that call (a moving window cannot un-count it), which
+                # errs on the side of calling less.
+                return await self._reset_in(item, key)
+        return 0.0
+
+    async def _reset_in(self, item: RateLimitItem, key: str) -> float:
+        stats = await self.limiter.get_window_stats(item, key)
+        # reset_time is when the oldest call in the window leaves it; a little slack avoids
+        # waking a hair too early and spinning.
+        return max(0.01, stats.reset_time - time.time() + 0.005)
+
+    async def clear(self, key: str) -> None:
+        for item in self.items:
+            await self.limiter.clear(item, key)
