@@ -236,3 +236,8 @@ class AccountingProvider(Protocol):
     def invoice_url(self, organisation: Organisation, invoice_id: str) -> str:
         """Staff-facing deep link that opens the invoice in the provider's own app (no call)."""
         ...
+
+    def can_approve(self, role: str | None) -> bool:
+        """Whether the connecting user's role (stored with the connection) may approve sales
+        invoices; False where the provider has no approval (no call)."""
+        ...

@@ -105,6 +105,21 @@ class Features(_DTO):
     automated_sales_tax: bool = False
     multi_currency: bool = True
     limits: FieldLimits
+    # Differences the invoice rules need (so app.invoices never asks which provider it is):
+    # how tax is rounded: per line (Xero) or once per tax rate (QuickBooks TxnTaxDetail).
+    tax_rounding: Literal["line", "rate_group"] = "line"
+    # The organisation enables each currency itself, so a missing one can be added there.
+    currencies_added_by_user: bool = False
+    # A contact bills in one currency (a new one takes the invoice's) and invoices must match.
+    contact_currency: bool = False
+    # Every sold line must name an item (no description-only lines).
+    item_required: bool = False
+    # Lines name their item by id (QuickBooks ItemRef) rather than by code (Xero ItemCode).
+    item_id_on_lines: bool = False
+    # The invoice carries its own billing email (QuickBooks BillEmail).
+    bill_email: bool = False
+    # A new item needs an income account.
+    item_account_required: bool = False
 
     def to_link_features(self) -> dict[str, object]:
         """The ``LinkFeatures`` object of pipedrive-invoicing-extension.md §7.2."""

@@ -466,6 +466,10 @@ class QuickBooksProvider:
     def invoice_url(self, organisation: Organisation, invoice_id: str) -> str:
         return f"{self.settings.app_url}/app/invoice?txnId={invoice_id}"
 
+    def can_approve(self, role: str | None) -> bool:
+        # QuickBooks invoices have no approval step.
+        return False
+
     def contact_url(self, organisation: Organisation, contact_id: str) -> str:
         """Deep link to a customer in QuickBooks (UNCONFIRMED stability, like all QBO links)."""
         return f"{self.settings.app_url}/app/customerdetail?nameId={contact_id}"

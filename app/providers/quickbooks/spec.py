@@ -77,4 +77,11 @@ def features(
         automated_sales_tax=us_sales_tax,
         multi_currency=multi_currency,
         limits=LIMITS,
+        # Invoice-rule differences (see Features).
+        tax_rounding="rate_group",
+        contact_currency=True,
+        item_required=True,
+        item_id_on_lines=True,
+        bill_email=True,
+        item_account_required=True,
     )

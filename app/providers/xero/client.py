@@ -56,6 +56,7 @@ from app.providers.xero.spec import (
     PAGE_SIZE,
     PROVIDER,
     RATE_LIMITS,
+    role_can_approve,
 )
 
 # Safety net for changed_invoices: 50 pages of 100 is far beyond a normal sync window.
@@ -491,6 +492,9 @@ class XeroProvider:
             f"{organisation.short_code or ''}&redirecturl=/AccountsReceivable/View.aspx"
             f"?InvoiceID={invoice_id}"
         )
+
+    def can_approve(self, role: str | None) -> bool:
+        return role_can_approve(role)
 
     def contact_url(self, organisation: Organisation, contact_id: str) -> str:
         """Deep link to a contact in Xero."""

@@ -38,6 +38,9 @@ FEATURES = Features(
     approval=True,
     item_codes_unique=True,
     limits=LIMITS,
+    # Invoice-rule differences (see Features).
+    tax_rounding="line",
+    currencies_added_by_user=True,
 )
 
 STATUS_LABELS = {
