@@ -31,10 +31,10 @@ from app.crm.pipedrive.invoicing import mapping
 from app.crm.pipedrive.invoicing import schemas as pd
 from app.crm.pipedrive.invoicing.models import InvoicingLink
 from app.errors import Conflict, NotFound, ValidationFailed
-from app.invoices import actions as invoice_actions
 from app.invoices import flows
-from app.invoices.metadata import InvoiceContext, live_connection, organisation_of
-from app.invoices.service import ProviderMeta
+from app.invoices.context import InvoiceContext, live_connection, organisation_of
+from app.invoices.flows import actions as invoice_actions
+from app.invoices.rules.meta import ProviderMeta
 from app.providers.base import Invoice, ProviderError, ProviderNotFound
 from app.providers.view import InvoiceView
 from app.tenants.models import CrmUser
@@ -261,7 +261,7 @@ class Extension:
         return mapping.invoice(view, inv, url=url)
 
     def _make_view(self, connection: ProviderConnection, inv: Invoice, today: date) -> InvoiceView:
-        return invoice_actions.view_of(connection, inv, today)
+        return invoice_actions.view_of(self.adapter, connection, inv, today)
 
     async def _resolve_items(
         self, lines: Sequence[pd.CreateInvoiceLineItem]

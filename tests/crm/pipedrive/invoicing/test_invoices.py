@@ -15,7 +15,7 @@ from app.connections.models import ProviderConnection
 from app.connections.oauth import adapters_of
 from app.connections.tokens import TokenService
 from app.crm.pipedrive.invoicing import schemas
-from app.invoices.creation import request_hash
+from app.invoices.flows.claim import request_hash
 from app.invoices.models import DealInvoice
 from app.invoices.schemas import InvoiceIn
 from app.tenants.models import AuditEvent

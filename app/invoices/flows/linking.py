@@ -1,10 +1,12 @@
 """Linking CRM records to provider records, searching the provider, creating a missing item or
-contact in one click, and updating a contact from the CRM (re-exported by ``flows``)."""
+contact in one click, and updating a contact from the CRM."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Sequence
+import hashlib
+import uuid
+from collections.abc import Awaitable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,9 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.crm.pipedrive.errors import PipedriveNotFound
 from app.crm.pipedrive.schemas import Product
 from app.errors import Conflict, NotFound, ValidationFailed
-from app.invoices.metadata import InvoiceContext
+from app.invoices.context import InvoiceContext
 from app.invoices.models import ContactLink, ItemLink
 from app.invoices.repository import ContactLinkRepository, ItemLinkRepository
+from app.invoices.rules.contacts import (
+    contact_data,
+    contact_diff,
+    contact_input,
+    contact_out,
+    item_out,
+)
 from app.invoices.schemas import (
     ContactOut,
     CreateContactIn,
@@ -25,9 +34,7 @@ from app.invoices.schemas import (
 from app.preferences.schemas import Provider
 from app.preferences.service import load_preferences
 from app.providers.base import (
-    Address,
     Contact,
-    ContactInput,
     Item,
     ItemInput,
     ProviderNotFound,
@@ -53,69 +60,6 @@ def check_provider(provider: str) -> Provider:
     return provider  # type: ignore[return-value]
 
 
-def address_text(address: Address | None) -> str | None:
-    if address is None or address.is_empty():
-        return None
-    parts = [*address.lines, address.city, address.region, address.postal_code, address.country]
-    return ", ".join(p for p in parts if p) or None
-
-
-def contact_out(contact: Contact) -> ContactOut:
-    return ContactOut(
-        id=contact.id,
-        name=contact.name,
-        email=contact.email,
-        tax_number=contact.tax_number,
-        currency=contact.currency,
-        address=address_text(contact.address),
-    )
-
-
-def item_out(item: Item) -> ItemOut:
-    return ItemOut(
-        id=item.id,
-        name=item.name,
-        code=item.code,
-        description=item.description,
-        unit_price=item.unit_price,
-        tax_code=item.tax_code,
-        account_code=item.account_code,
-    )
-
-
-def _norm(text: str | None) -> str:
-    return " ".join((text or "").replace(",", " ").split()).casefold()
-
-
-def contact_diff(
-    contact: Contact, email: str | None, address: str | None, tax_id: str | None
-) -> list[FieldChange]:
-    """What pushing the CRM's email, address and tax id would change on the contact: only the
-    fields the CRM has and that differ (ignoring case, commas and spacing)."""
-    out: list[FieldChange] = []
-    current = {
-        "email": contact.email,
-        "address": address_text(contact.address),
-        "tax_id": contact.tax_number,
-    }
-    for name, value in (("email", email), ("address", address), ("tax_id", tax_id)):
-        if value and value.strip() and _norm(value) != _norm(current[name]):
-            out.append(FieldChange(field=name, provider_value=current[name], crm_value=value))
-    return out
-
-
-def contact_input(changes: Sequence[FieldChange]) -> ContactInput:
-    values: dict[str, Any] = {}
-    for change in changes:
-        if change.field == "email":
-            values["email"] = change.crm_value
-        elif change.field == "tax_id":
-            values["tax_number"] = change.crm_value
-        else:
-            values["address"] = Address(lines=(change.crm_value,))
-    return ContactInput(**values)
-
-
 # --- search, link, create -----------------------------------------------------------------------
 
 
@@ -139,7 +83,7 @@ async def search_contacts(
     return [contact_out(c) for c in found.items if c.is_active]
 
 
-async def _crm_product(ctx: InvoiceContext, session: AsyncSession, product_id: int) -> Product:
+async def crm_product(ctx: InvoiceContext, session: AsyncSession, product_id: int) -> Product:
     client, _ = await ctx.pipedrive(session)
     found = await client.products([product_id])
     product = found.get(product_id)
@@ -154,7 +98,7 @@ async def _crm_product(ctx: InvoiceContext, session: AsyncSession, product_id: i
     return product
 
 
-async def _provider_item(ctx: InvoiceContext, provider: str, item_id: str) -> Item:
+async def provider_item(ctx: InvoiceContext, provider: str, item_id: str) -> Item:
     adapter = ctx.adapter(provider)
     try:
         return await ctx.call(provider, lambda c: adapter.get_item(c, item_id))
@@ -164,7 +108,7 @@ async def _provider_item(ctx: InvoiceContext, provider: str, item_id: str) -> It
         ) from exc
 
 
-async def _provider_contact(
+async def provider_contact(
     ctx: InvoiceContext, provider: str, contact_id: str, field: str = "contact_id"
 ) -> Contact:
     adapter = ctx.adapter(provider)
@@ -223,7 +167,7 @@ async def link_item(
     """Remember that this CRM product is this provider item (both must exist)."""
     provider = check_provider(provider)
     item: Item = await first_error_from_crm(
-        _crm_product(ctx, session, product_id), _provider_item(ctx, provider, item_id)
+        crm_product(ctx, session, product_id), provider_item(ctx, provider, item_id)
     )
     await remember_item(
         session, ctx.company_id, provider, product_id, item.id, item.code, item.name
@@ -241,7 +185,7 @@ async def unlink_item(
     await repo.delete(row)
 
 
-async def _crm_entity(ctx: InvoiceContext, session: AsyncSession, entity: str, crm_id: int) -> None:
+async def crm_entity(ctx: InvoiceContext, session: AsyncSession, entity: str, crm_id: int) -> None:
     client, _ = await ctx.pipedrive(session)
     try:
         record = await (
@@ -273,7 +217,7 @@ async def link_contact(
     provider = check_provider(provider)
     check_entity(entity)
     contact: Contact = await first_error_from_crm(
-        _crm_entity(ctx, session, entity, crm_id), _provider_contact(ctx, provider, contact_id)
+        crm_entity(ctx, session, entity, crm_id), provider_contact(ctx, provider, contact_id)
     )
     await remember_contact(session, ctx.company_id, provider, entity, crm_id, contact)
     return contact_out(contact)
@@ -307,7 +251,7 @@ async def create_item(
                 field=name,
             )
     if body.crm_product_id:
-        await _crm_product(ctx, session, body.crm_product_id)
+        await crm_product(ctx, session, body.crm_product_id)
     adapter = ctx.adapter(provider)
     account = body.account_code or await default_account(ctx, session, provider)
     data = ItemInput(
@@ -326,22 +270,6 @@ async def create_item(
     return item_out(item)
 
 
-def contact_data(
-    name: str | None,
-    email: str | None,
-    address: str | None,
-    tax_id: str | None,
-    currency: str | None,
-) -> ContactInput:
-    return ContactInput(
-        name=name,
-        email=email or None,
-        address=Address(lines=(address,)) if address else None,
-        tax_number=tax_id or None,
-        currency=currency or None,
-    )
-
-
 async def create_contact(
     ctx: InvoiceContext, session: AsyncSession, provider: str, body: CreateContactIn, key: str
 ) -> ContactOut:
@@ -355,7 +283,7 @@ async def create_contact(
             field="name",
         )
     if body.crm_entity and body.crm_id:
-        await _crm_entity(ctx, session, body.crm_entity, body.crm_id)
+        await crm_entity(ctx, session, body.crm_entity, body.crm_id)
     adapter = ctx.adapter(provider)
     data = contact_data(body.name, body.email, body.address, body.tax_id, body.currency)
     contact = await ctx.call(
@@ -380,7 +308,7 @@ async def contact_changes(
     """What "update customer info in the provider" changes on the contact; with ``apply``,
     push exactly those fields (others are left as they are)."""
     provider = check_provider(provider)
-    contact = await _provider_contact(ctx, provider, contact_id)
+    contact = await provider_contact(ctx, provider, contact_id)
     changes = contact_diff(contact, email, address, tax_id)
     if apply and changes:
         adapter = ctx.adapter(provider)
@@ -393,22 +321,19 @@ def one_click_key(header: str | None) -> str:
     """The idempotency key for a one-click create: the caller's, else a fresh one."""
     if header and header.strip():
         if len(header) > 36:
-            import hashlib
-
             return hashlib.sha256(header.encode()).hexdigest()[:36]
         return header.strip()
-    import uuid
-
     return str(uuid.uuid4())
 
 
 async def default_account(ctx: InvoiceContext, session: AsyncSession, provider: str) -> str | None:
-    """The sales account for a one-click item: the company's preference, else (QuickBooks,
-    which requires one) its first income account."""
+    """The sales account for a one-click item: the company's preference, else (where the
+    provider requires one, ``features.item_account_required``) its first income account."""
     prefs, _ = await load_preferences(session, ctx.company_id, provider, None)  # type: ignore[arg-type]
     if prefs.defaults.revenue_account:
         return prefs.defaults.revenue_account
-    if provider != "quickbooks":
+    meta = await ctx.meta_cache.get(ctx, provider)
+    if not meta.features.item_account_required:
         return None
     adapter = ctx.adapter(provider)
     accounts = await ctx.call(provider, adapter.list_accounts)

@@ -1,4 +1,5 @@
-"""The context every invoice flow runs in, and a short-lived cache of provider metadata.
+"""The context every invoice flow runs in (``context`` builds it from a request), the company's
+live connection, and a short-lived cache of provider metadata.
 
 Tax rates, currencies and features change rarely, and every draft and every create needs them:
 reading them once per few minutes per organisation keeps the draft at two rounds of CRM reads
@@ -13,16 +14,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx2
-from sqlalchemy import select
+from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
+from app.connections.dependencies import get_token_service
 from app.connections.exceptions import NeedsReauth, NotConnected
 from app.connections.models import ConnectionStatus, ProviderConnection
+from app.connections.repository import ConnectionRepository
 from app.connections.tokens import TokenService
 from app.crm.pipedrive.client import FieldDefinitionCache, PipedriveClient
-from app.crm.pipedrive.service import client_for, installation_for
-from app.invoices.service import ProviderMeta
+from app.crm.pipedrive.service import client_for, field_cache, installation_for
+from app.invoices.rules.meta import ProviderMeta
 from app.providers.base import AccountingProvider, Organisation
 from app.tenants.models import CrmUser
 
@@ -59,6 +62,23 @@ class InvoiceContext:
         installation = await installation_for(session, self.company_id, self.user.id)
         client = client_for(self.http, self.settings, self.sessionmaker, installation.id)
         return client, installation.api_domain
+
+
+def context(request: Request, user: Any) -> InvoiceContext:
+    """The flows' context from a request of our app (any surface)."""
+    state = request.app.state
+    cache = getattr(state, "invoice_meta", None)
+    if cache is None:
+        cache = state.invoice_meta = MetaCache()
+    return InvoiceContext(
+        settings=state.settings,
+        sessionmaker=state.sessionmaker,
+        http=state.http,
+        tokens=get_token_service(request),
+        fields=field_cache(request),
+        user=user,
+        meta_cache=cache,
+    )
 
 
 class MetaCache:
@@ -126,14 +146,7 @@ def organisation_of(row: ProviderConnection) -> Organisation:
 async def live_connection(ctx: InvoiceContext, provider: str) -> ProviderConnection:
     """The company's live connection, or 409 with the connect / reconnect URL."""
     async with ctx.sessionmaker() as session:
-        result = await session.execute(
-            select(ProviderConnection).where(
-                ProviderConnection.company_id == ctx.company_id,
-                ProviderConnection.provider == provider,
-                ProviderConnection.status != ConnectionStatus.disconnected.value,
-            )
-        )
-        row = result.scalar_one_or_none()
+        row = await ConnectionRepository(session, ctx.company_id).live(provider)
     if row is None:
         raise NotConnected(ctx.settings, provider)
     if row.status == ConnectionStatus.needs_reauth.value or not row.refresh_token:

@@ -1,7 +1,7 @@
 """The deal panel's form plumbing: the Create invoice dialog's fields to and from the API's
 shapes, where each check's message is shown, and money and dates as people read them.
 
-No business rule lives here: totals and checks come from app.invoices.service, the draft and
+No business rule lives here: totals and checks come from app.invoices.rules, the draft and
 creation from app.invoices.flows.
 """
 

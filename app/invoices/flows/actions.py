@@ -12,17 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.connections.models import ProviderConnection
 from app.errors import Conflict, NotFound
-from app.invoices.metadata import InvoiceContext, live_connection
-from app.invoices.models import DealInvoice, InvoiceStatus
-from app.providers.base import Invoice, ProviderNotFound
-from app.providers.money import to_minor
+from app.invoices.context import InvoiceContext, live_connection
+from app.invoices.flows.apply import apply_invoice
+from app.invoices.models import DealInvoice
+from app.invoices.repository import InvoiceRepository
+from app.providers.base import AccountingProvider, Invoice, ProviderNotFound
 from app.providers.view import OPERATIONS, InvoiceView, invoice_view
-from app.providers.xero.spec import role_can_approve
 from app.tenants.models import AuditEvent
 
 # Actions that change the invoice at the provider (the others read: PDF, share link).
@@ -38,13 +37,15 @@ class Acted:
     row: DealInvoice | None
 
 
-def view_of(connection: ProviderConnection, invoice: Invoice, today: date) -> InvoiceView:
+def view_of(
+    adapter: AccountingProvider, connection: ProviderConnection, invoice: Invoice, today: date
+) -> InvoiceView:
     """The invoice's view for this connection: approval only when its role may approve."""
     return invoice_view(
         connection.provider,
         invoice,
         today=today,
-        can_approve=role_can_approve(connection.provider_role),
+        can_approve=adapter.can_approve(connection.provider_role),
     )
 
 
@@ -73,8 +74,9 @@ async def act(
     invoice, if its current state offers it (else 409 ``illegal_action``). The session is
     flushed, not committed: the request commits."""
     connection = connection or await live_connection(ctx, provider)
+    adapter = ctx.adapter(provider)
     current = await provider_invoice(ctx, provider, invoice_id)
-    view = view_of(connection, current, today)
+    view = view_of(adapter, connection, current, today)
     if action not in CHANGING or not view.allows(action):
         raise Conflict(
             f"The invoice is {view.status_label}: it cannot be "
@@ -82,11 +84,10 @@ async def act(
             field="id",
             code="illegal_action",
         )
-    adapter = ctx.adapter(provider)
     method = getattr(adapter, OPERATIONS[action])
     changed: Invoice = await ctx.call(provider, lambda c: method(c, invoice_id))
     row = await record(ctx, session, provider, changed, action, via)
-    return Acted(changed, view_of(connection, changed, today), row)
+    return Acted(changed, view_of(adapter, connection, changed, today), row)
 
 
 async def record(
@@ -98,22 +99,11 @@ async def record(
     via: str,
 ) -> DealInvoice | None:
     """Keep our row (when the invoice is one we created) in step, and audit the action."""
-    row = (
-        await session.execute(
-            select(DealInvoice).where(
-                DealInvoice.company_id == ctx.company_id,
-                DealInvoice.provider == provider,
-                DealInvoice.provider_invoice_id == invoice.id,
-                DealInvoice.status == InvoiceStatus.created,
-            )
-        )
-    ).scalar_one_or_none()
+    row = await InvoiceRepository(session, ctx.company_id).created_with_provider_id(
+        provider, invoice.id
+    )
     if row is not None:
-        currency = invoice.currency or row.currency
-        row.provider_status = invoice.status
-        row.total_minor = to_minor(invoice.total, currency)
-        row.amount_due_minor = to_minor(invoice.amount_due, currency)
-        row.amount_paid_minor = to_minor(invoice.amount_paid, currency)
+        apply_invoice(row, invoice)
     session.add(
         AuditEvent(
             company_id=ctx.company_id,
