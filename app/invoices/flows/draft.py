@@ -109,11 +109,7 @@ async def build_draft(
     checks += mode_checks
     lines, line_checks = draft_lines(meta, reads, related, mode, strip_inclusive, prefs)
     checks += line_checks
-    discount: DiscountIn | None = None
-    if meta.features.global_discount:
-        discount = global_discount_for(related.data, lines, mode)
-    else:
-        lines.extend(discount_lines(meta, related.data, lines, mode))
+    discount = deal_discount(meta, related.data, lines, mode)
     default_code = prefs.defaults.tax_rate
     totals, amounts = compute_totals(meta, lines, mode, discount, default_code)
     for line, amount in zip(lines, amounts, strict=True):
@@ -143,6 +139,17 @@ async def build_draft(
         features=meta.features.to_link_features(),
         deal_token=deal_token(ctx, deal.id, url),
     )
+
+
+def deal_discount(
+    meta: ProviderMeta, data: DealData, lines: list[DraftLine], mode: TaxMode
+) -> DiscountIn | None:
+    """The deal's discounts as the invoice's discount where the provider has one, else as
+    negative lines added to ``lines``."""
+    if meta.features.global_discount:
+        return global_discount_for(data, lines, mode)
+    lines.extend(discount_lines(meta, data, lines, mode))
+    return None
 
 
 async def first_round(

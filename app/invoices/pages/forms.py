@@ -18,10 +18,12 @@ from babel.numbers import format_currency
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from app.invoices.rules.meta import PROVIDER_LABEL
 from app.invoices.schemas import Check, DraftLine, DraftOut, InvoiceIn
 from app.providers.base import TaxMode
 
-PROVIDER_LABELS = {"xero": "Xero", "quickbooks": "QuickBooks"}
+# The providers in the order the panel shows them, by name.
+PROVIDER_LABELS = PROVIDER_LABEL
 TAX_MODE_LABELS = {
     TaxMode.exclusive: "Tax exclusive",
     TaxMode.inclusive: "Tax inclusive",
@@ -158,6 +160,49 @@ def invoice_from_form(form: FormData, provider: str, *, review: bool = False) ->
     errors: dict[str, str] = {}
     soft: dict[str, str] = {}
     views = lines_from_form(form)
+    lines = _line_values(views, errors, soft, review)
+    mode = str(form.get("customer_mode") or "existing")
+    if review and mode == "create" and not _text(form, "to"):
+        # Still typing the name: the totals go on; the message says what is missing.
+        soft["customer"] = "Give the new contact a name in To, or link an existing contact."
+        mode = "none"
+    discount = None
+    if _text(form, "discount_rate") or _text(form, "discount_amount"):
+        discount = {
+            "rate": _decimal(_text(form, "discount_rate"), "discount", errors, "form"),
+            "amount": _decimal(_text(form, "discount_amount"), "discount", errors, "form"),
+            "description": _text(form, "discount_description"),
+        }
+    values = {
+        "provider": provider,
+        "customer": _customer_values(form, mode),
+        "issue_date": _text(form, "issue_date"),
+        "due_date": _text(form, "due_date"),
+        "currency": (_text(form, "currency") or "").upper(),
+        "tax_mode": _text(form, "tax_mode") or TaxMode.exclusive.value,
+        "tax_code": _text(form, "tax_code"),
+        "template_id": _text(form, "template_id"),
+        "reference": _text(form, "reference"),
+        "lines": lines,
+        "global_discount": discount,
+        "confirm_zero": form.get("confirm_zero") == "on",
+        "deal_token": _text(form, "deal_token"),
+    }
+    if errors:
+        return Parsed(None, views, {**soft, **errors})
+    try:
+        body = InvoiceIn.model_validate(values)
+    except ValidationError as exc:
+        for error in exc.errors():
+            errors.setdefault(slot_of_loc(error.get("loc", ()), views), _message(error))
+        return Parsed(None, views, {**soft, **errors})
+    return Parsed(body, views, soft)
+
+
+def _line_values(
+    views: list[LineView], errors: dict[str, str], soft: dict[str, str], review: bool
+) -> list[dict[str, Any]]:
+    """Each line's fields as the API's line input; what cannot be read goes to ``errors``."""
     lines: list[dict[str, Any]] = []
     for position, view in enumerate(views):
         slot = f"line-{view.index}"
@@ -187,54 +232,24 @@ def invoice_from_form(form: FormData, provider: str, *, review: bool = False) ->
             )
             if review:
                 lines[-1]["description"] = f"Line {position + 1}"
-    mode = str(form.get("customer_mode") or "existing")
-    if review and mode == "create" and not _text(form, "to"):
-        # Still typing the name: the totals go on; the message says what is missing.
-        soft["customer"] = "Give the new contact a name in To, or link an existing contact."
-        mode = "none"
+    return lines
+
+
+def _customer_values(form: FormData, mode: str) -> dict[str, Any]:
+    """The customer's fields: an existing contact, a new one (``create``), or none yet."""
     crm_id = str(form.get("crm_id") or "")
-    discount = None
-    if _text(form, "discount_rate") or _text(form, "discount_amount"):
-        discount = {
-            "rate": _decimal(_text(form, "discount_rate"), "discount", errors, "form"),
-            "amount": _decimal(_text(form, "discount_amount"), "discount", errors, "form"),
-            "description": _text(form, "discount_description"),
-        }
-    values = {
-        "provider": provider,
-        "customer": {
-            "contact_id": _text(form, "contact_id") if mode == "existing" else None,
-            "create": mode == "create",
-            "name": _text(form, "to"),
-            "email": _text(form, "email"),
-            "address": _text(form, "address"),
-            "tax_id": _text(form, "tax_id"),
-            "update_contact": mode == "existing" and form.get("update_contact") == "on",
-            "crm_entity": _text(form, "crm_entity"),
-            "crm_id": int(crm_id) if crm_id.isdigit() else None,
-            "contact_currency": _text(form, "contact_currency") if mode == "existing" else None,
-        },
-        "issue_date": _text(form, "issue_date"),
-        "due_date": _text(form, "due_date"),
-        "currency": (_text(form, "currency") or "").upper(),
-        "tax_mode": _text(form, "tax_mode") or TaxMode.exclusive.value,
-        "tax_code": _text(form, "tax_code"),
-        "template_id": _text(form, "template_id"),
-        "reference": _text(form, "reference"),
-        "lines": lines,
-        "global_discount": discount,
-        "confirm_zero": form.get("confirm_zero") == "on",
-        "deal_token": _text(form, "deal_token"),
+    return {
+        "contact_id": _text(form, "contact_id") if mode == "existing" else None,
+        "create": mode == "create",
+        "name": _text(form, "to"),
+        "email": _text(form, "email"),
+        "address": _text(form, "address"),
+        "tax_id": _text(form, "tax_id"),
+        "update_contact": mode == "existing" and form.get("update_contact") == "on",
+        "crm_entity": _text(form, "crm_entity"),
+        "crm_id": int(crm_id) if crm_id.isdigit() else None,
+        "contact_currency": _text(form, "contact_currency") if mode == "existing" else None,
     }
-    if errors:
-        return Parsed(None, views, {**soft, **errors})
-    try:
-        body = InvoiceIn.model_validate(values)
-    except ValidationError as exc:
-        for error in exc.errors():
-            errors.setdefault(slot_of_loc(error.get("loc", ()), views), _message(error))
-        return Parsed(None, views, {**soft, **errors})
-    return Parsed(body, views, soft)
 
 
 def _message(error: Any) -> str:
