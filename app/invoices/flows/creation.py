@@ -24,6 +24,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -51,7 +52,6 @@ from app.providers.base import (
     Invoice,
     ProviderError,
     ProviderUnavailable,
-    ProviderValidationError,
 )
 from app.tenants.models import AuditEvent
 
@@ -85,9 +85,31 @@ async def create_invoice(
     can_approve = ctx.adapter(meta.provider).can_approve(connection.provider_role)
     if not work:
         return invoice_out(row, company_today(meta), can_approve=can_approve), False
-    sent = await send(ctx, meta, row, body, url, key, taken_over)
+    sent = await marking_failures(ctx, row.id, send(ctx, meta, row, body, url, key, taken_over))
     saved = await record_created(ctx, meta, connection, row, body, sent, linked, deal_id)
     return invoice_out(saved, company_today(meta), can_approve=can_approve), True
+
+
+async def marking_failures(ctx: InvoiceContext, row_id: str, work: Awaitable[Sent]) -> Sent:
+    """Await the sending; a failure marks the row ``failed`` (nothing was created), or
+    ``unknown`` (it may have been: lost answer, cancelled, crashed) for the next request."""
+    try:
+        return await work
+    except (ProviderError, AppError) as exc:
+        # A lost answer already marked the row unknown; any other refusal created nothing.
+        if not (isinstance(exc, ServiceUnavailable) and exc.code == "outcome_unknown"):
+            await save_row(
+                ctx,
+                row_id,
+                status=InvoiceStatus.failed,
+                lease_until=None,
+                failure_reason=exc.message[:2000],
+            )
+        raise
+    except BaseException:
+        # Cancelled or crashed mid-way: leave it for the next request to reconcile.
+        await asyncio.shield(save_row(ctx, row_id, status=InvoiceStatus.unknown, lease_until=None))
+        raise
 
 
 async def send(
@@ -99,44 +121,7 @@ async def send(
     key: str,
     taken_over: str | None,
 ) -> Sent:
-    """The contact, then the invoice at the provider (or the one a lost answer created). A
-    failure marks the row: ``failed`` (nothing was created), or ``unknown`` (it may have been)."""
-    try:
-        return await _send(ctx, meta, row, body, url, key, taken_over)
-    except ProviderValidationError as exc:
-        await save_row(
-            ctx,
-            row.id,
-            status=InvoiceStatus.failed,
-            lease_until=None,
-            failure_reason=exc.message[:2000],
-        )
-        raise
-    except (ProviderError, AppError) as exc:
-        if not isinstance(exc, ServiceUnavailable) or getattr(exc, "code", "") != "outcome_unknown":
-            await save_row(
-                ctx,
-                row.id,
-                status=InvoiceStatus.failed,
-                lease_until=None,
-                failure_reason=exc.message[:2000],
-            )
-        raise
-    except BaseException:
-        # Cancelled or crashed mid-way: leave it for the next request to reconcile.
-        await asyncio.shield(save_row(ctx, row.id, status=InvoiceStatus.unknown, lease_until=None))
-        raise
-
-
-async def _send(
-    ctx: InvoiceContext,
-    meta: ProviderMeta,
-    row: DealInvoice,
-    body: InvoiceIn,
-    url: str | None,
-    key: str,
-    taken_over: str | None,
-) -> Sent:
+    """The contact, then the invoice at the provider (or the one a lost answer created)."""
     totals, _ = compute_totals(meta, body.lines, body.tax_mode, body.global_discount, body.tax_code)
     contact = await write_contact(ctx, meta, row, body)
     contact_id = contact.id if contact else body.customer.contact_id
