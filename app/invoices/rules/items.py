@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from app.crm.pipedrive.schemas import Product
-from app.invoices.models import ItemLink
 from app.invoices.rules.meta import ProviderMeta
 from app.providers.base import Item
+
+if TYPE_CHECKING:
+    # Only read here (a remembered link's fields): the rules never touch the database.
+    from app.invoices.models import ItemLink
 
 
 @dataclass
