@@ -22,8 +22,8 @@ KEEP_KEY = {"outcome_unknown", "in_progress"}
 
 
 def theme(request: Request) -> str:
-    theme = request.query_params.get("theme")
-    return theme if theme in ("light", "dark") else "auto"
+    value = request.query_params.get("theme")
+    return value if value in ("light", "dark") else "auto"
 
 
 def deal_id_of(request: Request) -> int:
