@@ -21,8 +21,8 @@ from app.config import Settings, get_settings
 from app.connections.routes import api as connections_api
 from app.connections.routes import pages as connections_pages
 from app.connections.service import connections_purge_hook
-from app.crm.pipedrive.invoicing.routes import pages as invoicing_pages
-from app.crm.pipedrive.invoicing.routes import router as invoicing_router
+from app.extension.routes import pages as invoicing_pages
+from app.extension.routes import router as invoicing_router
 from app.crm.pipedrive.routes import router as pipedrive_router
 from app.db import create_engine, create_sessionmaker
 from app.errors import AppError

@@ -23,7 +23,7 @@ from app.connections.service import (
     parse_provider,
     provider_label,
 )
-from app.crm.pipedrive.invoicing.registration import register_after_connect
+from app.extension.registration import register_after_connect
 from app.errors import AppError, NotFound
 from app.tenants.dependencies import CurrentAdmin, CurrentUser
 from app.tenants.models import CrmUser

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.connections.models import ProviderConnection
-from app.crm.pipedrive.invoicing.models import InvoicingLink
+from app.extension.models import InvoicingLink
 from app.crm.pipedrive.oauth import PipedriveOAuth, parse_json
 from app.crm.pipedrive.service import installation_for
 from app.crm.pipedrive.tokens import InstallationTokens

@@ -27,9 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.connections.exceptions import NeedsReauth, reconnect_url
 from app.connections.models import ProviderConnection
-from app.crm.pipedrive.invoicing import mapping
-from app.crm.pipedrive.invoicing import schemas as pd
-from app.crm.pipedrive.invoicing.models import InvoicingLink
+from app.extension import mapping
+from app.extension import schemas as pd
+from app.extension.models import InvoicingLink
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.invoices import actions as invoice_actions
 from app.invoices import flows

@@ -22,7 +22,7 @@ from typing import Any
 
 from babel.numbers import get_currency_name
 
-from app.crm.pipedrive.invoicing import schemas as pd
+from app.extension import schemas as pd
 from app.errors import ValidationFailed
 from app.invoices.schemas import CustomerIn, DiscountIn, InvoiceIn, InvoiceOut, LineIn
 from app.providers.base import (
