@@ -21,11 +21,11 @@ from app.config import Settings, get_settings
 from app.connections.routes import api as connections_api
 from app.connections.routes import pages as connections_pages
 from app.connections.service import connections_purge_hook
-from app.extension.routes import pages as invoicing_pages
-from app.extension.routes import router as invoicing_router
 from app.crm.pipedrive.routes import router as pipedrive_router
 from app.db import create_engine, create_sessionmaker
 from app.errors import AppError
+from app.extension.routes import pages as invoicing_pages
+from app.extension.routes import router as invoicing_router
 from app.health import router as health_router
 from app.invoices.pages import router as invoices_pages_router
 from app.invoices.routes import router as invoices_router

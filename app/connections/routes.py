@@ -23,8 +23,8 @@ from app.connections.service import (
     parse_provider,
     provider_label,
 )
-from app.extension.registration import register_after_connect
 from app.errors import AppError, NotFound
+from app.extension.registration import register_after_connect
 from app.tenants.dependencies import CurrentAdmin, CurrentUser
 from app.tenants.models import CrmUser
 from app.tenants.service import issue_session_token

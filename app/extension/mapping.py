@@ -22,8 +22,8 @@ from typing import Any
 
 from babel.numbers import get_currency_name
 
-from app.extension import schemas as pd
 from app.errors import ValidationFailed
+from app.extension import schemas as pd
 from app.invoices.schemas import CustomerIn, DiscountIn, InvoiceIn, InvoiceOut, LineIn
 from app.providers.base import (
     Account,

@@ -23,12 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.connections.models import ProviderConnection
-from app.extension.models import InvoicingLink
 from app.crm.pipedrive.oauth import PipedriveOAuth, parse_json
 from app.crm.pipedrive.service import installation_for
 from app.crm.pipedrive.tokens import InstallationTokens
 from app.db import utcnow
 from app.errors import AppError, ServiceUnavailable
+from app.extension.models import InvoicingLink
 from app.logs import log
 
 REGISTER_PATH = "/api/v1/invoice/user/provider"

@@ -24,13 +24,13 @@ from sqlalchemy import select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.connections.models import ConnectionStatus, ProviderConnection
+from app.crm.pipedrive.service import basic_credentials_ok
+from app.errors import AppError, NotFound, ServiceUnavailable, Unauthorized, ValidationFailed
 from app.extension import mapping
 from app.extension import schemas as pd
 from app.extension.manifest import PREFIX, manifest, route_path
 from app.extension.registration import register
 from app.extension.service import Extension, open_link
-from app.crm.pipedrive.service import basic_credentials_ok
-from app.errors import AppError, NotFound, ServiceUnavailable, Unauthorized, ValidationFailed
 from app.logs import log
 from app.tenants.dependencies import CurrentAdmin
 from app.web import DbSession, SettingsDep

@@ -27,10 +27,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.connections.exceptions import NeedsReauth, reconnect_url
 from app.connections.models import ProviderConnection
+from app.errors import Conflict, NotFound, ValidationFailed
 from app.extension import mapping
 from app.extension import schemas as pd
 from app.extension.models import InvoicingLink
-from app.errors import Conflict, NotFound, ValidationFailed
 from app.invoices import actions as invoice_actions
 from app.invoices import flows
 from app.invoices.metadata import InvoiceContext, live_connection, organisation_of
