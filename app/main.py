@@ -18,12 +18,14 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.config import Settings, get_settings
+from app.connections.hooks import add_after_connect
 from app.connections.routes import api as connections_api
 from app.connections.routes import pages as connections_pages
 from app.connections.service import connections_purge_hook
 from app.crm.pipedrive.routes import router as pipedrive_router
 from app.db import create_engine, create_sessionmaker
 from app.errors import AppError
+from app.extension.registration import register_after_connect
 from app.extension.routes import pages as invoicing_pages
 from app.extension.routes import router as invoicing_router
 from app.health import router as health_router
@@ -218,6 +220,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The page step first: the extension router ends in a catch-all for its prefix.
     app.include_router(invoicing_pages)
     app.include_router(invoicing_router)
+    # Each new connection is registered with Pipedrive's Invoicing extension.
+    add_after_connect(app, register_after_connect)
     # A company that leaves loses its provider tokens: revoke them before its rows go.
     register_before_purge("connections", connections_purge_hook(settings))
     return app
