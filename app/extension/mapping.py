@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -40,9 +40,15 @@ from app.providers.base import (
     Template,
 )
 from app.providers.base import Item as ProviderItem
-from app.providers.view import InvoiceView
 
 ZERO = Decimal("0")
+
+# Pipedrive's ``taxModeId`` → ours.
+TAX_MODES = {
+    "Exclusive": TaxMode.exclusive,
+    "Inclusive": TaxMode.inclusive,
+    "NoTax": TaxMode.no_tax,
+}
 
 # Action ids Pipedrive may send for a status change → the ids our view offers (§7.8 shows
 # APPROVE in its example; our actions say AUTHORISED, the intended new state).
@@ -69,6 +75,7 @@ def action_id(raw: str) -> str:
 
 
 def link_features(features: Features) -> pd.LinkFeatures:
+    """The ``LinkFeatures`` object (§7.2) from the provider's features."""
     return pd.LinkFeatures.model_validate(features.to_link_features())
 
 
@@ -223,14 +230,15 @@ def invoice_in(
     data: pd.InvoiceCreateData,
     *,
     provider: str,
+    features: Features,
     base_currency: str,
     item_codes: Mapping[str, str],
     item_ids: Mapping[str, str],
 ) -> InvoiceIn:
     """InvoiceCreateData → the reviewed invoice our create flow takes.
 
-    ``item_codes`` maps a productId to its code (Xero lines name items by code);
-    ``item_ids`` maps a productCode to its id (QuickBooks lines name items by id).
+    ``item_codes`` maps a productId to its code (for providers whose lines name items by code);
+    ``item_ids`` maps a productCode to its id (for those whose lines name items by id).
     """
     issue = parse_date(data.issueDate, "issueDate")
     assert issue is not None
@@ -261,7 +269,7 @@ def invoice_in(
                 discount_rate=line.discountRate or None,
                 tax_code=line.taxRateId or None,
                 account_code=line.accountId or None,
-                item_id=item_id if provider == "quickbooks" else line.productId,
+                item_id=item_id if features.line_item_key == "id" else line.productId,
                 item_code=code,
                 kind="product" if (line.productId or line.productCode) else "manual",
             )
@@ -288,18 +296,11 @@ def invoice_in(
         issue_date=issue,
         due_date=parse_date(data.dueDate, "dueDate"),
         currency=(data.currencyId or base_currency).upper(),
-        tax_mode=TaxMode(data.taxModeId),
+        tax_mode=TAX_MODES[data.taxModeId],
         tax_code=data.taxRateId or None,
         template_id=data.templateId or None,
         lines=lines,
         global_discount=discount,
-    )
-
-
-def invoice(view: InvoiceView, inv: Invoice, *, url: str, name: str | None = None) -> pd.Invoice:
-    """The contract's Invoice from the unified view."""
-    return pd.Invoice.model_validate(
-        view.to_pipedrive(inv, provider_invoice_url=url, contact_name=name)
     )
 
 
@@ -321,20 +322,3 @@ def invoice_dto(out: InvoiceOut) -> Invoice:
         amount_paid=out.amount_paid,
         has_payments=out.amount_paid > ZERO,
     )
-
-
-def summary(views: Iterable[InvoiceView]) -> list[pd.SummaryRow]:
-    """One row per currency (§7.9): outstanding = unpaid and not overdue, overdue = unpaid and
-    overdue, paid, total. Drafts, invoices awaiting approval, voided and deleted ones are not
-    receivables and are left out."""
-    rows: dict[str, dict[str, Decimal]] = {}
-    for v in views:
-        if v.pipedrive_status not in ("issued", "partiallyPaid", "paid"):
-            continue
-        row = rows.setdefault(
-            v.currency, {"outstanding": ZERO, "overdue": ZERO, "paid": ZERO, "total": ZERO}
-        )
-        row["overdue" if v.overdue else "outstanding"] += v.due
-        row["paid"] += v.paid
-        row["total"] += v.total
-    return [pd.SummaryRow(currency=code, **values) for code, values in sorted(rows.items())]

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx2
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
@@ -29,6 +28,7 @@ from app.crm.pipedrive.tokens import InstallationTokens
 from app.db import utcnow
 from app.errors import AppError, ServiceUnavailable
 from app.extension.models import InvoicingLink
+from app.extension.repository import link_for
 from app.logs import log
 
 REGISTER_PATH = "/api/v1/invoice/user/provider"
@@ -47,14 +47,7 @@ async def ensure_link(
     session: AsyncSession, connection: ProviderConnection, user_id: str | None
 ) -> InvoicingLink:
     """The company's link for this provider, created or pointed at the connection's org."""
-    row = (
-        await session.execute(
-            select(InvoicingLink).where(
-                InvoicingLink.company_id == connection.company_id,
-                InvoicingLink.provider == connection.provider,
-            )
-        )
-    ).scalar_one_or_none()
+    row = await link_for(session, connection.company_id, connection.provider)
     if row is None:
         row = InvoicingLink(
             link_id=str(uuid.uuid4()),
