@@ -22,6 +22,7 @@ from app.connections.hooks import add_after_connect
 from app.connections.routes import api as connections_api
 from app.connections.routes import pages as connections_pages
 from app.connections.service import connections_purge_hook
+from app.crm.pipedrive.iframe import sign_in_with_jwt
 from app.crm.pipedrive.routes import router as pipedrive_router
 from app.db import create_engine, create_sessionmaker
 from app.errors import AppError
@@ -35,6 +36,7 @@ from app.logs import configure_logging, log
 from app.preferences.pages import router as preferences_pages_router
 from app.preferences.routes import router as preferences_router
 from app.security import keyring
+from app.tenants.dependencies import use_page_sign_in
 from app.tenants.routes import router as tenants_router
 from app.tenants.service import register_before_purge
 from app.web import STATIC_DIR, templates
@@ -220,6 +222,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The page step first: the extension router ends in a catch-all for its prefix.
     app.include_router(invoicing_pages)
     app.include_router(invoicing_router)
+    # Pages opened in Pipedrive's iframes sign in with Pipedrive's JWT.
+    use_page_sign_in(app, sign_in_with_jwt)
     # Each new connection is registered with Pipedrive's Invoicing extension.
     add_after_connect(app, register_after_connect)
     # A company that leaves loses its provider tokens: revoke them before its rows go.
