@@ -245,51 +245,12 @@ def invoice_in(
     name = contact_name(data.contactName)
     if not data.contactId and not name:
         raise ValidationFailed("contactName must name the customer.", field="contactName")
-    discount = None
-    if data.globalDiscount is not None:
-        g = data.globalDiscount
-        discount = (
-            DiscountIn(rate=g.discountPercentage)
-            if g.discountPercentage is not None
-            else DiscountIn(amount=g.discountAmount)
-        )
-    lines = []
-    for index, line in enumerate(data.lineItems):
-        code = line.productCode or (item_codes.get(line.productId) if line.productId else None)
-        item_id = line.productId or (item_ids.get(line.productCode) if line.productCode else None)
-        if not line.description.strip():
-            raise ValidationFailed(
-                f"Line {index + 1} needs a description.", field=f"lineItems.{index}.description"
-            )
-        lines.append(
-            LineIn(
-                description=line.description,
-                quantity=line.quantity if line.quantity is not None else Decimal("1"),
-                unit_price=line.unitPrice if line.unitPrice is not None else ZERO,
-                discount_rate=line.discountRate or None,
-                tax_code=line.taxRateId or None,
-                account_code=line.accountId or None,
-                item_id=item_id if features.line_item_key == "id" else line.productId,
-                item_code=code,
-                kind="product" if (line.productId or line.productCode) else "manual",
-            )
-        )
-    customer = (
-        CustomerIn(
-            contact_id=data.contactId,
-            email=data.email or None,
-            address=data.address or None,
-            tax_id=data.taxNumber or None,
-        )
-        if data.contactId
-        else CustomerIn(
-            create=True,
-            name=name,
-            email=data.email or None,
-            address=data.address or None,
-            tax_id=data.taxNumber or None,
-        )
-    )
+    discount = discount_in(data.globalDiscount)
+    lines = [
+        line_in(index, line, features, item_codes, item_ids)
+        for index, line in enumerate(data.lineItems)
+    ]
+    customer = customer_in(data, name)
     return InvoiceIn(
         provider=provider,
         customer=customer,
@@ -301,6 +262,60 @@ def invoice_in(
         template_id=data.templateId or None,
         lines=lines,
         global_discount=discount,
+    )
+
+
+def discount_in(g: pd.GlobalDiscountIn | None) -> DiscountIn | None:
+    """The invoice discount: the percentage when Pipedrive sent one, else the amount."""
+    if g is None:
+        return None
+    if g.discountPercentage is not None:
+        return DiscountIn(rate=g.discountPercentage)
+    return DiscountIn(amount=g.discountAmount)
+
+
+def line_in(
+    index: int,
+    line: pd.CreateInvoiceLineItem,
+    features: Features,
+    item_codes: Mapping[str, str],
+    item_ids: Mapping[str, str],
+) -> LineIn:
+    """One line; its item named the way the provider's lines name items."""
+    code = line.productCode or (item_codes.get(line.productId) if line.productId else None)
+    item_id = line.productId or (item_ids.get(line.productCode) if line.productCode else None)
+    if not line.description.strip():
+        raise ValidationFailed(
+            f"Line {index + 1} needs a description.", field=f"lineItems.{index}.description"
+        )
+    return LineIn(
+        description=line.description,
+        quantity=line.quantity if line.quantity is not None else Decimal("1"),
+        unit_price=line.unitPrice if line.unitPrice is not None else ZERO,
+        discount_rate=line.discountRate or None,
+        tax_code=line.taxRateId or None,
+        account_code=line.accountId or None,
+        item_id=item_id if features.line_item_key == "id" else line.productId,
+        item_code=code,
+        kind="product" if (line.productId or line.productCode) else "manual",
+    )
+
+
+def customer_in(data: pd.InvoiceCreateData, name: str) -> CustomerIn:
+    """The named contact, or a new one from ``contactName`` when no contactId came."""
+    if data.contactId:
+        return CustomerIn(
+            contact_id=data.contactId,
+            email=data.email or None,
+            address=data.address or None,
+            tax_id=data.taxNumber or None,
+        )
+    return CustomerIn(
+        create=True,
+        name=name,
+        email=data.email or None,
+        address=data.address or None,
+        tax_id=data.taxNumber or None,
     )
 
 
