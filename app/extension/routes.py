@@ -32,6 +32,7 @@ from app.extension.manifest import PREFIX, manifest, route_path
 from app.extension.registration import register
 from app.extension.service import Extension, open_link
 from app.logs import log
+from app.providers.base import ProviderName
 from app.tenants.dependencies import CurrentAdmin
 from app.web import DbSession, SettingsDep
 
@@ -317,7 +318,7 @@ async def register_page(
 ) -> Response:
     """ "Register with Pipedrive": (re)announce the company's link for this provider and send
     the admin's browser on to Pipedrive's redirectUrl."""
-    if provider not in ("xero", "quickbooks"):
+    if provider not in {p.value for p in ProviderName}:
         raise NotFound("unknown provider; use xero or quickbooks")
     connection = await ConnectionRepository(session, admin.company_id).live(provider)
     # Only an active connection is registered: one that needs reauth waits for its admin.
