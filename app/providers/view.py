@@ -24,6 +24,7 @@ Confirmation = Literal["regular", "destructive"]
 
 ZERO = Decimal("0")
 
+
 class InvoiceAction(BaseModel):
     """One button: ``id`` is the intended new state for status changes (e.g. VOIDED)."""
 
