@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -123,19 +123,27 @@ def product(item: ProviderItem, currency_code: str | None = None) -> pd.Product:
     )
 
 
+def check_lengths(fields: Iterable[tuple[str, str | None, int]], what: str = "") -> None:
+    """Each (field, value, maximum length): 422 naming the first field that is too long."""
+    for name, value, limit in fields:
+        if value is not None and len(value) > limit:
+            raise ValidationFailed(
+                f"{what}{name} is {len(value)} characters long; at most {limit} are allowed.",
+                field=name,
+            )
+
+
 def check_product_limits(body: pd.ProductIn, features: Features) -> None:
     """``validations.product.*.maxLength`` as announced in LinkFeatures: 422 naming the field."""
     limits = features.limits
-    for name, value, limit in (
-        ("name", body.name, limits.item_name),
-        ("code", body.code, limits.item_code),
-        ("description", body.description, limits.item_description),
-    ):
-        if value is not None and len(value) > limit:
-            raise ValidationFailed(
-                f"The product {name} is {len(value)} characters long; at most {limit} are allowed.",
-                field=name,
-            )
+    check_lengths(
+        (
+            ("name", body.name, limits.item_name),
+            ("code", body.code, limits.item_code),
+            ("description", body.description, limits.item_description),
+        ),
+        what="The product ",
+    )
 
 
 def item_input(body: pd.ProductIn) -> ItemInput:

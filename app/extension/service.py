@@ -131,16 +131,13 @@ class Extension:
         limits = meta.features.limits
         if creating and not (body.displayName or "").strip():
             raise ValidationFailed("displayName is required.", field="displayName")
-        for name, value, limit in (
-            ("displayName", body.displayName, limits.contact_name),
-            ("email", body.email, limits.contact_email),
-            ("taxId", body.taxId, limits.tax_number),
-        ):
-            if value is not None and len(value) > limit:
-                raise ValidationFailed(
-                    f"{name} is {len(value)} characters long; at most {limit} are allowed.",
-                    field=name,
-                )
+        mapping.check_lengths(
+            (
+                ("displayName", body.displayName, limits.contact_name),
+                ("email", body.email, limits.contact_email),
+                ("taxId", body.taxId, limits.tax_number),
+            )
+        )
 
     async def create_contact(self, body: pd.ContactIn, key: str) -> pd.Contact:
         await self._check_contact(body, creating=True)
