@@ -103,9 +103,9 @@ class Extension:
 
     # --- contacts -------------------------------------------------------------------------
 
-    def _contact_url(self, connection: ProviderConnection, contact_id: str) -> str | None:
-        build = getattr(self.adapter, "contact_url", None)
-        return build(organisation_of(connection), contact_id) if build else None
+    def _contact_url(self, connection: ProviderConnection, contact_id: str) -> str:
+        url: str = self.adapter.contact_url(organisation_of(connection), contact_id)
+        return url
 
     async def search_contacts(self, name: str) -> list[pd.Contact]:
         connection = await self.connection()

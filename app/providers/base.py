@@ -236,3 +236,7 @@ class AccountingProvider(Protocol):
     def invoice_url(self, organisation: Organisation, invoice_id: str) -> str:
         """Staff-facing deep link that opens the invoice in the provider's own app (no call)."""
         ...
+
+    def contact_url(self, organisation: Organisation, contact_id: str) -> str:
+        """Staff-facing deep link that opens the contact in the provider's own app (no call)."""
+        ...
