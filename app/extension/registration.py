@@ -1,8 +1,9 @@
 """Registering a provider link with Pipedrive (pipedrive-invoicing-extension.md §4).
 
 After an admin connects Xero or QuickBooks, ``register_after_connect`` (an after-connect hook,
-``app.connections.hooks``, that the app factory installs) gives the connection a ``linkId`` and announces it with
-``POST {api_domain}/api/v1/invoice/user/provider``, Bearer the admin's own Pipedrive token.
+``app.connections.hooks``, that the app factory installs) gives the connection a ``linkId``
+and announces it with ``POST {api_domain}/api/v1/invoice/user/provider``, Bearer the admin's
+own Pipedrive token.
 Pipedrive answers a ``redirectUrl`` that the admin's browser is sent on to.
 
 Idempotent: one link per (company, provider). Reconnecting the same organisation reuses the
