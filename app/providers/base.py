@@ -241,3 +241,7 @@ class AccountingProvider(Protocol):
         """Whether the connecting user's role (stored with the connection) may approve sales
         invoices; False where the provider has no approval (no call)."""
         ...
+
+    def contact_url(self, organisation: Organisation, contact_id: str) -> str:
+        """Staff-facing deep link that opens the contact in the provider's own app (no call)."""
+        ...

@@ -20,7 +20,7 @@ class ProviderName(StrEnum):
 
 
 class TaxMode(StrEnum):
-    """How line amounts relate to tax; the values are Pipedrive's ``taxModeId`` strings."""
+    """How line amounts relate to tax."""
 
     exclusive = "Exclusive"
     inclusive = "Inclusive"
@@ -88,7 +88,7 @@ class FieldLimits(_DTO):
 
 
 class Features(_DTO):
-    """What the connected provider can do: the facts Pipedrive's ``LinkFeatures`` asks for."""
+    """What the connected provider can do."""
 
     tax_modes: frozenset[TaxMode]
     # single: one tax rate for the invoice; multiple: a rate per line.
@@ -101,6 +101,8 @@ class Features(_DTO):
     approval: bool
     # Xero item codes are unique, so a code identifies an item; QuickBooks Sku is not.
     item_codes_unique: bool
+    # What an invoice line names its item by: Xero lines send ItemCode, QuickBooks an item id.
+    line_item_key: Literal["code", "id"]
     # The provider calculates sales tax itself (QuickBooks US Automated Sales Tax).
     automated_sales_tax: bool = False
     multi_currency: bool = True
@@ -120,29 +122,6 @@ class Features(_DTO):
     bill_email: bool = False
     # A new item needs an income account.
     item_account_required: bool = False
-
-    def to_link_features(self) -> dict[str, object]:
-        """The ``LinkFeatures`` object of pipedrive-invoicing-extension.md §7.2."""
-        return {
-            "invoiceTaxModeOptions": {
-                "taxExclusive": TaxMode.exclusive in self.tax_modes,
-                "taxInclusive": TaxMode.inclusive in self.tax_modes,
-                "noTax": TaxMode.no_tax in self.tax_modes,
-            },
-            "invoiceTaxOption": self.tax_option,
-            "invoiceDiscountOptions": {
-                "globalDiscount": self.global_discount,
-                "lineDiscount": self.line_discount,
-            },
-            "invoiceNumberOption": self.invoice_number,
-            "validations": {
-                "product": {
-                    "name": {"maxLength": self.limits.item_name},
-                    "code": {"maxLength": self.limits.item_code},
-                    "description": {"maxLength": self.limits.item_description},
-                }
-            },
-        }
 
 
 # --- lookups ---------------------------------------------------------------------------------

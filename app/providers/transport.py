@@ -58,7 +58,7 @@ class RetryPolicy:
     backoff_max: float = 8.0
     # A minute-limit 429 is waited out and retried in place only when Retry-After is at most
     # this; longer waits are surfaced as ProviderRateLimited(retry_after=...). Interactive
-    # requests keep it short (Pipedrive gives up after about 10 s); the worker may raise it to
+    # requests keep it short (their callers give up after about 10 s); the worker may raise it to
     # ride out a whole minute window (QuickBooks asks for 60 s).
     max_retry_after: float = 8.0
     # Scales every wait (backoff and Retry-After); tests set it near 0.

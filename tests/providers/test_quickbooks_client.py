@@ -12,6 +12,7 @@ import httpx2
 import pytest
 
 from app.config import QuickBooksSettings
+from app.invoices.rules.meta import features_json
 from app.providers.base import (
     ContactInput,
     Credentials,
@@ -198,7 +199,7 @@ async def test_organisation_features_and_lookups(fake: Any) -> None:
     assert (org.id, org.name, org.base_currency, org.country) == (
         REALM, "Northwind Traders US", "USD", "US")  # fmt: skip
     features = await qbo.get_features(CREDS)
-    link = features.to_link_features()
+    link = features_json(features)
     assert link["invoiceTaxModeOptions"] == {"taxExclusive": True, "taxInclusive": False,
                                              "noTax": True}  # fmt: skip
     assert link["invoiceTaxOption"] == "single"

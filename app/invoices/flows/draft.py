@@ -35,7 +35,7 @@ from app.invoices.rules.lines import (
     tax_code_for,
     tax_mode_for,
 )
-from app.invoices.rules.meta import ProviderMeta
+from app.invoices.rules.meta import ProviderMeta, features_json
 from app.invoices.rules.totals import compute_totals
 from app.invoices.schemas import (
     Check,
@@ -136,7 +136,7 @@ async def build_draft(
         global_discount=discount,
         totals=totals,
         checks=checks,
-        features=meta.features.to_link_features(),
+        features=features_json(meta.features),
         deal_token=deal_token(ctx, deal.id, url),
     )
 

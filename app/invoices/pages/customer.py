@@ -7,13 +7,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from app.crm.pipedrive.iframe import PageUser
 from app.errors import AppError, ValidationFailed
 from app.invoices import flows
 from app.invoices.flows.linking import check_provider
 from app.invoices.pages.common import PANEL, problem
 from app.invoices.pages.forms import PROVIDER_LABELS
 from app.invoices.schemas import CustomerOut
+from app.tenants.dependencies import PageUser
 from app.web import DbSession, render
 
 router = APIRouter(include_in_schema=False)

@@ -8,7 +8,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from app.crm.pipedrive.iframe import PageUser
 from app.errors import AppError
 from app.invoices import flows
 from app.invoices.context import InvoiceContext
@@ -28,6 +27,7 @@ from app.invoices.pages.forms import (
 from app.invoices.rules.meta import ProviderMeta
 from app.invoices.rules.totals import compute_totals
 from app.invoices.schemas import Check, TotalsOut
+from app.tenants.dependencies import PageUser
 from app.web import DbSession, render
 
 router = APIRouter(include_in_schema=False)

@@ -10,7 +10,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from app.crm.pipedrive.iframe import PageUser
 from app.errors import AppError, NotFound, ValidationFailed
 from app.invoices import flows
 from app.invoices.context import InvoiceContext
@@ -19,6 +18,7 @@ from app.invoices.pages.common import PANEL, options, problem
 from app.invoices.pages.forms import PROVIDER_LABELS, LineView, lines_from_form
 from app.invoices.rules.meta import ProviderMeta
 from app.invoices.schemas import CreateItemIn
+from app.tenants.dependencies import PageUser
 from app.web import DbSession, render
 
 router = APIRouter(include_in_schema=False)

@@ -14,7 +14,6 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.crm.pipedrive.iframe import PageUser
 from app.errors import AppError, NotFound
 from app.invoices import flows
 from app.invoices.pages.common import (
@@ -26,6 +25,7 @@ from app.invoices.pages.common import (
     theme,
 )
 from app.invoices.repository import InvoiceRepository
+from app.tenants.dependencies import PageUser
 from app.tenants.models import CrmUser
 from app.web import DbSession, render
 

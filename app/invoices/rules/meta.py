@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from app.invoices.schemas import LineBase
-from app.providers.base import Currency, Features, Organisation, TaxRate, Template
+from app.providers.base import Currency, Features, Organisation, TaxMode, TaxRate, Template
 
 PROVIDER_LABEL = {"xero": "Xero", "quickbooks": "QuickBooks"}
 
@@ -42,3 +42,28 @@ def fmt(amount: Decimal) -> str:
 
 def line_name(index: int, line: LineBase) -> str:
     return f"Line {index + 1} ({line.description.splitlines()[0][:60]})"
+
+
+def features_json(features: Features) -> dict[str, object]:
+    """The features as one JSON object, in the shape Pipedrive's Invoicing extension also
+    takes (the JSON API's invoice draft carries it)."""
+    return {
+        "invoiceTaxModeOptions": {
+            "taxExclusive": TaxMode.exclusive in features.tax_modes,
+            "taxInclusive": TaxMode.inclusive in features.tax_modes,
+            "noTax": TaxMode.no_tax in features.tax_modes,
+        },
+        "invoiceTaxOption": features.tax_option,
+        "invoiceDiscountOptions": {
+            "globalDiscount": features.global_discount,
+            "lineDiscount": features.line_discount,
+        },
+        "invoiceNumberOption": features.invoice_number,
+        "validations": {
+            "product": {
+                "name": {"maxLength": features.limits.item_name},
+                "code": {"maxLength": features.limits.item_code},
+                "description": {"maxLength": features.limits.item_description},
+            }
+        },
+    }

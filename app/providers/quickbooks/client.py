@@ -163,8 +163,8 @@ class QuickBooksProvider:
         try:
             rows = await self._query(creds, "CompanyCurrency", mapping.select("CompanyCurrency"))
         except (ProviderValidationError, ProviderNotFound):
-            # The list source for multicurrency companies is UNCONFIRMED (pipedrive-invoicing-
-            # extension.md §10). Without CompanyCurrency, the currencies customers already use
+            # The list source for multicurrency companies is UNCONFIRMED (invoicing-extension
+            # reference, §10). Without CompanyCurrency, the currencies customers already use
             # are certainly enabled (each customer has one fixed currency).
             customers = await self._query(creds, "Customer", mapping.select("Customer"))
             rows = mapping.customer_currencies(customers)

@@ -74,6 +74,7 @@ def features(
         templates=False,
         approval=False,
         item_codes_unique=False,
+        line_item_key="id",
         automated_sales_tax=us_sales_tax,
         multi_currency=multi_currency,
         limits=LIMITS,

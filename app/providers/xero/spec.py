@@ -37,6 +37,7 @@ FEATURES = Features(
     templates=True,
     approval=True,
     item_codes_unique=True,
+    line_item_key="code",
     limits=LIMITS,
     # Invoice-rule differences (see Features).
     tax_rounding="line",

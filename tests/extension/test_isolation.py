@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from app.crm.pipedrive.invoicing import schemas
-from tests.crm.pipedrive.invoicing.conftest import link_of
-from tests.crm.pipedrive.invoicing.helpers import fails, invoice, ok
-from tests.crm.pipedrive.invoicing.test_invoices import contact_id, xero_body
+from app.extension import schemas
+from tests.extension.conftest import link_of
+from tests.extension.helpers import fails, invoice, ok
+from tests.extension.test_invoices import contact_id, xero_body
 
 XERO_AU = "b1f3c0de-0000-4000-8000-000000000002"
 

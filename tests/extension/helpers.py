@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
-from app.crm.pipedrive.invoicing import schemas as pd
+from app.extension import schemas as pd
 
 
 def ok(response: Any, model: Any) -> Any:

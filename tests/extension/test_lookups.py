@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.crm.pipedrive.invoicing import schemas
-from tests.crm.pipedrive.invoicing.helpers import fails, ok, required
+from app.extension import schemas
+from tests.extension.helpers import fails, ok, required
 
 XERO_NZ = "b1f3c0de-0000-4000-8000-000000000001"
 REALM = "9130350000000001"
@@ -119,7 +119,7 @@ async def test_templates(pd, links):
 async def test_lookups_of_a_disconnected_provider_are_409(
     pd, contoso, flow, client, sessionmaker, name
 ):
-    from tests.crm.pipedrive.invoicing.conftest import link_of
+    from tests.extension.conftest import link_of
 
     await flow.quickbooks(contoso.user)
     link = await link_of(sessionmaker, contoso, "quickbooks")

@@ -22,8 +22,9 @@ from typing import Any
 
 from babel.numbers import get_currency_name
 
-from app.crm.pipedrive.invoicing import schemas as pd
 from app.errors import ValidationFailed
+from app.extension import schemas as pd
+from app.invoices.rules.meta import features_json
 from app.invoices.schemas import CustomerIn, DiscountIn, InvoiceIn, InvoiceOut, LineIn
 from app.providers.base import (
     Account,
@@ -40,9 +41,15 @@ from app.providers.base import (
     Template,
 )
 from app.providers.base import Item as ProviderItem
-from app.providers.view import InvoiceView
 
 ZERO = Decimal("0")
+
+# Pipedrive's ``taxModeId`` → ours.
+TAX_MODES = {
+    "Exclusive": TaxMode.exclusive,
+    "Inclusive": TaxMode.inclusive,
+    "NoTax": TaxMode.no_tax,
+}
 
 # Action ids Pipedrive may send for a status change → the ids our view offers (§7.8 shows
 # APPROVE in its example; our actions say AUTHORISED, the intended new state).
@@ -69,7 +76,8 @@ def action_id(raw: str) -> str:
 
 
 def link_features(features: Features) -> pd.LinkFeatures:
-    return pd.LinkFeatures.model_validate(features.to_link_features())
+    """The ``LinkFeatures`` object (§7.2) from the provider's features."""
+    return pd.LinkFeatures.model_validate(features_json(features))
 
 
 def link_status(organisation: Organisation, features: Features) -> pd.LinkStatus:
@@ -116,19 +124,27 @@ def product(item: ProviderItem, currency_code: str | None = None) -> pd.Product:
     )
 
 
+def check_lengths(fields: Iterable[tuple[str, str | None, int]], what: str = "") -> None:
+    """Each (field, value, maximum length): 422 naming the first field that is too long."""
+    for name, value, limit in fields:
+        if value is not None and len(value) > limit:
+            raise ValidationFailed(
+                f"{what}{name} is {len(value)} characters long; at most {limit} are allowed.",
+                field=name,
+            )
+
+
 def check_product_limits(body: pd.ProductIn, features: Features) -> None:
     """``validations.product.*.maxLength`` as announced in LinkFeatures: 422 naming the field."""
     limits = features.limits
-    for name, value, limit in (
-        ("name", body.name, limits.item_name),
-        ("code", body.code, limits.item_code),
-        ("description", body.description, limits.item_description),
-    ):
-        if value is not None and len(value) > limit:
-            raise ValidationFailed(
-                f"The product {name} is {len(value)} characters long; at most {limit} are allowed.",
-                field=name,
-            )
+    check_lengths(
+        (
+            ("name", body.name, limits.item_name),
+            ("code", body.code, limits.item_code),
+            ("description", body.description, limits.item_description),
+        ),
+        what="The product ",
+    )
 
 
 def item_input(body: pd.ProductIn) -> ItemInput:
@@ -223,72 +239,34 @@ def invoice_in(
     data: pd.InvoiceCreateData,
     *,
     provider: str,
+    features: Features,
     base_currency: str,
     item_codes: Mapping[str, str],
     item_ids: Mapping[str, str],
 ) -> InvoiceIn:
     """InvoiceCreateData → the reviewed invoice our create flow takes.
 
-    ``item_codes`` maps a productId to its code (Xero lines name items by code);
-    ``item_ids`` maps a productCode to its id (QuickBooks lines name items by id).
+    ``item_codes`` maps a productId to its code (for providers whose lines name items by code);
+    ``item_ids`` maps a productCode to its id (for those whose lines name items by id).
     """
     issue = parse_date(data.issueDate, "issueDate")
     assert issue is not None
     name = contact_name(data.contactName)
     if not data.contactId and not name:
         raise ValidationFailed("contactName must name the customer.", field="contactName")
-    discount = None
-    if data.globalDiscount is not None:
-        g = data.globalDiscount
-        discount = (
-            DiscountIn(rate=g.discountPercentage)
-            if g.discountPercentage is not None
-            else DiscountIn(amount=g.discountAmount)
-        )
-    lines = []
-    for index, line in enumerate(data.lineItems):
-        code = line.productCode or (item_codes.get(line.productId) if line.productId else None)
-        item_id = line.productId or (item_ids.get(line.productCode) if line.productCode else None)
-        if not line.description.strip():
-            raise ValidationFailed(
-                f"Line {index + 1} needs a description.", field=f"lineItems.{index}.description"
-            )
-        lines.append(
-            LineIn(
-                description=line.description,
-                quantity=line.quantity if line.quantity is not None else Decimal("1"),
-                unit_price=line.unitPrice if line.unitPrice is not None else ZERO,
-                discount_rate=line.discountRate or None,
-                tax_code=line.taxRateId or None,
-                account_code=line.accountId or None,
-                item_id=item_id if provider == "quickbooks" else line.productId,
-                item_code=code,
-                kind="product" if (line.productId or line.productCode) else "manual",
-            )
-        )
-    customer = (
-        CustomerIn(
-            contact_id=data.contactId,
-            email=data.email or None,
-            address=data.address or None,
-            tax_id=data.taxNumber or None,
-        )
-        if data.contactId
-        else CustomerIn(
-            create=True,
-            name=name,
-            email=data.email or None,
-            address=data.address or None,
-            tax_id=data.taxNumber or None,
-        )
-    )
+    discount = discount_in(data.globalDiscount)
+    lines = [
+        line_in(index, line, features, item_codes, item_ids)
+        for index, line in enumerate(data.lineItems)
+    ]
+    customer = customer_in(data, name)
     return InvoiceIn(
         provider=provider,
         customer=customer,
         issue_date=issue,
         due_date=parse_date(data.dueDate, "dueDate"),
         currency=(data.currencyId or base_currency).upper(),
-        tax_mode=TaxMode(data.taxModeId),
+        tax_mode=TAX_MODES[data.taxModeId],
         tax_code=data.taxRateId or None,
         template_id=data.templateId or None,
         lines=lines,
@@ -296,10 +274,57 @@ def invoice_in(
     )
 
 
-def invoice(view: InvoiceView, inv: Invoice, *, url: str, name: str | None = None) -> pd.Invoice:
-    """The contract's Invoice from the unified view."""
-    return pd.Invoice.model_validate(
-        view.to_pipedrive(inv, provider_invoice_url=url, contact_name=name)
+def discount_in(g: pd.GlobalDiscountIn | None) -> DiscountIn | None:
+    """The invoice discount: the percentage when Pipedrive sent one, else the amount."""
+    if g is None:
+        return None
+    if g.discountPercentage is not None:
+        return DiscountIn(rate=g.discountPercentage)
+    return DiscountIn(amount=g.discountAmount)
+
+
+def line_in(
+    index: int,
+    line: pd.CreateInvoiceLineItem,
+    features: Features,
+    item_codes: Mapping[str, str],
+    item_ids: Mapping[str, str],
+) -> LineIn:
+    """One line; its item named the way the provider's lines name items."""
+    code = line.productCode or (item_codes.get(line.productId) if line.productId else None)
+    item_id = line.productId or (item_ids.get(line.productCode) if line.productCode else None)
+    if not line.description.strip():
+        raise ValidationFailed(
+            f"Line {index + 1} needs a description.", field=f"lineItems.{index}.description"
+        )
+    return LineIn(
+        description=line.description,
+        quantity=line.quantity if line.quantity is not None else Decimal("1"),
+        unit_price=line.unitPrice if line.unitPrice is not None else ZERO,
+        discount_rate=line.discountRate or None,
+        tax_code=line.taxRateId or None,
+        account_code=line.accountId or None,
+        item_id=item_id if features.line_item_key == "id" else line.productId,
+        item_code=code,
+        kind="product" if (line.productId or line.productCode) else "manual",
+    )
+
+
+def customer_in(data: pd.InvoiceCreateData, name: str) -> CustomerIn:
+    """The named contact, or a new one from ``contactName`` when no contactId came."""
+    if data.contactId:
+        return CustomerIn(
+            contact_id=data.contactId,
+            email=data.email or None,
+            address=data.address or None,
+            tax_id=data.taxNumber or None,
+        )
+    return CustomerIn(
+        create=True,
+        name=name,
+        email=data.email or None,
+        address=data.address or None,
+        tax_id=data.taxNumber or None,
     )
 
 
@@ -321,20 +346,3 @@ def invoice_dto(out: InvoiceOut) -> Invoice:
         amount_paid=out.amount_paid,
         has_payments=out.amount_paid > ZERO,
     )
-
-
-def summary(views: Iterable[InvoiceView]) -> list[pd.SummaryRow]:
-    """One row per currency (§7.9): outstanding = unpaid and not overdue, overdue = unpaid and
-    overdue, paid, total. Drafts, invoices awaiting approval, voided and deleted ones are not
-    receivables and are left out."""
-    rows: dict[str, dict[str, Decimal]] = {}
-    for v in views:
-        if v.pipedrive_status not in ("issued", "partiallyPaid", "paid"):
-            continue
-        row = rows.setdefault(
-            v.currency, {"outstanding": ZERO, "overdue": ZERO, "paid": ZERO, "total": ZERO}
-        )
-        row["overdue" if v.overdue else "outstanding"] += v.due
-        row["paid"] += v.paid
-        row["total"] += v.total
-    return [pd.SummaryRow(currency=code, **values) for code, values in sorted(rows.items())]

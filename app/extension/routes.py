@@ -20,18 +20,19 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.connections.models import ConnectionStatus, ProviderConnection
-from app.crm.pipedrive.invoicing import mapping
-from app.crm.pipedrive.invoicing import schemas as pd
-from app.crm.pipedrive.invoicing.manifest import PREFIX, manifest, route_path
-from app.crm.pipedrive.invoicing.registration import register
-from app.crm.pipedrive.invoicing.service import Extension, open_link
+from app.connections.models import ConnectionStatus
+from app.connections.repository import ConnectionRepository
 from app.crm.pipedrive.service import basic_credentials_ok
 from app.errors import AppError, NotFound, ServiceUnavailable, Unauthorized, ValidationFailed
+from app.extension import invoices, mapping
+from app.extension import schemas as pd
+from app.extension.manifest import PREFIX, manifest, route_path
+from app.extension.registration import register
+from app.extension.service import Extension, open_link
 from app.logs import log
+from app.providers.base import ProviderName
 from app.tenants.dependencies import CurrentAdmin
 from app.web import DbSession, SettingsDep
 
@@ -241,7 +242,7 @@ async def post_invoice(ext: Link, request: Request) -> Response:
     raw = _unwrap(await _json(request))
     data = _parse(pd.InvoiceCreateData, raw)
     key = mapping.idempotency_key(ext.link.link_id, raw)
-    return envelope(await ext.create_invoice(data, key))
+    return envelope(await invoices.create_invoice(ext, data, key))
 
 
 @router.get(route_path("getSearchInvoices"), dependencies=deps)
@@ -253,29 +254,29 @@ async def get_search_invoices(
     endDate: str | None = None,
     page: Annotated[int, Query(ge=1, le=10000)] = 1,
 ) -> Response:
-    return envelope(await ext.search_invoices(ids, customerId, startDate, endDate, page))
+    return envelope(await invoices.search_invoices(ext, ids, customerId, startDate, endDate, page))
 
 
 @router.post(route_path("postInvoiceStatus"), dependencies=deps)
 async def post_invoice_status(ext: Link, request: Request, invoiceId: str) -> Response:
     action = _parse(pd.ActionIn, _unwrap(await _json(request)))
-    return envelope(await ext.change_status(invoiceId, action.id))
+    return envelope(await invoices.change_status(ext, invoiceId, action.id))
 
 
 @router.post(route_path("postInvoiceEmail"), dependencies=deps)
 async def post_invoice_email(ext: Link, invoiceId: str) -> Response:
     # The body is an InvoiceAction (§8.5); emailing needs nothing from it.
-    return envelope(await ext.email(invoiceId))
+    return envelope(await invoices.email(ext, invoiceId))
 
 
 @router.get(route_path("getInvoiceShareUrl"), dependencies=deps)
 async def get_invoice_share_url(ext: Link, invoiceId: str) -> Response:
-    return envelope(await ext.share_url(invoiceId))
+    return envelope(await invoices.share_url(ext, invoiceId))
 
 
 @router.get(route_path("getInvoicePDF"), dependencies=deps)
 async def get_invoice_pdf(ext: Link, invoiceId: str) -> Response:
-    content, filename = await ext.pdf(invoiceId)
+    content, filename = await invoices.pdf(ext, invoiceId)
     return Response(
         content,
         media_type="application/pdf",
@@ -295,7 +296,7 @@ async def get_invoice_summary(
     refresh: str | None = None,
 ) -> Response:
     # ``refresh`` asks to bypass a cache: the summary is always read fresh from the provider.
-    return envelope(await ext.summary(contactId, from_, to))
+    return envelope(await invoices.summary(ext, contactId, from_, to))
 
 
 @router.api_route(
@@ -317,18 +318,11 @@ async def register_page(
 ) -> Response:
     """ "Register with Pipedrive": (re)announce the company's link for this provider and send
     the admin's browser on to Pipedrive's redirectUrl."""
-    if provider not in ("xero", "quickbooks"):
+    if provider not in {p.value for p in ProviderName}:
         raise NotFound("unknown provider; use xero or quickbooks")
-    connection = (
-        await session.execute(
-            select(ProviderConnection).where(
-                ProviderConnection.company_id == admin.company_id,
-                ProviderConnection.provider == provider,
-                ProviderConnection.status == ConnectionStatus.active.value,
-            )
-        )
-    ).scalar_one_or_none()
-    if connection is None:
+    connection = await ConnectionRepository(session, admin.company_id).live(provider)
+    # Only an active connection is registered: one that needs reauth waits for its admin.
+    if connection is None or connection.status != ConnectionStatus.active.value:
         raise NotFound(f"{provider} is not connected; connect it first.", field="provider")
     state = request.app.state
     outcome = await register(

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from app.crm.pipedrive.invoicing.models import InvoicingLink
+from app.extension.models import InvoicingLink
 from tests.connections.conftest import Flow, flow  # noqa: F401
 from tests.invoices.conftest import Company, _fresh_caches, contoso, installed, northwind  # noqa: F401
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.crm.pipedrive.invoicing import schemas
-from tests.crm.pipedrive.invoicing.helpers import fails, ok, required
+from app.extension import schemas
+from tests.extension.helpers import fails, ok, required
 
 PROVIDERS = ["xero", "quickbooks"]
 

@@ -1,8 +1,9 @@
 """Registering a provider link with Pipedrive (pipedrive-invoicing-extension.md §4).
 
-After an admin connects Xero or QuickBooks, ``register_after_connect`` (called by the connect
-flow's success page) gives the connection a ``linkId`` and announces it with
-``POST {api_domain}/api/v1/invoice/user/provider``, Bearer the admin's own Pipedrive token.
+After an admin connects Xero or QuickBooks, ``register_after_connect`` (an after-connect hook,
+``app.connections.hooks``, that the app factory installs) gives the connection a ``linkId``
+and announces it with ``POST {api_domain}/api/v1/invoice/user/provider``, Bearer the admin's
+own Pipedrive token.
 Pipedrive answers a ``redirectUrl`` that the admin's browser is sent on to.
 
 Idempotent: one link per (company, provider). Reconnecting the same organisation reuses the
@@ -18,17 +19,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx2
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.connections.models import ProviderConnection
-from app.crm.pipedrive.invoicing.models import InvoicingLink
 from app.crm.pipedrive.oauth import PipedriveOAuth, parse_json
 from app.crm.pipedrive.service import installation_for
 from app.crm.pipedrive.tokens import InstallationTokens
 from app.db import utcnow
 from app.errors import AppError, ServiceUnavailable
+from app.extension.models import InvoicingLink
+from app.extension.repository import link_for
 from app.logs import log
 
 REGISTER_PATH = "/api/v1/invoice/user/provider"
@@ -47,14 +48,7 @@ async def ensure_link(
     session: AsyncSession, connection: ProviderConnection, user_id: str | None
 ) -> InvoicingLink:
     """The company's link for this provider, created or pointed at the connection's org."""
-    row = (
-        await session.execute(
-            select(InvoicingLink).where(
-                InvoicingLink.company_id == connection.company_id,
-                InvoicingLink.provider == connection.provider,
-            )
-        )
-    ).scalar_one_or_none()
+    row = await link_for(session, connection.company_id, connection.provider)
     if row is None:
         row = InvoicingLink(
             link_id=str(uuid.uuid4()),

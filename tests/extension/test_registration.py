@@ -7,11 +7,11 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import func, select
 
-from app.crm.pipedrive.invoicing import schemas
-from app.crm.pipedrive.invoicing.models import InvoicingLink
+from app.extension import schemas
+from app.extension.models import InvoicingLink
 from tests.connections.conftest import local
-from tests.crm.pipedrive.invoicing.conftest import link_of
-from tests.crm.pipedrive.invoicing.helpers import fails, ok
+from tests.extension.conftest import link_of
+from tests.extension.helpers import fails, ok
 
 XERO_NZ = "b1f3c0de-0000-4000-8000-000000000001"
 XERO_AU = "b1f3c0de-0000-4000-8000-000000000002"

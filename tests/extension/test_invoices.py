@@ -14,12 +14,12 @@ from sqlalchemy import func, select, update
 from app.connections.models import ProviderConnection
 from app.connections.oauth import adapters_of
 from app.connections.tokens import TokenService
-from app.crm.pipedrive.invoicing import schemas
+from app.extension import schemas
 from app.invoices.flows.claim import request_hash
 from app.invoices.models import DealInvoice
 from app.invoices.schemas import InvoiceIn
 from app.tenants.models import AuditEvent
-from tests.crm.pipedrive.invoicing.helpers import action_ids, fails, invoice, ok
+from tests.extension.helpers import action_ids, fails, invoice, ok
 
 
 def today() -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 import uuid
 
-from app.crm.pipedrive.invoicing.manifest import ENDPOINTS
-from tests.crm.pipedrive.invoicing.conftest import basic
-from tests.crm.pipedrive.invoicing.helpers import fails
+from app.extension.manifest import ENDPOINTS
+from tests.extension.conftest import basic
+from tests.extension.helpers import fails
 
 REQUIRED = {
     "getProviderAccount", "getProviderAccountConnectUrl", "postInvoice", "postInvoiceStatus",
