@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx2
 from _support import REDIRECT, XERO_CLIENT, free_port, sandbox_settings, start_in_thread
 
-from app.sandbox.app import create_sandbox_app
+from sandbox.app import create_sandbox_app
 
 TENANT = "b1f3c0de-0000-4000-8000-000000000001"
 API = "/xero/api/api.xro/2.0"
