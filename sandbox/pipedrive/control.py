@@ -9,14 +9,14 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
-from sandbox.pipedrive.common import Pipedrive, pipedrive_of, rfc3339
-from sandbox.pipedrive.deals import (
+from sandbox.pipedrive.limits import PLAN_MULTIPLIER
+from sandbox.pipedrive.rules import (
     DISCOUNT_TYPES,
     TAX_METHODS,
     make_line,
     recompute_value,
 )
-from sandbox.pipedrive.ratelimit import PLAN_MULTIPLIER
+from sandbox.pipedrive.state import Pipedrive, pipedrive_of, rfc3339
 from sandbox.pipedrive.webhooks import send_deal_event, send_uninstall
 
 DEAL_STATUSES = ("open", "won", "lost")

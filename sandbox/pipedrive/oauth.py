@@ -18,9 +18,9 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from sandbox.oauth import Grants, client_matches, parse_basic, redirect_with
-from sandbox.pipedrive.common import PREFIX, Pipedrive, pipedrive_of
+from sandbox.oauth import client_matches, parse_basic, redirect_with
 from sandbox.pipedrive.pages import render
+from sandbox.pipedrive.state import PREFIX, Pipedrive, pipedrive_of
 
 ACCESS_TTL = 3600
 # The token response says 3599 (reference §1.1 example) for a 60-minute token.
@@ -30,63 +30,6 @@ REFRESH_TTL = 60 * 24 * 3600
 # the stand-in's registered app has the minimal invoicing set (reference §1.2).
 APP_SCOPES = "base,deals:read,products:read,contacts:read,admin"
 FORM = "application/x-www-form-urlencoded"
-
-
-class PipedriveGrants(Grants):
-    """Grants whose tokens look like Pipedrive's (``v1u:`` access tokens, long)."""
-
-    def issue_access(
-        self,
-        grant_id: str,
-        ttl: int,
-        extra: dict[str, Any] | None = None,
-        token: str | None = None,
-    ) -> str:
-        # Real access tokens are long and grow over time (store them as varchar(768)+).
-        return super().issue_access(
-            grant_id, ttl, extra, token=token or "v1u:AQIB" + secrets.token_urlsafe(150)
-        )
-
-    def issue_refresh(self, grant_id: str, ttl: int) -> str:
-        grant = self.grant(grant_id) or {}
-        token = f"{grant.get('company_id', 0)}:{grant.get('user_id', 0)}:{secrets.token_hex(20)}"
-        self.store.put(
-            f"{self.p}:refresh",
-            token,
-            {"grant_id": grant_id, "expires_at": self.clock.timestamp() + ttl, "revoked": False},
-            scope=grant_id,
-        )
-        return token
-
-    def revoke_access(self, token: str) -> bool:
-        data = self.store.get(f"{self.p}:access", token)
-        if data is None:
-            return False
-        data["revoked"] = True
-        self.store.put(f"{self.p}:access", token, data, scope=data["grant_id"])
-        return True
-
-    def live_refresh(self, token: str) -> dict[str, Any] | None:
-        data = self.refresh_record(token)
-        if data is None or data.get("revoked") or data["expires_at"] < self.clock.timestamp():
-            return None
-        grant = self.grant(data["grant_id"])
-        if grant is None or grant.get("revoked"):
-            return None
-        return data
-
-    def installs(self) -> list[dict[str, Any]]:
-        return self.store.all(f"{self.p}:grant")
-
-    def uninstall(self, company_id: int, user_id: int) -> int:
-        """Revoke every live grant of one (company, user) install; returns how many."""
-        count = 0
-        for grant in self.installs():
-            same = int(grant["company_id"]) == company_id and int(grant["user_id"]) == user_id
-            if same and not grant.get("revoked"):
-                self.revoke_grant(grant["id"])
-                count += 1
-        return count
 
 
 def oauth_error(status: int, error: str, message: str) -> JSONResponse:

@@ -23,7 +23,7 @@ from joserfc.errors import SecurityWarning
 from joserfc.jwk import OctKey
 
 from sandbox import templating
-from sandbox.pipedrive.common import PREFIX, Pipedrive, pipedrive_of
+from sandbox.pipedrive.state import PREFIX, Pipedrive, pipedrive_of
 
 PANEL_TOKEN_TTL = 300
 

@@ -6,9 +6,8 @@ import uuid
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sandbox.pipedrive.common import Data, rfc3339
-from sandbox.pipedrive.deals import dec, make_discount, make_line, number, recompute_value
-from sandbox.pipedrive.fields import custom_key, option_id, seed_fields
+from sandbox.pipedrive.api.fields import custom_key, option_id, seed_fields
+from sandbox.pipedrive.rules import dec, make_discount, make_line, number, recompute_value
 from sandbox.pipedrive.seed_data import (
     COMPANIES,
     DEALS,
@@ -17,6 +16,7 @@ from sandbox.pipedrive.seed_data import (
     PRICE_CURRENCIES,
     PRODUCTS,
 )
+from sandbox.pipedrive.state import Data, rfc3339
 
 if TYPE_CHECKING:
     from sandbox.app import Sandbox

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx2
 
-from sandbox.pipedrive.common import Pipedrive
+from sandbox.pipedrive.state import Pipedrive
 from sandbox.webhooks import Delivery
 
 

@@ -9,8 +9,8 @@ from fastapi.responses import Response
 
 from sandbox.quickbooks.api import invoice_view
 from sandbox.quickbooks.clocktime import company_today
-from sandbox.quickbooks.entities.common import Books
 from sandbox.quickbooks.rules import derive_status
+from sandbox.quickbooks.state import Books
 from sandbox.templating import render
 
 if TYPE_CHECKING:

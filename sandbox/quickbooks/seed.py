@@ -6,9 +6,9 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from sandbox.quickbooks.api import invoices, names, payments
 from sandbox.quickbooks.clocktime import company_today, qbo_time
-from sandbox.quickbooks.entities import invoices, names, payments
-from sandbox.quickbooks.entities.common import Books
+from sandbox.quickbooks.state import Books
 
 if TYPE_CHECKING:
     from sandbox.app import Sandbox

@@ -12,7 +12,7 @@ from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from sandbox.quickbooks.clocktime import COMPANY_TZ
-from sandbox.quickbooks.entities.common import Event
+from sandbox.quickbooks.state import Event
 
 if TYPE_CHECKING:
     from sandbox.app import Sandbox

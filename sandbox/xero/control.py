@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
-from sandbox.xero.accounting.payments import PaymentError, apply_payment
+from sandbox.xero.api.payments import PaymentError, apply_payment
 from sandbox.xero.state import AutoApprove, XeroState
 
 

@@ -18,43 +18,14 @@ from joserfc import jwt
 
 from sandbox.oauth import Client, client_matches, parse_basic, pkce_ok, redirect_with
 from sandbox.xero import pages
-from sandbox.xero.state import ACCESS_TTL, REFRESH_GRACE, REFRESH_TTL, XeroState, new_id
-
-KNOWN_SCOPES = frozenset(
-    {
-        "openid",
-        "profile",
-        "email",
-        "offline_access",
-        "paymentservices",
-        "accounting.reports.read",
-        "accounting.journals.read",
-        "accounting.budgets.read",
-        *(
-            f"accounting.{family}{suffix}"
-            for family in (
-                "transactions",
-                "contacts",
-                "settings",
-                "attachments",
-                "invoices",
-                "payments",
-                "banktransactions",
-                "manualjournals",
-            )
-            for suffix in ("", ".read")
-        ),
-    }
-)
-AUTHORIZE_PARAMS = (
-    "response_type",
-    "client_id",
-    "redirect_uri",
-    "scope",
-    "state",
-    "code_challenge",
-    "code_challenge_method",
-    "nonce",
+from sandbox.xero.state import (
+    ACCESS_TTL,
+    AUTHORIZE_PARAMS,
+    KNOWN_SCOPES,
+    REFRESH_GRACE,
+    REFRESH_TTL,
+    XeroState,
+    new_id,
 )
 
 
@@ -155,6 +126,30 @@ class IdentityServer:
         )
 
     # ---------------------------------------------------------------- tokens
+    def auto_decide(self, params: dict[str, str]) -> Response:
+        """Answer an authorize request the way the control API armed it, without a page."""
+        state = self.state
+        auto = state.auto
+        assert auto is not None
+        if auto.remaining is not None:
+            auto.remaining -= 1
+            if auto.remaining <= 0:
+                state.auto = None
+        if auto.deny:
+            return RedirectResponse(
+                redirect_with(
+                    params["redirect_uri"], {"error": "access_denied", "state": params["state"]}
+                ),
+                302,
+            )
+        email = (auto.email or "").lower()
+        user = next((u for u in state.users() if u["EmailAddress"].lower() == email), None)
+        if user is not None:
+            tenants = auto.tenant_ids or self.user_tenants(user)
+            if all(t in user.get("roles", {}) for t in tenants) and tenants:
+                return RedirectResponse(self.approve(params, user, tenants), 302)
+        return pages.identity_error("access_denied", "Auto-approve user or organisation unknown")
+
     def authenticate(self, request: Request, form: dict[str, str]) -> tuple[bool, bool]:
         """(authenticated, public) from a Basic header or client_id/client_secret in the body."""
         client = self.client
@@ -284,9 +279,16 @@ class IdentityServer:
 
 
 def install(app: FastAPI, state: XeroState) -> None:
+    """Mount the login (consent) pages and the identity server's endpoints."""
     server = IdentityServer(state)
+    app.include_router(login_router(server))
+    app.include_router(identity_router(server))
+
+
+def login_router(server: IdentityServer) -> APIRouter:
+    """login.xero.com: the authorize request and the consent form it shows."""
+    state = server.state
     login = APIRouter(prefix="/xero/login/identity/connect", tags=["xero identity"])
-    identity = APIRouter(prefix="/xero/identity", tags=["xero identity"])
 
     @login.get("/authorize", response_model=None)
     async def authorize(request: Request) -> Response:
@@ -295,34 +297,8 @@ def install(app: FastAPI, state: XeroState) -> None:
         refused, scopes = server.check_authorize(params)
         if refused is not None:
             return refused
-        auto = state.auto
-        if auto is not None:
-            if auto.remaining is not None:
-                auto.remaining -= 1
-                if auto.remaining <= 0:
-                    state.auto = None
-            if auto.deny:
-                return RedirectResponse(
-                    redirect_with(
-                        params["redirect_uri"], {"error": "access_denied", "state": params["state"]}
-                    ),
-                    302,
-                )
-            user = next(
-                (
-                    u
-                    for u in state.users()
-                    if u["EmailAddress"].lower() == (auto.email or "").lower()
-                ),
-                None,
-            )
-            if user is not None:
-                tenants = auto.tenant_ids or server.user_tenants(user)
-                if all(t in user.get("roles", {}) for t in tenants) and tenants:
-                    return RedirectResponse(server.approve(params, user, tenants), 302)
-            return pages.identity_error(
-                "access_denied", "Auto-approve user or organisation unknown"
-            )
+        if state.auto is not None:
+            return server.auto_decide(params)
         return pages.consent(request, state, params, scopes)
 
     @login.post("/authorize", response_model=None)
@@ -360,6 +336,14 @@ def install(app: FastAPI, state: XeroState) -> None:
                 status=400,
             )
         return RedirectResponse(server.approve(params, user, tenants), 303)
+
+    return login
+
+
+def identity_router(server: IdentityServer) -> APIRouter:
+    """identity.xero.com: token, revocation, OpenID discovery and the signing keys."""
+    state = server.state
+    identity = APIRouter(prefix="/xero/identity", tags=["xero identity"])
 
     @identity.post("/connect/token", response_model=None)
     async def token(request: Request) -> Response:
@@ -405,5 +389,4 @@ def install(app: FastAPI, state: XeroState) -> None:
         public = state.key.as_dict(private=False)
         return {"keys": [dict(public, use="sig", alg="RS256")]}
 
-    app.include_router(login)
-    app.include_router(identity)
+    return identity

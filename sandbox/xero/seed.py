@@ -11,8 +11,8 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sandbox.xero.accounting.invoice_write import index_number, save_invoice
-from sandbox.xero.accounting.payments import apply_payment
+from sandbox.xero.api.invoice_write import index_number, save_invoice
+from sandbox.xero.api.payments import apply_payment
 from sandbox.xero.state import XeroState, stable_id
 
 NZ = "b1f3c0de-0000-4000-8000-000000000001"

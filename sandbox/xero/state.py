@@ -11,7 +11,7 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from joserfc.jwk import RSAKey
 
@@ -20,7 +20,6 @@ from sandbox.oauth import Grants
 
 if TYPE_CHECKING:
     from sandbox.app import Sandbox
-    from sandbox.xero.webhooks import EventBatcher
 
 PROVIDER = "xero"
 PROVIDER_NAME = "CRM Invoicing (sandbox)"
@@ -34,6 +33,43 @@ CONCURRENT_LIMIT = 5
 ACCESS_TTL = 1800
 REFRESH_TTL = 60 * 24 * 3600
 REFRESH_GRACE = 1800
+
+KNOWN_SCOPES = frozenset(
+    {
+        "openid",
+        "profile",
+        "email",
+        "offline_access",
+        "paymentservices",
+        "accounting.reports.read",
+        "accounting.journals.read",
+        "accounting.budgets.read",
+        *(
+            f"accounting.{family}{suffix}"
+            for family in (
+                "transactions",
+                "contacts",
+                "settings",
+                "attachments",
+                "invoices",
+                "payments",
+                "banktransactions",
+                "manualjournals",
+            )
+            for suffix in ("", ".read")
+        ),
+    }
+)
+AUTHORIZE_PARAMS = (
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+    "nonce",
+)
 
 
 def new_id() -> str:
@@ -63,6 +99,16 @@ def envelope_time(moment: datetime) -> str:
     return f"/Date({ms(moment)})/"
 
 
+class EventSink(Protocol):
+    """Where writes report their events (webhooks.EventBatcher); None while seeding."""
+
+    def add(self, tenant_id: str, category: str, event_type: str, resource_id: str) -> None: ...
+
+    def flush(self) -> None: ...
+
+    def reset(self) -> None: ...
+
+
 @dataclass
 class AutoApprove:
     """Armed by the control API: authorize requests redirect at once with this decision."""
@@ -89,7 +135,7 @@ class XeroState:
         # Simulated processing time inside the limits (control API): makes concurrency visible.
         self.latency_ms = 0
         self.idem_locks: dict[str, asyncio.Lock] = {}
-        self.batcher: EventBatcher | None = None
+        self.batcher: EventSink | None = None
 
     @property
     def base(self) -> str:

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from sandbox.quickbooks import query
+from sandbox.quickbooks.api import query
 from sandbox.quickbooks.errors import QboFault
 from sandbox.quickbooks.rules import derive_status, totals
 

@@ -8,8 +8,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from sandbox.xero.accounting import query
-from sandbox.xero.api import bad_request, ctx, not_found, respond, state_of
+from sandbox.xero.api import query
+from sandbox.xero.api.common import bad_request, ctx, not_found, respond, state_of
 
 router = APIRouter()
 

@@ -13,16 +13,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
-from sandbox.pipedrive.common import (
-    ApiContext,
-    PipedriveError,
-    api_call,
-    ok,
-    paginate,
-    parse_id,
-    parse_ids,
-)
-from sandbox.pipedrive.ratelimit import COSTS
+from sandbox.pipedrive.api.common import ApiContext, api_call, ok, paginate, parse_id, parse_ids
+from sandbox.pipedrive.errors import PipedriveError
+from sandbox.pipedrive.limits import COSTS
 
 LINE_SORTS = ("id", "add_time", "update_time", "order_nr")
 DEAL_STATUSES = ("open", "won", "lost", "deleted", "all_not_deleted")

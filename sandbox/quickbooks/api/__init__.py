@@ -12,13 +12,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from sandbox.limits import ConcurrencyGate, FixedWindow
-from sandbox.quickbooks import errors, query
+from sandbox.quickbooks import errors
+from sandbox.quickbooks.api import invoices, names, query
 from sandbox.quickbooks.clocktime import parse_time, qbo_time
-from sandbox.quickbooks.entities import invoices, names
-from sandbox.quickbooks.entities.common import CANONICAL, ENTITIES, Books, public
 from sandbox.quickbooks.oauth import OAuthState
 from sandbox.quickbooks.pdf import invoice_pdf
 from sandbox.quickbooks.rules import DISCOUNT, SALES, SUBTOTAL, dec
+from sandbox.quickbooks.state import CANONICAL, ENTITIES, Books, public
 from sandbox.quickbooks.webhooks import emit
 
 if TYPE_CHECKING:

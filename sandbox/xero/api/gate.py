@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from sandbox.faults import ASGIApp, Message, Receive, Scope, Send
-from sandbox.xero.api import problem
+from sandbox.xero.errors import problem
 from sandbox.xero.state import XeroState
 
 API_PREFIX = "/xero/api/"

@@ -13,16 +13,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
-from sandbox.pipedrive.common import (
-    ApiContext,
-    Data,
-    PipedriveError,
-    api_call,
-    ok,
-    paginate,
-    paginate_v1,
-)
-from sandbox.pipedrive.ratelimit import COSTS
+from sandbox.pipedrive.api.common import ApiContext, api_call, ok, paginate, paginate_v1
+from sandbox.pipedrive.errors import PipedriveError
+from sandbox.pipedrive.limits import COSTS
+from sandbox.pipedrive.state import Data
 
 ENTITIES = {
     "dealFields": "deal",

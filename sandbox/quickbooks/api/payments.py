@@ -8,8 +8,8 @@ from typing import Any
 
 from sandbox.quickbooks import errors
 from sandbox.quickbooks.clocktime import company_today
-from sandbox.quickbooks.entities.common import Books
 from sandbox.quickbooks.rules import cents, dec
+from sandbox.quickbooks.state import Books
 
 
 def apply_payment(books: Books, invoice_id: str, amount: Decimal) -> dict[str, Any]:

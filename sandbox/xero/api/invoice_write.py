@@ -13,8 +13,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sandbox.xero import rules
-from sandbox.xero.accounting.contacts import find_contact, save_contact
-from sandbox.xero.accounting.items import find_item
+from sandbox.xero.api.contacts import find_contact, save_contact
+from sandbox.xero.api.items import find_item
 from sandbox.xero.state import XeroState, new_id
 
 TYPES = ("ACCREC", "ACCPAY")

@@ -10,7 +10,8 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 
-from sandbox.xero import xml
+from sandbox.xero.api import xml
+from sandbox.xero.errors import problem
 from sandbox.xero.state import PROVIDER_NAME, XeroState, envelope_time, msdate, new_id
 
 MONEY_KEYS = frozenset(
@@ -136,18 +137,6 @@ def with_errors(element: dict[str, Any], messages: list[str]) -> dict[str, Any]:
 def bad_request(request: Request, message: str) -> Response:
     """A request-level validation failure (no entity to echo)."""
     return validation_error(request, [{"ValidationErrors": [{"Message": message}]}])
-
-
-def problem(status: int, title: str, detail: str) -> dict[str, Any]:
-    """The gateway's problem-details body (xero.md section 2, auth error shapes)."""
-    return {
-        "Type": None,
-        "Title": title,
-        "Status": status,
-        "Detail": detail,
-        "Instance": new_id(),
-        "Extensions": {},
-    }
 
 
 def not_found(request: Request) -> Response:

@@ -11,9 +11,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from sandbox.xero import pdf, rules
-from sandbox.xero.accounting import batch, query
-from sandbox.xero.accounting.invoice_write import invoice_by_number, save_invoice
-from sandbox.xero.api import (
+from sandbox.xero.api import batch, query
+from sandbox.xero.api.common import (
     bad_request,
     ctx,
     not_found,
@@ -22,6 +21,7 @@ from sandbox.xero.api import (
     validation_error,
     with_errors,
 )
+from sandbox.xero.api.invoice_write import invoice_by_number, save_invoice
 from sandbox.xero.state import XeroState
 
 router = APIRouter()

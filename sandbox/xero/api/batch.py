@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 
-from sandbox.xero.api import flag, read_body, respond, validation_error, with_errors
+from sandbox.xero.api.common import flag, read_body, respond, validation_error, with_errors
 
 # handler(entity) -> (stored document or echoed entity, error messages)
 Handler = Callable[[dict[str, Any]], tuple[dict[str, Any], list[str]]]

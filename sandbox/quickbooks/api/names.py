@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.quickbooks import errors
-from sandbox.quickbooks.entities.common import Books, check_sync_token, ref_value
 from sandbox.quickbooks.rules import cents, dec
+from sandbox.quickbooks.state import Books, check_sync_token, ref_value
 
 CURRENCY_NAMES = {
     "USD": "United States Dollar",

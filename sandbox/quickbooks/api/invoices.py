@@ -8,9 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox.quickbooks import errors
+from sandbox.quickbooks.api.names import check_currency, currency_prefs
 from sandbox.quickbooks.clocktime import company_today, qbo_time
-from sandbox.quickbooks.entities.common import Books, check_sync_token, ref_value
-from sandbox.quickbooks.entities.names import check_currency, currency_prefs
 from sandbox.quickbooks.rules import (
     DESCRIPTION,
     DISCOUNT,
@@ -21,6 +20,7 @@ from sandbox.quickbooks.rules import (
     dec,
     totals,
 )
+from sandbox.quickbooks.state import Books, check_sync_token, ref_value
 
 EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
 US_TAX_CODES = ("TAX", "NON")

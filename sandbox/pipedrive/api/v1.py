@@ -15,8 +15,10 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 
-from sandbox.pipedrive.common import PREFIX, ApiContext, PipedriveError, api_call, ok
-from sandbox.pipedrive.ratelimit import COSTS
+from sandbox.pipedrive.api.common import ApiContext, api_call, ok
+from sandbox.pipedrive.errors import PipedriveError
+from sandbox.pipedrive.limits import COSTS
+from sandbox.pipedrive.state import PREFIX
 
 # (code, name, decimals, symbol)
 CURRENCIES = [

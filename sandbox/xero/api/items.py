@@ -9,8 +9,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from sandbox.xero import rules
-from sandbox.xero.accounting import batch, query
-from sandbox.xero.api import bad_request, ctx, not_found, respond, state_of
+from sandbox.xero.api import batch, query
+from sandbox.xero.api.common import bad_request, ctx, not_found, respond, state_of
 from sandbox.xero.state import XeroState, new_id
 
 router = APIRouter()
