@@ -9,10 +9,10 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
 from sandbox.quickbooks import errors
-from sandbox.quickbooks.api import ApiState, payments
+from sandbox.quickbooks.api import payments
 from sandbox.quickbooks.oauth import AutoApprove, OAuthState
 from sandbox.quickbooks.seed import REALM_ID
-from sandbox.quickbooks.state import Books, public
+from sandbox.quickbooks.state import ApiState, Books, public
 from sandbox.quickbooks.webhooks import emit, set_webhook_format, webhook_format
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from sandbox.quickbooks.api import invoice_view
+from sandbox.quickbooks.api.common import invoice_view
 from sandbox.quickbooks.clocktime import company_today
 from sandbox.quickbooks.rules import derive_status
 from sandbox.quickbooks.state import Books

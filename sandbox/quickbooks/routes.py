@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, FastAPI
 
 from sandbox.quickbooks import api, control, errors, oauth, pages, seed
+from sandbox.quickbooks.state import ApiState
 
 if TYPE_CHECKING:
     from sandbox.app import Sandbox
@@ -37,10 +38,10 @@ class IntuitTid:
 def install(app: FastAPI, sandbox: Sandbox) -> None:
     """Routes (OAuth, API v3, pages, control), error shapes, reset hook and demo seeder."""
     oauth_state = oauth.OAuthState(sandbox)
-    api_state = api.ApiState(sandbox, oauth_state)
+    api_state = ApiState(sandbox, oauth_state)
     router = APIRouter()
     oauth.install(router, oauth_state)
-    api.install(router, sandbox, api_state)
+    api.install(router)
     pages.install(router, sandbox)
     control.install(router, sandbox, oauth_state, api_state)
     app.include_router(router)

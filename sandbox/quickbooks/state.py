@@ -6,12 +6,17 @@ import copy
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sandbox.clock import Clock
+from sandbox.limits import ConcurrencyGate, FixedWindow
 from sandbox.quickbooks import errors
 from sandbox.quickbooks.clocktime import qbo_time
 from sandbox.store import Store
+
+if TYPE_CHECKING:
+    from sandbox.app import Sandbox
+    from sandbox.quickbooks.oauth import OAuthState
 
 # Entities reachable at /v3/company/{realm}/<path>, path -> canonical name.
 ENTITIES = {
@@ -146,3 +151,21 @@ def num(value: Decimal) -> float | int:
     if value == value.to_integral_value():
         return int(value)
     return float(value)
+
+
+class ApiState:
+    """The per-realm limits (quickbooks.md §12) and a test knob for server-side latency."""
+
+    def __init__(self, sandbox: Sandbox, oauth: OAuthState) -> None:
+        self.sandbox = sandbox
+        self.oauth = oauth
+        self.minute = FixedWindow(sandbox.clock, 500, 60)
+        self.gate = ConcurrencyGate(10)
+        # Seconds each API call spends "working" inside the concurrency gate, so that tests
+        # and demos can observe the 10-concurrent limit (0 in normal use).
+        self.processing_seconds = 0.0
+
+    def reset(self) -> None:
+        self.minute.reset()
+        self.gate.reset()
+        self.processing_seconds = 0.0
