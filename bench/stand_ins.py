@@ -1,7 +1,7 @@
 """How fast the Xero stand-in answers: requests per second for an invoice GET and an invoice
 create (PUT /Invoices), at a few concurrency levels, measured in one run.
 
-Run: .venv/bin/python bench/sandbox.py [--requests 400] [--levels 1,4,16]
+Run: .venv/bin/python bench/stand_ins.py [--requests 400] [--levels 1,4,16]
 
 The sandbox runs in-process on a free port (uvicorn in a thread, real sockets, SQLite file
 store), demo-seeded. Xero's per-tenant limits (60/min, 5 concurrent) would cap any measurement
