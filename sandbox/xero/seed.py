@@ -11,6 +11,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from sandbox.store import Store
 from sandbox.xero.api.invoice_write import index_number, save_invoice
 from sandbox.xero.api.payments import apply_payment
 from sandbox.xero.state import XeroState, stable_id
@@ -138,188 +139,219 @@ def seed(state: XeroState) -> dict[str, Any]:
         created = state.now_ms()
         for org in ORGS:
             tenant = org["OrganisationID"]
-            store.put(
-                "xero:org",
-                tenant,
-                dict(
-                    org,
-                    APIKey="",
-                    PaysTax=True,
-                    OrganisationType="COMPANY",
-                    IsDemoCompany=False,
-                    OrganisationStatus="ACTIVE",
-                    FinancialYearEndDay=31,
-                    FinancialYearEndMonth=3,
-                    SalesTaxBasis="INVOICE",
-                    DefaultSalesTax="Tax Exclusive",
-                    DefaultPurchasesTax="Tax Exclusive",
-                    CreatedDateUTC=created,
-                    OrganisationEntityType="COMPANY",
-                    Class="STANDARD",
-                    Edition="BUSINESS",
-                    LineOfBusiness="Software consulting",
-                    Phones=[],
-                    ExternalLinks=[],
-                    PaymentTerms={"Sales": {"Day": 20, "Type": "OFFOLLOWINGMONTH"}},
-                ),
-            )
-            for code, name, rate in CURRENCIES[tenant]:
-                store.put(
-                    "xero:currency",
-                    f"{tenant}:{code}",
-                    {"Code": code, "Description": name, "_rate": rate, "_tenant": tenant},
-                    scope=tenant,
-                )
-            for tax_type, name, rate, revenue, expenses, report in TAX_RATES[tenant]:
-                store.put(
-                    "xero:taxrate",
-                    f"{tenant}:{tax_type}",
-                    {
-                        "Name": name,
-                        "TaxType": tax_type,
-                        "ReportTaxType": report,
-                        "Status": "ACTIVE",
-                        "TaxComponents": [
-                            {
-                                "Name": "GST",
-                                "Rate": rate,
-                                "IsCompound": False,
-                                "IsNonRecoverable": False,
-                            }
-                        ],
-                        "CanApplyToAssets": expenses,
-                        "CanApplyToEquity": expenses,
-                        "CanApplyToExpenses": expenses,
-                        "CanApplyToLiabilities": expenses,
-                        "CanApplyToRevenue": revenue,
-                        "DisplayTaxRate": rate,
-                        "EffectiveRate": rate,
-                        "_tenant": tenant,
-                    },
-                    scope=tenant,
-                )
-            for code, name, kind, klass, tax_type in ACCOUNTS[tenant]:
-                account_id = stable_id(f"{tenant}:account:{code}")
-                store.put(
-                    "xero:account",
-                    account_id,
-                    {
-                        "AccountID": account_id,
-                        "Code": code,
-                        "Name": name,
-                        "Type": kind,
-                        "Status": "ACTIVE",
-                        "Class": klass,
-                        "TaxType": tax_type,
-                        "EnablePaymentsToAccount": False,
-                        "ShowInExpenseClaims": False,
-                        "ReportingCode": "REV" if klass == "REVENUE" else "EXP",
-                        "HasAttachments": False,
-                        "UpdatedDateUTC": created,
-                        "_tenant": tenant,
-                    },
-                    scope=tenant,
-                )
-            for order, name in enumerate(THEMES[tenant]):
-                theme_id = stable_id(f"{tenant}:theme:{name}")
-                store.put(
-                    "xero:theme",
-                    theme_id,
-                    {
-                        "BrandingThemeID": theme_id,
-                        "Name": name,
-                        "Type": "INVOICE",
-                        "SortOrder": order,
-                        "CreatedDateUTC": created,
-                        "_tenant": tenant,
-                    },
-                    scope=tenant,
-                )
-        for email, first, last, roles, subscriber in USERS:
-            user_id = stable_id(f"user:{email}")
-            store.put(
-                "xero:user",
-                user_id,
-                {
-                    "UserID": user_id,
-                    "EmailAddress": email,
-                    "FirstName": first,
-                    "LastName": last,
-                    "UpdatedDateUTC": created,
-                    "IsSubscriber": subscriber,
-                    "roles": roles,
-                    "_sub": stable_id(f"sub:{email}").replace("-", ""),
-                },
-            )
-        for code, name, price in ITEMS:
-            item_id = stable_id(f"{NZ}:item:{code}")
-            store.put(
-                "xero:item",
-                item_id,
-                {
-                    "ItemID": item_id,
-                    "Code": code,
-                    "Name": name,
-                    "Description": name,
-                    "IsSold": True,
-                    "IsPurchased": False,
-                    "IsTrackedAsInventory": False,
-                    "SalesDetails": {
-                        "UnitPrice": price,
-                        "AccountCode": "200",
-                        "TaxType": "OUTPUT2",
-                    },
-                    "PurchaseDetails": {},
-                    "UpdatedDateUTC": created,
-                    "_tenant": NZ,
-                },
-                scope=NZ,
-            )
-        contacts: dict[str, dict[str, Any]] = {
-            "Acme Ltd": {
-                "EmailAddress": "accounts@acme.test",
-                "Addresses": [
-                    {
-                        "AddressType": "STREET",
-                        "AddressLine1": "12 Queen Street",
-                        "City": "Auckland",
-                        "PostalCode": "1010",
-                        "Country": "New Zealand",
-                    }
-                ],
-            },
-            "Globex Corporation": {"DefaultCurrency": "USD"},
-            "Soylent Corp": {},
-        }
-        for name, extra in contacts.items():
-            contact_id = stable_id(f"{NZ}:contact:{name}")
-            store.put(
-                "xero:contact",
-                contact_id,
-                {
-                    "ContactID": contact_id,
-                    "ContactStatus": "ACTIVE",
-                    "Name": name,
-                    "Addresses": [],
-                    "Phones": [],
-                    "ContactPersons": [],
-                    "IsSupplier": False,
-                    "IsCustomer": name == "Acme Ltd",
-                    "HasAttachments": False,
-                    "HasValidationErrors": False,
-                    "UpdatedDateUTC": created,
-                    "_tenant": NZ,
-                    **extra,
-                },
-                scope=NZ,
-            )
-        _seed_invoices(state)
+            seed_organisation(store, org, created)
+            for settings in (seed_currencies, seed_tax_rates, seed_accounts, seed_themes):
+                settings(store, tenant, created)
+        seed_users(store, created)
+        seed_items(store, NZ, created)
+        seed_contacts(store, NZ, created)
+        seed_invoices(state)
     finally:
         state.batcher = batcher
     return summary
 
 
-def _seed_invoices(state: XeroState) -> None:
+def seed_organisation(store: Store, org: dict[str, Any], created: int) -> None:
+    store.put(
+        "xero:org",
+        org["OrganisationID"],
+        dict(
+            org,
+            APIKey="",
+            PaysTax=True,
+            OrganisationType="COMPANY",
+            IsDemoCompany=False,
+            OrganisationStatus="ACTIVE",
+            FinancialYearEndDay=31,
+            FinancialYearEndMonth=3,
+            SalesTaxBasis="INVOICE",
+            DefaultSalesTax="Tax Exclusive",
+            DefaultPurchasesTax="Tax Exclusive",
+            CreatedDateUTC=created,
+            OrganisationEntityType="COMPANY",
+            Class="STANDARD",
+            Edition="BUSINESS",
+            LineOfBusiness="Software consulting",
+            Phones=[],
+            ExternalLinks=[],
+            PaymentTerms={"Sales": {"Day": 20, "Type": "OFFOLLOWINGMONTH"}},
+        ),
+    )
+
+
+def seed_currencies(store: Store, tenant: str, created: int) -> None:
+    for code, name, rate in CURRENCIES[tenant]:
+        store.put(
+            "xero:currency",
+            f"{tenant}:{code}",
+            {"Code": code, "Description": name, "_rate": rate, "_tenant": tenant},
+            scope=tenant,
+        )
+
+
+def seed_tax_rates(store: Store, tenant: str, created: int) -> None:
+    for tax_type, name, rate, revenue, expenses, report in TAX_RATES[tenant]:
+        store.put(
+            "xero:taxrate",
+            f"{tenant}:{tax_type}",
+            {
+                "Name": name,
+                "TaxType": tax_type,
+                "ReportTaxType": report,
+                "Status": "ACTIVE",
+                "TaxComponents": [
+                    {
+                        "Name": "GST",
+                        "Rate": rate,
+                        "IsCompound": False,
+                        "IsNonRecoverable": False,
+                    }
+                ],
+                "CanApplyToAssets": expenses,
+                "CanApplyToEquity": expenses,
+                "CanApplyToExpenses": expenses,
+                "CanApplyToLiabilities": expenses,
+                "CanApplyToRevenue": revenue,
+                "DisplayTaxRate": rate,
+                "EffectiveRate": rate,
+                "_tenant": tenant,
+            },
+            scope=tenant,
+        )
+
+
+def seed_accounts(store: Store, tenant: str, created: int) -> None:
+    for code, name, kind, klass, tax_type in ACCOUNTS[tenant]:
+        account_id = stable_id(f"{tenant}:account:{code}")
+        store.put(
+            "xero:account",
+            account_id,
+            {
+                "AccountID": account_id,
+                "Code": code,
+                "Name": name,
+                "Type": kind,
+                "Status": "ACTIVE",
+                "Class": klass,
+                "TaxType": tax_type,
+                "EnablePaymentsToAccount": False,
+                "ShowInExpenseClaims": False,
+                "ReportingCode": "REV" if klass == "REVENUE" else "EXP",
+                "HasAttachments": False,
+                "UpdatedDateUTC": created,
+                "_tenant": tenant,
+            },
+            scope=tenant,
+        )
+
+
+def seed_themes(store: Store, tenant: str, created: int) -> None:
+    for order, name in enumerate(THEMES[tenant]):
+        theme_id = stable_id(f"{tenant}:theme:{name}")
+        store.put(
+            "xero:theme",
+            theme_id,
+            {
+                "BrandingThemeID": theme_id,
+                "Name": name,
+                "Type": "INVOICE",
+                "SortOrder": order,
+                "CreatedDateUTC": created,
+                "_tenant": tenant,
+            },
+            scope=tenant,
+        )
+
+
+def seed_users(store: Store, created: int) -> None:
+    """Users reach organisations through their roles; not scoped to one tenant."""
+    for email, first, last, roles, subscriber in USERS:
+        user_id = stable_id(f"user:{email}")
+        store.put(
+            "xero:user",
+            user_id,
+            {
+                "UserID": user_id,
+                "EmailAddress": email,
+                "FirstName": first,
+                "LastName": last,
+                "UpdatedDateUTC": created,
+                "IsSubscriber": subscriber,
+                "roles": roles,
+                "_sub": stable_id(f"sub:{email}").replace("-", ""),
+            },
+        )
+
+
+def seed_items(store: Store, tenant: str, created: int) -> None:
+    for code, name, price in ITEMS:
+        item_id = stable_id(f"{tenant}:item:{code}")
+        store.put(
+            "xero:item",
+            item_id,
+            {
+                "ItemID": item_id,
+                "Code": code,
+                "Name": name,
+                "Description": name,
+                "IsSold": True,
+                "IsPurchased": False,
+                "IsTrackedAsInventory": False,
+                "SalesDetails": {
+                    "UnitPrice": price,
+                    "AccountCode": "200",
+                    "TaxType": "OUTPUT2",
+                },
+                "PurchaseDetails": {},
+                "UpdatedDateUTC": created,
+                "_tenant": tenant,
+            },
+            scope=tenant,
+        )
+
+
+def seed_contacts(store: Store, tenant: str, created: int) -> None:
+    contacts: dict[str, dict[str, Any]] = {
+        "Acme Ltd": {
+            "EmailAddress": "accounts@acme.test",
+            "Addresses": [
+                {
+                    "AddressType": "STREET",
+                    "AddressLine1": "12 Queen Street",
+                    "City": "Auckland",
+                    "PostalCode": "1010",
+                    "Country": "New Zealand",
+                }
+            ],
+        },
+        "Globex Corporation": {"DefaultCurrency": "USD"},
+        "Soylent Corp": {},
+    }
+    for name, extra in contacts.items():
+        contact_id = stable_id(f"{tenant}:contact:{name}")
+        store.put(
+            "xero:contact",
+            contact_id,
+            {
+                "ContactID": contact_id,
+                "ContactStatus": "ACTIVE",
+                "Name": name,
+                "Addresses": [],
+                "Phones": [],
+                "ContactPersons": [],
+                "IsSupplier": False,
+                "IsCustomer": name == "Acme Ltd",
+                "HasAttachments": False,
+                "HasValidationErrors": False,
+                "UpdatedDateUTC": created,
+                "_tenant": tenant,
+                **extra,
+            },
+            scope=tenant,
+        )
+
+
+def seed_invoices(state: XeroState) -> None:
     acme = stable_id(f"{NZ}:contact:Acme Ltd")
     today = state.now().date()
     plans = [
