@@ -151,34 +151,7 @@ def build(
 ) -> dict[str, Any]:
     """Validate an invoice body and compute everything QBO computes."""
     invoice = {k: v for k, v in body.items() if k not in READ_ONLY}
-    customer_id = ref_value(invoice.get("CustomerRef"))
-    if "CustomerRef" not in invoice or invoice["CustomerRef"] is None:
-        raise errors.required("CustomerRef")
-    if not customer_id:
-        # quickbooks.md §10, 6000: "Unexpected Internal Error. (-30003)" with an empty CustomerRef.
-        raise errors.QboFault(
-            400,
-            "6000",
-            "A business validation error has occurred while processing your request",
-            "Business Validation Error: Unexpected Internal Error. (-30003)",
-        )
-    customer = books.get("Customer", customer_id)
-    if customer is None or not customer.get("Active", True):
-        raise errors.invalid_reference("Customer", customer_id, "CustomerRef")
-    invoice["CustomerRef"] = {"value": customer_id, "name": customer["DisplayName"]}
-    home, _, _ = currency_prefs(books)
-    customer_currency = customer["CurrencyRef"]["value"]
-    currency = ref_value(invoice.get("CurrencyRef")) or customer_currency
-    check_currency(books, currency, "CurrencyRef")
-    if currency != customer_currency:
-        # UNCONFIRMED (quickbooks.md §9): the real message for this mismatch is unknown.
-        raise errors.business(
-            "6000",
-            f"The currency of the transaction ({currency}) must match the customer's currency "
-            f"({customer_currency}).",
-            "CurrencyRef",
-        )
-    invoice["CurrencyRef"] = check_currency(books, currency, "CurrencyRef")
+    customer, currency = _customer_and_currency(books, invoice)
     invoice["Line"] = _lines(books, invoice.get("Line"))
     today = company_today(books.clock.now())
     invoice["TxnDate"] = _check_date(invoice.get("TxnDate") or today, "TxnDate")
@@ -198,6 +171,61 @@ def build(
     if invoice.get("EmailStatus") == "NeedToSend" and not invoice.get("BillEmail"):
         raise errors.required("BillEmail")
     _doc_number(books, invoice, existing)
+    _amounts(books, invoice, body, existing, currency)
+    for key, default in (
+        ("ApplyTaxAfterDiscount", False),
+        ("PrintStatus", "NotSet"),
+        ("EmailStatus", "NotSet"),
+        ("AllowOnlineCreditCardPayment", False),
+        ("AllowOnlineACHPayment", False),
+        ("LinkedTxn", []),
+        ("CustomField", []),
+    ):
+        invoice.setdefault(key, default)
+    return invoice
+
+
+def _customer_and_currency(books: Books, invoice: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The active customer the invoice names, and a currency that matches the customer's."""
+    customer_id = ref_value(invoice.get("CustomerRef"))
+    if "CustomerRef" not in invoice or invoice["CustomerRef"] is None:
+        raise errors.required("CustomerRef")
+    if not customer_id:
+        # quickbooks.md §10, 6000: "Unexpected Internal Error. (-30003)" with an empty CustomerRef.
+        raise errors.QboFault(
+            400,
+            "6000",
+            "A business validation error has occurred while processing your request",
+            "Business Validation Error: Unexpected Internal Error. (-30003)",
+        )
+    customer = books.get("Customer", customer_id)
+    if customer is None or not customer.get("Active", True):
+        raise errors.invalid_reference("Customer", customer_id, "CustomerRef")
+    invoice["CustomerRef"] = {"value": customer_id, "name": customer["DisplayName"]}
+    customer_currency = customer["CurrencyRef"]["value"]
+    currency = ref_value(invoice.get("CurrencyRef")) or customer_currency
+    check_currency(books, currency, "CurrencyRef")
+    if currency != customer_currency:
+        # UNCONFIRMED (quickbooks.md §9): the real message for this mismatch is unknown.
+        raise errors.business(
+            "6000",
+            f"The currency of the transaction ({currency}) must match the customer's currency "
+            f"({customer_currency}).",
+            "CurrencyRef",
+        )
+    invoice["CurrencyRef"] = check_currency(books, currency, "CurrencyRef")
+    return customer, currency
+
+
+def _amounts(
+    books: Books,
+    invoice: dict[str, Any],
+    body: dict[str, Any],
+    existing: dict[str, Any] | None,
+    currency: str,
+) -> None:
+    """Tax, totals, balance and their home-currency amounts, as QBO computes them."""
+    home, _, _ = currency_prefs(books)
     tax_detail = invoice.get("TxnTaxDetail") or {}
     explicit = tax_detail.get("TotalTax") if existing is None or "TxnTaxDetail" in body else None
     result = totals(
@@ -218,17 +246,6 @@ def build(
         invoice["ExchangeRate"] = float(rate)
     invoice["HomeTotalAmt"] = float(cents(result.total * rate))
     invoice["HomeBalance"] = float(cents(dec(invoice["Balance"]) * rate))
-    for key, default in (
-        ("ApplyTaxAfterDiscount", False),
-        ("PrintStatus", "NotSet"),
-        ("EmailStatus", "NotSet"),
-        ("AllowOnlineCreditCardPayment", False),
-        ("AllowOnlineACHPayment", False),
-        ("LinkedTxn", []),
-        ("CustomField", []),
-    ):
-        invoice.setdefault(key, default)
-    return invoice
 
 
 def _doc_number(books: Books, invoice: dict[str, Any], existing: dict[str, Any] | None) -> None:
