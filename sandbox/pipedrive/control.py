@@ -123,8 +123,119 @@ def _check_links(pd: Pipedrive, cid: int, org_id: int | None, person_id: int | N
         raise HTTPException(422, f"no person {person_id} in company {cid}")
 
 
+def make_deal(pd: Pipedrive, body: DealIn) -> dict[str, Any]:
+    """Create a deal as a user would; fires a `create` webhook."""
+    company = _company(pd, body.company_id)
+    cid = company["id"]
+    _check_links(pd, cid, body.org_id, body.person_id)
+    users = pd.data.users(cid)
+    owner = body.user_id or next(u["id"] for u in users if u["is_admin"])
+    now = pd.sandbox.clock.now()
+    stamp = rfc3339(now)
+    deal: dict[str, Any] = {
+        "id": 1000 + pd.sandbox.store.next_seq("pipedrive:deal"),
+        "title": body.title,
+        "value": body.value,
+        "currency": body.currency or company["default_currency"],
+        "owner_id": owner,
+        "person_id": body.person_id,
+        "org_id": body.org_id,
+        "pipeline_id": 1,
+        "stage_id": 1,
+        "status": "open",
+        "add_time": stamp,
+        "update_time": stamp,
+        "stage_change_time": None,
+        "close_time": None,
+        "won_time": None,
+        "lost_time": None,
+        "expected_close_date": None,
+        "probability": None,
+        "lost_reason": None,
+        "label_ids": [],
+        "is_deleted": False,
+        "is_archived": False,
+        "archive_time": None,
+        "visible_to": 3,
+        "origin": "ManuallyCreated",
+        "origin_id": None,
+        "channel": None,
+        "channel_id": None,
+        "arr": None,
+        "mrr": None,
+        "acv": None,
+        "custom_fields": {f["key"]: None for f in pd.data.fields(cid, "deal") if f["is_custom"]},
+    }
+    lines = _replace_lines(pd, cid, deal, body.products, body.tax_method, stamp)
+    recompute_value(deal, lines, [])
+    pd.data.put("deal", cid, deal)
+    delivery = send_deal_event(pd, company, "create", deal["id"], deal, None, owner)
+    return {"deal": deal, "products": lines, "webhook": delivery.id}
+
+
+def edit_deal(pd: Pipedrive, deal_id: int, body: DealPatch) -> dict[str, Any]:
+    """Change a deal's title, value, currency, status, links or products; fires `change`."""
+    found = pd.data.find_deal(deal_id)
+    if found is None or found[1]["is_deleted"]:
+        raise HTTPException(404, f"no deal {deal_id}")
+    cid, deal = found
+    company = _company(pd, cid)
+    before = dict(deal)
+    now = pd.sandbox.clock.now()
+    stamp = rfc3339(now)
+    changes = body.model_dump(exclude_unset=True, exclude={"products", "user_id", "tax_method"})
+    if "status" in changes and changes["status"] not in DEAL_STATUSES:
+        raise HTTPException(422, f"status must be one of {', '.join(DEAL_STATUSES)}")
+    _check_links(pd, cid, changes.get("org_id"), changes.get("person_id"))
+    deal.update(changes)
+    if "status" in changes and changes["status"] != before["status"]:
+        closed = changes["status"] in ("won", "lost")
+        deal["close_time"] = stamp if closed else None
+        deal["won_time"] = stamp if changes["status"] == "won" else None
+        deal["lost_time"] = stamp if changes["status"] == "lost" else None
+    lines = pd.data.deal_lines(cid, deal_id)
+    if body.products is not None or body.tax_method is not None:
+        method = body.tax_method or (lines[0]["tax_method"] if lines else "exclusive")
+        wanted = body.products
+        if wanted is None:
+            wanted = [
+                LineIn(
+                    product_id=x["product_id"],
+                    quantity=x["quantity"],
+                    item_price=x["item_price"],
+                    discount=x["discount"],
+                    discount_type=x["discount_type"],
+                    tax=x["tax"],
+                    comments=x["comments"],
+                )
+                for x in lines
+            ]
+        lines = _replace_lines(pd, cid, deal, wanted, method, stamp)
+    for line in lines:
+        line["currency"] = deal["currency"]
+        pd.data.put_line(cid, line)
+    recompute_value(deal, lines, pd.data.deal_discounts(cid, deal_id))
+    previous = {k: before[k] for k in deal if deal[k] != before.get(k)}
+    deal["update_time"] = stamp
+    if previous:
+        previous["update_time"] = before["update_time"]
+    pd.data.put("deal", cid, deal)
+    user = body.user_id or deal["owner_id"]
+    delivery = send_deal_event(pd, company, "change", deal_id, deal, previous, user)
+    return {"deal": deal, "products": lines, "previous": previous, "webhook": delivery.id}
+
+
 def router() -> APIRouter:
     r = APIRouter(prefix="/_sandbox/pipedrive", tags=["control: pipedrive"])
+    r.include_router(install_routes())
+    r.include_router(company_routes())
+    r.include_router(deal_routes())
+    return r
+
+
+def install_routes() -> APIRouter:
+    """Consent, installs and uninstalls."""
+    r = APIRouter()
 
     @r.post("/auto-approve")
     async def auto_approve(request: Request, body: AutoApprove) -> dict[str, Any]:
@@ -160,6 +271,13 @@ def router() -> APIRouter:
         outcome = await send_uninstall(pd, body.company_id, body.user_id)
         return {**outcome, "revoked_grants": revoked}
 
+    return r
+
+
+def company_routes() -> APIRouter:
+    """Rate-limit plans, registered invoice links and the uninstall log."""
+    r = APIRouter()
+
     @r.get("/companies/{company_id}/limits")
     async def get_limits(request: Request, company_id: int) -> dict[str, Any]:
         pd = pipedrive_of(request)
@@ -193,111 +311,22 @@ def router() -> APIRouter:
     async def uninstalls(request: Request) -> list[dict[str, Any]]:
         return list(pipedrive_of(request).uninstalls)
 
+    return r
+
+
+def deal_routes() -> APIRouter:
+    """Deal changes, each firing the v2 webhook a real change would."""
+    r = APIRouter()
+
     @r.post("/deals", status_code=201)
     async def create_deal(request: Request, body: DealIn) -> dict[str, Any]:
         """Create a deal as a user would; fires a `create` webhook."""
-        pd = pipedrive_of(request)
-        company = _company(pd, body.company_id)
-        cid = company["id"]
-        _check_links(pd, cid, body.org_id, body.person_id)
-        users = pd.data.users(cid)
-        owner = body.user_id or next(u["id"] for u in users if u["is_admin"])
-        now = pd.sandbox.clock.now()
-        stamp = rfc3339(now)
-        deal: dict[str, Any] = {
-            "id": 1000 + pd.sandbox.store.next_seq("pipedrive:deal"),
-            "title": body.title,
-            "value": body.value,
-            "currency": body.currency or company["default_currency"],
-            "owner_id": owner,
-            "person_id": body.person_id,
-            "org_id": body.org_id,
-            "pipeline_id": 1,
-            "stage_id": 1,
-            "status": "open",
-            "add_time": stamp,
-            "update_time": stamp,
-            "stage_change_time": None,
-            "close_time": None,
-            "won_time": None,
-            "lost_time": None,
-            "expected_close_date": None,
-            "probability": None,
-            "lost_reason": None,
-            "label_ids": [],
-            "is_deleted": False,
-            "is_archived": False,
-            "archive_time": None,
-            "visible_to": 3,
-            "origin": "ManuallyCreated",
-            "origin_id": None,
-            "channel": None,
-            "channel_id": None,
-            "arr": None,
-            "mrr": None,
-            "acv": None,
-            "custom_fields": {
-                f["key"]: None for f in pd.data.fields(cid, "deal") if f["is_custom"]
-            },
-        }
-        lines = _replace_lines(pd, cid, deal, body.products, body.tax_method, stamp)
-        recompute_value(deal, lines, [])
-        pd.data.put("deal", cid, deal)
-        delivery = send_deal_event(pd, company, "create", deal["id"], deal, None, owner)
-        return {"deal": deal, "products": lines, "webhook": delivery.id}
+        return make_deal(pipedrive_of(request), body)
 
     @r.patch("/deals/{deal_id}")
     async def change_deal(request: Request, deal_id: int, body: DealPatch) -> dict[str, Any]:
         """Change a deal's title, value, currency, status, links or products; fires `change`."""
-        pd = pipedrive_of(request)
-        found = pd.data.find_deal(deal_id)
-        if found is None or found[1]["is_deleted"]:
-            raise HTTPException(404, f"no deal {deal_id}")
-        cid, deal = found
-        company = _company(pd, cid)
-        before = dict(deal)
-        now = pd.sandbox.clock.now()
-        stamp = rfc3339(now)
-        changes = body.model_dump(exclude_unset=True, exclude={"products", "user_id", "tax_method"})
-        if "status" in changes and changes["status"] not in DEAL_STATUSES:
-            raise HTTPException(422, f"status must be one of {', '.join(DEAL_STATUSES)}")
-        _check_links(pd, cid, changes.get("org_id"), changes.get("person_id"))
-        deal.update(changes)
-        if "status" in changes and changes["status"] != before["status"]:
-            closed = changes["status"] in ("won", "lost")
-            deal["close_time"] = stamp if closed else None
-            deal["won_time"] = stamp if changes["status"] == "won" else None
-            deal["lost_time"] = stamp if changes["status"] == "lost" else None
-        lines = pd.data.deal_lines(cid, deal_id)
-        if body.products is not None or body.tax_method is not None:
-            method = body.tax_method or (lines[0]["tax_method"] if lines else "exclusive")
-            wanted = body.products
-            if wanted is None:
-                wanted = [
-                    LineIn(
-                        product_id=x["product_id"],
-                        quantity=x["quantity"],
-                        item_price=x["item_price"],
-                        discount=x["discount"],
-                        discount_type=x["discount_type"],
-                        tax=x["tax"],
-                        comments=x["comments"],
-                    )
-                    for x in lines
-                ]
-            lines = _replace_lines(pd, cid, deal, wanted, method, stamp)
-        for line in lines:
-            line["currency"] = deal["currency"]
-            pd.data.put_line(cid, line)
-        recompute_value(deal, lines, pd.data.deal_discounts(cid, deal_id))
-        previous = {k: before[k] for k in deal if deal[k] != before.get(k)}
-        deal["update_time"] = stamp
-        if previous:
-            previous["update_time"] = before["update_time"]
-        pd.data.put("deal", cid, deal)
-        user = body.user_id or deal["owner_id"]
-        delivery = send_deal_event(pd, company, "change", deal_id, deal, previous, user)
-        return {"deal": deal, "products": lines, "previous": previous, "webhook": delivery.id}
+        return edit_deal(pipedrive_of(request), deal_id, body)
 
     @r.delete("/deals/{deal_id}")
     async def delete_deal(
