@@ -76,8 +76,53 @@ def _tokens(pd: Pipedrive, grant_id: str, refresh_token: str) -> dict[str, Any]:
     }
 
 
+def exchange_code(pd: Pipedrive, form: dict[str, str]) -> JSONResponse:
+    """authorization_code: a new install (grant) with its first access and refresh token."""
+    client = pd.sandbox.settings.pipedrive_client
+    data, reason = pd.grants.consume_code(form.get("code", ""))
+    if data is None:
+        message = (
+            "Invalid grant: authorization_code has expired"
+            if reason == "expired"
+            else "Invalid grant: authorization code is invalid"
+        )
+        return oauth_error(400, "invalid_grant", message)
+    if form.get("redirect_uri") != data["redirect_uri"]:
+        return oauth_error(400, "invalid_request", "redirect_uri is invalid")
+    grant_id = pd.grants.create_grant(
+        {
+            "company_id": data["company_id"],
+            "user_id": data["user_id"],
+            "client_id": client.client_id,
+            "scope": APP_SCOPES,
+            "installed_at": pd.sandbox.clock.timestamp(),
+        }
+    )
+    refresh = pd.grants.issue_refresh(grant_id, REFRESH_TTL)
+    return JSONResponse(_tokens(pd, grant_id, refresh))
+
+
+def refresh_tokens(pd: Pipedrive, form: dict[str, str]) -> JSONResponse:
+    """refresh_token: a new access token; the refresh token itself is never rotated."""
+    refresh = form.get("refresh_token", "")
+    record = pd.grants.live_refresh(refresh)
+    if record is None:
+        return oauth_error(400, "invalid_grant", "Invalid grant: refresh token is invalid")
+    # Not rotated: the same refresh token comes back with its 60 days restarted.
+    pd.grants.extend_refresh(refresh, REFRESH_TTL)
+    return JSONResponse(_tokens(pd, record["grant_id"], refresh))
+
+
 def router() -> APIRouter:
     r = APIRouter(prefix=f"{PREFIX}/oauth/oauth", tags=["pipedrive oauth"])
+    r.include_router(consent_routes())
+    r.include_router(token_routes())
+    return r
+
+
+def consent_routes() -> APIRouter:
+    """oauth.pipedrive.com/oauth/authorize: the consent page and the person's answer."""
+    r = APIRouter()
 
     @r.get("/authorize", response_model=None)
     async def authorize(request: Request) -> Response:
@@ -132,6 +177,13 @@ def router() -> APIRouter:
             return render(request, "authorize_error.html", 400, message="Choose a user")
         return RedirectResponse(_issue(pd, user, target, state), 303)
 
+    return r
+
+
+def token_routes() -> APIRouter:
+    """Token and revoke endpoints (client-authenticated, form bodies)."""
+    r = APIRouter()
+
     @r.post("/token")
     async def token(request: Request) -> JSONResponse:
         pd = pipedrive_of(request)
@@ -149,35 +201,9 @@ def router() -> APIRouter:
             return oauth_error(401, "invalid_client", "Invalid client credentials")
         grant_type = form.get("grant_type")
         if grant_type == "authorization_code":
-            data, reason = pd.grants.consume_code(form.get("code", ""))
-            if data is None:
-                message = (
-                    "Invalid grant: authorization_code has expired"
-                    if reason == "expired"
-                    else "Invalid grant: authorization code is invalid"
-                )
-                return oauth_error(400, "invalid_grant", message)
-            if form.get("redirect_uri") != data["redirect_uri"]:
-                return oauth_error(400, "invalid_request", "redirect_uri is invalid")
-            grant_id = pd.grants.create_grant(
-                {
-                    "company_id": data["company_id"],
-                    "user_id": data["user_id"],
-                    "client_id": client.client_id,
-                    "scope": APP_SCOPES,
-                    "installed_at": pd.sandbox.clock.timestamp(),
-                }
-            )
-            refresh = pd.grants.issue_refresh(grant_id, REFRESH_TTL)
-            return JSONResponse(_tokens(pd, grant_id, refresh))
+            return exchange_code(pd, form)
         if grant_type == "refresh_token":
-            refresh = form.get("refresh_token", "")
-            record = pd.grants.live_refresh(refresh)
-            if record is None:
-                return oauth_error(400, "invalid_grant", "Invalid grant: refresh token is invalid")
-            # Not rotated: the same refresh token comes back with its 60 days restarted.
-            pd.grants.extend_refresh(refresh, REFRESH_TTL)
-            return JSONResponse(_tokens(pd, record["grant_id"], refresh))
+            return refresh_tokens(pd, form)
         return oauth_error(
             400, "unsupported_grant_type", f"Unsupported grant type: {grant_type or ''}".strip()
         )

@@ -68,6 +68,15 @@ def _not_found(request: Request, message: str) -> HTMLResponse:
 
 def router() -> APIRouter:
     r = APIRouter(prefix=PREFIX, tags=["pipedrive pages"], include_in_schema=False)
+    r.include_router(company_pages())
+    r.include_router(deal_pages())
+    r.include_router(extension_pages())
+    return r
+
+
+def company_pages() -> APIRouter:
+    """The user picker and a company's home page with its deals."""
+    r = APIRouter()
 
     @r.get("/", response_class=HTMLResponse)
     async def index(request: Request) -> HTMLResponse:
@@ -103,6 +112,13 @@ def router() -> APIRouter:
             users=pd.data.users(company["id"]),
             deals=deals,
         )
+
+    return r
+
+
+def deal_pages() -> APIRouter:
+    """A deal's page, hosting our panel in an iframe."""
+    r = APIRouter()
 
     @r.get("/c/{domain}/deal/{deal_id}", response_class=HTMLResponse)
     async def deal_page(
@@ -163,6 +179,13 @@ def router() -> APIRouter:
             theme=theme,
             other_theme="dark" if theme == "light" else "light",
         )
+
+    return r
+
+
+def extension_pages() -> APIRouter:
+    """What the Invoicing extension's iframe and connect flow call."""
+    r = APIRouter()
 
     @r.get("/c/{domain}/extensions/signed-token")
     async def signed_token(request: Request, domain: str, user_id: str = "") -> JSONResponse:

@@ -75,6 +75,14 @@ def me(ctx: ApiContext) -> dict[str, Any]:
 
 def router() -> APIRouter:
     r = APIRouter()
+    r.include_router(account_routes())
+    r.include_router(invoicing_routes())
+    return r
+
+
+def account_routes() -> APIRouter:
+    """The caller and the company's currencies."""
+    r = APIRouter()
 
     @r.get("/users/me")
     async def users_me(
@@ -102,6 +110,13 @@ def router() -> APIRouter:
             if not term or term.lower() in f"{code} {name}".lower()
         ]
         return ok(rows)
+
+    return r
+
+
+def invoicing_routes() -> APIRouter:
+    """The Invoicing extension's provider registration."""
+    r = APIRouter()
 
     @r.post("/invoice/user/provider")
     async def register_provider(

@@ -60,14 +60,24 @@ def _sorted_lines(
     return sorted(lines, key=lambda line: (line[key], line["id"]), reverse=direction == "desc")
 
 
+def deal_or_404(ctx: ApiContext, raw_id: str) -> dict[str, Any]:
+    deal = ctx.data.get("deal", ctx.company_id, parse_id(raw_id, "id"))
+    if deal is None:
+        raise PipedriveError(404, "Deal not found")
+    return deal
+
+
 def router() -> APIRouter:
     r = APIRouter()
+    r.include_router(deal_list_routes())
+    r.include_router(deal_routes())
+    r.include_router(entity_routes())
+    return r
 
-    def deal_or_404(ctx: ApiContext, raw_id: str) -> dict[str, Any]:
-        deal = ctx.data.get("deal", ctx.company_id, parse_id(raw_id, "id"))
-        if deal is None:
-            raise PipedriveError(404, "Deal not found")
-        return deal
+
+def deal_list_routes() -> APIRouter:
+    """Deals by filter or ids, and the products of many deals at once."""
+    r = APIRouter()
 
     @r.get("/deals")
     async def list_deals(
@@ -117,6 +127,13 @@ def router() -> APIRouter:
         page, extra = paginate(_sorted_lines(lines, sort_by, sort_direction), cursor, limit)
         return ok(page, extra)
 
+    return r
+
+
+def deal_routes() -> APIRouter:
+    """One deal, its products and its discounts."""
+    r = APIRouter()
+
     @r.get("/deals/{deal_id}")
     async def get_deal(
         ctx: DealCtx, deal_id: str, custom_fields: str | None = None
@@ -143,6 +160,13 @@ def router() -> APIRouter:
     async def deal_discounts(ctx: DiscountsCtx, deal_id: str) -> dict[str, Any]:
         deal = deal_or_404(ctx, deal_id)
         return ok(ctx.data.deal_discounts(ctx.company_id, deal["id"]))
+
+    return r
+
+
+def entity_routes() -> APIRouter:
+    """Products, organizations and persons."""
+    r = APIRouter()
 
     @r.get("/products")
     async def list_products(
