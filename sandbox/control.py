@@ -20,6 +20,14 @@ def _sandbox(request: Request) -> Any:
 
 def install(app: FastAPI, sandbox: Any) -> None:
     router = APIRouter(prefix="/_sandbox", tags=["control"])
+    state_routes(router)
+    fault_routes(router)
+    log_routes(router)
+    app.include_router(router)
+
+
+def state_routes(router: APIRouter) -> None:
+    """Reset, seed and the clock."""
 
     @router.post("/reset")
     async def reset(request: Request) -> dict[str, Any]:
@@ -46,6 +54,10 @@ def install(app: FastAPI, sandbox: Any) -> None:
         now = c.advance(body.seconds)
         return {"now": now.isoformat(), "offset_seconds": c.offset_seconds}
 
+
+def fault_routes(router: APIRouter) -> None:
+    """Injected faults."""
+
     @router.get("/faults")
     async def list_faults(request: Request) -> list[dict[str, Any]]:
         return [
@@ -67,6 +79,10 @@ def install(app: FastAPI, sandbox: Any) -> None:
         _sandbox(request).faults.clear()
         return {"cleared": True}
 
+
+def log_routes(router: APIRouter) -> None:
+    """What the stand-ins received and the webhooks they sent."""
+
     @router.get("/requests")
     async def requests_log(request: Request, path: str | None = None) -> list[dict[str, Any]]:
         """What the stand-ins received (optionally only paths containing `path`)."""
@@ -81,5 +97,3 @@ def install(app: FastAPI, sandbox: Any) -> None:
     async def webhooks(request: Request, provider: str | None = None) -> list[dict[str, Any]]:
         """Webhook deliveries the stand-ins made, with each attempt's outcome."""
         return list(_sandbox(request).webhooks.listing(provider))
-
-    app.include_router(router)

@@ -46,16 +46,25 @@ class ProcessingBody(BaseModel):
     seconds: float = Field(ge=0, le=30)
 
 
+def books_for(sandbox: Sandbox, realm_id: str) -> Books:
+    if sandbox.store.get("qbo:realm", realm_id) is None:
+        raise HTTPException(404, f"unknown realm {realm_id}")
+    return Books(sandbox.store, sandbox.clock, realm_id, sandbox.settings.public_url)
+
+
 def install(router: APIRouter, sandbox: Sandbox, oauth: OAuthState, api: ApiState) -> None:
-    def books_for(realm_id: str) -> Books:
-        if sandbox.store.get("qbo:realm", realm_id) is None:
-            raise HTTPException(404, f"unknown realm {realm_id}")
-        return Books(sandbox.store, sandbox.clock, realm_id, sandbox.settings.public_url)
+    consent_controls(router, oauth)
+    book_controls(router, sandbox)
+    limit_controls(router, api)
+
+
+def consent_controls(router: APIRouter, oauth: OAuthState) -> None:
+    """Arm or disarm non-interactive consent."""
 
     @router.post("/_sandbox/quickbooks/auto-approve", tags=["quickbooks control"])
     async def auto_approve(body: AutoApproveBody) -> dict[str, Any]:
         """Authorize requests redirect at once from now on: approve (realm) or deny."""
-        if body.realm_id and sandbox.store.get("qbo:realm", body.realm_id) is None:
+        if body.realm_id and oauth.sandbox.store.get("qbo:realm", body.realm_id) is None:
             raise HTTPException(404, f"unknown realm {body.realm_id}")
         oauth.auto = AutoApprove(body.realm_id, body.deny, body.user_email)
         return {"auto_approve": body.model_dump()}
@@ -66,10 +75,14 @@ def install(router: APIRouter, sandbox: Sandbox, oauth: OAuthState, api: ApiStat
         oauth.auto = None
         return {"auto_approve": None}
 
+
+def book_controls(router: APIRouter, sandbox: Sandbox) -> None:
+    """Payments, the webhook format, the email outbox and company preferences."""
+
     @router.post("/_sandbox/quickbooks/payments", tags=["quickbooks control"])
     async def payment(body: PaymentBody) -> dict[str, Any]:
         """Record a customer payment (partial or full); fires Payment and Invoice webhooks."""
-        books = books_for(body.realm_id)
+        books = books_for(sandbox, body.realm_id)
         try:
             with sandbox.store.transaction():
                 paid = payments.apply_payment(books, body.invoice_id, body.amount)
@@ -82,7 +95,7 @@ def install(router: APIRouter, sandbox: Sandbox, oauth: OAuthState, api: ApiStat
     @router.post("/_sandbox/quickbooks/webhook-format", tags=["quickbooks control"])
     async def set_format(body: FormatBody) -> dict[str, Any]:
         """Choose the notification shape for a realm: CloudEvents (default) or legacy."""
-        books_for(body.realm_id)
+        books_for(sandbox, body.realm_id)
         set_webhook_format(sandbox, body.realm_id, body.format)
         return {"realm_id": body.realm_id, "format": webhook_format(sandbox, body.realm_id)}
 
@@ -94,7 +107,7 @@ def install(router: APIRouter, sandbox: Sandbox, oauth: OAuthState, api: ApiStat
     @router.post("/_sandbox/quickbooks/preferences", tags=["quickbooks control"])
     async def preferences(body: PreferencesBody) -> dict[str, Any]:
         """Flip company settings the API cannot change (multi-currency, custom numbers)."""
-        books_for(body.realm_id)
+        books_for(sandbox, body.realm_id)
         realm = sandbox.store.get("qbo:realm", body.realm_id) or {}
         prefs = realm["Preferences"]
         if body.MultiCurrencyEnabled is not None:
@@ -103,6 +116,10 @@ def install(router: APIRouter, sandbox: Sandbox, oauth: OAuthState, api: ApiStat
             prefs["SalesFormsPrefs"]["CustomTxnNumbers"] = body.CustomTxnNumbers
         sandbox.store.put("qbo:realm", body.realm_id, realm)
         return {"Preferences": prefs}
+
+
+def limit_controls(router: APIRouter, api: ApiState) -> None:
+    """Simulated processing time and the per-realm limits' state."""
 
     @router.post("/_sandbox/quickbooks/processing-time", tags=["quickbooks control"])
     async def processing_time(body: ProcessingBody) -> dict[str, Any]:

@@ -138,6 +138,13 @@ def _client(state: OAuthState, request: Request, form: dict[str, str]) -> None:
 
 
 def install(router: APIRouter, state: OAuthState) -> None:
+    consent_routes(router, state)
+    token_routes(router, state)
+
+
+def consent_routes(router: APIRouter, state: OAuthState) -> None:
+    """appcenter.intuit.com: the consent page and the person's answer."""
+
     @router.get("/quickbooks/appcenter/connect/oauth2", include_in_schema=False)
     async def authorize(request: Request) -> Response:
         params = dict(request.query_params)
@@ -192,6 +199,10 @@ def install(router: APIRouter, state: OAuthState) -> None:
             return _error_page(request, "Choose a company to connect.")
         user = form.get("user") or _first_user(state.sandbox, realm_id)
         return RedirectResponse(_approve(state, params, realm_id, user), 302)
+
+
+def token_routes(router: APIRouter, state: OAuthState) -> None:
+    """The token and revoke endpoints."""
 
     @router.post("/quickbooks/oauth/oauth2/v1/tokens/bearer", tags=["quickbooks"])
     async def token(request: Request) -> dict[str, Any]:

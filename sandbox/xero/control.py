@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
+from sandbox.xero import webhooks
 from sandbox.xero.api.payments import PaymentError, apply_payment
 from sandbox.xero.state import AutoApprove, XeroState
 
@@ -36,6 +37,14 @@ class LatencyBody(BaseModel):
 
 def install(app: FastAPI, state: XeroState) -> None:
     router = APIRouter(prefix="/_sandbox/xero", tags=["control"])
+    consent_controls(router, state)
+    record_controls(router, state)
+    delivery_controls(router, state)
+    app.include_router(router)
+
+
+def consent_controls(router: APIRouter, state: XeroState) -> None:
+    """Arm or disarm non-interactive consent."""
 
     @router.post("/auto-approve")
     async def auto_approve(body: AutoApproveBody) -> dict[str, Any]:
@@ -67,6 +76,10 @@ def install(app: FastAPI, state: XeroState) -> None:
         state.auto = None
         return {"armed": False}
 
+
+def record_controls(router: APIRouter, state: XeroState) -> None:
+    """Payments as a customer would make them, and the email outbox."""
+
     @router.post("/payments")
     async def payment(body: PaymentBody) -> dict[str, Any]:
         """Apply a payment: partial lowers AmountDue; the full balance makes it PAID."""
@@ -86,15 +99,17 @@ def install(app: FastAPI, state: XeroState) -> None:
         """Invoices emailed through `POST /Invoices/{id}/Email`, oldest first."""
         return state.store.all("xero:outbox")
 
+
+def delivery_controls(router: APIRouter, state: XeroState) -> None:
+    """Webhook handshakes and flushes, and simulated processing time."""
+
     @router.post("/intent-to-receive")
     async def intent_to_receive(body: IntentBody | None = None) -> dict[str, Any]:
         """Run Xero's handshake against the webhook URL; reports whether it answered right."""
-        from sandbox.xero.webhooks import intent_to_receive as run
-
         url = (body.url if body else None) or state.sandbox.settings.xero_webhook_url
         if not url:
             raise HTTPException(422, "no webhook URL configured")
-        return await run(state, state.sandbox.http, url)
+        return await webhooks.intent_to_receive(state, state.sandbox.http, url)
 
     @router.post("/webhooks/flush")
     async def flush() -> dict[str, Any]:
@@ -108,5 +123,3 @@ def install(app: FastAPI, state: XeroState) -> None:
         """Processing time inside the rate limiter, so that concurrent calls overlap."""
         state.latency_ms = body.ms
         return {"latency_ms": body.ms}
-
-    app.include_router(router)

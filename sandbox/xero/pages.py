@@ -69,35 +69,39 @@ def _org_by_shortcode(state: XeroState, shortcode: str) -> dict[str, Any] | None
     return next((o for o in state.orgs() if o["ShortCode"] == shortcode), None)
 
 
+def invoice_page(
+    state: XeroState, org: dict[str, Any], invoice: dict[str, Any], online: bool
+) -> HTMLResponse:
+    return _html(
+        "invoice.html",
+        {
+            "org": org,
+            "inv": invoice,
+            "online": online,
+            "list_url": f"{state.base}/go/organisationlogin/default.aspx?shortcode="
+            f"{quote(org['ShortCode'])}",
+        },
+    )
+
+
+def list_page(state: XeroState, org: dict[str, Any]) -> HTMLResponse:
+    invoices = [
+        i
+        for i in state.store.all("xero:invoice", scope=org["OrganisationID"])
+        if i["Type"] == "ACCREC"
+    ]
+    return _html(
+        "invoices.html",
+        {
+            "org": org,
+            "invoices": invoices,
+            "link": lambda inv: deep_link(state, org, inv["InvoiceID"]),
+        },
+    )
+
+
 def install(app: FastAPI, state: XeroState) -> None:
     router = APIRouter(prefix="/xero", tags=["xero pages"], include_in_schema=False)
-
-    def invoice_page(org: dict[str, Any], invoice: dict[str, Any], online: bool) -> HTMLResponse:
-        return _html(
-            "invoice.html",
-            {
-                "org": org,
-                "inv": invoice,
-                "online": online,
-                "list_url": f"{state.base}/go/organisationlogin/default.aspx?shortcode="
-                f"{quote(org['ShortCode'])}",
-            },
-        )
-
-    def list_page(org: dict[str, Any]) -> HTMLResponse:
-        invoices = [
-            i
-            for i in state.store.all("xero:invoice", scope=org["OrganisationID"])
-            if i["Type"] == "ACCREC"
-        ]
-        return _html(
-            "invoices.html",
-            {
-                "org": org,
-                "invoices": invoices,
-                "link": lambda inv: deep_link(state, org, inv["InvoiceID"]),
-            },
-        )
 
     @router.get("/go/organisationlogin/default.aspx", response_model=None)
     async def organisation_login(request: Request) -> Response:
@@ -120,8 +124,8 @@ def install(app: FastAPI, state: XeroState) -> None:
                 return _html(
                     "error.html", {"error": "Invoice not found", "description": invoice_id}, 404
                 )
-            return invoice_page(org, invoice, online=False)
-        return list_page(org)
+            return invoice_page(state, org, invoice, online=False)
+        return list_page(state, org)
 
     @router.get("/in/{token}", response_model=None)
     async def online_invoice(token: str) -> Response:
@@ -135,6 +139,6 @@ def install(app: FastAPI, state: XeroState) -> None:
                 {"error": "Not found", "description": "This invoice link is not valid."},
                 404,
             )
-        return invoice_page(org, invoice, online=True)
+        return invoice_page(state, org, invoice, online=True)
 
     app.include_router(router)
