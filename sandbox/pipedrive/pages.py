@@ -66,6 +66,27 @@ def _not_found(request: Request, message: str) -> HTMLResponse:
     return render(request, "not_found.html", 404, message=message)
 
 
+def _panel_url(
+    pd: Pipedrive, viewer: dict[str, Any], cid: int, deal: dict[str, Any], theme: str
+) -> str:
+    """Our panel's iframe URL with the query Pipedrive adds, its JWT included (§3.1)."""
+    settings = pd.sandbox.settings
+    token = sign_panel_token(
+        settings.pipedrive_jwt_secret, viewer["id"], cid, pd.sandbox.clock.timestamp()
+    )
+    params = {
+        "resource": "deal",
+        "view": "details",
+        "userId": viewer["id"],
+        "companyId": cid,
+        "selectedIds": deal["id"],
+        "id": str(uuid.uuid4()),
+        "theme": theme,
+        "token": token,
+    }
+    return f"{settings.app_url.rstrip('/')}/pipedrive/panel?{urlencode(params)}"
+
+
 def router() -> APIRouter:
     r = APIRouter(prefix=PREFIX, tags=["pipedrive pages"], include_in_schema=False)
     r.include_router(company_pages())
@@ -147,21 +168,7 @@ def deal_pages() -> APIRouter:
             {**line, "item_price_text": money(line["item_price"]), "sum_text": money(line["sum"])}
             for line in pd.data.deal_lines(cid, deal["id"])
         ]
-        settings = pd.sandbox.settings
-        token = sign_panel_token(
-            settings.pipedrive_jwt_secret, viewer["id"], cid, pd.sandbox.clock.timestamp()
-        )
-        params = {
-            "resource": "deal",
-            "view": "details",
-            "userId": viewer["id"],
-            "companyId": cid,
-            "selectedIds": deal["id"],
-            "id": str(uuid.uuid4()),
-            "theme": theme,
-            "token": token,
-        }
-        panel_url = f"{settings.app_url.rstrip('/')}/pipedrive/panel?{urlencode(params)}"
+        panel_url = _panel_url(pd, viewer, cid, deal, theme)
         return render(
             request,
             "deal.html",

@@ -19,6 +19,37 @@ def _money(value: Any, currency: str) -> str:
     return f"{currency} {float(value or 0):,.2f}"
 
 
+WIDTHS = (90, 25, 35, 40)
+
+
+def _lines_table(pdf: FPDF, invoice: dict[str, Any], currency: str) -> None:
+    """One row per line as read: items, the computed subtotal and discounts."""
+    widths = WIDTHS
+    pdf.set_font("Helvetica", "B", 10)
+    for width, head in zip(widths, ("Description", "Qty", "Rate", "Amount"), strict=True):
+        pdf.cell(width, 7, head, border="B", align="L" if head == "Description" else "R")
+    pdf.ln()
+    pdf.set_font("Helvetica", "", 10)
+    for item in invoice.get("Line", []):
+        kind = item.get("DetailType")
+        if kind == SALES:
+            detail = item[SALES]
+            desc = item.get("Description") or detail.get("ItemRef", {}).get("name", "")
+            cells = (desc, detail.get("Qty", ""), detail.get("UnitPrice", ""), item["Amount"])
+        elif kind == SUBTOTAL:
+            cells = ("Subtotal", "", "", item["Amount"])
+        elif kind == DISCOUNT:
+            pct = item.get(DISCOUNT, {}).get("DiscountPercent")
+            cells = (f"Discount{f' {pct}%' if pct else ''}", "", "", -float(item["Amount"]))
+        else:
+            cells = (item.get("Description", ""), "", "", "")
+        pdf.cell(widths[0], 6, _text(cells[0])[:60])
+        pdf.cell(widths[1], 6, _text(cells[1]), align="R")
+        pdf.cell(widths[2], 6, _text(cells[2]), align="R")
+        amount = _money(cells[3], currency) if cells[3] != "" else ""
+        pdf.cell(widths[3], 6, amount, align="R", new_x="LMARGIN", new_y="NEXT")
+
+
 def invoice_pdf(realm: dict[str, Any], invoice: dict[str, Any], now: datetime) -> bytes:
     """Render the invoice as read (with its computed subtotal line) to PDF bytes."""
     company = realm.get("CompanyInfo", {})
@@ -54,31 +85,9 @@ def invoice_pdf(realm: dict[str, Any], invoice: dict[str, Any], now: datetime) -
             pdf.cell(30, 6, label)
             pdf.cell(0, 6, _text(value), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
-    widths = (90, 25, 35, 40)
-    pdf.set_font("Helvetica", "B", 10)
-    for width, head in zip(widths, ("Description", "Qty", "Rate", "Amount"), strict=True):
-        pdf.cell(width, 7, head, border="B", align="L" if head == "Description" else "R")
-    pdf.ln()
-    pdf.set_font("Helvetica", "", 10)
-    for item in invoice.get("Line", []):
-        kind = item.get("DetailType")
-        if kind == SALES:
-            detail = item[SALES]
-            desc = item.get("Description") or detail.get("ItemRef", {}).get("name", "")
-            cells = (desc, detail.get("Qty", ""), detail.get("UnitPrice", ""), item["Amount"])
-        elif kind == SUBTOTAL:
-            cells = ("Subtotal", "", "", item["Amount"])
-        elif kind == DISCOUNT:
-            pct = item.get(DISCOUNT, {}).get("DiscountPercent")
-            cells = (f"Discount{f' {pct}%' if pct else ''}", "", "", -float(item["Amount"]))
-        else:
-            cells = (item.get("Description", ""), "", "", "")
-        pdf.cell(widths[0], 6, _text(cells[0])[:60])
-        pdf.cell(widths[1], 6, _text(cells[1]), align="R")
-        pdf.cell(widths[2], 6, _text(cells[2]), align="R")
-        amount = _money(cells[3], currency) if cells[3] != "" else ""
-        pdf.cell(widths[3], 6, amount, align="R", new_x="LMARGIN", new_y="NEXT")
+    _lines_table(pdf, invoice, currency)
     pdf.ln(3)
+    widths = WIDTHS
     tax = (invoice.get("TxnTaxDetail") or {}).get("TotalTax", 0)
     for label, value in (
         ("Tax", tax),

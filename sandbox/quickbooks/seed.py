@@ -53,38 +53,43 @@ def realm_document(realm_id: str, name: str, created: str) -> dict[str, Any]:
             "NameValue": [{"Name": "OfferingSku", "Value": "QuickBooks Online Plus"}],
             "MetaData": {"CreateTime": created, "LastUpdatedTime": created},
         },
-        "Preferences": {
-            "Id": "1",
-            "SyncToken": "0",
-            "domain": "QBO",
-            "sparse": False,
-            "CurrencyPrefs": {"MultiCurrencyEnabled": True, "HomeCurrency": {"value": "USD"}},
-            "SalesFormsPrefs": {
-                "CustomField": [],
-                "CustomTxnNumbers": False,
-                "AllowDeposit": True,
-                "AllowDiscount": True,
-                "DefaultDiscountAccount": "4",
-                "AllowServiceDate": False,
-                "AllowShipping": False,
-                "DefaultTerms": {"value": "2"},
-                "ETransactionEnabledStatus": "NotApplicable",
-                "ETransactionPaymentEnabled": True,
-                "IPNSupportEnabled": False,
-                "AutoApplyCredit": True,
-                "AutoApplyPayments": True,
-                "UsingProgressInvoicing": False,
-            },
-            "TaxPrefs": {"UsingSalesTax": True, "PartnerTaxEnabled": True},
-            "EmailMessagesPrefs": {
-                "InvoiceMessage": {
-                    "Subject": "Invoice [Invoice No.] from Northwind Traders US",
-                    "Message": "Dear [Customer], your invoice is attached. Thank you!",
-                }
-            },
-            "OtherPrefs": {"NameValue": []},
-            "MetaData": {"CreateTime": created, "LastUpdatedTime": created},
+        "Preferences": preferences_document(created),
+    }
+
+
+def preferences_document(created: str) -> dict[str, Any]:
+    """The company's Preferences: multicurrency on, discounts and deposits allowed, sales tax."""
+    return {
+        "Id": "1",
+        "SyncToken": "0",
+        "domain": "QBO",
+        "sparse": False,
+        "CurrencyPrefs": {"MultiCurrencyEnabled": True, "HomeCurrency": {"value": "USD"}},
+        "SalesFormsPrefs": {
+            "CustomField": [],
+            "CustomTxnNumbers": False,
+            "AllowDeposit": True,
+            "AllowDiscount": True,
+            "DefaultDiscountAccount": "4",
+            "AllowServiceDate": False,
+            "AllowShipping": False,
+            "DefaultTerms": {"value": "2"},
+            "ETransactionEnabledStatus": "NotApplicable",
+            "ETransactionPaymentEnabled": True,
+            "IPNSupportEnabled": False,
+            "AutoApplyCredit": True,
+            "AutoApplyPayments": True,
+            "UsingProgressInvoicing": False,
         },
+        "TaxPrefs": {"UsingSalesTax": True, "PartnerTaxEnabled": True},
+        "EmailMessagesPrefs": {
+            "InvoiceMessage": {
+                "Subject": "Invoice [Invoice No.] from Northwind Traders US",
+                "Message": "Dear [Customer], your invoice is attached. Thank you!",
+            }
+        },
+        "OtherPrefs": {"NameValue": []},
+        "MetaData": {"CreateTime": created, "LastUpdatedTime": created},
     }
 
 
@@ -145,6 +150,13 @@ def seed_realm(sandbox: Sandbox, realm_id: str = REALM_ID, name: str = COMPANY_N
     created = qbo_time(sandbox.clock.now())
     sandbox.store.put("qbo:realm", realm_id, realm_document(realm_id, name, created))
     books = Books(sandbox.store, sandbox.clock, realm_id, sandbox.settings.public_url)
+    seed_settings(books)
+    seed_names(books)
+    return books
+
+
+def seed_settings(books: Books) -> None:
+    """Accounts, the sales tax rate and codes, and payment terms."""
     for acct_name, acct_type, sub_type in ACCOUNTS:
         books.insert(
             "Account",
@@ -187,6 +199,10 @@ def seed_realm(sandbox: Sandbox, realm_id: str = REALM_ID, name: str = COMPANY_N
         books.insert(
             "Term", {"Name": term_name, "Active": True, "Type": "Standard", "DueDays": days}
         )
+
+
+def seed_names(books: Books) -> None:
+    """Items and customers, through the same rules as the API."""
     for item_name, sku, price, account, kind in ITEMS:
         body: dict[str, Any] = {"Name": item_name, "Type": kind, "UnitPrice": price}
         if sku:
@@ -205,7 +221,6 @@ def seed_realm(sandbox: Sandbox, realm_id: str = REALM_ID, name: str = COMPANY_N
                 "BillAddr": address,
             },
         )
-    return books
 
 
 def seed_demo(sandbox: Sandbox) -> dict[str, Any]:

@@ -21,6 +21,29 @@ def _t(value: Any) -> str:
     return str(value if value is not None else "").encode("latin-1", "replace").decode("latin-1")
 
 
+def _lines_table(doc: FPDF, invoice: dict[str, Any]) -> None:
+    """One row per line item, with its tax."""
+    widths = (80, 20, 25, 25, 30)
+    doc.set_font("Helvetica", "B", 9)
+    for width, title in zip(
+        widths, ("Description", "Quantity", "Unit Price", "Tax", "Amount"), strict=True
+    ):
+        doc.cell(width, 7, title, border="B", align="L" if title == "Description" else "R")
+    doc.ln()
+    doc.set_font("Helvetica", "", 9)
+    for line in invoice.get("LineItems", []):
+        cells = (
+            _t(line.get("Description"))[:60],
+            line.get("Quantity", ""),
+            line.get("UnitAmount", ""),
+            line.get("TaxAmount", ""),
+            line.get("LineAmount", ""),
+        )
+        for index, (width, value) in enumerate(zip(widths, cells, strict=True)):
+            doc.cell(width, 6, _t(value), align="L" if index == 0 else "R")
+        doc.ln()
+
+
 def render_invoice(org: dict[str, Any], invoice: dict[str, Any], contact: dict[str, Any]) -> bytes:
     doc = FPDF(format="A4")
     doc.set_title(_t(f"Invoice {invoice.get('InvoiceNumber', '')}"))
@@ -56,25 +79,7 @@ def render_invoice(org: dict[str, Any], invoice: dict[str, Any], contact: dict[s
             doc.cell(40, 5, label)
             doc.cell(0, 5, _t(invoice[key]), new_x="LMARGIN", new_y="NEXT")
     doc.ln(4)
-    widths = (80, 20, 25, 25, 30)
-    doc.set_font("Helvetica", "B", 9)
-    for width, title in zip(
-        widths, ("Description", "Quantity", "Unit Price", "Tax", "Amount"), strict=True
-    ):
-        doc.cell(width, 7, title, border="B", align="L" if title == "Description" else "R")
-    doc.ln()
-    doc.set_font("Helvetica", "", 9)
-    for line in invoice.get("LineItems", []):
-        cells = (
-            _t(line.get("Description"))[:60],
-            line.get("Quantity", ""),
-            line.get("UnitAmount", ""),
-            line.get("TaxAmount", ""),
-            line.get("LineAmount", ""),
-        )
-        for index, (width, value) in enumerate(zip(widths, cells, strict=True)):
-            doc.cell(width, 6, _t(value), align="L" if index == 0 else "R")
-        doc.ln()
+    _lines_table(doc, invoice)
     doc.ln(3)
     label = "Includes tax" if invoice.get("LineAmountTypes") == "Inclusive" else "Total tax"
     for title, key in (
