@@ -13,6 +13,7 @@ import httpx2
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 
+from sandbox import control
 from sandbox.clock import Clock
 from sandbox.config import SandboxSettings
 from sandbox.faults import FaultMiddleware, Faults
@@ -101,8 +102,6 @@ def create_sandbox_app(
     async def favicon() -> FileResponse:
         # Browsers ask every origin for one; a 404 there would be noise in page-error checks.
         return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml")
-
-    from sandbox import control
 
     control.install(app, sandbox)
     for name in PROVIDERS:
