@@ -15,6 +15,19 @@ def _fail(message: str, code: int = 2) -> int:
     return code
 
 
+SANDBOX_MISSING = (
+    "the sandbox (the Pipedrive, Xero and QuickBooks stand-ins) is not installed in this image; "
+    "`invoicing sandbox` and `invoicing demo` need a development install (`make setup`)"
+)
+
+
+def _sandbox_installed() -> bool:
+    """The production image leaves the top-level `sandbox` package out; say so plainly."""
+    import importlib.util
+
+    return importlib.util.find_spec("sandbox") is not None
+
+
 def _describe_db_error(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return f"database unreachable ({type(exc).__name__}): {text}"
@@ -94,10 +107,12 @@ def _cmd_rotate_keys(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
+    if not _sandbox_installed():
+        return _fail(SANDBOX_MISSING)
     import uvicorn
 
-    from app.sandbox.app import create_sandbox_app
-    from app.sandbox.config import SandboxSettings
+    from sandbox.app import create_sandbox_app
+    from sandbox.config import SandboxSettings
 
     public = args.public_url or f"http://{args.host}:{args.port}"
     config = SandboxSettings.from_app(settings, public_url=public, db_path=args.db)
@@ -113,13 +128,15 @@ def _cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Migrate, then serve the app and the seeded stand-ins together in one process."""
+    if not _sandbox_installed():
+        return _fail(SANDBOX_MISSING)
     from urllib.parse import urlsplit
 
     import uvicorn
 
     from app.main import create_app
-    from app.sandbox.app import create_sandbox_app
-    from app.sandbox.config import SandboxSettings
+    from sandbox.app import create_sandbox_app
+    from sandbox.config import SandboxSettings
 
     sandbox_url = settings.sandbox_url or f"http://127.0.0.1:{args.sandbox_port}"
     if not settings.sandbox_url:
