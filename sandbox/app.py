@@ -11,14 +11,16 @@ from typing import Any, Protocol
 
 import httpx2
 from fastapi import FastAPI
-from fastapi.responses import FileResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.staticfiles import StaticFiles
 
 from sandbox import control
 from sandbox.clock import Clock
 from sandbox.config import SandboxSettings
 from sandbox.faults import FaultMiddleware, Faults
 from sandbox.store import Store
-from sandbox.templating import STATIC_DIR
+from sandbox.templating import STATIC_DIR, VENDOR_DIR
 from sandbox.webhooks import WebhookSender
 
 PROVIDERS = ("xero", "quickbooks", "pipedrive")
@@ -92,11 +94,24 @@ def create_sandbox_app(
         title="CRM Invoicing sandbox",
         description="Local stand-ins for Pipedrive, Xero and QuickBooks Online.",
         lifespan=lifespan,
-        docs_url="/_sandbox/docs",
+        # Swagger UI from the product's vendored copy, never from a CDN (see /_sandbox/docs).
+        docs_url=None,
         openapi_url="/_sandbox/openapi.json",
         redoc_url=None,
     )
     app.state.sandbox = sandbox
+
+    @app.get("/_sandbox/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/_sandbox/openapi.json",
+            title="CRM Invoicing sandbox",
+            swagger_js_url="/_sandbox/vendor/swagger-ui-bundle.js",
+            swagger_css_url="/_sandbox/vendor/swagger-ui.css",
+            swagger_favicon_url="/favicon.ico",
+        )
+
+    app.mount("/_sandbox/vendor", StaticFiles(directory=str(VENDOR_DIR)), name="sandbox-vendor")
 
     @app.get("/favicon.ico", include_in_schema=False)
     async def favicon() -> FileResponse:

@@ -13,6 +13,9 @@ from fastapi.templating import Jinja2Templates
 PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
 STATIC_DIR = PACKAGE_DIR / "static"
+# Swagger UI, vendored from npm once for the product; read as files (not imported), so the
+# sandbox still depends on no code of app/.
+VENDOR_DIR = PACKAGE_DIR.parent / "app" / "static" / "vendor"
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 
