@@ -9,9 +9,9 @@ from __future__ import annotations
 import httpx2
 
 from app.config import Settings
+from app.kit.http import RetryPolicy
 from app.providers.base import AccountingProvider, ProviderName
 from app.providers.quickbooks.client import QuickBooksProvider
-from app.providers.transport import RetryPolicy
 from app.providers.xero.client import XeroProvider
 
 

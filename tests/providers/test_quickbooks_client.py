@@ -12,6 +12,7 @@ import httpx2
 import pytest
 
 from app.config import QuickBooksSettings
+from app.kit.http import RetryPolicy
 from app.providers.base import (
     ContactInput,
     Credentials,
@@ -34,7 +35,6 @@ from app.providers.errors import (
 from app.providers.jsonutil import loads
 from app.providers.quickbooks import QuickBooksProvider
 from app.providers.quickbooks.mapping import quote
-from app.providers.transport import RetryPolicy
 from tests.providers.fakes import Recorder, json_response
 
 REALM = "9130350000000001"

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import httpx2
 
 from app.config import QuickBooksSettings
+from app.kit.http import RateLimits, RetryPolicy, Transport
 from app.providers.base import (
     Account,
     ChangeSet,
@@ -41,6 +42,7 @@ from app.providers.errors import (
     ProviderNotFound,
     ProviderUnsupported,
     ProviderValidationError,
+    unreachable,
 )
 from app.providers.jsonutil import dumps, loads
 from app.providers.quickbooks import mapping
@@ -53,7 +55,6 @@ from app.providers.quickbooks.spec import (
     RATE_LIMITS,
     REQUEST_ID_MAX,
 )
-from app.providers.transport import RateLimits, RetryPolicy, Transport
 
 T = TypeVar("T")
 
@@ -72,7 +73,9 @@ class QuickBooksProvider:
         limits: RateLimits = RATE_LIMITS,
     ) -> None:
         self.settings = settings
-        self.transport = Transport(http, PROVIDER, limits, parse_error, retry or RetryPolicy())
+        self.transport = Transport(
+            http, PROVIDER, limits, parse_error, retry or RetryPolicy(), unreachable(PROVIDER)
+        )
         self.oauth = QuickBooksOAuth(settings, http)
 
     # --- plumbing ---------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import Any
 import httpx2
 
 from app.config import XeroSettings
+from app.kit.http import RateLimits, RetryPolicy, Transport
 from app.providers.base import (
     Account,
     ChangeSet,
@@ -41,9 +42,9 @@ from app.providers.errors import (
     ProviderUnavailable,
     ProviderUnsupported,
     ProviderValidationError,
+    unreachable,
 )
 from app.providers.jsonutil import dumps, loads
-from app.providers.transport import RateLimits, RetryPolicy, Transport
 from app.providers.xero import errors as xero_errors
 from app.providers.xero import mapping
 from app.providers.xero.errors import STATE_MESSAGES, parse_error
@@ -88,7 +89,9 @@ class XeroProvider:
         limits: RateLimits = RATE_LIMITS,
     ) -> None:
         self.settings = settings
-        self.transport = Transport(http, PROVIDER, limits, parse_error, retry or RetryPolicy())
+        self.transport = Transport(
+            http, PROVIDER, limits, parse_error, retry or RetryPolicy(), unreachable(PROVIDER)
+        )
         self.oauth = XeroOAuth(settings, http)
 
     # --- plumbing ---------------------------------------------------------------------------

@@ -8,8 +8,13 @@ import time
 import httpx2
 import pytest
 
-from app.providers.errors import ProviderError, ProviderRateLimited, ProviderUnavailable
-from app.providers.transport import RateLimits, RetryPolicy, Transport, retry_after_seconds
+from app.kit.http import RateLimits, RetryPolicy, Transport, retry_after_seconds
+from app.providers.errors import (
+    ProviderError,
+    ProviderRateLimited,
+    ProviderUnavailable,
+    unreachable,
+)
 
 
 def parse_error(response: httpx2.Response) -> ProviderError:
@@ -26,7 +31,7 @@ def parse_error(response: httpx2.Response) -> ProviderError:
 def transport(handler, limits=RateLimits(60, 5), **retry) -> Transport:  # type: ignore[no-untyped-def]
     http = httpx2.AsyncClient(transport=httpx2.MockTransport(handler))
     policy = RetryPolicy(**{"attempts": 3, "wait_scale": 0.001, **retry})
-    return Transport(http, "test", limits, parse_error, policy)
+    return Transport(http, "test", limits, parse_error, policy, unreachable("test"))
 
 
 async def test_concurrency_is_capped_per_tenant() -> None:
