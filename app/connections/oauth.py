@@ -20,6 +20,7 @@ from starlette.datastructures import State
 from app.config import Settings
 from app.connections.models import Provider
 from app.errors import AppError
+from app.kit.refresher import InvalidGrant
 from app.providers import build_providers
 from app.providers.base import AccountingProvider, Credentials, Organisation, ProviderName, TokenSet
 from app.providers.errors import ProviderAuthError, ProviderError, ProviderUnavailable
@@ -32,7 +33,6 @@ from app.providers.xero.oauth import XeroOAuth as XeroOAuthClient
 __all__ = [
     "ClientRefused",
     "Credentials",
-    "InvalidGrant",
     "ProviderFacade",
     "TokenAnswerLost",
     "TokenSet",
@@ -41,13 +41,6 @@ __all__ = [
     "facade_for",
     "pkce_verifier",
 ]
-
-
-class InvalidGrant(AppError):
-    """The provider refused the refresh token or code (``invalid_grant``): re-consent needed."""
-
-    status_code = 409
-    code = "invalid_grant"
 
 
 class TokenAnswerLost(AppError):

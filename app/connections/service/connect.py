@@ -33,7 +33,6 @@ from app.connections.models import (
 )
 from app.connections.oauth import (
     ClientRefused,
-    InvalidGrant,
     ProviderFacade,
     TokenAnswerLost,
     XeroConnection,
@@ -52,6 +51,7 @@ from app.connections.service.common import (
 )
 from app.db import utcnow
 from app.errors import AppError, Unauthorized
+from app.kit.refresher import InvalidGrant
 from app.providers.base import Credentials, Organisation, TokenSet
 from app.providers.errors import ProviderError
 from app.security import Signer
