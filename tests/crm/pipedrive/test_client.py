@@ -16,7 +16,6 @@ import httpx2
 import pytest
 from sqlalchemy import select
 
-from app.crm.pipedrive import tokens as tokens_module
 from app.crm.pipedrive.client import FieldDefinitionCache, PipedriveClient
 from app.crm.pipedrive.errors import (
     PipedriveAuthError,
@@ -27,6 +26,7 @@ from app.crm.pipedrive.models import PipedriveInstallation
 from app.crm.pipedrive.oauth import PipedriveOAuth
 from app.crm.pipedrive.tokens import InstallationTokens
 from app.crm.pipedrive.transport import RATE_LIMITS
+from app.kit import refresher as refresher_module
 from app.kit.http import Budgets
 
 API = "https://pd.test"
@@ -286,7 +286,7 @@ async def test_two_processes_do_not_both_refresh(
 ):
     """Each "process" has its own in-memory lock; only the database guard is shared."""
     _, row = await install(api_domain=API, expires_in=10)
-    monkeypatch.setattr(tokens_module, "_lock", lambda _id: asyncio.Lock())
+    monkeypatch.setattr(refresher_module, "local_lock", lambda _key: asyncio.Lock())
     fake.refresh_delay = 0.3
     a = InstallationTokens(sessionmaker, PipedriveOAuth(http, settings), row.id)
     b = InstallationTokens(sessionmaker, PipedriveOAuth(http, settings), row.id)
