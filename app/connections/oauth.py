@@ -20,11 +20,12 @@ from starlette.datastructures import State
 from app.config import Settings
 from app.connections.models import Provider
 from app.errors import AppError
+from app.kit.oauth import TokenSet
+from app.kit.oauth import authorize_url as build_authorize_url
 from app.kit.refresher import InvalidGrant
 from app.providers import build_providers
-from app.providers.base import AccountingProvider, Credentials, Organisation, ProviderName, TokenSet
+from app.providers.base import AccountingProvider, Credentials, Organisation, ProviderName
 from app.providers.errors import ProviderAuthError, ProviderError, ProviderUnavailable
-from app.providers.oauth import authorize_url as build_authorize_url
 from app.providers.quickbooks.oauth import QuickBooksOAuth as QuickBooksOAuthClient
 from app.providers.xero.client import XeroProvider, XeroUser
 from app.providers.xero.oauth import XeroConnection
@@ -35,7 +36,6 @@ __all__ = [
     "Credentials",
     "ProviderFacade",
     "TokenAnswerLost",
-    "TokenSet",
     "XeroConnection",
     "XeroUser",
     "facade_for",

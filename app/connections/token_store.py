@@ -19,8 +19,8 @@ from app.config import Settings
 from app.connections.exceptions import NeedsReauth, NotConnected
 from app.connections.models import ConnectionStatus, ProviderConnection
 from app.db import utcnow
+from app.kit.oauth import TokenSet
 from app.kit.refresher import InvalidGrant
-from app.providers.base import TokenSet
 
 log = structlog.get_logger(__name__)
 

@@ -43,8 +43,9 @@ from app.connections.token_store import (
 )
 from app.db import utcnow
 from app.errors import ServiceUnavailable
+from app.kit.oauth import TokenSet
 from app.kit.refresher import InvalidGrant, LeasePolicy, TokenRefresher
-from app.providers.base import Credentials, TokenSet
+from app.providers.base import Credentials
 from app.providers.errors import ProviderAuthError
 
 log = structlog.get_logger(__name__)

@@ -36,7 +36,6 @@ from app.providers.dto import (
     TaxMode,
     TaxRate,
     Template,
-    TokenSet,
 )
 from app.providers.errors import (
     FieldMessage,
@@ -84,7 +83,6 @@ __all__ = [
     "TaxMode",
     "TaxRate",
     "Template",
-    "TokenSet",
 ]
 
 

@@ -9,8 +9,8 @@ import httpx2
 
 from app.config import Settings
 from app.kit.http import RetryPolicy
-from app.providers.base import Credentials, TokenSet
-from app.providers.oauth import new_state
+from app.kit.oauth import TokenSet, new_state
+from app.providers.base import Credentials
 from app.providers.quickbooks import QuickBooksProvider
 from app.providers.xero import XeroProvider
 from tests.support.sandbox import SandboxControl

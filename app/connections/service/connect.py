@@ -51,8 +51,9 @@ from app.connections.service.common import (
 )
 from app.db import utcnow
 from app.errors import AppError, Unauthorized
+from app.kit.oauth import TokenSet
 from app.kit.refresher import InvalidGrant
-from app.providers.base import Credentials, Organisation, TokenSet
+from app.providers.base import Credentials, Organisation
 from app.providers.errors import ProviderError
 from app.security import Signer
 from app.tenants.models import CrmUser

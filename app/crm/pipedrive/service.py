@@ -18,10 +18,11 @@ from app.crm.pipedrive.client import FieldDefinitionCache, PipedriveClient
 from app.crm.pipedrive.errors import PipedriveAuthError
 from app.crm.pipedrive.models import PipedriveInstallation, PipedriveOAuthState
 from app.crm.pipedrive.oauth import PipedriveOAuth
-from app.crm.pipedrive.schemas import Entity, FieldDefinition, TokenSet
-from app.crm.pipedrive.tokens import InstallationTokens, expiry_of
+from app.crm.pipedrive.schemas import Entity, FieldDefinition
+from app.crm.pipedrive.tokens import InstallationTokens
 from app.db import utcnow
 from app.errors import BadRequest, Conflict, Unauthorized
+from app.kit.oauth import TokenSet
 from app.security import Signer, constant_time_equals
 from app.tenants.models import Company, CrmUser
 from app.tenants.service import audit, purge_company
@@ -160,9 +161,9 @@ async def complete_install(
 def _store_tokens(installation: PipedriveInstallation, tokens: TokenSet, api_domain: str) -> None:
     installation.access_token = tokens.access_token
     installation.refresh_token = tokens.refresh_token or installation.refresh_token
-    installation.expires_at = expiry_of(tokens)
+    installation.expires_at = tokens.expires_at
     installation.api_domain = api_domain
-    installation.scopes = tokens.scope or ""
+    installation.scopes = " ".join(tokens.scopes)
     installation.token_version = (installation.token_version or 0) + 1
     installation.refresh_lease_until = None
 

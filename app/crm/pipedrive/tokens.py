@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.crm.pipedrive.errors import PipedriveAuthError, PipedriveUnavailable
 from app.crm.pipedrive.models import PipedriveInstallation
 from app.crm.pipedrive.oauth import PipedriveOAuth
-from app.crm.pipedrive.schemas import TokenSet
 from app.db import utcnow
+from app.kit.oauth import TokenSet
 from app.kit.refresher import InvalidGrant, LeasePolicy, TokenRefresher
 
 # Refresh this long before expiry so that a request never starts with a dying token.
@@ -59,10 +59,6 @@ class _Row:
     @property
     def credentials(self) -> Credentials:
         return Credentials(self.access_token, self.api_domain, self.version)
-
-
-def expiry_of(tokens: TokenSet, now: datetime | None = None) -> datetime:
-    return (now or utcnow()) + timedelta(seconds=max(int(tokens.expires_in), 0))
 
 
 class InstallationTokens:
@@ -165,7 +161,7 @@ class InstallationTokens:
         now = utcnow()
         values: dict[str, object] = {
             "access_token": tokens.access_token,
-            "expires_at": expiry_of(tokens, now),
+            "expires_at": tokens.expires_at,
             "token_version": row.version + 1,
             "refresh_lease_until": None,
             "updated_at": now,
@@ -190,7 +186,7 @@ class InstallationTokens:
         return _Row(
             tokens.access_token,
             tokens.refresh_token or row.refresh_token,
-            expiry_of(tokens, now),
+            tokens.expires_at,
             str(values.get("api_domain") or row.api_domain),
             row.version + 1,
             None,

@@ -16,13 +16,9 @@ from typing import Any
 import httpx2
 
 from app.config import XeroSettings
-from app.providers.base import TokenSet
+from app.kit.oauth import TokenSet, basic_auth
 from app.providers.errors import ProviderNotFound
-from app.providers.oauth import (
-    OAuthClient,
-    basic_auth,
-    raise_for_oauth,
-)
+from app.providers.oauth import ProviderOAuthClient, raise_for_oauth
 from app.providers.xero.mapping import parse_datetime
 from app.providers.xero.spec import PROVIDER
 
@@ -40,7 +36,7 @@ class XeroConnection:
     created_at: datetime | None
 
 
-class XeroOAuth(OAuthClient):
+class XeroOAuth(ProviderOAuthClient):
     """Authorize URL, code exchange, refresh, revoke, connections, id_token claims."""
 
     provider = PROVIDER
