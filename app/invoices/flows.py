@@ -92,6 +92,7 @@ from app.invoices.service import (
     tax_code_for,
     tax_mode_for,
 )
+from app.kit.signing import Signer
 from app.preferences.due_dates import DueRule, Terms
 from app.preferences.service import invoice_prefill, load_preferences
 from app.providers.base import (
@@ -104,7 +105,6 @@ from app.providers.base import (
 from app.providers.money import from_minor
 from app.providers.view import invoice_view
 from app.providers.xero.spec import role_can_approve
-from app.security import Signer
 
 # Xero sends Windows-style zone names (NEWZEALANDSTANDARDTIME); the ones our customers use.
 WINDOWS_ZONES = {

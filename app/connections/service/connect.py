@@ -53,9 +53,9 @@ from app.db import utcnow
 from app.errors import AppError, Unauthorized
 from app.kit.oauth import TokenSet
 from app.kit.refresher import InvalidGrant
+from app.kit.signing import Signer
 from app.providers.base import Credentials, Organisation
 from app.providers.errors import ProviderError
-from app.security import Signer
 from app.tenants.models import CrmUser
 
 log = structlog.get_logger(__name__)

@@ -23,7 +23,7 @@ from app.crm.pipedrive.tokens import InstallationTokens
 from app.db import utcnow
 from app.errors import BadRequest, Conflict, Unauthorized
 from app.kit.oauth import TokenSet
-from app.security import Signer, constant_time_equals
+from app.kit.signing import Signer, constant_time_equals
 from app.tenants.models import Company, CrmUser
 from app.tenants.service import audit, purge_company
 
