@@ -29,13 +29,13 @@ from typing import Any, TypeVar
 
 import httpx2
 import structlog
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.connections.exceptions import NeedsReauth
 from app.connections.models import ConnectionStatus, Provider, ProviderConnection
 from app.connections.oauth import ProviderFacade, TokenAnswerLost, facade_for
+from app.connections.repository import ConnectionRepository
 from app.connections.token_store import (
     ConnectionTokenStore,
     check_usable,
@@ -193,14 +193,7 @@ class TokenService:
 
     async def _read(self, company_id: str, provider: str) -> ProviderConnection | None:
         async with self.sessionmaker() as session:
-            result = await session.execute(
-                select(ProviderConnection).where(
-                    ProviderConnection.company_id == company_id,
-                    ProviderConnection.provider == provider,
-                    ProviderConnection.status != ConnectionStatus.disconnected.value,
-                )
-            )
-            return result.scalar_one_or_none()
+            return await ConnectionRepository(session, company_id).live(provider)
 
     @staticmethod
     def _creds(row: ProviderConnection) -> Versioned:

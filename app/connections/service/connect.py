@@ -39,7 +39,7 @@ from app.connections.oauth import (
     facade_for,
     pkce_verifier,
 )
-from app.connections.repository import ConnectionRepository, claimed_elsewhere
+from app.connections.repository import ConnectionRepository, any_live, claimed_elsewhere
 from app.connections.service.common import (
     ALLOWED_XERO_ROLES,
     PICK_PURPOSE,
@@ -366,14 +366,8 @@ class ConnectService:
         connection that one of our live connections uses (the same Xero user connected it for
         another company, or earlier) is left alone. Best effort: a failure is only logged."""
         for connection_id in connection_ids:
-            used = await self.session.execute(
-                select(ProviderConnection.id).where(
-                    ProviderConnection.provider == Provider.xero.value,
-                    ProviderConnection.xero_connection_id == connection_id,
-                    ProviderConnection.status != ConnectionStatus.disconnected.value,
-                )
-            )
-            if used.first() is not None:
+            used = ProviderConnection.xero_connection_id == connection_id
+            if await any_live(self.session, Provider.xero.value, used):
                 continue
             try:
                 await facade.xero_delete_connection(access_token, connection_id)
