@@ -174,20 +174,20 @@ class TokenService:
             raise
 
     async def _tenant_gone(self, exc: Exception, provider: str, used: Versioned) -> None:
+        adapter = self.facade(provider).adapter
         if not (
-            provider == Provider.xero.value
+            adapter.tenant_refusal_needs_reauth
             and isinstance(exc, ProviderAuthError)
             and exc.reason == "tenant_access"
         ):
             return
+        reason = f"{adapter.display_name} no longer gives access to this organisation"
         async with self.sessionmaker() as session:
             row = await session.get(ProviderConnection, used.connection_id)
             if row is not None and row.status == ConnectionStatus.active.value:
-                mark_needs_reauth(row, "Xero no longer gives access to this organisation")
+                mark_needs_reauth(row, reason)
                 await session.commit()
-        raise NeedsReauth(
-            self.settings, provider, "Xero no longer gives access to this organisation"
-        ) from exc
+        raise NeedsReauth(self.settings, provider, reason) from exc
 
     # --- reading -----------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ import httpx2
 from joserfc import jws
 from joserfc.errors import JoseError
 
-from app.kit.oauth import OAuthClient, oauth_error
+from app.kit.oauth import OAuthClient, TokenSet, oauth_error
 from app.providers.errors import ProviderAuthError, ProviderUnavailable
 
 
@@ -141,6 +141,19 @@ class ProviderOAuthClient(OAuthClient):
             f"{self.provider.capitalize()} sign-in service gave an unreadable answer.",
             provider=self.provider,
         )
+
+    async def refresh(self, refresh_token: str, *, now: datetime | None = None) -> TokenSet:
+        """A new token set; the returned refresh token replaces the old one (rotation).
+
+        ``invalid_grant`` raises ProviderAuthError(reason="invalid_grant").
+        """
+        return await self._token(
+            {"grant_type": "refresh_token", "refresh_token": refresh_token}, now
+        )
+
+    async def revoke(self, token: str) -> None:
+        """Revoke the grant (each provider names its own revocation call)."""
+        raise NotImplementedError
 
     def identity(self, id_token: str, *, now: datetime | None = None) -> IdentityClaims:
         """The claims of the consent's id_token (who consented)."""

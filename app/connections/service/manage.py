@@ -126,7 +126,8 @@ async def _revoke_at_provider(
     """Remove our access at the provider; True when the grant itself was revoked."""
     facade = tokens.facade(row.provider)
     try:
-        if row.provider == Provider.xero.value and row.xero_connection_id:
+        # Only a Xero connection has a tenant connection of its own to delete.
+        if row.xero_connection_id:
             connection_id = row.xero_connection_id
             try:
                 await tokens.call(

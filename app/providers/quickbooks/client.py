@@ -63,6 +63,9 @@ class QuickBooksProvider:
     """QuickBooks Online implementation of ``AccountingProvider``."""
 
     name = ProviderName.quickbooks
+    display_name = "QuickBooks"
+    # A QuickBooks refusal of the company is often a user's permission, not a disconnect.
+    tenant_refusal_needs_reauth = False
 
     def __init__(
         self,

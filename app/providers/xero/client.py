@@ -79,6 +79,8 @@ class XeroProvider:
     """Xero implementation of ``AccountingProvider``."""
 
     name = ProviderName.xero
+    display_name = "Xero"
+    tenant_refusal_needs_reauth = True
 
     def __init__(
         self,

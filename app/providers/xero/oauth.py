@@ -16,7 +16,7 @@ from typing import Any
 import httpx2
 
 from app.config import XeroSettings
-from app.kit.oauth import TokenSet, basic_auth
+from app.kit.oauth import basic_auth
 from app.providers.errors import ProviderNotFound
 from app.providers.oauth import ProviderOAuthClient, raise_for_oauth
 from app.providers.xero.mapping import parse_datetime
@@ -62,16 +62,6 @@ class XeroOAuth(ProviderOAuthClient):
     @property
     def connections_endpoint(self) -> str:
         return f"{self.settings.api_url}/connections"
-
-    async def refresh(self, refresh_token: str, *, now: datetime | None = None) -> TokenSet:
-        """A new token set; the returned refresh token replaces the old one (rotation).
-
-        ``invalid_grant`` raises ProviderAuthError(reason="invalid_grant"). A lost answer may
-        be retried with the same ``refresh_token`` within Xero's 30-minute grace window.
-        """
-        return await self._token(
-            {"grant_type": "refresh_token", "refresh_token": refresh_token}, now
-        )
 
     async def revoke(self, refresh_token: str) -> None:
         """Revoke the grant: Xero also removes all of that user's tenant connections."""
