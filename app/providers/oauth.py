@@ -124,6 +124,9 @@ class ProviderOAuthClient(OAuthClient):
     id_token claims. Subclasses name their endpoints."""
 
     provider: str
+    #: The callback's query parameter naming the company chosen at consent (QuickBooks:
+    #: ``realmId``); None when the grant's organisations are listed afterwards (Xero).
+    chosen_tenant_param: str | None = None
 
     def unreachable(self, form: dict[str, str]) -> Exception:
         return ProviderUnavailable(

@@ -21,6 +21,7 @@ class QuickBooksOAuth(ProviderOAuthClient):
     """Authorize URL, code exchange, refresh, revoke, id_token claims, reconnect URL."""
 
     provider = PROVIDER
+    chosen_tenant_param = "realmId"
     settings: QuickBooksSettings
 
     def __init__(
