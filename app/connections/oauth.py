@@ -27,7 +27,8 @@ from app.providers import build_providers
 from app.providers.base import AccountingProvider, Credentials, Organisation, ProviderName
 from app.providers.errors import ProviderAuthError, ProviderError, ProviderUnavailable
 from app.providers.oauth import ProviderOAuthClient
-from app.providers.xero.client import XeroProvider, XeroUser
+from app.providers.xero.api import XeroUser
+from app.providers.xero.client import XeroProvider
 from app.providers.xero.oauth import XeroConnection
 from app.providers.xero.oauth import XeroOAuth as XeroOAuthClient
 
