@@ -34,7 +34,7 @@ from app.providers.errors import (
 )
 from app.providers.jsonutil import loads
 from app.providers.quickbooks import QuickBooksProvider
-from app.providers.quickbooks.mapping import quote
+from app.providers.quickbooks.records import quote
 from tests.providers.fakes import Recorder, json_response
 
 REALM = "9130350000000001"

@@ -41,7 +41,7 @@ from app.providers.errors import (
     ProviderValidationError,
 )
 from app.providers.jsonutil import loads
-from app.providers.quickbooks import mapping
+from app.providers.quickbooks import records
 from app.providers.quickbooks.errors import fault_error, parse_error
 from app.providers.quickbooks.oauth import QuickBooksOAuth
 from app.providers.quickbooks.spec import (
@@ -145,41 +145,41 @@ class QuickBooksApi(HttpAdapter):
 
     async def get_organisation(self, creds: Credentials) -> Organisation:
         company, prefs = await self._company_and_preferences(creds)
-        return mapping.organisation_from_json(creds.tenant_id, company, prefs)
+        return records.organisation_from_json(creds.tenant_id, company, prefs)
 
     async def get_features(self, creds: Credentials) -> Features:
         company, prefs = await self._company_and_preferences(creds)
-        return mapping.features_from_json(company, prefs)
+        return records.features_from_json(company, prefs)
 
     async def list_currencies(self, creds: Credentials) -> list[Currency]:
         prefs = (await self._json(creds, "GET", "preferences")).get("Preferences") or {}
         currency_prefs = prefs.get("CurrencyPrefs") or {}
-        home = mapping._ref(currency_prefs.get("HomeCurrency")) or "USD"
+        home = records.ref(currency_prefs.get("HomeCurrency")) or "USD"
         if not currency_prefs.get("MultiCurrencyEnabled"):
-            return mapping.currencies_from_json(home, [])
+            return records.currencies_from_json(home, [])
         try:
-            rows = await self._query(creds, "CompanyCurrency", mapping.select("CompanyCurrency"))
+            rows = await self._query(creds, "CompanyCurrency", records.select("CompanyCurrency"))
         except (ProviderValidationError, ProviderNotFound):
             # The list source for multicurrency companies is UNCONFIRMED (pipedrive-invoicing-
             # extension.md §10). Without CompanyCurrency, the currencies customers already use
             # are certainly enabled (each customer has one fixed currency).
-            customers = await self._query(creds, "Customer", mapping.select("Customer"))
-            rows = mapping.customer_currencies(customers)
-        return mapping.currencies_from_json(home, rows)
+            customers = await self._query(creds, "Customer", records.select("Customer"))
+            rows = records.customer_currencies(customers)
+        return records.currencies_from_json(home, rows)
 
     async def list_tax_rates(self, creds: Credentials) -> list[TaxRate]:
         company, prefs = await self._company_and_preferences(creds)
         codes, rates = await asyncio.gather(
-            self._query(creds, "TaxCode", mapping.select("TaxCode")),
-            self._query(creds, "TaxRate", mapping.select("TaxRate")),
+            self._query(creds, "TaxCode", records.select("TaxCode")),
+            self._query(creds, "TaxRate", records.select("TaxRate")),
         )
-        us = mapping.features_from_json(company, prefs).automated_sales_tax
-        return mapping.tax_rates_from_json(codes, rates, us_sales_tax=us)
+        us = records.features_from_json(company, prefs).automated_sales_tax
+        return records.tax_rates_from_json(codes, rates, us_sales_tax=us)
 
     async def list_accounts(self, creds: Credentials) -> list[Account]:
         # Filtering on AccountType server-side is UNCONFIRMED (XSD: "Filterable: QBW").
-        rows = await self._query(creds, "Account", mapping.select("Account"))
-        return mapping.accounts_from_json(rows)
+        rows = await self._query(creds, "Account", records.select("Account"))
+        return records.accounts_from_json(rows)
 
     async def list_templates(self, creds: Credentials) -> list[Template]:
         # No known API chooses a QuickBooks Online invoice template; features.templates is off.
@@ -190,8 +190,8 @@ class QuickBooksApi(HttpAdapter):
     async def search_contacts(
         self, creds: Credentials, term: str, *, page: int = 1, page_size: int = 50
     ) -> Page[Contact]:
-        where = [f"DisplayName LIKE {mapping.quote('%' + term + '%')}"] if term else []
-        statement = mapping.select(
+        where = [f"DisplayName LIKE {records.quote('%' + term + '%')}"] if term else []
+        statement = records.select(
             "Customer",
             where=where,
             order="DisplayName",
@@ -199,14 +199,14 @@ class QuickBooksApi(HttpAdapter):
             max_results=page_size,
         )
         rows = await self._query(creds, "Customer", statement)
-        items = [mapping.contact_from_json(r) for r in rows]
+        items = [records.contact_from_json(r) for r in rows]
         return Page[Contact](
             items=items, page=page, page_size=page_size, has_more=len(items) >= page_size
         )
 
     async def get_contact(self, creds: Credentials, contact_id: str) -> Contact:
         data = await self._json(creds, "GET", f"customer/{contact_id}")
-        return mapping.contact_from_json(entity_of(data, "Customer", contact_id))
+        return records.contact_from_json(entity_of(data, "Customer", contact_id))
 
     async def create_contact(
         self, creds: Credentials, data: ContactInput, *, idempotency_key: str
@@ -219,10 +219,10 @@ class QuickBooksApi(HttpAdapter):
             creds,
             "POST",
             "customer",
-            body=mapping.contact_to_json(data),
+            body=records.contact_to_json(data),
             request_id=request_id_for(idempotency_key),
         )
-        return mapping.contact_from_json(entity_of(result, "Customer", "new"))
+        return records.contact_from_json(entity_of(result, "Customer", "new"))
 
     async def update_contact(
         self, creds: Credentials, contact_id: str, data: ContactInput
@@ -234,12 +234,12 @@ class QuickBooksApi(HttpAdapter):
                 "Id": contact_id,
                 "SyncToken": row.get("SyncToken"),
                 "sparse": True,
-                **mapping.contact_to_json(data, row.get("Notes")),
+                **records.contact_to_json(data, row.get("Notes")),
             }
             result = await self._json(
                 creds, "POST", "customer", body=body, request_id=str(uuid.uuid4())
             )
-            return mapping.contact_from_json(entity_of(result, "Customer", contact_id))
+            return records.contact_from_json(entity_of(result, "Customer", contact_id))
 
         return await self._stale_retry(attempt)
 
@@ -250,9 +250,9 @@ class QuickBooksApi(HttpAdapter):
     ) -> list[Item]:
         # Sku is only returned when selected (quickbooks.md §4) and its filterability is
         # UNCONFIRMED, so code lookups read the list and match locally.
-        where = [f"Name LIKE {mapping.quote('%' + name + '%')}"] if name and not code else []
-        statement = mapping.select("Item", columns="*, Sku", where=where)
-        items = [mapping.item_from_json(r) for r in await self._query(creds, "Item", statement)]
+        where = [f"Name LIKE {records.quote('%' + name + '%')}"] if name and not code else []
+        statement = records.select("Item", columns="*, Sku", where=where)
+        items = [records.item_from_json(r) for r in await self._query(creds, "Item", statement)]
         items = [i for i in items if i.is_active]
         if code:
             wanted = code.strip().lower()
@@ -264,7 +264,7 @@ class QuickBooksApi(HttpAdapter):
 
     async def get_item(self, creds: Credentials, item_id: str) -> Item:
         data = await self._json(creds, "GET", f"item/{item_id}")
-        return mapping.item_from_json(entity_of(data, "Item", item_id))
+        return records.item_from_json(entity_of(data, "Item", item_id))
 
     async def create_item(
         self, creds: Credentials, data: ItemInput, *, idempotency_key: str
@@ -278,11 +278,11 @@ class QuickBooksApi(HttpAdapter):
             )
         if errors:
             raise ProviderValidationError(errors, provider=PROVIDER)
-        body = {"Type": "Service", **mapping.item_to_json(data)}
+        body = {"Type": "Service", **records.item_to_json(data)}
         result = await self._json(
             creds, "POST", "item", body=body, request_id=request_id_for(idempotency_key)
         )
-        return mapping.item_from_json(entity_of(result, "Item", "new"))
+        return records.item_from_json(entity_of(result, "Item", "new"))
 
     async def update_item(self, creds: Credentials, item_id: str, data: ItemInput) -> Item:
         async def attempt() -> Item:
@@ -293,12 +293,12 @@ class QuickBooksApi(HttpAdapter):
                 "sparse": True,
                 # Name is required on every Item write, sparse or not.
                 "Name": row.get("Name"),
-                **mapping.item_to_json(data),
+                **records.item_to_json(data),
             }
             result = await self._json(
                 creds, "POST", "item", body=body, request_id=str(uuid.uuid4())
             )
-            return mapping.item_from_json(entity_of(result, "Item", item_id))
+            return records.item_from_json(entity_of(result, "Item", item_id))
 
         return await self._stale_retry(attempt)
 

@@ -24,7 +24,7 @@ from app.providers.errors import (
     ProviderUnsupported,
     ProviderValidationError,
 )
-from app.providers.quickbooks import mapping
+from app.providers.quickbooks import mapping, records
 from app.providers.quickbooks.api import QuickBooksApi, entity_of, request_id_for
 from app.providers.quickbooks.spec import (
     CDC_MAX_DAYS,
@@ -72,11 +72,11 @@ class QuickBooksProvider(QuickBooksApi):
         unique = list(dict.fromkeys(ids))
         for start in range(0, len(unique), IDS_PER_QUERY):
             chunk = unique[start : start + IDS_PER_QUERY]
-            listed = ", ".join(mapping.quote(i) for i in chunk)
+            listed = ", ".join(records.quote(i) for i in chunk)
             rows = await self._query(
                 creds,
                 "Invoice",
-                mapping.select("Invoice", where=[f"Id IN ({listed})"]),
+                records.select("Invoice", where=[f"Id IN ({listed})"]),
             )
             out.extend(mapping.invoice_from_json(r) for r in rows)
         return out
@@ -93,12 +93,12 @@ class QuickBooksProvider(QuickBooksApi):
     ) -> Page[Invoice]:
         clauses = []
         if contact_id:
-            clauses.append(f"CustomerRef = {mapping.quote(contact_id)}")
+            clauses.append(f"CustomerRef = {records.quote(contact_id)}")
         if date_from:
             clauses.append(f"TxnDate >= '{date_from.isoformat()}'")
         if date_to:
             clauses.append(f"TxnDate <= '{date_to.isoformat()}'")
-        statement = mapping.select(
+        statement = records.select(
             "Invoice",
             where=clauses,
             order="TxnDate DESC",
@@ -135,7 +135,7 @@ class QuickBooksProvider(QuickBooksApi):
                         deleted.append(str(row["Id"]))
                     else:
                         invoices.append(mapping.invoice_from_json(row))
-        checked = mapping.parse_datetime(data.get("time")) or now
+        checked = records.parse_datetime(data.get("time")) or now
         return ChangeSet(invoices=tuple(invoices), deleted_ids=tuple(deleted), checked_at=checked)
 
     async def submit_invoice(self, creds: Credentials, invoice_id: str) -> Invoice:
