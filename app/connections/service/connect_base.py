@@ -210,15 +210,7 @@ class ConnectBase:
         row.provider_role = provider_role
         row.xero_connection_id = xero_connection_id
         row.auth_event_id = auth_event_id
-        row.scopes = " ".join(tokens.scopes)
-        row.access_token = tokens.access_token
-        row.refresh_token = tokens.refresh_token
-        row.expires_at = tokens.expires_at
-        row.refresh_expires_at = tokens.refresh_expires_at
-        row.previous_refresh_token = None
-        row.rotated_at = None
-        row.refresh_lease_until = None
-        row.token_version = (row.token_version or 0) + 1
+        _store_tokens(row, tokens)
         try:
             async with self.session.begin_nested():
                 await self.session.flush()
@@ -237,3 +229,16 @@ class ConnectBase:
             role=provider_role,
         )
         return row
+
+
+def _store_tokens(row: ProviderConnection, tokens: TokenSet) -> None:
+    """A fresh consent's tokens: nothing of the previous grant's rotation is kept."""
+    row.scopes = " ".join(tokens.scopes)
+    row.access_token = tokens.access_token
+    row.refresh_token = tokens.refresh_token
+    row.expires_at = tokens.expires_at
+    row.refresh_expires_at = tokens.refresh_expires_at
+    row.previous_refresh_token = None
+    row.rotated_at = None
+    row.refresh_lease_until = None
+    row.token_version = (row.token_version or 0) + 1

@@ -102,35 +102,7 @@ class XeroConnectFlow(ConnectBase):
                 "The organisation was not chosen within 10 minutes. Start again from the "
                 "Connections page.",
             ) from exc
-        pending = (
-            await self.session.execute(
-                select(PendingConnection).where(
-                    PendingConnection.id == str(claims.get("pending")),
-                    PendingConnection.company_id == str(claims.get("c")),
-                    PendingConnection.user_id == str(claims.get("u")),
-                )
-            )
-        ).scalar_one_or_none()
-        if pending is None or pending.expires_at < utcnow():
-            raise ConnectRefused(
-                "This choice was already made",
-                "This organisation choice was already used or has expired. Start again from "
-                "the Connections page.",
-            )
-        payload = json.loads(pending.payload)
-        # Single use: the pending row goes now, whatever the outcome, and that delete is
-        # committed even when the choice is refused below.
-        async with self.sessionmaker() as spend:
-            spent = await spend.execute(
-                delete(PendingConnection).where(PendingConnection.id == pending.id)
-            )
-            await spend.commit()
-        if int(getattr(spent, "rowcount", 0) or 0) != 1:
-            # A concurrent submission of the same choice got there first.
-            raise ConnectRefused(
-                "This choice was already made",
-                "This organisation choice was already used. Start again from the Connections page.",
-            )
+        pending, payload = await self._take_pending(claims)
         match = next((t for t in payload["tenants"] if t["tenant_id"] == tenant_id), None)
         if match is None:
             raise ConnectRefused(
@@ -159,6 +131,39 @@ class XeroConnectFlow(ConnectBase):
             facade, tokens.access_token, [c for c in offered if c != tenant.id]
         )
         return row
+
+    async def _take_pending(self, claims: dict[str, Any]) -> tuple[PendingConnection, Any]:
+        """The pending choice the pick token names, deleted in its own committed transaction
+        (single use, whatever the outcome), with its payload."""
+        pending = (
+            await self.session.execute(
+                select(PendingConnection).where(
+                    PendingConnection.id == str(claims.get("pending")),
+                    PendingConnection.company_id == str(claims.get("c")),
+                    PendingConnection.user_id == str(claims.get("u")),
+                )
+            )
+        ).scalar_one_or_none()
+        if pending is None or pending.expires_at < utcnow():
+            raise ConnectRefused(
+                "This choice was already made",
+                "This organisation choice was already used or has expired. Start again from "
+                "the Connections page.",
+            )
+        # Single use: the pending row goes now, whatever the outcome, and that delete is
+        # committed even when the choice is refused below.
+        async with self.sessionmaker() as spend:
+            spent = await spend.execute(
+                delete(PendingConnection).where(PendingConnection.id == pending.id)
+            )
+            await spend.commit()
+        if int(getattr(spent, "rowcount", 0) or 0) != 1:
+            # A concurrent submission of the same choice got there first.
+            raise ConnectRefused(
+                "This choice was already made",
+                "This organisation choice was already used. Start again from the Connections page.",
+            )
+        return pending, json.loads(pending.payload)
 
     async def _release_xero(
         self, facade: ProviderFacade, access_token: str, connection_ids: list[str]
