@@ -4,6 +4,7 @@ authenticated JSON request. Each adapter adds its own URLs, headers and answer s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx2
@@ -16,22 +17,33 @@ from app.providers.oauth import ProviderOAuthClient
 
 
 class HttpAdapter:
-    """Base of the Xero and QuickBooks adapters."""
+    """Base of the Xero and QuickBooks adapters; a subclass names its pieces."""
+
+    provider: str
+    rate_limits: RateLimits
+    # A staticmethod in the subclass: the provider's non-2xx answer → ProviderError.
+    error_parser: ErrorParser
+    oauth_class: Callable[[Any, httpx2.AsyncClient], ProviderOAuthClient]
+    settings: Any
 
     def __init__(
         self,
-        provider: str,
+        settings: Any,
         http: httpx2.AsyncClient,
         *,
-        limits: RateLimits,
-        parse_error: ErrorParser,
-        retry: RetryPolicy | None,
-        oauth: ProviderOAuthClient,
+        retry: RetryPolicy | None = None,
+        limits: RateLimits | None = None,
     ) -> None:
+        self.settings = settings
         self.transport = Transport(
-            http, provider, limits, parse_error, retry or RetryPolicy(), unreachable(provider)
+            http,
+            self.provider,
+            limits or self.rate_limits,
+            self.error_parser,
+            retry or RetryPolicy(),
+            unreachable(self.provider),
         )
-        self.oauth = oauth
+        self.oauth = self.oauth_class(settings, http)
 
     async def _send(
         self,

@@ -18,7 +18,6 @@ from typing import Any, TypeVar
 import httpx2
 
 from app.config import QuickBooksSettings
-from app.kit.http import RateLimits, RetryPolicy
 from app.providers.adapter import HttpAdapter
 from app.providers.base import (
     Account,
@@ -56,23 +55,11 @@ T = TypeVar("T")
 class QuickBooksApi(HttpAdapter):
     """Everything of the QuickBooks adapter but invoices (see ``client.QuickBooksProvider``)."""
 
-    def __init__(
-        self,
-        settings: QuickBooksSettings,
-        http: httpx2.AsyncClient,
-        *,
-        retry: RetryPolicy | None = None,
-        limits: RateLimits = RATE_LIMITS,
-    ) -> None:
-        self.settings = settings
-        super().__init__(
-            PROVIDER,
-            http,
-            limits=limits,
-            parse_error=parse_error,
-            retry=retry,
-            oauth=QuickBooksOAuth(settings, http),
-        )
+    provider = PROVIDER
+    rate_limits = RATE_LIMITS
+    error_parser = staticmethod(parse_error)
+    oauth_class = QuickBooksOAuth
+    settings: QuickBooksSettings
 
     # --- plumbing ---------------------------------------------------------------------------
 

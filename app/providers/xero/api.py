@@ -16,7 +16,6 @@ from typing import Any
 import httpx2
 
 from app.config import XeroSettings
-from app.kit.http import RateLimits, RetryPolicy
 from app.providers.adapter import HttpAdapter
 from app.providers.base import (
     Account,
@@ -67,23 +66,11 @@ class XeroUser:
 class XeroApi(HttpAdapter):
     """Everything of the Xero adapter but invoices (see ``client.XeroProvider``)."""
 
-    def __init__(
-        self,
-        settings: XeroSettings,
-        http: httpx2.AsyncClient,
-        *,
-        retry: RetryPolicy | None = None,
-        limits: RateLimits = RATE_LIMITS,
-    ) -> None:
-        self.settings = settings
-        super().__init__(
-            PROVIDER,
-            http,
-            limits=limits,
-            parse_error=parse_error,
-            retry=retry,
-            oauth=XeroOAuth(settings, http),
-        )
+    provider = PROVIDER
+    rate_limits = RATE_LIMITS
+    error_parser = staticmethod(parse_error)
+    oauth_class = XeroOAuth
+    settings: XeroSettings
 
     # --- plumbing ---------------------------------------------------------------------------
 
