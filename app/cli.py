@@ -48,7 +48,7 @@ async def rotate_keys(settings: Settings) -> dict[str, int]:
 
     from app.db import create_engine
     from app.health import encrypted_columns
-    from app.security import keyring
+    from app.kit.crypto import keyring
 
     keyring.configure(settings.token_key_list)
     engine = create_engine(settings)
@@ -225,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
-        from app.security import TokenKeyError
+        from app.kit.crypto import TokenKeyError
 
         if isinstance(exc, TokenKeyError):
             return _fail(exc.message)

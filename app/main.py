@@ -32,10 +32,10 @@ from app.extension.routes import router as invoicing_router
 from app.health import router as health_router
 from app.invoices.pages import router as invoices_pages_router
 from app.invoices.routes import router as invoices_router
+from app.kit.crypto import keyring
 from app.logs import configure_logging, log
 from app.preferences.pages import router as preferences_pages_router
 from app.preferences.routes import router as preferences_router
-from app.security import keyring
 from app.tenants.dependencies import use_page_sign_in
 from app.tenants.routes import router as tenants_router
 from app.tenants.service import register_before_purge

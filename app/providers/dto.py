@@ -42,20 +42,6 @@ class Credentials(_DTO):
     tenant_id: str
 
 
-class TokenSet(_DTO):
-    """A token endpoint answer. ``refresh_token`` always replaces the stored one (rotation)."""
-
-    access_token: str = Field(repr=False)
-    refresh_token: str | None = Field(default=None, repr=False)
-    token_type: str = "Bearer"
-    expires_at: datetime
-    # QuickBooks: rolling refresh-token life and the five-year hard cap, when announced.
-    refresh_expires_at: datetime | None = None
-    refresh_hard_expires_at: datetime | None = None
-    scopes: tuple[str, ...] = ()
-    id_token: str | None = Field(default=None, repr=False)
-
-
 # --- organisation and features ---------------------------------------------------------------
 
 

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.db import Base
 from app.errors import Unauthorized
+from app.kit.signing import Signer
 from app.logs import log
-from app.security import Signer
 from app.tenants.models import AuditEvent, Company, CrmUser
 
 SESSION_PURPOSE = "session"

@@ -12,7 +12,7 @@ from sqlalchemy import String, select, type_coerce
 
 from app.cli import rotate_keys
 from app.crm.pipedrive.models import PipedriveInstallation
-from app.security import keyring
+from app.kit.crypto import keyring
 
 
 def _run(*args, env=None):

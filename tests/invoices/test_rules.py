@@ -23,7 +23,7 @@ from app.providers.base import (
     TaxMode,
     TaxRate,
 )
-from app.providers.quickbooks.mapping import features as qbo_features
+from app.providers.quickbooks.spec import features as qbo_features
 from app.providers.xero.spec import FEATURES as XERO_FEATURES
 
 D = Decimal

@@ -13,6 +13,7 @@ import pytest
 
 from app.config import QuickBooksSettings
 from app.invoices.rules.meta import features_json
+from app.kit.http import RetryPolicy
 from app.providers.base import (
     ContactInput,
     Credentials,
@@ -34,8 +35,7 @@ from app.providers.errors import (
 )
 from app.providers.jsonutil import loads
 from app.providers.quickbooks import QuickBooksProvider
-from app.providers.quickbooks.mapping import quote
-from app.providers.transport import RetryPolicy
+from app.providers.quickbooks.records import quote
 from tests.providers.fakes import Recorder, json_response
 
 REALM = "9130350000000001"

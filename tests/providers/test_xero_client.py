@@ -16,6 +16,7 @@ import pytest
 
 from app.config import XeroSettings
 from app.invoices.rules.meta import features_json
+from app.kit.http import RetryPolicy
 from app.providers.base import (
     ContactInput,
     Credentials,
@@ -36,7 +37,6 @@ from app.providers.errors import (
     ProviderValidationError,
 )
 from app.providers.jsonutil import loads
-from app.providers.transport import RetryPolicy
 from app.providers.xero import XeroProvider
 from tests.providers.fakes import Recorder, json_response
 from tests.providers.xero_openapi import spec_path_for, validate_xero_request, xero_spec

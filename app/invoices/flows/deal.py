@@ -10,7 +10,7 @@ from app.crm.pipedrive.errors import PipedriveNotFound
 from app.crm.pipedrive.schemas import Deal
 from app.errors import AppError, NotFound
 from app.invoices.context import InvoiceContext
-from app.security import Signer
+from app.kit.signing import Signer
 
 DEAL_TOKEN_TTL = 12 * 3600
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from app.kit.http import RateLimits
 from app.providers.base import Features, FieldLimits, TaxMode
-from app.providers.transport import RateLimits
 
 PROVIDER = "quickbooks"
 

@@ -8,8 +8,13 @@ import time
 import httpx2
 import pytest
 
-from app.providers.errors import ProviderError, ProviderRateLimited, ProviderUnavailable
-from app.providers.transport import RateLimits, RetryPolicy, Transport, retry_after_seconds
+from app.kit.http import Budgets, RateLimits, RetryPolicy, Transport, retry_after_seconds
+from app.providers.errors import (
+    ProviderError,
+    ProviderRateLimited,
+    ProviderUnavailable,
+    unreachable,
+)
 
 
 def parse_error(response: httpx2.Response) -> ProviderError:
@@ -26,7 +31,7 @@ def parse_error(response: httpx2.Response) -> ProviderError:
 def transport(handler, limits=RateLimits(60, 5), **retry) -> Transport:  # type: ignore[no-untyped-def]
     http = httpx2.AsyncClient(transport=httpx2.MockTransport(handler))
     policy = RetryPolicy(**{"attempts": 3, "wait_scale": 0.001, **retry})
-    return Transport(http, "test", limits, parse_error, policy)
+    return Transport(http, "test", limits, parse_error, policy, unreachable("test"))
 
 
 async def test_concurrency_is_capped_per_tenant() -> None:
@@ -175,3 +180,70 @@ async def test_calls_queued_during_a_429_wait_too() -> None:
     assert len(stamps) == 4
     # Only the first call went out before the 429; everything else waited 0.3 s.
     assert all(s - start >= 0.29 for s in stamps[1:])
+
+
+class _Slow(ProviderRateLimited):
+    pass
+
+
+async def test_pause_after_holds_the_next_call_and_a_fake_sleep_cannot_spin() -> None:
+    slept: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        slept.append(seconds)  # time does not pass: the wait loop must still end
+
+    http = httpx2.AsyncClient(transport=httpx2.MockTransport(lambda r: httpx2.Response(200)))
+    t = Transport(
+        http,
+        "test",
+        RateLimits(per_minute=None, concurrent=None),
+        parse_error,
+        RetryPolicy(attempts=2),
+        unreachable("test"),
+        pause_after=lambda response: 1.5,
+        sleep=fake_sleep,
+    )
+    await t.send("GET", "http://p.test/", tenant="a", safe=True)
+    assert slept == []
+    await t.send("GET", "http://p.test/", tenant="a", safe=True)
+    assert len(slept) == 1 and 1.4 < slept[0] <= 1.5
+    await t.send("GET", "http://p.test/", tenant="b", safe=True)
+    assert len(slept) == 1  # another key is not held
+
+
+async def test_refused_key_fails_fast_without_calling() -> None:
+    calls = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        calls.append(1)
+        return httpx2.Response(429, headers={"Retry-After": "3600"})
+
+    http = httpx2.AsyncClient(transport=httpx2.MockTransport(handler))
+    shared = Budgets(RateLimits(per_minute=None, concurrent=None))
+
+    def refused(wait: float) -> Exception:
+        return _Slow("still refused", provider="test", retry_after=wait, daily=True)
+
+    def make() -> Transport:
+        return Transport(
+            http,
+            "test",
+            shared.limits,
+            parse_error,
+            RetryPolicy(attempts=3),
+            unreachable("test"),
+            refused=refused,
+            budgets=shared,
+        )
+
+    with pytest.raises(ProviderRateLimited) as first:
+        await make().send("GET", "http://p.test/", tenant="a", safe=True)
+    assert not isinstance(first.value, _Slow) and len(calls) == 1
+    # A later Transport sharing the budgets refuses at once, for that key only.
+    with pytest.raises(_Slow) as again:
+        await make().send("GET", "http://p.test/", tenant="a", safe=True)
+    assert len(calls) == 1 and again.value.retry_after is not None
+    assert again.value.retry_after > 3500
+    with pytest.raises(ProviderRateLimited):
+        await make().send("GET", "http://p.test/", tenant="b", safe=True)
+    assert len(calls) == 2
