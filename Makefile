@@ -35,6 +35,7 @@ lint: setup
 	$(BIN)/ruff check app sandbox tests bench migrations
 	$(BIN)/ruff format --check app sandbox tests bench migrations
 	$(BIN)/mypy app sandbox
+	$(BIN)/lint-imports --no-cache
 
 format: setup
 	$(BIN)/ruff check --fix app sandbox tests bench migrations

@@ -17,6 +17,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+import app.models  # noqa: F401 - every table on the metadata (the purge walks them all)
 from app.config import Settings, get_settings
 from app.connections.hooks import add_after_connect
 from app.connections.routes import api as connections_api
