@@ -11,12 +11,15 @@ RUN mkdir app && touch app/__init__.py \
     && pip install . \
     && pip uninstall -y crm-invoicing && rm -rf app
 
+# The product only: the top-level sandbox/ package (the stand-ins) is not copied, so
+# `invoicing sandbox` and `invoicing demo` say it is not installed; the build checks it is absent.
 COPY app ./app
 COPY migrations ./migrations
 COPY templates ./templates
 COPY alembic.ini ./
 # Editable, so that templates/ and migrations/ are found next to app/ in /srv.
-RUN pip install --no-deps -e . && mkdir -p /srv/var && chown invoicing /srv/var
+RUN pip install --no-deps -e . && mkdir -p /srv/var && chown invoicing /srv/var \
+    && python -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('sandbox') is not None)"
 
 USER invoicing
 EXPOSE 8000

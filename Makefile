@@ -32,13 +32,14 @@ test-postgres: setup
 	DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/test $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: setup
-	$(BIN)/ruff check app tests bench migrations
-	$(BIN)/ruff format --check app tests bench migrations
-	$(BIN)/mypy app
+	$(BIN)/ruff check app sandbox tests bench migrations
+	$(BIN)/ruff format --check app sandbox tests bench migrations
+	$(BIN)/mypy app sandbox
+	$(BIN)/lint-imports --no-cache
 
 format: setup
-	$(BIN)/ruff check --fix app tests bench migrations
-	$(BIN)/ruff format app tests bench migrations
+	$(BIN)/ruff check --fix app sandbox tests bench migrations
+	$(BIN)/ruff format app sandbox tests bench migrations
 
 bench: setup
 	@for script in bench/[!_]*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

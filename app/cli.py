@@ -16,6 +16,19 @@ def _fail(message: str, code: int = 2) -> int:
     return code
 
 
+SANDBOX_MISSING = (
+    "the sandbox (the Pipedrive, Xero and QuickBooks stand-ins) is not installed in this image; "
+    "`invoicing sandbox` and `invoicing demo` need a development install (`make setup`)"
+)
+
+
+def _sandbox_installed() -> bool:
+    """The production image leaves the top-level `sandbox` package out; say so plainly."""
+    import importlib.util
+
+    return importlib.util.find_spec("sandbox") is not None
+
+
 def _describe_db_error(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return f"database unreachable ({type(exc).__name__}): {text}"
@@ -36,7 +49,7 @@ async def rotate_keys(settings: Settings) -> dict[str, int]:
 
     from app.db import create_engine
     from app.health import encrypted_columns
-    from app.security import keyring
+    from app.kit.crypto import keyring
 
     keyring.configure(settings.token_key_list)
     engine = create_engine(settings)
@@ -91,9 +104,7 @@ def _cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     mode = "Redis" if settings.redis_url else "in-process (no REDIS_URL)"
     role = "dispatching and scheduling only" if args.scheduler else "running jobs"
     print(f"worker: {role}, {mode}; stop with Ctrl-C or SIGTERM")
-    asyncio.run(
-        run_worker(settings, run_jobs=not args.scheduler, schedule=not args.no_schedule)
-    )
+    asyncio.run(run_worker(settings, run_jobs=not args.scheduler, schedule=not args.no_schedule))
     return 0
 
 
@@ -113,10 +124,12 @@ def _cmd_rotate_keys(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
+    if not _sandbox_installed():
+        return _fail(SANDBOX_MISSING)
     import uvicorn
 
-    from app.sandbox.app import create_sandbox_app
-    from app.sandbox.config import SandboxSettings
+    from sandbox.app import create_sandbox_app
+    from sandbox.config import SandboxSettings
 
     public = args.public_url or f"http://{args.host}:{args.port}"
     config = SandboxSettings.from_app(settings, public_url=public, db_path=args.db)
@@ -132,13 +145,15 @@ def _cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Migrate, then serve the app and the seeded stand-ins together in one process."""
+    if not _sandbox_installed():
+        return _fail(SANDBOX_MISSING)
     from urllib.parse import urlsplit
 
     import uvicorn
 
     from app.main import create_app
-    from app.sandbox.app import create_sandbox_app
-    from app.sandbox.config import SandboxSettings
+    from sandbox.app import create_sandbox_app
+    from sandbox.config import SandboxSettings
 
     sandbox_url = settings.sandbox_url or f"http://127.0.0.1:{args.sandbox_port}"
     if not settings.sandbox_url:
@@ -239,7 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
-        from app.security import TokenKeyError
+        from app.kit.crypto import TokenKeyError
 
         if isinstance(exc, TokenKeyError):
             return _fail(exc.message)

@@ -13,7 +13,7 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import Base
-from app.security import EncryptedString, TokenKeyError
+from app.kit.crypto import EncryptedString, TokenKeyError
 
 ROOT = Path(__file__).resolve().parent.parent
 

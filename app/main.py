@@ -17,22 +17,27 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+import app.models  # noqa: F401 - every table on the metadata (the purge walks them all)
 from app.config import Settings, get_settings
+from app.connections.hooks import add_after_connect
 from app.connections.routes import api as connections_api
 from app.connections.routes import pages as connections_pages
 from app.connections.service import connections_purge_hook
-from app.crm.pipedrive.invoicing.routes import pages as invoicing_pages
-from app.crm.pipedrive.invoicing.routes import router as invoicing_router
+from app.crm.pipedrive.iframe import sign_in_with_jwt
 from app.crm.pipedrive.routes import router as pipedrive_router
 from app.db import create_engine, create_sessionmaker
 from app.errors import AppError
+from app.extension.registration import register_after_connect
+from app.extension.routes import pages as invoicing_pages
+from app.extension.routes import router as invoicing_router
 from app.health import router as health_router
 from app.invoices.pages import router as invoices_pages_router
 from app.invoices.routes import router as invoices_router
+from app.kit.crypto import keyring
 from app.logs import configure_logging, log
 from app.preferences.pages import router as preferences_pages_router
 from app.preferences.routes import router as preferences_router
-from app.security import keyring
+from app.tenants.dependencies import use_page_sign_in
 from app.tenants.routes import router as tenants_router
 from app.tenants.service import register_before_purge
 from app.web import STATIC_DIR, templates
@@ -226,6 +231,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The page step first: the extension router ends in a catch-all for its prefix.
     app.include_router(invoicing_pages)
     app.include_router(invoicing_router)
+    # Pages opened in Pipedrive's iframes sign in with Pipedrive's JWT.
+    use_page_sign_in(app, sign_in_with_jwt)
+    # Each new connection is registered with Pipedrive's Invoicing extension.
+    add_after_connect(app, register_after_connect)
     app.include_router(webhooks_router)
     app.include_router(webhooks_api)
     register_jobs()

@@ -1,8 +1,8 @@
 """Every model, imported once so that Alembic and the metadata see the whole schema."""
 
 from app.connections.models import ConnectNonce, PendingConnection, ProviderConnection
-from app.crm.pipedrive.invoicing.models import InvoicingLink
 from app.crm.pipedrive.models import PipedriveInstallation, PipedriveOAuthState
+from app.extension.models import InvoicingLink
 from app.invoices.models import ContactLink, DealInvoice, ItemLink
 from app.preferences.models import InvoicingPreference
 from app.tenants.models import AuditEvent, Company, CrmUser

@@ -7,7 +7,7 @@ app and ``invoicing worker`` both call ``register_jobs`` so they know the same j
 
 from __future__ import annotations
 
-import app.webhooks.tasks  # noqa: F401  (registers webhooks.process, webhooks.forget_old)
+import app.webhooks.tasks
 import app.worker.housekeeping  # noqa: F401  (registers worker.forget_done)
 
 

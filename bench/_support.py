@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx2
 import uvicorn
 
-from app.sandbox.app import create_sandbox_app
-from app.sandbox.config import SandboxSettings
-from app.sandbox.oauth import Client
+from sandbox.app import create_sandbox_app
+from sandbox.config import SandboxSettings
+from sandbox.oauth import Client
 
 ROOT = Path(__file__).resolve().parent.parent
 

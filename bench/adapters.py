@@ -55,6 +55,7 @@ import httpx2
 from _support import QBO_CLIENT, REDIRECT, ROOT, XERO_CLIENT, SandboxProcess
 
 from app.config import SANDBOX_PATHS, QuickBooksSettings, XeroSettings
+from app.kit.oauth import new_state
 from app.providers.base import (
     AccountingProvider,
     Credentials,
@@ -62,7 +63,6 @@ from app.providers.base import (
     InvoiceLineDraft,
     TaxMode,
 )
-from app.providers.oauth import new_state
 from app.providers.quickbooks import QuickBooksProvider
 from app.providers.xero import XeroProvider
 

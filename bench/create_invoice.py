@@ -190,8 +190,9 @@ async def measured_floors(
     from app.connections.models import ProviderConnection
     from app.crm.pipedrive.models import PipedriveInstallation
     from app.db import create_engine, create_sessionmaker
+    from app.invoices.rules.lines import provider_draft
+    from app.invoices.rules.meta import ProviderMeta
     from app.invoices.schemas import InvoiceIn
-    from app.invoices.service import ProviderMeta, provider_draft
     from app.providers import build_providers
     from app.providers.base import Credentials, Organisation
 

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 
 import app.models  # noqa: F401 - registers every table on the metadata
 from app.db import Base, UTCDateTime, create_engine
-from app.security import EncryptedString
+from app.kit.crypto import EncryptedString
 
 config = context.config
 target_metadata = Base.metadata

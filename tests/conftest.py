@@ -16,10 +16,10 @@ from app.cli import migrate
 from app.config import Settings, load_settings
 from app.db import create_engine
 from app.main import create_app
-from app.sandbox.app import create_sandbox_app
-from app.sandbox.config import SandboxSettings
 from app.tenants.models import Company, CrmUser
 from app.tenants.service import issue_session_token
+from sandbox.app import create_sandbox_app
+from sandbox.config import SandboxSettings
 from tests.support.browser import browser, page  # noqa: F401 - fixtures
 from tests.support.database import (
     create_postgres_database,

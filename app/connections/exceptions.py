@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.config import Settings
 from app.errors import Conflict
+from app.providers import display_name
 
 
 def reconnect_url(settings: Settings, provider: str) -> str:
@@ -17,7 +18,7 @@ class NeedsReauth(Conflict):
     code = "needs_reauth"
 
     def __init__(self, settings: Settings, provider: str, reason: str = "") -> None:
-        label = "Xero" if provider == "xero" else "QuickBooks"
+        label = display_name(provider)
         super().__init__(
             f"The {label} connection needs to be reconnected by an admin"
             + (f": {reason}" if reason else "."),
@@ -31,7 +32,7 @@ class NotConnected(Conflict):
     code = "not_connected"
 
     def __init__(self, settings: Settings, provider: str) -> None:
-        label = "Xero" if provider == "xero" else "QuickBooks"
+        label = display_name(provider)
         super().__init__(
             f"{label} is not connected for this company; an admin can connect it.",
             extra={"provider": provider, "reconnect_url": reconnect_url(settings, provider)},

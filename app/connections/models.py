@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, TimestampMixin, new_uuid, utcnow
-from app.security import EncryptedString
+from app.kit.crypto import EncryptedString
 from app.tenants import models as _tenants  # noqa: F401 - the tables our foreign keys name
 
 

@@ -20,34 +20,28 @@ from starlette.datastructures import State
 from app.config import Settings
 from app.connections.models import Provider
 from app.errors import AppError
+from app.kit.oauth import TokenSet
+from app.kit.oauth import authorize_url as build_authorize_url
+from app.kit.refresher import InvalidGrant
 from app.providers import build_providers
-from app.providers.base import AccountingProvider, Credentials, Organisation, ProviderName, TokenSet
+from app.providers.base import AccountingProvider, Credentials, Organisation, ProviderName
 from app.providers.errors import ProviderAuthError, ProviderError, ProviderUnavailable
-from app.providers.oauth import authorize_url as build_authorize_url
-from app.providers.quickbooks.oauth import QuickBooksOAuth as QuickBooksOAuthClient
-from app.providers.xero.client import XeroProvider, XeroUser
+from app.providers.oauth import ProviderOAuthClient
+from app.providers.xero.api import XeroUser
+from app.providers.xero.client import XeroProvider
 from app.providers.xero.oauth import XeroConnection
 from app.providers.xero.oauth import XeroOAuth as XeroOAuthClient
 
 __all__ = [
     "ClientRefused",
     "Credentials",
-    "InvalidGrant",
     "ProviderFacade",
     "TokenAnswerLost",
-    "TokenSet",
     "XeroConnection",
     "XeroUser",
     "facade_for",
     "pkce_verifier",
 ]
-
-
-class InvalidGrant(AppError):
-    """The provider refused the refresh token or code (``invalid_grant``): re-consent needed."""
-
-    status_code = 409
-    code = "invalid_grant"
 
 
 class TokenAnswerLost(AppError):
@@ -92,25 +86,23 @@ class ProviderFacade:
 
     provider: Provider
     settings: Settings
-    oauth: XeroOAuthClient | QuickBooksOAuthClient
+    oauth: ProviderOAuthClient
     adapter: AccountingProvider
 
     @property
     def uses_pkce(self) -> bool:
-        # Xero documents PKCE (for a confidential client UNCONFIRMED; see
-        # app/providers/xero/oauth.py); Intuit documents none.
-        return self.provider == Provider.xero
+        # The OAuth client knows (Xero documents PKCE; Intuit documents none).
+        return self.oauth.pkce
 
     def redirect_uri(self) -> str:
         return f"{self.settings.public_url}/connections/{self.provider.value}/callback"
 
     def authorize_url(self, state: str, code_verifier: str) -> str:
-        group = self.settings.xero if self.provider == Provider.xero else self.settings.quickbooks
         request = build_authorize_url(
             self.oauth.authorize_endpoint,
-            client_id=group.client_id,
+            client_id=self.oauth.settings.client_id,
             redirect_uri=self.redirect_uri(),
-            scope=group.scopes,
+            scope=self.oauth.settings.scopes,
             state=state,
             code_verifier=code_verifier if self.uses_pkce else None,
         )
@@ -188,16 +180,6 @@ def facade_for(
 ) -> ProviderFacade:
     """The facade for ``provider``; pass the app's adapters to share their rate limiters."""
     adapters = adapters or build_providers(settings, http)
-    if provider == Provider.xero:
-        return ProviderFacade(
-            provider,
-            settings,
-            XeroOAuthClient(settings.xero, http),
-            adapters[ProviderName.xero],
-        )
-    return ProviderFacade(
-        provider,
-        settings,
-        QuickBooksOAuthClient(settings.quickbooks, http),
-        adapters[ProviderName.quickbooks],
-    )
+    adapter = adapters[ProviderName(provider.value)]
+    # Each adapter carries its own OAuth client, built over the same settings and HTTP client.
+    return ProviderFacade(provider, settings, adapter.oauth, adapter)

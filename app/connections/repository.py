@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.connections.models import ConnectionStatus, ProviderConnection
 from app.tenants.repository import CompanyScopedRepository
@@ -41,6 +42,19 @@ class ConnectionRepository(CompanyScopedRepository[ProviderConnection]):
 
     async def all_live(self) -> Sequence[ProviderConnection]:
         return await self.list(ProviderConnection.status != ConnectionStatus.disconnected.value)
+
+
+async def any_live(session: AsyncSession, provider: str, *where: ColumnElement[bool]) -> bool:
+    """Whether any company's live connection to ``provider`` matches ``where`` (a cross-tenant
+    check, so it looks past the company filter and answers only yes or no)."""
+    result = await session.execute(
+        select(ProviderConnection.id).where(
+            ProviderConnection.provider == provider,
+            ProviderConnection.status != ConnectionStatus.disconnected.value,
+            *where,
+        )
+    )
+    return result.first() is not None
 
 
 async def claimed_elsewhere(

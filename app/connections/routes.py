@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.config import Settings
 from app.connections.dependencies import Adapters, Tokens
 from app.connections.exceptions import ConnectRefused
+from app.connections.hooks import run_after_connect
 from app.connections.models import ProviderConnection
 from app.connections.repository import ConnectionRepository
 from app.connections.schemas import ConnectionOut, DisconnectOut
@@ -23,7 +24,6 @@ from app.connections.service import (
     parse_provider,
     provider_label,
 )
-from app.crm.pipedrive.invoicing.registration import register_after_connect
 from app.errors import AppError, NotFound
 from app.tenants.dependencies import CurrentAdmin, CurrentUser
 from app.tenants.models import CrmUser
@@ -232,9 +232,10 @@ async def _connected(
         f"/connections?session={issue_session_token(settings, user)}" if user is not None else None
     )
     label = provider_label(row.provider)
-    # Pipedrive's Invoicing extension learns of the connection here (its own module; a
-    # failure there never fails the connect: the page then offers to register again).
-    registration = await register_after_connect(request.app.state, session, row)
+    # Pipedrive's Invoicing extension learns of the connection here (an after-connect hook the
+    # app factory installs; a failure there never fails the connect: the page then offers to
+    # register again).
+    registration = await run_after_connect(request.app.state, session, row)
     return _page(
         request,
         "connections/result.html",
@@ -244,8 +245,8 @@ async def _connected(
         f"your Pipedrive company can create invoices in it.",
         back_url=back,
         connection=row,
-        pipedrive_url=registration.redirect_url,
-        register_error=registration.error,
+        pipedrive_url=registration.redirect_url if registration else None,
+        register_error=registration.error if registration else None,
         register_url=f"/pipedrive/invoicing/register/{row.provider}?session="
         f"{issue_session_token(settings, user)}"
         if user is not None

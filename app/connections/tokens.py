@@ -29,21 +29,23 @@ from typing import Any, TypeVar
 
 import httpx2
 import structlog
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
-from app.connections.exceptions import NeedsReauth, NotConnected
+from app.connections.exceptions import NeedsReauth
 from app.connections.models import ConnectionStatus, Provider, ProviderConnection
-from app.connections.oauth import (
-    InvalidGrant,
-    ProviderFacade,
-    TokenAnswerLost,
-    facade_for,
+from app.connections.oauth import ProviderFacade, TokenAnswerLost, facade_for
+from app.connections.repository import ConnectionRepository
+from app.connections.token_store import (
+    ConnectionTokenStore,
+    check_usable,
+    mark_needs_reauth,
 )
 from app.db import utcnow
 from app.errors import ServiceUnavailable
-from app.providers.base import Credentials, TokenSet
+from app.kit.oauth import TokenSet
+from app.kit.refresher import InvalidGrant, LeasePolicy, TokenRefresher
+from app.providers.base import Credentials
 from app.providers.errors import ProviderAuthError
 
 log = structlog.get_logger(__name__)
@@ -54,10 +56,21 @@ T = TypeVar("T")
 REFRESH_MARGIN = timedelta(minutes=2)
 #: Xero accepts the previous refresh token again for 30 minutes after a rotation.
 XERO_GRACE = timedelta(minutes=30)
-#: How long a SQLite refresh lease holds; longer than any token call (20 s timeout) + retries.
-LEASE = timedelta(seconds=90)
-#: How long a caller waits for another process's refresh before giving up with a 503.
-WAIT_FOR_OTHER = timedelta(seconds=100)
+#: SQLite: a lease longer than any token call (20 s timeout) + retries; a caller waits this
+#: long for another process's refresh before giving up with a 503.
+LEASE_POLICY = LeasePolicy(
+    lease=timedelta(seconds=90),
+    wait_for_other=timedelta(seconds=100),
+    poll_initial=0.02,
+    poll_max=0.5,
+)
+
+
+def _busy() -> Exception:
+    return ServiceUnavailable(
+        "another worker is still refreshing this connection; try again shortly",
+        headers={"Retry-After": "5"},
+    )
 
 
 @dataclass(frozen=True)
@@ -84,18 +97,6 @@ def _grace(provider: str) -> timedelta:
     return XERO_GRACE
 
 
-_locks: dict[tuple[int, str], asyncio.Lock] = {}
-
-
-def _local_lock(connection_id: str) -> asyncio.Lock:
-    # Keyed by loop too: a lock is bound to the event loop that first waits on it.
-    key = (id(asyncio.get_running_loop()), connection_id)
-    lock = _locks.get(key)
-    if lock is None:
-        lock = _locks[key] = asyncio.Lock()
-    return lock
-
-
 class TokenService:
     """Hands out valid credentials per (company, provider). Uses its own short sessions, so a
     rotation commits independently of the caller's unit of work."""
@@ -117,6 +118,9 @@ class TokenService:
         self.lost_answer_attempts = lost_answer_attempts
         self.adapters = adapters
         self._facades: dict[str, ProviderFacade] = {}
+        self._refresher: TokenRefresher[ProviderConnection] = TokenRefresher(
+            sessionmaker, LEASE_POLICY, _busy
+        )
 
     def facade(self, provider: str) -> ProviderFacade:
         """The provider's OAuth client and adapter (built once per service)."""
@@ -139,13 +143,12 @@ class TokenService:
         """Like ``credentials`` with the token version. ``stale_version``: the provider refused
         credentials of this version (a 401), so refresh unless another caller already has."""
         row = await self._read(company_id, provider)
-        self._check_usable(row, provider)
+        check_usable(self.settings, row, provider)
         assert row is not None
         forced = stale_version is not None and row.token_version <= stale_version
         if not forced and not _expiring(row, utcnow()):
             return self._creds(row)
-        async with _local_lock(row.id):
-            return await self._refresh(row.id, row.token_version, forced=forced)
+        return await self._refresh(row.id, row.token_version, forced=forced)
 
     async def call(
         self, company_id: str, provider: str, fn: Callable[[Credentials], Awaitable[T]]
@@ -171,39 +174,26 @@ class TokenService:
             raise
 
     async def _tenant_gone(self, exc: Exception, provider: str, used: Versioned) -> None:
+        adapter = self.facade(provider).adapter
         if not (
-            provider == Provider.xero.value
+            adapter.tenant_refusal_needs_reauth
             and isinstance(exc, ProviderAuthError)
             and exc.reason == "tenant_access"
         ):
             return
+        reason = f"{adapter.display_name} no longer gives access to this organisation"
         async with self.sessionmaker() as session:
             row = await session.get(ProviderConnection, used.connection_id)
             if row is not None and row.status == ConnectionStatus.active.value:
-                self._mark_needs_reauth(row, "Xero no longer gives access to this organisation")
+                mark_needs_reauth(row, reason)
                 await session.commit()
-        raise NeedsReauth(
-            self.settings, provider, "Xero no longer gives access to this organisation"
-        ) from exc
+        raise NeedsReauth(self.settings, provider, reason) from exc
 
     # --- reading -----------------------------------------------------------------------------
 
     async def _read(self, company_id: str, provider: str) -> ProviderConnection | None:
         async with self.sessionmaker() as session:
-            result = await session.execute(
-                select(ProviderConnection).where(
-                    ProviderConnection.company_id == company_id,
-                    ProviderConnection.provider == provider,
-                    ProviderConnection.status != ConnectionStatus.disconnected.value,
-                )
-            )
-            return result.scalar_one_or_none()
-
-    def _check_usable(self, row: ProviderConnection | None, provider: str) -> None:
-        if row is None:
-            raise NotConnected(self.settings, provider)
-        if row.status == ConnectionStatus.needs_reauth.value or not row.refresh_token:
-            raise NeedsReauth(self.settings, provider, row.status_reason)
+            return await ConnectionRepository(session, company_id).live(provider)
 
     @staticmethod
     def _creds(row: ProviderConnection) -> Versioned:
@@ -222,123 +212,11 @@ class TokenService:
     # --- refreshing --------------------------------------------------------------------------
 
     async def _refresh(self, connection_id: str, seen_version: int, *, forced: bool) -> Versioned:
-        if self.settings.database_backend == "postgresql":
-            return await self._refresh_locked(connection_id, seen_version, forced)
-        return await self._refresh_leased(connection_id, seen_version, forced)
-
-    async def _refresh_locked(
-        self, connection_id: str, seen_version: int, forced: bool
-    ) -> Versioned:
-        """PostgreSQL: hold the row lock across the token call; commit the rotation."""
-        failure: Exception | None = None
-        async with self.sessionmaker() as session, session.begin():
-            row = (
-                await session.execute(
-                    select(ProviderConnection)
-                    .where(ProviderConnection.id == connection_id)
-                    .with_for_update()
-                )
-            ).scalar_one()
-            self._check_usable(row, row.provider)
-            if not self._needs_refresh(row, seen_version, forced):
-                return self._creds(row)
-            try:
-                tokens = await self._call_refresh(row)
-            except InvalidGrant as exc:
-                # The row is locked: no other process can have rotated it meanwhile.
-                self._mark_needs_reauth(row, exc.message)
-                failure = NeedsReauth(self.settings, row.provider, exc.message)
-            else:
-                self._apply(row, tokens)
-        # The transaction has committed here: the rotation is durable before anyone uses it.
-        if failure is not None:
-            raise failure
+        store = ConnectionTokenStore(self.settings, connection_id, self._call_refresh)
+        row = await self._refresher.ensure(
+            store, lambda row: self._needs_refresh(row, seen_version, forced)
+        )
         return self._creds(row)
-
-    async def _refresh_leased(
-        self, connection_id: str, seen_version: int, forced: bool
-    ) -> Versioned:
-        """SQLite: claim a lease by compare-and-swap on token_version, refresh, swap back."""
-        deadline = utcnow() + WAIT_FOR_OTHER
-        delay = 0.02
-        while True:
-            async with self.sessionmaker() as session:
-                row = await session.get(ProviderConnection, connection_id)
-                assert row is not None
-                self._check_usable(row, row.provider)
-                if not self._needs_refresh(row, seen_version, forced):
-                    return self._creds(row)
-                now = utcnow()
-                claimed = await session.execute(
-                    update(ProviderConnection)
-                    .where(
-                        ProviderConnection.id == connection_id,
-                        ProviderConnection.token_version == seen_version,
-                        (ProviderConnection.refresh_lease_until.is_(None))
-                        | (ProviderConnection.refresh_lease_until < now),
-                    )
-                    .values(refresh_lease_until=now + LEASE)
-                    .execution_options(synchronize_session=False)
-                )
-                await session.commit()
-                if _rowcount(claimed) == 1:
-                    break
-            # Another process holds the lease: wait for its rotation to appear.
-            if utcnow() > deadline:
-                raise ServiceUnavailable(
-                    "another worker is still refreshing this connection; try again shortly",
-                    headers={"Retry-After": "5"},
-                )
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 0.5)
-
-        try:
-            tokens = await self._call_refresh(row)
-        except InvalidGrant as exc:
-            return await self._after_invalid_grant(connection_id, seen_version, exc)
-        except BaseException:
-            await self._release_lease(connection_id, seen_version)
-            raise
-        async with self.sessionmaker() as session:
-            row = await session.get(ProviderConnection, connection_id)
-            assert row is not None
-            if row.token_version != seen_version:
-                # Our lease lapsed and another process rotated meanwhile; theirs is stored, and
-                # the provider treats ours as the newer set, so keep ours (it is the live one).
-                log.warning("refresh_lease_lapsed", connection=connection_id)
-            self._apply(row, tokens)
-            row.refresh_lease_until = None
-            await session.commit()
-            return self._creds(row)
-
-    async def _after_invalid_grant(
-        self, connection_id: str, seen_version: int, exc: InvalidGrant
-    ) -> Versioned:
-        async with self.sessionmaker() as session:
-            # Re-read once: another process may have rotated the token under us.
-            row = await session.get(ProviderConnection, connection_id)
-            assert row is not None
-            if row.token_version != seen_version and row.status == ConnectionStatus.active.value:
-                row.refresh_lease_until = None
-                await session.commit()
-                return self._creds(row)
-            self._mark_needs_reauth(row, exc.message)
-            provider = row.provider
-            await session.commit()
-        raise NeedsReauth(self.settings, provider, exc.message)
-
-    async def _release_lease(self, connection_id: str, seen_version: int) -> None:
-        async with self.sessionmaker() as session:
-            await session.execute(
-                update(ProviderConnection)
-                .where(
-                    ProviderConnection.id == connection_id,
-                    ProviderConnection.token_version == seen_version,
-                )
-                .values(refresh_lease_until=None)
-                .execution_options(synchronize_session=False)
-            )
-            await session.commit()
 
     async def _call_refresh(self, row: ProviderConnection) -> TokenSet:
         """One refresh at the provider, retrying a lost answer with the same refresh token
@@ -386,33 +264,3 @@ class TokenService:
                 raise
         log.info("token_refreshed", provider=row.provider, connection=row.id)
         return tokens
-
-    def _apply(self, row: ProviderConnection, tokens: TokenSet) -> None:
-        now = utcnow()
-        if tokens.refresh_token and tokens.refresh_token != row.refresh_token:
-            row.previous_refresh_token = row.refresh_token
-            row.rotated_at = now
-            row.refresh_token = tokens.refresh_token
-        row.access_token = tokens.access_token
-        row.expires_at = tokens.expires_at
-        if tokens.refresh_expires_at:
-            row.refresh_expires_at = tokens.refresh_expires_at
-        row.token_version = row.token_version + 1
-        row.last_refreshed_at = now
-        row.refresh_lease_until = None
-
-    @staticmethod
-    def _mark_needs_reauth(row: ProviderConnection, reason: str) -> None:
-        log.warning("connection_needs_reauth", provider=row.provider, connection=row.id)
-        row.status = ConnectionStatus.needs_reauth.value
-        row.status_reason = reason[:500]
-        # The tokens are dead: keep nothing secret that no longer works.
-        row.access_token = None
-        row.refresh_token = None
-        row.previous_refresh_token = None
-        row.refresh_lease_until = None
-        row.token_version = row.token_version + 1
-
-
-def _rowcount(result: Any) -> int:
-    return int(getattr(result, "rowcount", 0) or 0)

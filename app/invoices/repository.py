@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from app.invoices.models import ContactLink, DealInvoice, ItemLink
+from app.invoices.models import ContactLink, DealInvoice, InvoiceStatus, ItemLink
 from app.tenants.repository import CompanyScopedRepository
 
 
@@ -35,6 +35,18 @@ class InvoiceRepository(CompanyScopedRepository[DealInvoice]):
             )
         )
         return {r.provider_invoice_id for r in result.scalars().all() if r.provider_invoice_id}
+
+    async def created_with_provider_id(self, provider: str, invoice_id: str) -> DealInvoice | None:
+        """Our created invoice that is the provider's ``invoice_id``, if it is one of ours."""
+        result = await self.session.execute(
+            self.select().where(
+                DealInvoice.provider == provider,
+                DealInvoice.provider_invoice_id == invoice_id,
+                DealInvoice.status == InvoiceStatus.created,
+            )
+        )
+        row: DealInvoice | None = result.scalar_one_or_none()
+        return row
 
 
 class ItemLinkRepository(CompanyScopedRepository[ItemLink]):

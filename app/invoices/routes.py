@@ -7,6 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 
 from app.invoices import flows
+from app.invoices.context import context
+from app.invoices.flows.linking import one_click_key
 from app.invoices.schemas import (
     ContactOut,
     ContactUpdateIn,
@@ -34,7 +36,7 @@ async def get_draft(
     deal_id: int, provider: str, request: Request, session: DbSession, user: CurrentUser
 ) -> DraftOut:
     """The proposed invoice for the deal in the chosen provider, with its checks."""
-    return await flows.build_draft(flows.context(request, user), session, deal_id, provider)
+    return await flows.build_draft(context(request, user), session, deal_id, provider)
 
 
 @router.post("/deals/{deal_id}/invoices", response_model=InvoiceOut)
@@ -50,7 +52,7 @@ async def post_invoice(
     """Create the reviewed invoice as a DRAFT, exactly once per Idempotency-Key: 201 when
     this call created it, 200 with the same invoice when the key was already used."""
     out, created = await flows.create_invoice(
-        flows.context(request, user), session, deal_id, body, idempotency_key
+        context(request, user), session, deal_id, body, idempotency_key
     )
     response.status_code = 201 if created else 200
     return out
@@ -61,7 +63,7 @@ async def post_preview(
     deal_id: int, body: InvoiceIn, request: Request, session: DbSession, user: CurrentUser
 ) -> PreviewOut:
     """Live totals and checks while the user edits the dialog (nothing is created)."""
-    return await flows.preview_invoice(flows.context(request, user), session, deal_id, body)
+    return await flows.preview_invoice(context(request, user), session, deal_id, body)
 
 
 @router.get("/deals/{deal_id}/invoices", response_model=list[InvoiceOut])
@@ -72,7 +74,7 @@ async def get_invoices(
     user: CurrentUser,
     provider: str | None = None,
 ) -> list[InvoiceOut]:
-    return await flows.list_invoices(flows.context(request, user), session, deal_id, provider)
+    return await flows.list_invoices(context(request, user), session, deal_id, provider)
 
 
 @router.get("/providers/{provider}/items", response_model=list[ItemOut])
@@ -83,7 +85,7 @@ async def get_items(
     q: Annotated[str | None, Query(max_length=200)] = None,
     code: Annotated[str | None, Query(max_length=100)] = None,
 ) -> list[ItemOut]:
-    return await flows.search_items(flows.context(request, user), provider, q, code)
+    return await flows.search_items(context(request, user), provider, q, code)
 
 
 @router.get("/providers/{provider}/contacts", response_model=list[ContactOut])
@@ -94,7 +96,7 @@ async def get_contacts(
     q: Annotated[str, Query(max_length=200)] = "",
     page: Annotated[int, Query(ge=1, le=1000)] = 1,
 ) -> list[ContactOut]:
-    return await flows.search_contacts(flows.context(request, user), provider, q, page)
+    return await flows.search_contacts(context(request, user), provider, q, page)
 
 
 @router.post("/providers/{provider}/items", response_model=ItemOut, status_code=201)
@@ -107,8 +109,8 @@ async def post_item(
     idempotency_key: IdempotencyKey = None,
 ) -> ItemOut:
     """Create a missing item (and link the product when ``crm_product_id`` is given)."""
-    key = flows.one_click_key(idempotency_key)
-    return await flows.create_item(flows.context(request, user), session, provider, body, key)
+    key = one_click_key(idempotency_key)
+    return await flows.create_item(context(request, user), session, provider, body, key)
 
 
 @router.post("/providers/{provider}/contacts", response_model=ContactOut, status_code=201)
@@ -121,8 +123,8 @@ async def post_contact(
     idempotency_key: IdempotencyKey = None,
 ) -> ContactOut:
     """Create a missing contact (and link the organization or person when given)."""
-    key = flows.one_click_key(idempotency_key)
-    return await flows.create_contact(flows.context(request, user), session, provider, body, key)
+    key = one_click_key(idempotency_key)
+    return await flows.create_contact(context(request, user), session, provider, body, key)
 
 
 @router.post("/providers/{provider}/contacts/{contact_id}/crm-update")
@@ -131,7 +133,7 @@ async def post_contact_update(
 ) -> dict[str, object]:
     """What pushing the CRM's email, address and tax id would change (``apply`` does it)."""
     contact, changes = await flows.contact_changes(
-        flows.context(request, user),
+        context(request, user),
         provider,
         contact_id,
         body.email,
@@ -152,7 +154,7 @@ async def put_item_link(
     user: CurrentUser,
 ) -> ItemOut:
     return await flows.link_item(
-        flows.context(request, user), session, provider, product_id, body.item_id
+        context(request, user), session, provider, product_id, body.item_id
     )
 
 
@@ -160,7 +162,7 @@ async def put_item_link(
 async def delete_item_link(
     provider: str, product_id: int, request: Request, session: DbSession, user: CurrentUser
 ) -> Response:
-    await flows.unlink_item(flows.context(request, user), session, provider, product_id)
+    await flows.unlink_item(context(request, user), session, provider, product_id)
     return Response(status_code=204)
 
 
@@ -175,7 +177,7 @@ async def put_contact_link(
     user: CurrentUser,
 ) -> ContactOut:
     return await flows.link_contact(
-        flows.context(request, user), session, provider, entity, crm_id, body.contact_id
+        context(request, user), session, provider, entity, crm_id, body.contact_id
     )
 
 
@@ -188,7 +190,7 @@ async def delete_contact_link(
     session: DbSession,
     user: CurrentUser,
 ) -> Response:
-    await flows.unlink_contact(flows.context(request, user), session, provider, entity, crm_id)
+    await flows.unlink_contact(context(request, user), session, provider, entity, crm_id)
     return Response(status_code=204)
 
 

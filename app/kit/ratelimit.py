@@ -13,12 +13,17 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from limits import RateLimitItem, RateLimitItemPerDay, RateLimitItemPerMinute, RateLimitItemPerSecond
+from limits import (
+    RateLimitItem,
+    RateLimitItemPerDay,
+    RateLimitItemPerMinute,
+    RateLimitItemPerSecond,
+)
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 
-class BudgetExhausted(Exception):  # noqa: N818
+class BudgetExhausted(Exception):
     """A long window (a day) is used up: waiting in place would hold a request for hours."""
 
     def __init__(self, key: str, retry_after: float) -> None:

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from app.crm.pipedrive.iframe import PageUser
 from app.crm.pipedrive.schemas import DealData
 from app.crm.pipedrive.service import company_client, company_fields
 from app.db import utcnow
@@ -24,6 +23,7 @@ from app.preferences.service import (
     preview,
     save_preferences,
 )
+from app.tenants.dependencies import PageUser
 from app.tenants.models import CrmUser
 from app.web import DbSession, render
 

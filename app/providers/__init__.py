@@ -9,10 +9,21 @@ from __future__ import annotations
 import httpx2
 
 from app.config import Settings
+from app.kit.http import RetryPolicy
 from app.providers.base import AccountingProvider, ProviderName
 from app.providers.quickbooks.client import QuickBooksProvider
-from app.providers.transport import RetryPolicy
 from app.providers.xero.client import XeroProvider
+
+ADAPTERS: dict[ProviderName, type[XeroProvider] | type[QuickBooksProvider]] = {
+    ProviderName.xero: XeroProvider,
+    ProviderName.quickbooks: QuickBooksProvider,
+}
+
+
+def display_name(provider: str) -> str:
+    """The provider's name as users read it (its adapter's ``display_name``)."""
+    adapter = ADAPTERS.get(ProviderName(provider)) if provider in set(ProviderName) else None
+    return adapter.display_name if adapter else provider
 
 
 def build_providers(
@@ -31,4 +42,5 @@ __all__ = [
     "QuickBooksProvider",
     "XeroProvider",
     "build_providers",
+    "display_name",
 ]

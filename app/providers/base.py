@@ -36,7 +36,6 @@ from app.providers.dto import (
     TaxMode,
     TaxRate,
     Template,
-    TokenSet,
 )
 from app.providers.errors import (
     FieldMessage,
@@ -49,6 +48,7 @@ from app.providers.errors import (
     ProviderUnsupported,
     ProviderValidationError,
 )
+from app.providers.oauth import ProviderOAuthClient
 
 __all__ = [
     "Account",
@@ -84,7 +84,6 @@ __all__ = [
     "TaxMode",
     "TaxRate",
     "Template",
-    "TokenSet",
 ]
 
 
@@ -99,6 +98,17 @@ class AccountingProvider(Protocol):
     """
 
     name: ProviderName
+    # --- for the connections domain (house-kit) ---
+    #: The provider's name as users read it ("Xero", "QuickBooks").
+    display_name: str
+    #: A refused tenant (``ProviderAuthError.reason == "tenant_access"``) means the organisation
+    #: disconnected our app, so the connection needs an admin to reconnect it.
+    tenant_refusal_needs_reauth: bool
+
+    @property
+    def oauth(self) -> ProviderOAuthClient:
+        """The provider's OAuth client (authorize, exchange, refresh, revoke, id_token)."""
+        ...
 
     async def get_organisation(self, creds: Credentials) -> Organisation:
         """The connected organisation: id, name, base currency, short code, timezone, country."""
@@ -235,4 +245,13 @@ class AccountingProvider(Protocol):
 
     def invoice_url(self, organisation: Organisation, invoice_id: str) -> str:
         """Staff-facing deep link that opens the invoice in the provider's own app (no call)."""
+        ...
+
+    def can_approve(self, role: str | None) -> bool:
+        """Whether the connecting user's role (stored with the connection) may approve sales
+        invoices; False where the provider has no approval (no call)."""
+        ...
+
+    def contact_url(self, organisation: Organisation, contact_id: str) -> str:
+        """Staff-facing deep link that opens the contact in the provider's own app (no call)."""
         ...

@@ -20,7 +20,7 @@ class ProviderName(StrEnum):
 
 
 class TaxMode(StrEnum):
-    """How line amounts relate to tax; the values are Pipedrive's ``taxModeId`` strings."""
+    """How line amounts relate to tax."""
 
     exclusive = "Exclusive"
     inclusive = "Inclusive"
@@ -40,20 +40,6 @@ class Credentials(_DTO):
 
     access_token: str = Field(repr=False)
     tenant_id: str
-
-
-class TokenSet(_DTO):
-    """A token endpoint answer. ``refresh_token`` always replaces the stored one (rotation)."""
-
-    access_token: str = Field(repr=False)
-    refresh_token: str | None = Field(default=None, repr=False)
-    token_type: str = "Bearer"
-    expires_at: datetime
-    # QuickBooks: rolling refresh-token life and the five-year hard cap, when announced.
-    refresh_expires_at: datetime | None = None
-    refresh_hard_expires_at: datetime | None = None
-    scopes: tuple[str, ...] = ()
-    id_token: str | None = Field(default=None, repr=False)
 
 
 # --- organisation and features ---------------------------------------------------------------
@@ -88,7 +74,7 @@ class FieldLimits(_DTO):
 
 
 class Features(_DTO):
-    """What the connected provider can do: the facts Pipedrive's ``LinkFeatures`` asks for."""
+    """What the connected provider can do."""
 
     tax_modes: frozenset[TaxMode]
     # single: one tax rate for the invoice; multiple: a rate per line.
@@ -101,33 +87,27 @@ class Features(_DTO):
     approval: bool
     # Xero item codes are unique, so a code identifies an item; QuickBooks Sku is not.
     item_codes_unique: bool
+    # What an invoice line names its item by: Xero lines send ItemCode, QuickBooks an item id.
+    line_item_key: Literal["code", "id"]
     # The provider calculates sales tax itself (QuickBooks US Automated Sales Tax).
     automated_sales_tax: bool = False
     multi_currency: bool = True
     limits: FieldLimits
-
-    def to_link_features(self) -> dict[str, object]:
-        """The ``LinkFeatures`` object of pipedrive-invoicing-extension.md §7.2."""
-        return {
-            "invoiceTaxModeOptions": {
-                "taxExclusive": TaxMode.exclusive in self.tax_modes,
-                "taxInclusive": TaxMode.inclusive in self.tax_modes,
-                "noTax": TaxMode.no_tax in self.tax_modes,
-            },
-            "invoiceTaxOption": self.tax_option,
-            "invoiceDiscountOptions": {
-                "globalDiscount": self.global_discount,
-                "lineDiscount": self.line_discount,
-            },
-            "invoiceNumberOption": self.invoice_number,
-            "validations": {
-                "product": {
-                    "name": {"maxLength": self.limits.item_name},
-                    "code": {"maxLength": self.limits.item_code},
-                    "description": {"maxLength": self.limits.item_description},
-                }
-            },
-        }
+    # Differences the invoice rules need (so app.invoices never asks which provider it is):
+    # how tax is rounded: per line (Xero) or once per tax rate (QuickBooks TxnTaxDetail).
+    tax_rounding: Literal["line", "rate_group"] = "line"
+    # The organisation enables each currency itself, so a missing one can be added there.
+    currencies_added_by_user: bool = False
+    # A contact bills in one currency (a new one takes the invoice's) and invoices must match.
+    contact_currency: bool = False
+    # Every sold line must name an item (no description-only lines).
+    item_required: bool = False
+    # Lines name their item by id (QuickBooks ItemRef) rather than by code (Xero ItemCode).
+    item_id_on_lines: bool = False
+    # The invoice carries its own billing email (QuickBooks BillEmail).
+    bill_email: bool = False
+    # A new item needs an income account.
+    item_account_required: bool = False
 
 
 # --- lookups ---------------------------------------------------------------------------------

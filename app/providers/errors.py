@@ -7,10 +7,12 @@ can be told, the field it concerns.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from app.errors import AppError
+from app.kit.http import RateLimited, Unavailable
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ class ProviderUnsupported(ProviderError):
     code = "provider_unsupported"
 
 
-class ProviderRateLimited(ProviderError):
+class ProviderRateLimited(ProviderError, RateLimited):
     """The provider's rate limit was hit (429).
 
     ``retry_after`` is in seconds. ``daily`` means the tenant's daily allowance is spent: the
@@ -143,7 +145,7 @@ class ProviderAuthError(ProviderError):
         self.reason = reason
 
 
-class ProviderUnavailable(ProviderError):
+class ProviderUnavailable(ProviderError, Unavailable):
     """The provider is down, timed out or answered 5xx (503); try again after ``retry_after``.
 
     ``outcome_unknown`` is set when a write may have reached the provider before the failure:
@@ -170,3 +172,21 @@ class ProviderUnavailable(ProviderError):
         )
         self.retry_after = retry_after
         self.outcome_unknown = outcome_unknown
+
+    def mark_outcome_unknown(self) -> None:
+        self.outcome_unknown = True
+        self.extra["outcome_unknown"] = True
+
+
+def unreachable(provider: str) -> Callable[[str, bool, float], ProviderUnavailable]:
+    """The Transport's error for a timeout or connection failure talking to ``provider``."""
+
+    def error(what: str, safe: bool, retry_after: float) -> ProviderUnavailable:
+        return ProviderUnavailable(
+            f"{provider.capitalize()} {what}; try again shortly.",
+            provider=provider,
+            retry_after=retry_after,
+            outcome_unknown=not safe,
+        )
+
+    return error

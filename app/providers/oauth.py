@@ -1,39 +1,24 @@
-"""Provider-side OAuth 2.0 pieces shared by Xero and QuickBooks (no database).
+"""The accounting providers' side of OAuth: Xero and QuickBooks on the kit's OAuth client.
 
-Built on Authlib's framework-independent parts: ``prepare_grant_uri`` for authorize URLs,
-``create_s256_code_challenge`` for PKCE and ``generate_token`` for states and verifiers.
-Authlib's httpx integration needs the ``httpx`` package while we use ``httpx2``, so the token
-endpoint is called here directly with the shared ``httpx2.AsyncClient``. The id_token is
-decoded with joserfc (see ``decode_id_token`` on why its signature is not checked).
+What is theirs: failures become ``ProviderAuthError`` / ``ProviderUnavailable`` (so the
+connections layer can tell ``invalid_grant`` from our own client refused), and the id_token's
+claims say who consented, decoded with joserfc (see ``decode_id_token`` on why its signature
+is not checked).
 """
 
 from __future__ import annotations
 
-import base64
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx2
-from authlib.common.security import generate_token
-from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
-from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from joserfc import jws
 from joserfc.errors import JoseError
 
-from app.providers.base import TokenSet
+from app.kit.oauth import OAuthClient, TokenSet, oauth_error
 from app.providers.errors import ProviderAuthError, ProviderUnavailable
-
-
-@dataclass(frozen=True)
-class AuthorizationRequest:
-    """Where to send the user, and what to keep (server side, with ``state``) for the callback."""
-
-    url: str
-    state: str
-    code_verifier: str | None
-    redirect_uri: str
 
 
 @dataclass(frozen=True)
@@ -48,146 +33,46 @@ class IdentityClaims:
     claims: dict[str, Any]
 
 
-def new_state() -> str:
-    """An unguessable value for ``state`` (the connections layer signs and stores its own)."""
-    return generate_token(43)
-
-
-def new_code_verifier() -> str:
-    """A PKCE verifier: 64 chars from [A-Za-z0-9] (RFC 7636 allows 43-128 of the unreserved set)."""
-    return generate_token(64)
-
-
-def authorize_url(
-    endpoint: str,
-    *,
-    client_id: str,
-    redirect_uri: str,
-    scope: str,
-    state: str,
-    code_verifier: str | None,
-    extra: dict[str, str] | None = None,
-) -> AuthorizationRequest:
-    params: dict[str, str] = dict(extra or {})
-    if code_verifier:
-        params["code_challenge"] = create_s256_code_challenge(code_verifier)
-        params["code_challenge_method"] = "S256"
-    url = prepare_grant_uri(
-        endpoint,
-        client_id,
-        "code",
-        redirect_uri=redirect_uri,
-        scope=scope,
-        state=state,
-        **params,
-    )
-    return AuthorizationRequest(str(url), state, code_verifier, redirect_uri)
-
-
-def basic_auth(client_id: str, client_secret: str) -> str:
-    raw = f"{client_id}:{client_secret}".encode()
-    return "Basic " + base64.b64encode(raw).decode()
-
-
-def token_set_from_json(data: dict[str, Any], now: datetime | None = None) -> TokenSet:
-    """A token endpoint answer → TokenSet, with lifetimes turned into aware instants."""
-    now = now or datetime.now(UTC)
-    if not data.get("access_token"):
-        raise ValueError("token response without access_token")
-
-    def after(key: str) -> datetime | None:
-        value = data.get(key)
-        return now + timedelta(seconds=int(value)) if value not in (None, "") else None
-
-    scope = data.get("scope") or ""
-    return TokenSet(
-        access_token=str(data["access_token"]),
-        refresh_token=data.get("refresh_token"),
-        token_type=str(data.get("token_type") or "Bearer"),
-        expires_at=after("expires_in") or now + timedelta(minutes=30),
-        refresh_expires_at=after("x_refresh_token_expires_in"),
-        refresh_hard_expires_at=after("x_refresh_token_hard_expires_in"),
-        scopes=tuple(str(scope).split()),
-        id_token=data.get("id_token"),
-    )
-
-
-async def post_token(
-    http: httpx2.AsyncClient,
-    url: str,
-    *,
-    provider: str,
-    client_id: str,
-    client_secret: str,
-    form: dict[str, str],
-    headers: dict[str, str] | None = None,
-    now: datetime | None = None,
-) -> TokenSet:
-    """POST to a token endpoint (client_secret_basic) and map failures.
-
-    ``invalid_grant`` (and any other 400/401 OAuth error) → ProviderAuthError, so the caller
-    marks the connection ``needs_reauth``; 5xx, timeouts → ProviderUnavailable. No retry here:
-    a lost refresh answer is for the connections layer to retry with the same refresh token.
-    """
-    request_headers = {
-        "Authorization": basic_auth(client_id, client_secret),
-        "Accept": "application/json",
-    }
-    request_headers.update(headers or {})
-    try:
-        response = await http.post(url, data=form, headers=request_headers)
-    except httpx2.TransportError as exc:
-        raise ProviderUnavailable(
-            f"{provider.capitalize()} sign-in service could not be reached; try again shortly.",
-            provider=provider,
-            outcome_unknown=form.get("grant_type") == "refresh_token",
-        ) from exc
-    raise_for_oauth(response, provider)
-    try:
-        return token_set_from_json(response.json(), now)
-    except (ValueError, TypeError) as exc:
-        raise ProviderUnavailable(
-            f"{provider.capitalize()} sign-in service gave an unreadable answer.",
-            provider=provider,
-        ) from exc
-
-
-def raise_for_oauth(response: httpx2.Response, provider: str) -> None:
-    """Map an OAuth endpoint's failure to our errors; return on success."""
-    if response.is_success:
-        return
+def oauth_failure(
+    response: httpx2.Response, provider: str
+) -> ProviderUnavailable | ProviderAuthError:
+    """An OAuth endpoint's failure as our error: ``invalid_grant`` (and any other 400/401 OAuth
+    error) → ProviderAuthError, so the caller marks the connection ``needs_reauth``; 5xx and
+    429 → ProviderUnavailable."""
+    name = provider.capitalize()
     if response.status_code >= 500 or response.status_code == 429:
-        raise ProviderUnavailable(
-            f"{provider.capitalize()} sign-in service is unavailable "
+        return ProviderUnavailable(
+            f"{name} sign-in service is unavailable "
             f"(HTTP {response.status_code}); try again shortly.",
             provider=provider,
         )
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    error = str(body.get("error") or "") if isinstance(body, dict) else ""
-    description = str(body.get("error_description") or "") if isinstance(body, dict) else ""
+    error, description = oauth_error(response)
     if error == "invalid_grant":
-        raise ProviderAuthError(
-            f"{provider.capitalize()} no longer accepts this connection's authorisation "
+        return ProviderAuthError(
+            f"{name} no longer accepts this connection's authorisation "
             f"({description or 'invalid_grant'}); reconnect it.",
             provider=provider,
             reason="invalid_grant",
         )
     if error in ("invalid_client", "unauthorized_client") or response.status_code == 401:
-        raise ProviderAuthError(
-            f"{provider.capitalize()} refused our app's client credentials "
+        return ProviderAuthError(
+            f"{name} refused our app's client credentials "
             f"({description or error or response.status_code}).",
             provider=provider,
             reason="client",
         )
-    raise ProviderAuthError(
-        f"{provider.capitalize()} refused the authorisation request "
+    return ProviderAuthError(
+        f"{name} refused the authorisation request "
         f"({error or response.status_code}{': ' + description if description else ''}).",
         provider=provider,
         reason=error or "rejected",
     )
+
+
+def raise_for_oauth(response: httpx2.Response, provider: str) -> None:
+    """Map an OAuth endpoint's failure to our errors; return on success."""
+    if not response.is_success:
+        raise oauth_failure(response, provider)
 
 
 def decode_id_token(
@@ -234,65 +119,44 @@ def decode_id_token(
     )
 
 
-class OAuthClient:
-    """What both providers' OAuth clients share: the authorize request, the code exchange,
-    the token calls and the id_token claims. Subclasses name their endpoints."""
+class ProviderOAuthClient(OAuthClient):
+    """What both providers' OAuth clients share beyond the kit: their errors and the
+    id_token claims. Subclasses name their endpoints."""
 
     provider: str
+    #: The callback's query parameter naming the company chosen at consent (QuickBooks:
+    #: ``realmId``); None when the grant's organisations are listed afterwards (Xero).
+    chosen_tenant_param: str | None = None
 
-    def __init__(self, settings: Any, http: httpx2.AsyncClient, *, pkce: bool) -> None:
-        self.settings = settings
-        self.http = http
-        self.pkce = pkce
-
-    @property
-    def authorize_endpoint(self) -> str:
-        raise NotImplementedError
-
-    @property
-    def token_endpoint(self) -> str:
-        raise NotImplementedError
-
-    def authorization_request(
-        self, *, redirect_uri: str, state: str, scope: str | None = None
-    ) -> AuthorizationRequest:
-        """Where to send the admin. Keep ``code_verifier`` with the state for the callback."""
-        return authorize_url(
-            self.authorize_endpoint,
-            client_id=self.settings.client_id,
-            redirect_uri=redirect_uri,
-            scope=scope or self.settings.scopes,
-            state=state,
-            code_verifier=new_code_verifier() if self.pkce else None,
-        )
-
-    async def exchange_code(
-        self,
-        *,
-        code: str,
-        redirect_uri: str,
-        code_verifier: str | None = None,
-        now: datetime | None = None,
-    ) -> TokenSet:
-        """Trade the callback's ``code`` for tokens (single use: never retried)."""
-        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
-        if code_verifier:
-            form["code_verifier"] = code_verifier
-        return await self._token(form, now)
-
-    async def _token(
-        self, form: dict[str, str], now: datetime | None, headers: dict[str, str] | None = None
-    ) -> TokenSet:
-        return await post_token(
-            self.http,
-            self.token_endpoint,
+    def unreachable(self, form: dict[str, str]) -> Exception:
+        return ProviderUnavailable(
+            f"{self.provider.capitalize()} sign-in service could not be reached; "
+            "try again shortly.",
             provider=self.provider,
-            client_id=self.settings.client_id,
-            client_secret=self.settings.client_secret,
-            form=form,
-            headers=headers,
-            now=now,
+            outcome_unknown=form.get("grant_type") == "refresh_token",
         )
+
+    def refused(self, response: httpx2.Response, form: dict[str, str]) -> Exception:
+        return oauth_failure(response, self.provider)
+
+    def unreadable(self, form: dict[str, str]) -> Exception:
+        return ProviderUnavailable(
+            f"{self.provider.capitalize()} sign-in service gave an unreadable answer.",
+            provider=self.provider,
+        )
+
+    async def refresh(self, refresh_token: str, *, now: datetime | None = None) -> TokenSet:
+        """A new token set; the returned refresh token replaces the old one (rotation).
+
+        ``invalid_grant`` raises ProviderAuthError(reason="invalid_grant").
+        """
+        return await self._token(
+            {"grant_type": "refresh_token", "refresh_token": refresh_token}, now
+        )
+
+    async def revoke(self, token: str) -> None:
+        """Revoke the grant (each provider names its own revocation call)."""
+        raise NotImplementedError
 
     def identity(self, id_token: str, *, now: datetime | None = None) -> IdentityClaims:
         """The claims of the consent's id_token (who consented)."""

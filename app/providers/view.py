@@ -1,16 +1,18 @@
 """The unified invoice view (issue 4 item 6): one pure mapping per provider.
 
-From an ``Invoice`` DTO to the provider's own status and label, Pipedrive's status code, the
-amounts, the overdue flag, and the actions valid in that state, shaped like
-pipedrive-invoicing-extension.md §7.6/§7.8. ``today`` is passed in (in the organisation's
-timezone) so that the overdue rule is a pure function.
+From an ``Invoice`` DTO to the provider's own status and label, its place in a provider-neutral
+lifecycle (``InvoiceStage``), the amounts, the overdue flag, and the actions the provider allows
+in that state. ``today`` is passed in (in the organisation's timezone) so that the overdue rule
+is a pure function. Surfaces shape the view for their callers (the extension:
+``app.extension.view``).
 """
 
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -18,20 +20,9 @@ from app.providers.base import Invoice, ProviderName
 from app.providers.quickbooks.spec import STATUS_LABELS as QBO_LABELS
 from app.providers.xero.spec import STATUS_LABELS as XERO_LABELS
 
-PipedriveStatus = Literal[
-    "draft", "created", "issued", "paid", "voided", "deleted", "partiallyPaid"
-]
 Confirmation = Literal["regular", "destructive"]
 
 ZERO = Decimal("0")
-
-# The extension page's table and its example disagree on the email/link action names
-# (§7.8, UNCONFIRMED which Pipedrive accepts); we follow the example, which matches the
-# endpoint names. Change them here only.
-CHANGE_STATUS = "changeInvoiceStatus"
-DOWNLOAD = "downloadInvoice"
-SEND_EMAIL = "postInvoiceEmail"
-SHARE_LINK = "getInvoiceShareURL"
 
 
 class InvoiceAction(BaseModel):
@@ -41,34 +32,16 @@ class InvoiceAction(BaseModel):
 
     id: str
     label: str
-    provider_action: str
     require_confirmation: Confirmation | None = None
 
-    def to_pipedrive(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "id": self.id,
-            "label": self.label,
-            "providerAction": self.provider_action,
-        }
-        if self.require_confirmation:
-            out["requireConfirmation"] = self.require_confirmation
-        return out
 
-
-SUBMIT = InvoiceAction(id="SUBMITTED", label="Submit for approval", provider_action=CHANGE_STATUS)
-APPROVE = InvoiceAction(id="AUTHORISED", label="Approve invoice", provider_action=CHANGE_STATUS)
-VOID = InvoiceAction(
-    id="VOIDED", label="Void invoice", provider_action=CHANGE_STATUS, require_confirmation="regular"
-)
-DELETE = InvoiceAction(
-    id="DELETED",
-    label="Delete invoice",
-    provider_action=CHANGE_STATUS,
-    require_confirmation="destructive",
-)
-EMAIL = InvoiceAction(id="EMAIL", label="Send email invoice", provider_action=SEND_EMAIL)
-PDF = InvoiceAction(id="DOWNLOAD", label="Download invoice", provider_action=DOWNLOAD)
-SHARE = InvoiceAction(id="URL", label="Get invoice URL to share", provider_action=SHARE_LINK)
+SUBMIT = InvoiceAction(id="SUBMITTED", label="Submit for approval")
+APPROVE = InvoiceAction(id="AUTHORISED", label="Approve invoice")
+VOID = InvoiceAction(id="VOIDED", label="Void invoice", require_confirmation="regular")
+DELETE = InvoiceAction(id="DELETED", label="Delete invoice", require_confirmation="destructive")
+EMAIL = InvoiceAction(id="EMAIL", label="Send email invoice")
+PDF = InvoiceAction(id="DOWNLOAD", label="Download invoice")
+SHARE = InvoiceAction(id="URL", label="Get invoice URL to share")
 
 # Which AccountingProvider method carries out each action id.
 OPERATIONS = {
@@ -82,15 +55,28 @@ OPERATIONS = {
 }
 
 
+class InvoiceStage(StrEnum):
+    """Where an invoice is in its life, whatever the provider calls it."""
+
+    draft = "draft"
+    awaiting_approval = "awaiting_approval"
+    # Issued and unpaid (whether overdue or not: see ``InvoiceView.overdue``).
+    issued = "issued"
+    partially_paid = "partially_paid"
+    paid = "paid"
+    voided = "voided"
+    deleted = "deleted"
+
+
 class InvoiceView(BaseModel):
-    """What we show for an invoice, in the provider's words and in Pipedrive's."""
+    """What we show for an invoice, in the provider's words and in neutral ones."""
 
     model_config = ConfigDict(frozen=True)
 
     provider: ProviderName
     status_code: str
     status_label: str
-    pipedrive_status: PipedriveStatus
+    stage: InvoiceStage
     total: Decimal
     paid: Decimal
     due: Decimal
@@ -106,34 +92,22 @@ class InvoiceView(BaseModel):
         """Whether ``action_id`` is offered in the current state."""
         return any(a.id == action_id for a in self.actions)
 
-    def to_pipedrive(
-        self, invoice: Invoice, *, provider_invoice_url: str, contact_name: str | None = None
-    ) -> dict[str, Any]:
-        """The ``Invoice`` object of pipedrive-invoicing-extension.md §7.6.
 
-        Amounts are JSON numbers there; they leave as Decimals for the JSON encoder to write.
-        """
-        out: dict[str, Any] = {
-            "id": invoice.id,
-            "invoiceNumber": invoice.number or "",
-            "contactName": contact_name or invoice.contact_name or "",
-            "statusCode": self.status_code,
-            "statusLabel": self.status_label,
-            "pipedriveStatusCode": self.pipedrive_status,
-            "total": self.total,
-            "paidAmount": self.paid,
-            "dueAmount": self.due,
-            "currencyCode": self.currency,
-            "actions": [a.to_pipedrive() for a in self.actions],
-            "providerInvoiceUrl": provider_invoice_url,
-            "isShareable": self.is_shareable,
-            "isSent": self.is_sent,
-        }
-        if self.due_date:
-            out["dueDate"] = self.due_date.isoformat()
-        if self.paid_date:
-            out["paidDate"] = self.paid_date.isoformat()
-        return out
+XERO_STAGES = {
+    "DRAFT": InvoiceStage.draft,
+    "SUBMITTED": InvoiceStage.awaiting_approval,
+    "PAID": InvoiceStage.paid,
+    "VOIDED": InvoiceStage.voided,
+    "DELETED": InvoiceStage.deleted,
+}
+QUICKBOOKS_STAGES = {
+    "OPEN": InvoiceStage.issued,
+    "OVERDUE": InvoiceStage.issued,
+    "PARTIALLY_PAID": InvoiceStage.partially_paid,
+    "PAID": InvoiceStage.paid,
+    "VOIDED": InvoiceStage.voided,
+    "DELETED": InvoiceStage.deleted,
+}
 
 
 def _overdue(invoice: Invoice, due: Decimal, today: date) -> bool:
@@ -166,20 +140,14 @@ def xero_view(invoice: Invoice, *, today: date, can_approve: bool) -> InvoiceVie
         actions.append(PDF)
     if shareable:
         actions.append(SHARE)
-    pipedrive: PipedriveStatus = {
-        "DRAFT": "draft",
-        "SUBMITTED": "created",
-        "PAID": "paid",
-        "VOIDED": "voided",
-        "DELETED": "deleted",
-    }.get(status, "issued")  # type: ignore[assignment]
+    stage = XERO_STAGES.get(status, InvoiceStage.issued)
     if status == "AUTHORISED" and ZERO < paid < invoice.total:
-        pipedrive = "partiallyPaid"
+        stage = InvoiceStage.partially_paid
     return InvoiceView(
         provider=ProviderName.xero,
         status_code=status,
         status_label=XERO_LABELS.get(status, status.title()),
-        pipedrive_status=pipedrive,
+        stage=stage,
         total=invoice.total,
         paid=paid,
         due=due,
@@ -232,19 +200,11 @@ def quickbooks_view(invoice: Invoice, *, today: date) -> InvoiceView:
         actions.append(PDF)
     if shareable:
         actions.append(SHARE)
-    pipedrive: PipedriveStatus = {
-        "OPEN": "issued",
-        "OVERDUE": "issued",
-        "PARTIALLY_PAID": "partiallyPaid",
-        "PAID": "paid",
-        "VOIDED": "voided",
-        "DELETED": "deleted",
-    }[status]  # type: ignore[assignment]
     return InvoiceView(
         provider=ProviderName.quickbooks,
         status_code=status,
         status_label=QBO_LABELS[status],
-        pipedrive_status=pipedrive,
+        stage=QUICKBOOKS_STAGES[status],
         total=invoice.total,
         paid=paid,
         due=due,

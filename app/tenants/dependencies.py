@@ -1,12 +1,16 @@
-"""Who is calling: CurrentUser and CurrentCompany, from our signed session token."""
+"""Who is calling: CurrentUser and CurrentCompany, from our signed session token; PageUser,
+from the CRM's signed iframe token or our session."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.config import Settings
 from app.errors import Forbidden, Unauthorized
 from app.tenants.models import Company, CrmUser
 from app.tenants.service import read_session_token
@@ -55,3 +59,46 @@ async def get_current_admin(user: CurrentUser) -> CrmUser:
 
 
 CurrentAdmin = Annotated[CrmUser, Depends(get_current_admin)]
+
+
+# Verifies the CRM's iframe token (session, settings, token, userId, companyId) and answers the
+# installed user and a fresh session token. The CRM integration provides it (Pipedrive's JWT:
+# ``app.crm.pipedrive.iframe.sign_in_with_jwt``); tenants sits below it and only runs it.
+PageSignIn = Callable[
+    [AsyncSession, Settings, str, str | None, str | None], Awaitable[tuple[CrmUser, str]]
+]
+
+
+def use_page_sign_in(app: FastAPI, sign_in: PageSignIn) -> None:
+    """Install how an iframe page's ``token`` is verified (the app factory does it once)."""
+    app.state.page_sign_in = sign_in
+
+
+async def get_page_user(request: Request, session: DbSession, settings: SettingsDep) -> CrmUser:
+    """The user of a page: from the CRM's ``token`` on an iframe load, else our session.
+
+    Either way ``request.state.session_token`` holds the token the page must carry on.
+    """
+    token = request.query_params.get("token")
+    if token:
+        sign_in: PageSignIn | None = getattr(request.app.state, "page_sign_in", None)
+        if sign_in is None:
+            raise Unauthorized("This app cannot verify the CRM's sign-in token.")
+        user, session_token = await sign_in(
+            session,
+            settings,
+            token,
+            request.query_params.get("userId"),
+            request.query_params.get("companyId"),
+        )
+        request.state.session_token = session_token
+        return user
+    if session_token_from(request):
+        return await get_current_user(request, session, settings)
+    raise Unauthorized(
+        "Open this page from Pipedrive (or from the link at the end of the install): "
+        "no sign-in was sent with it."
+    )
+
+
+PageUser = Annotated[CrmUser, Depends(get_page_user)]

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.db import Base
 from app.errors import Unauthorized
+from app.kit.signing import Signer
 from app.logs import log
-from app.security import Signer
 from app.tenants.models import AuditEvent, Company, CrmUser
 
 SESSION_PURPOSE = "session"
@@ -76,9 +76,11 @@ def unregister_before_purge(name: str) -> None:
 
 
 def company_tables() -> list[Table]:
-    """Every table with a ``company_id`` column, children first, found from the metadata."""
-    import app.models  # noqa: F401 - the whole schema, whichever domains are installed
+    """Every table with a ``company_id`` column, children first, found from the metadata.
 
+    The app factory (and the CLI, through it) imports ``app.models`` first, so the metadata
+    holds every domain's tables; tenants itself imports no domain above it.
+    """
     return [
         table
         for table in reversed(Base.metadata.sorted_tables)

@@ -70,7 +70,9 @@ async def _pipedrive_tenants(session: AsyncSession, tenant_ids: set[str]) -> dic
     return {str(number): company for number, company in rows.all()}
 
 
-async def companies_of(session: AsyncSession, source: str, events: Sequence[Inbound]) -> dict[str, str]:
+async def companies_of(
+    session: AsyncSession, source: str, events: Sequence[Inbound]
+) -> dict[str, str]:
     """tenant id → our company id, for the tenants we know (others are dropped)."""
     tenants = {e.tenant_id for e in events if e.tenant_id}
     if not tenants:
@@ -91,8 +93,9 @@ async def store(session: AsyncSession, source: str, events: Sequence[Inbound]) -
             # Unknown or uninstalled tenant: answered 2xx so the sender does not disable the
             # webhook for everyone, and dropped.
             dropped += 1
-            log.info("webhook_dropped", source=source, tenant=event.tenant_id,
-                     reason="unknown tenant")
+            log.info(
+                "webhook_dropped", source=source, tenant=event.tenant_id, reason="unknown tenant"
+            )
             continue
         event_id = new_uuid()
         values = {
@@ -120,8 +123,14 @@ async def store(session: AsyncSession, source: str, events: Sequence[Inbound]) -
             continue
         stored += 1
         await enqueue(session, PROCESS_JOB, company_id=company_id, event_id=event_id)
-    log.info("webhook_received", source=source, events=len(events), stored=stored,
-             duplicates=duplicates, dropped=dropped)
+    log.info(
+        "webhook_received",
+        source=source,
+        events=len(events),
+        stored=stored,
+        duplicates=duplicates,
+        dropped=dropped,
+    )
     return Receipt(received=len(events), stored=stored, duplicates=duplicates, dropped=dropped)
 
 

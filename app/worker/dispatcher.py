@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import new_uuid, utcnow
@@ -21,7 +21,7 @@ from app.worker.models import Job, JobStatus
 Kick = Callable[[str, str], Awaitable[None]]
 
 
-def _due(now: object) -> object:
+def _due(now: datetime) -> ColumnElement[bool]:
     return or_(
         and_(Job.status == JobStatus.pending.value, Job.run_after <= now),
         and_(Job.status == JobStatus.running.value, Job.locked_until < now),

@@ -18,7 +18,9 @@ KEEP_DONE = timedelta(days=7)
 async def forget_done(ctx: JobContext) -> None:
     """Parked jobs stay until someone looks at them; done ones go after ``KEEP_DONE``."""
     await ctx.session.execute(
-        delete(Job).where(Job.status == JobStatus.done.value, Job.finished_at < utcnow() - KEEP_DONE)
+        delete(Job).where(
+            Job.status == JobStatus.done.value, Job.finished_at < utcnow() - KEEP_DONE
+        )
     )
 
 

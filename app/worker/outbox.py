@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -75,7 +75,7 @@ async def enqueue(
         "updated_at": now,
     }
     if key is None:
-        await session.execute(Job.__table__.insert().values(**values))
+        await session.execute(insert(Job).values(**values))
         recorded = True
     else:
         result = await session.execute(

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
-class Defer(Exception):  # noqa: N818 - an instruction to the runner, not an error
+class Defer(Exception):
     """Run this job again after ``seconds`` without counting a failed attempt.
 
     For waits that are nobody's fault: a provider's long Retry-After, a daily limit.

@@ -36,7 +36,7 @@ class RetryPolicy:
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
-class LeaseLost(Exception):  # noqa: N818
+class LeaseLost(Exception):
     """Another runner holds this job now; our work must not be committed."""
 
 
@@ -119,8 +119,14 @@ class JobRunner:
             await self._park(job_id, token, error, attempts=attempts)
             return "parked"
         wait = self.policy.backoff(attempts)
-        log.info("job_retry", job=name, job_id=job_id, attempts=attempts, wait=round(wait, 2),
-                 error=error)
+        log.info(
+            "job_retry",
+            job=name,
+            job_id=job_id,
+            attempts=attempts,
+            wait=round(wait, 2),
+            error=error,
+        )
         await self._retry(job_id, token, wait, error, attempts)
         return "retry"
 

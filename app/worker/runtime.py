@@ -80,8 +80,9 @@ class JobMachinery:
                 propagate_exceptions=False,
             )
             self._tasks.append(asyncio.create_task(receiver.listen(self._stop)))
-        log.info("jobs_started", broker="redis" if self.redis else "in-process",
-                 runs_jobs=self.run_jobs)
+        log.info(
+            "jobs_started", broker="redis" if self.redis else "in-process", runs_jobs=self.run_jobs
+        )
 
     async def stop(self) -> None:
         if not self._tasks:

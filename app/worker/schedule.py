@@ -7,6 +7,7 @@ Each process's scheduler records the job for the current slot under the key
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -64,7 +65,5 @@ async def run_scheduler(
             await tick(sessionmaker)
         except Exception as exc:
             log.warning("scheduler_error", error=f"{type(exc).__name__}: {exc}"[:300])
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=every_seconds)
-        except TimeoutError:
-            pass

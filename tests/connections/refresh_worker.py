@@ -16,7 +16,7 @@ import httpx2
 from app.config import load_settings
 from app.connections.tokens import TokenService
 from app.db import create_engine, create_sessionmaker
-from app.security import keyring
+from app.kit.crypto import keyring
 
 
 async def main(company_id: str, provider: str, calls: int) -> None:

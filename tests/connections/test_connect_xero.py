@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 
 from app.connections.models import ConnectNonce, PendingConnection, ProviderConnection
 from app.connections.service import STATE_PURPOSE
-from app.security import Signer
+from app.kit.signing import Signer
 from tests.connections.conftest import XERO_AU, XERO_NZ, local
 
 

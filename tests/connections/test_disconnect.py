@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from app.connections.models import ProviderConnection
-from app.connections.oauth import InvalidGrant
 from app.connections.service import revoke_company_connections
+from app.kit.refresher import InvalidGrant
 from tests.connections.conftest import XERO_AU, XERO_NZ
 
 

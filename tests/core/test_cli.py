@@ -12,7 +12,7 @@ from sqlalchemy import String, select, type_coerce
 
 from app.cli import rotate_keys
 from app.crm.pipedrive.models import PipedriveInstallation
-from app.security import keyring
+from app.kit.crypto import keyring
 
 
 def _run(*args, env=None):
@@ -39,6 +39,21 @@ def test_unreachable_database_is_one_clear_line():
     assert result.returncode == 1
     assert "database unreachable" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_sandbox_missing_from_the_image_is_one_clear_line(tmp_path):
+    # The production image deletes the top-level sandbox package; a stub that hides it stands in.
+    hide = tmp_path / "hide"
+    hide.mkdir()
+    (hide / "sitecustomize.py").write_text("import sys\nsys.modules['sandbox'] = None\n")
+    env = {"PYTHONPATH": f"{hide}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    for command in ("sandbox", "demo"):
+        result = _run(command, env={**env, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/x.db"})
+        assert result.returncode == 2, result.stderr
+        assert "the sandbox" in result.stderr
+        assert "is not installed in this image" in result.stderr
+        assert "Traceback" not in result.stderr
+    assert not (tmp_path / "x.db").exists()
 
 
 def test_corrupt_token_keys_is_one_clear_line(tmp_path):

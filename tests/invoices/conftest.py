@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from app.crm.pipedrive.client import FieldDefinitionCache
-from app.invoices.metadata import MetaCache
+from app.invoices.context import MetaCache
 from app.tenants.models import CrmUser
 from tests.connections.conftest import Flow, flow  # noqa: F401 - fixture
 from tests.crm.pipedrive.test_sandbox_flows import install_through_sandbox

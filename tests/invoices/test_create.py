@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, update
 
 from app.connections.models import ProviderConnection
-from app.invoices.metadata import MetaCache
+from app.invoices.context import MetaCache
 from app.invoices.models import DealInvoice
 from app.tenants.models import AuditEvent
 from tests.invoices.helpers import body, create, draft
@@ -183,7 +183,7 @@ async def test_a_pending_row_whose_worker_died_is_taken_over(client, northwind, 
     from datetime import timedelta
 
     from app.db import utcnow
-    from app.invoices.creation import request_hash
+    from app.invoices.flows.claim import request_hash
     from app.invoices.schemas import InvoiceIn
 
     d = await draft(client, northwind.headers, 31, "xero")

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.invoices.models import DealInvoice
-from app.invoices.page_forms import money
+from app.invoices.pages.forms import money
 from app.tenants.models import AuditEvent
 from tests.invoices.conftest import installed
 from tests.invoices.helpers import body, create, draft

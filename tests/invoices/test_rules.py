@@ -6,17 +6,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from app.crm.pipedrive.schemas import Deal, DealData, DealDiscount, DealProduct
-from app.invoices.flows import contact_diff, contact_terms
+from app.invoices.rules.checks import CheckInput, run_checks
+from app.invoices.rules.contacts import contact_diff
+from app.invoices.rules.dates import contact_terms
+from app.invoices.rules.lines import discount_lines, product_line, tax_code_for
+from app.invoices.rules.meta import ProviderMeta
+from app.invoices.rules.totals import compute_totals
 from app.invoices.schemas import DraftLine, TotalsOut
-from app.invoices.service import (
-    CheckInput,
-    ProviderMeta,
-    compute_totals,
-    discount_lines,
-    product_line,
-    run_checks,
-    tax_code_for,
-)
 from app.preferences.due_dates import DueRule, Terms
 from app.providers.base import (
     Address,
@@ -27,7 +23,7 @@ from app.providers.base import (
     TaxMode,
     TaxRate,
 )
-from app.providers.quickbooks.mapping import features as qbo_features
+from app.providers.quickbooks.spec import features as qbo_features
 from app.providers.xero.spec import FEATURES as XERO_FEATURES
 
 D = Decimal
@@ -174,7 +170,7 @@ def test_totals_checks_zero_needs_confirmation_and_negative_is_refused():
 
 def test_suggestions_are_unique_code_then_unique_exact_name_and_nothing_fuzzier():
     from app.crm.pipedrive.schemas import Product
-    from app.invoices.flows import candidates, choice_suggestions
+    from app.invoices.rules.items import candidates, choice_suggestions
     from app.providers.base import Item
 
     items = [

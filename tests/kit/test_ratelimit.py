@@ -26,7 +26,9 @@ async def redis_up() -> bool:
 
 
 async def test_a_budget_lets_exactly_its_calls_into_a_window() -> None:
-    budget = CallBudget(f"t-{uuid.uuid4().hex}", Windows(per_minute=7), storage_for(None), max_wait=0.1)
+    budget = CallBudget(
+        f"t-{uuid.uuid4().hex}", Windows(per_minute=7), storage_for(None), max_wait=0.1
+    )
     outcomes = await asyncio.gather(
         *(budget.acquire("tenant") for _ in range(20)), return_exceptions=True
     )
@@ -51,9 +53,15 @@ async def test_two_processes_together_never_exceed_one_budget() -> None:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     procs = [
         await asyncio.create_subprocess_exec(
-            sys.executable, str(ROOT / "tests" / "kit" / "budget_process.py"),
-            REDIS_URL, name, "25", "40",
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env,
+            sys.executable,
+            str(ROOT / "tests" / "kit" / "budget_process.py"),
+            REDIS_URL,
+            name,
+            "25",
+            "40",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            env=env,
         )
         for _ in range(2)
     ]

@@ -8,10 +8,10 @@ from urllib.parse import parse_qs, urlsplit
 import httpx2
 
 from app.config import Settings
-from app.providers.base import Credentials, TokenSet
-from app.providers.oauth import new_state
+from app.kit.http import RetryPolicy
+from app.kit.oauth import TokenSet, new_state
+from app.providers.base import Credentials
 from app.providers.quickbooks import QuickBooksProvider
-from app.providers.transport import RetryPolicy
 from app.providers.xero import XeroProvider
 from tests.support.sandbox import SandboxControl
 

@@ -11,6 +11,7 @@ from app.providers.base import Address, ContactInput, TaxMode
 from app.providers.jsonutil import dumps, loads
 from app.providers.quickbooks import errors as qerrors
 from app.providers.quickbooks import mapping as qm
+from app.providers.quickbooks import records as qr
 from app.providers.xero import errors as xerrors
 from app.providers.xero import mapping as xm
 
@@ -99,9 +100,9 @@ def test_quickbooks_void_detection() -> None:
 
 
 def test_quickbooks_tax_number_lives_in_notes() -> None:
-    body = qm.contact_to_json(ContactInput(tax_number=""), "Tax ID: OLD\nVIP")
+    body = qr.contact_to_json(ContactInput(tax_number=""), "Tax ID: OLD\nVIP")
     assert body["Notes"] == "VIP"
-    assert qm.contact_from_json({"Id": "1", "PrimaryTaxIdentifier": "X-1"}).tax_number == "X-1"
+    assert qr.contact_from_json({"Id": "1", "PrimaryTaxIdentifier": "X-1"}).tax_number == "X-1"
 
 
 def test_quickbooks_rate_based_codes_outside_the_us() -> None:
@@ -114,9 +115,9 @@ def test_quickbooks_rate_based_codes_outside_the_us() -> None:
         {"Id": "8", "Name": "Old", "Active": False},
     ]  # fmt: skip
     rates = [{"Id": "1", "RateValue": 5}, {"Id": "2", "RateValue": "9.975"}]
-    out = qm.tax_rates_from_json(codes, rates, us_sales_tax=False)
+    out = qr.tax_rates_from_json(codes, rates, us_sales_tax=False)
     assert [(r.code, r.rate) for r in out] == [("5", D("14.975")), ("7", D(0))]
-    features = qm.features_from_json(
+    features = qr.features_from_json(
         {"Country": "CA"}, {"SalesFormsPrefs": {"CustomTxnNumbers": True}}
     )
     assert features.tax_option == "multiple" and TaxMode.inclusive in features.tax_modes

@@ -15,9 +15,9 @@ from joserfc import jwt
 from joserfc.jwk import OctKey
 
 from app.config import QuickBooksSettings, XeroSettings
+from app.kit.oauth import token_set_from_json
 from app.providers.errors import ProviderAuthError, ProviderNotFound, ProviderUnavailable
 from app.providers.jsonutil import loads
-from app.providers.oauth import token_set_from_json
 from app.providers.quickbooks.oauth import QuickBooksOAuth
 from app.providers.xero.oauth import XeroOAuth
 from tests.providers.fakes import Recorder, json_response

@@ -12,6 +12,8 @@ import httpx2
 import pytest
 
 from app.config import QuickBooksSettings
+from app.invoices.rules.meta import features_json
+from app.kit.http import RetryPolicy
 from app.providers.base import (
     ContactInput,
     Credentials,
@@ -33,8 +35,7 @@ from app.providers.errors import (
 )
 from app.providers.jsonutil import loads
 from app.providers.quickbooks import QuickBooksProvider
-from app.providers.quickbooks.mapping import quote
-from app.providers.transport import RetryPolicy
+from app.providers.quickbooks.records import quote
 from tests.providers.fakes import Recorder, json_response
 
 REALM = "9130350000000001"
@@ -198,7 +199,7 @@ async def test_organisation_features_and_lookups(fake: Any) -> None:
     assert (org.id, org.name, org.base_currency, org.country) == (
         REALM, "Northwind Traders US", "USD", "US")  # fmt: skip
     features = await qbo.get_features(CREDS)
-    link = features.to_link_features()
+    link = features_json(features)
     assert link["invoiceTaxModeOptions"] == {"taxExclusive": True, "taxInclusive": False,
                                              "noTax": True}  # fmt: skip
     assert link["invoiceTaxOption"] == "single"

@@ -32,20 +32,20 @@ def xero_invoice(status: str, **kw: Any) -> Invoice:
 
 
 XERO_TABLE = [
-    # status, extra, label, pipedrive, actions, overdue, shareable
+    # status, extra, label, stage, actions, overdue, shareable
     ("DRAFT", {}, "Draft", "draft",
      ["SUBMITTED", "AUTHORISED", "DELETED", "DOWNLOAD"], False, False),
-    ("SUBMITTED", {}, "Awaiting approval", "created",
+    ("SUBMITTED", {}, "Awaiting approval", "awaiting_approval",
      ["AUTHORISED", "DELETED", "EMAIL", "DOWNLOAD"], False, False),
     ("AUTHORISED", {}, "Awaiting payment", "issued",
      ["VOIDED", "EMAIL", "DOWNLOAD", "URL"], False, True),
     ("AUTHORISED", {"due_date": date(2026, 3, 19)}, "Awaiting payment", "issued",
      ["VOIDED", "EMAIL", "DOWNLOAD", "URL"], True, True),
     ("AUTHORISED", {"amount_paid": D("15.00"), "amount_due": D("100.00"), "has_payments": True},
-     "Awaiting payment", "partiallyPaid", ["EMAIL", "DOWNLOAD", "URL"], False, True),
+     "Awaiting payment", "partially_paid", ["EMAIL", "DOWNLOAD", "URL"], False, True),
     ("AUTHORISED", {"amount_credited": D("15.00"), "amount_due": D("100.00"),
                     "has_payments": True},
-     "Awaiting payment", "partiallyPaid", ["EMAIL", "DOWNLOAD", "URL"], False, True),
+     "Awaiting payment", "partially_paid", ["EMAIL", "DOWNLOAD", "URL"], False, True),
     ("PAID", {"amount_paid": D("115.00"), "amount_due": D(0), "paid_date": date(2026, 3, 18),
               "has_payments": True, "due_date": date(2026, 3, 1)},
      "Paid", "paid", ["EMAIL", "DOWNLOAD", "URL"], False, True),
@@ -55,13 +55,13 @@ XERO_TABLE = [
 
 
 @pytest.mark.parametrize(
-    ("status", "extra", "label", "pipedrive", "actions", "overdue", "shareable"), XERO_TABLE
+    ("status", "extra", "label", "stage", "actions", "overdue", "shareable"), XERO_TABLE
 )
 def test_xero_statuses(
     status: str,
     extra: dict[str, Any],
     label: str,
-    pipedrive: str,
+    stage: str,
     actions: list[str],
     overdue: bool,
     shareable: bool,
@@ -69,7 +69,7 @@ def test_xero_statuses(
     view = xero_view(xero_invoice(status, **extra), today=TODAY, can_approve=True)
     assert view.status_code == status
     assert view.status_label == label
-    assert view.pipedrive_status == pipedrive
+    assert view.stage == stage
     assert [a.id for a in view.actions] == actions
     assert view.overdue is overdue
     assert view.is_shareable is shareable
@@ -123,10 +123,10 @@ QBO_TABLE = [
     ({"due_date": date(2026, 3, 19)}, "OVERDUE", "Overdue", "issued",
      ["VOIDED", "DELETED", "EMAIL", "DOWNLOAD"], True),
     ({"amount_due": D("200.00"), "amount_paid": D("300.00"), "has_payments": True},
-     "PARTIALLY_PAID", "Partially paid", "partiallyPaid", ["EMAIL", "DOWNLOAD"], False),
+     "PARTIALLY_PAID", "Partially paid", "partially_paid", ["EMAIL", "DOWNLOAD"], False),
     ({"amount_due": D("200.00"), "amount_paid": D("300.00"), "has_payments": True,
       "due_date": date(2026, 3, 2)},
-     "PARTIALLY_PAID", "Partially paid", "partiallyPaid", ["EMAIL", "DOWNLOAD"], True),
+     "PARTIALLY_PAID", "Partially paid", "partially_paid", ["EMAIL", "DOWNLOAD"], True),
     ({"amount_due": D(0), "amount_paid": D("500.00"), "has_payments": True,
       "due_date": date(2026, 3, 2)},
      "PAID", "Paid", "paid", ["EMAIL", "DOWNLOAD"], False),
@@ -136,19 +136,19 @@ QBO_TABLE = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("extra", "status", "label", "pipedrive", "actions", "overdue"), QBO_TABLE)
+@pytest.mark.parametrize(("extra", "status", "label", "stage", "actions", "overdue"), QBO_TABLE)
 def test_quickbooks_statuses(
     extra: dict[str, Any],
     status: str,
     label: str,
-    pipedrive: str,
+    stage: str,
     actions: list[str],
     overdue: bool,
 ) -> None:
     view = quickbooks_view(qbo_invoice(**extra), today=TODAY)
     assert view.status_code == status
     assert view.status_label == label
-    assert view.pipedrive_status == pipedrive
+    assert view.stage == stage
     assert [a.id for a in view.actions] == actions
     assert view.overdue is overdue
     assert not view.allows("AUTHORISED") and not view.allows("SUBMITTED")
@@ -159,28 +159,9 @@ def test_quickbooks_due_today_is_not_overdue() -> None:
     assert view.status_code == "OPEN"
 
 
-def test_actions_shape_follows_the_extension_contract() -> None:
+def test_every_action_is_carried_out_by_an_adapter_operation() -> None:
     view = invoice_view(ProviderName.xero, xero_invoice("DRAFT"), today=TODAY)
-    shaped = [a.to_pipedrive() for a in view.actions]
-    assert shaped[0] == {
-        "id": "SUBMITTED",
-        "label": "Submit for approval",
-        "providerAction": "changeInvoiceStatus",
-    }
-    delete = next(a for a in shaped if a["id"] == "DELETED")
-    assert delete["requireConfirmation"] == "destructive"
-    assert all(a["id"] in OPERATIONS for a in shaped)
-
-
-def test_to_pipedrive_invoice() -> None:
-    invoice = xero_invoice("PAID", amount_paid=D("115.00"), amount_due=D(0),
-                           paid_date=date(2026, 3, 18), is_sent=True)  # fmt: skip
-    view = invoice_view("xero", invoice, today=TODAY)
-    body = view.to_pipedrive(invoice, provider_invoice_url="https://go.example/inv-1")
-    assert body["statusCode"] == "PAID"
-    assert body["statusLabel"] == "Paid"
-    assert body["pipedriveStatusCode"] == "paid"
-    assert body["paidAmount"] == D("115.00") and body["dueAmount"] == D(0)
-    assert body["dueDate"] == "2026-03-27" and body["paidDate"] == "2026-03-18"
-    assert body["isSent"] is True and body["isShareable"] is True
-    assert body["invoiceNumber"] == "INV-0001" and body["contactName"] == "Acme Ltd"
+    assert [a.id for a in view.actions] == ["SUBMITTED", "AUTHORISED", "DELETED", "DOWNLOAD"]
+    delete = next(a for a in view.actions if a.id == "DELETED")
+    assert delete.require_confirmation == "destructive"
+    assert all(a.id in OPERATIONS for a in view.actions)

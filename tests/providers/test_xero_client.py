@@ -15,6 +15,8 @@ import httpx2
 import pytest
 
 from app.config import XeroSettings
+from app.invoices.rules.meta import features_json
+from app.kit.http import RetryPolicy
 from app.providers.base import (
     ContactInput,
     Credentials,
@@ -35,7 +37,6 @@ from app.providers.errors import (
     ProviderValidationError,
 )
 from app.providers.jsonutil import loads
-from app.providers.transport import RetryPolicy
 from app.providers.xero import XeroProvider
 from tests.providers.fakes import Recorder, json_response
 from tests.providers.xero_openapi import spec_path_for, validate_xero_request, xero_spec
@@ -130,7 +131,7 @@ async def test_lookups_map_the_spec_examples(fake: tuple[XeroProvider, Recorder]
     assert org.name == "Dev Evangelist - Sid Test 3 (NZ-2016-02)"
     assert (org.base_currency, org.country) == ("NZD", "NZ")
     features = await xero.get_features(CREDS)
-    assert features.to_link_features()["invoiceTaxOption"] == "multiple"
+    assert features_json(features)["invoiceTaxOption"] == "multiple"
     currencies = await xero.list_currencies(CREDS)
     assert [(c.code, c.is_base) for c in currencies] == [("NZD", True)]
     rates = await xero.list_tax_rates(CREDS)

@@ -41,8 +41,8 @@ from tests.providers.sandbox_flows import TEST_RETRY, XERO_AU, XERO_NZ, Connecte
 from tests.support.sandbox import SandboxControl
 
 pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("app.sandbox.xero") is None,
-    reason="the Xero stand-in (app/sandbox/xero) has not landed on this branch yet",
+    importlib.util.find_spec("sandbox.xero") is None,
+    reason="the Xero stand-in (sandbox/xero) has not landed on this branch yet",
 )
 
 

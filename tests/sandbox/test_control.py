@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx2
 import pytest
 
@@ -40,3 +42,12 @@ async def test_dropped_connection_is_a_protocol_error(sandbox):
 async def test_unknown_fault_kind_is_refused(sandbox):
     response = await sandbox.http.post("/_sandbox/faults", json={"kind": "meteor"})
     assert response.status_code == 422
+
+
+async def test_the_control_docs_load_swagger_from_our_own_files(sandbox: Any) -> None:
+    page = await sandbox.http.get("/_sandbox/docs")
+    assert page.status_code == 200
+    assert "cdn" not in page.text.lower()
+    assert "/_sandbox/vendor/swagger-ui-bundle.js" in page.text
+    script = await sandbox.http.get("/_sandbox/vendor/swagger-ui-bundle.js")
+    assert script.status_code == 200 and len(script.content) > 10_000

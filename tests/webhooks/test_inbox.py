@@ -18,7 +18,9 @@ from app.worker.models import Job
 
 async def connect(sessionmaker: Any, user: Any, provider: str, tenant: str) -> None:
     async with sessionmaker() as session:
-        session.add(ProviderConnection(company_id=user.company_id, provider=provider, tenant_id=tenant))
+        session.add(
+            ProviderConnection(company_id=user.company_id, provider=provider, tenant_id=tenant)
+        )
         await session.commit()
 
 
@@ -56,7 +58,9 @@ async def post_xero(client: Any, settings: Any, body: bytes, key: str | None = N
     )
 
 
-async def test_xero_intent_to_receive_both_ways(client: Any, settings: Any, sessionmaker: Any) -> None:
+async def test_xero_intent_to_receive_both_ways(
+    client: Any, settings: Any, sessionmaker: Any
+) -> None:
     itr = json.dumps(
         {"events": [], "firstEventSequence": 0, "lastEventSequence": 0, "entropy": "X"}
     ).encode()
@@ -148,7 +152,9 @@ def cloud_events(realm: str, *items: tuple[str, str, str]) -> bytes:
 
 
 async def post_qbo(client: Any, settings: Any, body: bytes, token: str | None = None) -> Any:
-    signature = sign(body, token if token is not None else settings.quickbooks.webhook_verifier_token)
+    signature = sign(
+        body, token if token is not None else settings.quickbooks.webhook_verifier_token
+    )
     return await client.post(
         "/webhooks/quickbooks", content=body, headers={"intuit-signature": signature}
     )
@@ -187,10 +193,18 @@ async def test_quickbooks_legacy_notifications_are_accepted(
                     "realmId": "4620816365",
                     "dataChangeEvent": {
                         "entities": [
-                            {"name": "Invoice", "id": "145", "operation": "Update",
-                             "lastUpdated": "2026-12-04T10:00:00.000Z"},
-                            {"name": "Payment", "id": "9", "operation": "Create",
-                             "lastUpdated": "2026-12-04T10:00:01.000Z"},
+                            {
+                                "name": "Invoice",
+                                "id": "145",
+                                "operation": "Update",
+                                "lastUpdated": "2026-12-04T10:00:00.000Z",
+                            },
+                            {
+                                "name": "Payment",
+                                "id": "9",
+                                "operation": "Create",
+                                "lastUpdated": "2026-12-04T10:00:01.000Z",
+                            },
                         ]
                     },
                 }
@@ -204,9 +218,16 @@ async def test_quickbooks_legacy_notifications_are_accepted(
 def pipedrive_body(company: int, event_id: str) -> bytes:
     return json.dumps(
         {
-            "meta": {"action": "change", "entity": "deal", "company_id": str(company),
-                     "entity_id": "31", "id": event_id, "timestamp": "2026-12-04T10:00:00.000Z",
-                     "version": "2.0", "user_id": "101"},
+            "meta": {
+                "action": "change",
+                "entity": "deal",
+                "company_id": str(company),
+                "entity_id": "31",
+                "id": event_id,
+                "timestamp": "2026-12-04T10:00:00.000Z",
+                "version": "2.0",
+                "user_id": "101",
+            },
             "data": {"id": 31, "status": "won", "title": "Acme rollout"},
             "previous": {"status": "open"},
         }
@@ -254,6 +275,8 @@ async def test_admins_see_their_own_company_events_only(
     assert mine.json()[0]["source"] == "xero"
     theirs = await client.get("/api/v1/webhooks/events", headers=auth_headers(stranger))
     assert theirs.status_code == 200 and theirs.json() == []
-    assert (await client.get("/api/v1/webhooks/events", headers=auth_headers(rep))).status_code == 403
+    assert (
+        await client.get("/api/v1/webhooks/events", headers=auth_headers(rep))
+    ).status_code == 403
     bad = await client.get("/api/v1/webhooks/events?limit=0", headers=auth_headers(admin))
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "limit"

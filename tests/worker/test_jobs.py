@@ -123,9 +123,14 @@ async def _pending(sessionmaker: Any, t: str, count: int) -> list[str]:
     ids = []
     async with sessionmaker() as session:
         for _ in range(count):
-            job = Job(name="tests.record", args={"tag": t}, status=JobStatus.running.value,
-                      lease_token="held-elsewhere",
-                      locked_until=utcnow() + timedelta(hours=1), last_error="")
+            job = Job(
+                name="tests.record",
+                args={"tag": t},
+                status=JobStatus.running.value,
+                lease_token="held-elsewhere",
+                locked_until=utcnow() + timedelta(hours=1),
+                last_error="",
+            )
             session.add(job)
             await session.flush()
             ids.append(job.id)
@@ -186,7 +191,9 @@ async def test_a_runner_that_lost_its_lease_commits_nothing(sessionmaker: Any, a
             await session.commit()
 
     async with sessionmaker() as session:
-        await session.execute(update(Job).where(Job.id == job_id).values(args={"tag": t, "sleep": 0.4}))
+        await session.execute(
+            update(Job).where(Job.id == job_id).values(args={"tag": t, "sleep": 0.4})
+        )
         await session.commit()
     runner = JobRunner(app.state)
     outcome, _ = await asyncio.gather(
@@ -207,9 +214,9 @@ async def test_a_periodic_job_is_recorded_once_per_slot_however_many_processes_t
         assert sum(results) >= 1
         async with sessionmaker() as session:
             count = await session.scalar(
-                select(func.count()).select_from(Job).where(
-                    Job.key == slot_key("tests.record", 3600.0, now)
-                )
+                select(func.count())
+                .select_from(Job)
+                .where(Job.key == slot_key("tests.record", 3600.0, now))
             )
         assert count == 1
     finally:

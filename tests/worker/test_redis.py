@@ -78,9 +78,16 @@ def worker_env(settings: Settings, database_url: str, queue: str) -> dict[str, s
 
 async def start_worker(env: dict[str, str]) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "app.cli", "worker", "--imports", "tests.worker.jobs",
-        env=env, cwd=str(ROOT),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        sys.executable,
+        "-m",
+        "app.cli",
+        "worker",
+        "--imports",
+        "tests.worker.jobs",
+        env=env,
+        cwd=str(ROOT),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
     )
 
 
@@ -97,12 +104,23 @@ async def test_a_job_whose_worker_was_killed_runs_again_with_its_effect_once(
 ) -> None:
     if not await redis_up():
         pytest.skip("Redis is not running on 127.0.0.1:6379")
-    await asyncio.to_thread(migrate, load_settings(app_env="test", database_url=own_database,
-                                                   token_keys=settings.token_keys,
-                                                   var_dir=settings.var_dir))
-    engine = create_engine(load_settings(app_env="test", database_url=own_database,
-                                         token_keys=settings.token_keys,
-                                         var_dir=settings.var_dir))
+    await asyncio.to_thread(
+        migrate,
+        load_settings(
+            app_env="test",
+            database_url=own_database,
+            token_keys=settings.token_keys,
+            var_dir=settings.var_dir,
+        ),
+    )
+    engine = create_engine(
+        load_settings(
+            app_env="test",
+            database_url=own_database,
+            token_keys=settings.token_keys,
+            var_dir=settings.var_dir,
+        )
+    )
     maker = create_sessionmaker(engine)
     env = worker_env(settings, own_database, f"invoicing:test:{uuid.uuid4().hex}")
     marker = tmp_path / "starts.txt"

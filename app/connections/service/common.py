@@ -10,6 +10,7 @@ from app.connections.models import (
     ProviderConnection,
 )
 from app.errors import NotFound
+from app.providers import display_name
 
 STATE_PURPOSE = "connection-state"
 PICK_PURPOSE = "connection-pick"
@@ -17,7 +18,6 @@ STATE_TTL_SECONDS = 600
 #: Xero roles that may connect: they can create and approve invoices. Pipedrive's own Xero
 #: integration allows the same two ("advisor and standard user roles").
 ALLOWED_XERO_ROLES = ("STANDARD", "FINANCIALADVISER")
-LABELS = {"xero": "Xero", "quickbooks": "QuickBooks"}
 ROLE_LABELS = {
     "READONLY": "Read only",
     "INVOICEONLY": "Invoice only",
@@ -31,7 +31,7 @@ ROLE_LABELS = {
 
 
 def provider_label(provider: str) -> str:
-    return LABELS.get(provider, provider)
+    return display_name(provider)
 
 
 def parse_provider(value: str) -> Provider:

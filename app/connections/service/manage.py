@@ -7,7 +7,6 @@ from collections.abc import Awaitable, Callable
 
 import httpx2
 import structlog
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
@@ -22,7 +21,7 @@ from app.connections.oauth import (
     InvalidGrant,
     TokenAnswerLost,
 )
-from app.connections.repository import ConnectionRepository
+from app.connections.repository import ConnectionRepository, any_live
 from app.connections.schemas import ConnectionOut, DisconnectOut
 from app.connections.service.common import provider_label, retire
 from app.connections.tokens import TokenService
@@ -127,7 +126,8 @@ async def _revoke_at_provider(
     """Remove our access at the provider; True when the grant itself was revoked."""
     facade = tokens.facade(row.provider)
     try:
-        if row.provider == Provider.xero.value and row.xero_connection_id:
+        # Only a Xero connection has a tenant connection of its own to delete.
+        if row.xero_connection_id:
             connection_id = row.xero_connection_id
             try:
                 await tokens.call(
@@ -161,15 +161,12 @@ async def _xero_user_serves_others(session: AsyncSession, row: ProviderConnectio
     (any company: a cross-tenant check that returns nothing but a yes or no)."""
     if not row.provider_user_email:
         return False
-    result = await session.execute(
-        select(ProviderConnection.id).where(
-            ProviderConnection.provider == Provider.xero.value,
-            ProviderConnection.status != ConnectionStatus.disconnected.value,
-            ProviderConnection.provider_user_email == row.provider_user_email,
-            ProviderConnection.id != row.id,
-        )
+    return await any_live(
+        session,
+        Provider.xero.value,
+        ProviderConnection.provider_user_email == row.provider_user_email,
+        ProviderConnection.id != row.id,
     )
-    return result.first() is not None
 
 
 async def revoke_company_connections(

@@ -2,9 +2,10 @@
 
 - Authenticates with one installation's tokens (``InstallationTokens``), refreshing ahead of
   expiry and once more when Pipedrive answers 401.
-- Honours ``x-ratelimit-*``: waits out an exhausted burst window before the next call and backs
-  off on 429 (the reset header when given, else exponentially); a long wait (the company's daily
-  budget) becomes a clear 429 for our caller instead of a hung request.
+- Sends through the shared ``app.kit.http.Transport`` (settings in ``transport.py``), which
+  honours ``x-ratelimit-*``: it waits out an exhausted burst window before the next call and
+  backs off on 429; a long wait (the company's daily budget) becomes a clear 429 for our caller
+  instead of a hung request.
 - Reads one deal's data concurrently: deal, lines and discounts together, then organization,
   person and the lines' products (batched by ids).
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any, Protocol
 
 import httpx2
@@ -22,10 +23,7 @@ import httpx2
 from app.crm.pipedrive.errors import (
     PipedriveAuthError,
     PipedriveError,
-    PipedriveForbidden,
     PipedriveNotFound,
-    PipedriveRateLimited,
-    PipedriveUnavailable,
 )
 from app.crm.pipedrive.oauth import parse_json
 from app.crm.pipedrive.schemas import (
@@ -42,52 +40,18 @@ from app.crm.pipedrive.schemas import (
     Product,
 )
 from app.crm.pipedrive.tokens import Credentials
+from app.crm.pipedrive.transport import budgets, make_transport
+from app.kit.http import Budgets, Sleep
 
-MAX_ATTEMPTS = 4
-# Waits longer than this are not a burst window but the daily budget: give up and say so.
-MAX_RATE_WAIT_SECONDS = 10.0
 PAGE_LIMIT = 500
 IDS_BATCH = 100
 CUSTOM_KEY = re.compile(r"^[0-9a-f]{40}$")
-
-Sleep = Callable[[float], Awaitable[None]]
 
 
 class TokenSource(Protocol):
     async def current(self) -> Credentials: ...
 
     async def after_rejection(self, rejected: str) -> Credentials: ...
-
-
-def _header_float(response: httpx2.Response, name: str) -> float | None:
-    value = response.headers.get(name)
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        return None
-
-
-def _reset_seconds(response: httpx2.Response) -> float | None:
-    """Seconds until the rate window resets: ``x-ratelimit-reset`` (seconds, or an epoch
-    timestamp: the unit is not documented), else ``Retry-After`` (UNCONFIRMED for Pipedrive)."""
-    reset = _header_float(response, "x-ratelimit-reset")
-    if reset is None:
-        reset = _header_float(response, "retry-after")
-    if reset is None:
-        return None
-    if reset > 1_000_000_000:
-        reset = reset - time.time()
-    return max(reset, 0.0)
-
-
-def _message(body: Any) -> str:
-    if isinstance(body, dict):
-        for key in ("error", "message", "error_info"):
-            if body.get(key):
-                return str(body[key])
-    return ""
 
 
 def _ref_id(value: Any) -> int | None:
@@ -100,27 +64,6 @@ def _ref_id(value: Any) -> int | None:
         return None
 
 
-class RateWindows:
-    """What Pipedrive's rate headers told us, per company (``api_domain``), shared by every
-    client in the process (clients live one request long; the limits do not).
-
-    ``paused_until``: the burst window is spent, wait before the next call.
-    ``blocked_until``: the daily budget is spent; calling again before then only earns more
-    429s (and Pipedrive bans traffic that keeps going), so fail fast instead.
-    """
-
-    def __init__(self) -> None:
-        self.paused_until: dict[str, float] = {}
-        self.blocked_until: dict[str, float] = {}
-
-    def clear(self) -> None:
-        self.paused_until.clear()
-        self.blocked_until.clear()
-
-
-windows = RateWindows()
-
-
 class PipedriveClient:
     """API calls on behalf of one installed user (credentials come from ``tokens``)."""
 
@@ -129,93 +72,37 @@ class PipedriveClient:
         http: httpx2.AsyncClient,
         tokens: TokenSource,
         sleep: Sleep | None = None,
-        rate_windows: RateWindows | None = None,
+        rate_budgets: Budgets | None = None,
     ):
         self.http = http
         self.tokens = tokens
-        self._sleep = sleep or asyncio.sleep
-        self.windows = rate_windows or windows
-        self.calls = 0
+        self.budgets = rate_budgets or budgets
+        self.transport = make_transport(http, sleep, self.budgets)
 
-    async def _respect_window(self, domain: str) -> None:
-        now = time.monotonic()
-        blocked = self.windows.blocked_until.get(domain, 0.0) - now
-        if blocked > 0:
-            raise PipedriveRateLimited(
-                "Pipedrive's daily API budget for this company is used up; try again later",
-                headers={"Retry-After": str(int(blocked) + 1)},
-            )
-        wait = self.windows.paused_until.get(domain, 0.0) - now
-        if wait > 0:
-            await self._sleep(wait)
-
-    def _note_limits(self, domain: str, response: httpx2.Response) -> None:
-        remaining = _header_float(response, "x-ratelimit-remaining")
-        if remaining is not None and remaining <= 0:
-            reset = _reset_seconds(response) or 1.0
-            self.windows.paused_until[domain] = time.monotonic() + min(reset, MAX_RATE_WAIT_SECONDS)
+    async def _send(
+        self, method: str, path: str, params: dict[str, Any] | None, creds: Credentials
+    ) -> httpx2.Response:
+        domain = creds.api_domain.rstrip("/")
+        return await self.transport.send(
+            method,
+            f"{domain}{path}",
+            tenant=domain,
+            safe=method == "GET",
+            params=params,
+            headers={"Authorization": f"Bearer {creds.access_token}"},
+        )
 
     async def request(self, method: str, path: str, params: dict[str, Any] | None = None) -> Any:
         """One API call with auth, refresh-on-401, rate-limit waits and retries of transient
-        failures; returns the decoded JSON body."""
+        failures (the shared ``Transport``); returns the decoded JSON body."""
         creds = await self.tokens.current()
-        refreshed = False
-        for attempt in range(MAX_ATTEMPTS):
-            domain = creds.api_domain.rstrip("/")
-            await self._respect_window(domain)
-            url = f"{domain}{path}"
-            try:
-                self.calls += 1
-                response = await self.http.request(
-                    method,
-                    url,
-                    params=params,
-                    headers={"Authorization": f"Bearer {creds.access_token}"},
-                )
-            except httpx2.HTTPError as exc:
-                if attempt + 1 < MAX_ATTEMPTS and method == "GET":
-                    await self._sleep(0.25 * 2**attempt)
-                    continue
-                raise PipedriveUnavailable("Pipedrive could not be reached") from exc
-            self._note_limits(domain, response)
-            status = response.status_code
-            if status == 401 and not refreshed:
-                refreshed = True
-                creds = await self.tokens.after_rejection(creds.access_token)
-                continue
-            if status == 429:
-                wait = _reset_seconds(response)
-                if wait is None:
-                    wait = 0.5 * 2**attempt
-                if wait > MAX_RATE_WAIT_SECONDS:
-                    self.windows.blocked_until[domain] = time.monotonic() + wait
-                if wait > MAX_RATE_WAIT_SECONDS or attempt + 1 >= MAX_ATTEMPTS:
-                    raise PipedriveRateLimited(
-                        "Pipedrive's rate limit for this company is reached; try again later",
-                        headers={"Retry-After": str(int(max(wait, 1)))},
-                    )
-                await self._sleep(wait)
-                continue
-            if status >= 500 and attempt + 1 < MAX_ATTEMPTS and method == "GET":
-                await self._sleep(0.25 * 2**attempt)
-                continue
-            body = parse_json(response) if response.content else None
-            if status == 401:
-                raise PipedriveAuthError(
-                    "Pipedrive no longer accepts this user's access; reinstall the app"
-                )
-            if status == 403:
-                raise PipedriveForbidden(
-                    f"Pipedrive refused access to {path}: {_message(body) or 'scope missing'}"
-                )
-            if status == 404:
-                raise PipedriveNotFound(f"Pipedrive has no {path}")
-            if status >= 400:
-                raise PipedriveError(
-                    f"Pipedrive answered {status} to {path}: {_message(body) or 'no detail'}"
-                )
-            return body
-        raise PipedriveUnavailable("Pipedrive kept failing; try again shortly")
+        try:
+            response = await self._send(method, path, params, creds)
+        except PipedriveAuthError:
+            # Pipedrive refused the token (rotated elsewhere, revoked early): refresh once.
+            creds = await self.tokens.after_rejection(creds.access_token)
+            response = await self._send(method, path, params, creds)
+        return parse_json(response) if response.content else None
 
     async def _data(self, path: str, params: dict[str, Any] | None = None) -> Any:
         body = await self.request("GET", path, params)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.errors import AppError, NotFound, ServiceUnavailable, TooManyRequests
+from app.kit.http import RateLimited, Unavailable
 
 
 class PipedriveError(AppError):
@@ -12,7 +13,7 @@ class PipedriveError(AppError):
     code = "pipedrive_error"
 
 
-class PipedriveUnavailable(ServiceUnavailable):
+class PipedriveUnavailable(ServiceUnavailable, Unavailable):
     code = "pipedrive_unavailable"
 
 
@@ -27,8 +28,19 @@ class PipedriveNotFound(NotFound):
     code = "pipedrive_not_found"
 
 
-class PipedriveRateLimited(TooManyRequests):
+class PipedriveRateLimited(TooManyRequests, RateLimited):
+    """Pipedrive's rate limit; ``retry_after`` is the wait Pipedrive asked for, if any, and
+    ``daily`` says it is the company's daily budget rather than the burst window."""
+
     code = "pipedrive_rate_limited"
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, daily: bool = False
+    ) -> None:
+        advice = retry_after if retry_after is not None else 1.0
+        super().__init__(message, headers={"Retry-After": str(int(max(advice, 1)))})
+        self.retry_after = retry_after
+        self.daily = daily
 
 
 class PipedriveForbidden(AppError):

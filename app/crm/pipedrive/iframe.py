@@ -11,9 +11,8 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Request
 from joserfc import errors as jose_errors
 from joserfc import jwt
 from joserfc.jwk import OctKey
@@ -23,10 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.crm.pipedrive.models import PipedriveInstallation
 from app.errors import Forbidden, Unauthorized
-from app.tenants.dependencies import get_current_user, session_token_from
 from app.tenants.models import Company, CrmUser
 from app.tenants.service import issue_session_token
-from app.web import DbSession, SettingsDep
 
 # Pipedrive's claim set is UNCONFIRMED beyond the ids; when ``iat`` is present we refuse tokens
 # older than this even if they carry no ``exp`` (SDK tokens live 5 minutes; iframe-load tokens
@@ -151,30 +148,3 @@ async def sign_in_with_jwt(
     check_query_matches(identity, user_id, company_id)
     user = await installed_user(session, identity)
     return user, issue_session_token(settings, user)
-
-
-async def get_page_user(request: Request, session: DbSession, settings: SettingsDep) -> CrmUser:
-    """The user of a page: from Pipedrive's ``token`` on an iframe load, else our session.
-
-    Either way ``request.state.session_token`` holds the token the page must carry on.
-    """
-    token = request.query_params.get("token")
-    if token:
-        user, session_token = await sign_in_with_jwt(
-            session,
-            settings,
-            token,
-            request.query_params.get("userId"),
-            request.query_params.get("companyId"),
-        )
-        request.state.session_token = session_token
-        return user
-    if session_token_from(request):
-        return await get_current_user(request, session, settings)
-    raise Unauthorized(
-        "Open this page from Pipedrive (or from the link at the end of the install): "
-        "no sign-in was sent with it."
-    )
-
-
-PageUser = Annotated[CrmUser, Depends(get_page_user)]

@@ -6,7 +6,7 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, TimestampMixin, new_uuid
-from app.security import EncryptedString
+from app.kit.crypto import EncryptedString
 
 
 class PipedriveInstallation(TimestampMixin, Base):

@@ -1,20 +1,22 @@
 """Pipedrive's OAuth server: authorize URL, code exchange, refresh, revoke, and ``users/me``.
 
-Every call authenticates with HTTP Basic client_id:client_secret, as Pipedrive recommends.
+The authorize URL and token calls are the kit's Authlib-based ``OAuthClient``; every call
+authenticates with HTTP Basic client_id:client_secret, as Pipedrive recommends.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx2
 
 from app.config import Settings
 from app.crm.pipedrive.errors import PipedriveAuthError, PipedriveError, PipedriveUnavailable
-from app.crm.pipedrive.schemas import Me, TokenSet
+from app.crm.pipedrive.schemas import Me
+from app.kit.oauth import OAuthClient, TokenSet
 
 
 def callback_url(settings: Settings) -> str:
@@ -44,62 +46,73 @@ def _error_text(response: httpx2.Response) -> str:
     return str(body)[:200]
 
 
-class PipedriveOAuth:
-    """The OAuth client of our Marketplace app."""
+# What each grant asks of Pipedrive, for messages.
+_WHAT = {
+    "authorization_code": "accept the authorization code",
+    "refresh_token": "refresh the access token",
+}
+
+
+class PipedriveOAuth(OAuthClient):
+    """The OAuth client of our Marketplace app (no PKCE, no scope parameter: the app's scopes
+    are set in the Marketplace)."""
+
+    name = "Pipedrive's OAuth server"
+    # Pipedrive's access tokens live an hour; assumed when an answer leaves out expires_in.
+    default_lifetime = timedelta(seconds=3599)
 
     def __init__(self, http: httpx2.AsyncClient, settings: Settings) -> None:
-        self.http = http
-        self.settings = settings
+        super().__init__(settings.pipedrive, http, pkce=False)
+        self.app_settings = settings
         self.config = settings.pipedrive
+
+    @property
+    def authorize_endpoint(self) -> str:
+        return f"{self.config.oauth_url}/oauth/authorize"
+
+    @property
+    def token_endpoint(self) -> str:
+        return f"{self.config.oauth_url}/oauth/token"
 
     @property
     def _auth(self) -> httpx2.BasicAuth:
         return httpx2.BasicAuth(self.config.client_id, self.config.client_secret)
 
     def authorize_url(self, state: str | None) -> str:
-        params = {"client_id": self.config.client_id, "redirect_uri": callback_url(self.settings)}
-        if state:
-            params["state"] = state
-        return f"{self.config.oauth_url}/oauth/authorize?{urlencode(params)}"
+        request = self.authorization_request(
+            redirect_uri=callback_url(self.app_settings), state=state or None
+        )
+        return request.url
 
-    async def _token_call(self, form: dict[str, str], what: str) -> TokenSet:
-        try:
-            response = await self.http.post(
-                f"{self.config.oauth_url}/oauth/token", data=form, auth=self._auth
-            )
-        except httpx2.HTTPError as exc:
-            raise PipedriveUnavailable(
-                f"Pipedrive's OAuth server could not be reached to {what}"
-            ) from exc
+    def unreachable(self, form: dict[str, str]) -> Exception:
+        what = _WHAT.get(form.get("grant_type", ""), "answer")
+        return PipedriveUnavailable(f"Pipedrive's OAuth server could not be reached to {what}")
+
+    def refused(self, response: httpx2.Response, form: dict[str, str]) -> Exception:
+        what = _WHAT.get(form.get("grant_type", ""), "answer")
         if response.status_code in (400, 401):
-            raise PipedriveAuthError(
+            return PipedriveAuthError(
                 f"Pipedrive refused to {what}: {_error_text(response)}",
                 extra={"status": response.status_code},
             )
-        if response.status_code >= 300:
-            raise PipedriveUnavailable(
-                f"Pipedrive's OAuth server answered {response.status_code} when asked to {what}"
-            )
-        data = parse_json(response)
-        try:
-            return TokenSet.model_validate(data)
-        except ValueError as exc:
-            raise PipedriveError(f"Pipedrive's token answer is missing fields ({what})") from exc
+        return PipedriveUnavailable(
+            f"Pipedrive's OAuth server answered {response.status_code} when asked to {what}"
+        )
 
-    async def exchange_code(self, code: str) -> TokenSet:
-        return await self._token_call(
-            {
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": callback_url(self.settings),
-            },
-            "accept the authorization code",
+    def unreadable(self, form: dict[str, str]) -> Exception:
+        what = _WHAT.get(form.get("grant_type", ""), "answer")
+        return PipedriveError(f"Pipedrive's token answer is missing fields ({what})")
+
+    async def exchange_code(  # type: ignore[override]
+        self, code: str, *, now: datetime | None = None
+    ) -> TokenSet:
+        return await super().exchange_code(
+            code=code, redirect_uri=callback_url(self.app_settings), now=now
         )
 
     async def refresh(self, refresh_token: str) -> TokenSet:
-        return await self._token_call(
-            {"grant_type": "refresh_token", "refresh_token": refresh_token},
-            "refresh the access token",
+        return await self._token(
+            {"grant_type": "refresh_token", "refresh_token": refresh_token}, None
         )
 
     async def revoke(self, token: str, hint: str = "refresh_token") -> None:

@@ -34,17 +34,6 @@ class Me(_Model):
     locale: str | None = None
 
 
-class TokenSet(_Model):
-    """The OAuth token endpoint's answer."""
-
-    access_token: str
-    refresh_token: str | None = None
-    token_type: str = "Bearer"
-    expires_in: int = 3599
-    scope: str = ""
-    api_domain: str | None = None
-
-
 class LabeledValue(_Model):
     """One email or phone of a person: ``{value, primary, label}``."""
 

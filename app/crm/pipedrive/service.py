@@ -18,11 +18,12 @@ from app.crm.pipedrive.client import FieldDefinitionCache, PipedriveClient
 from app.crm.pipedrive.errors import PipedriveAuthError
 from app.crm.pipedrive.models import PipedriveInstallation, PipedriveOAuthState
 from app.crm.pipedrive.oauth import PipedriveOAuth
-from app.crm.pipedrive.schemas import Entity, FieldDefinition, TokenSet
-from app.crm.pipedrive.tokens import InstallationTokens, expiry_of
+from app.crm.pipedrive.schemas import Entity, FieldDefinition, Me
+from app.crm.pipedrive.tokens import InstallationTokens
 from app.db import utcnow
 from app.errors import BadRequest, Conflict, Unauthorized
-from app.security import Signer, constant_time_equals
+from app.kit.oauth import TokenSet
+from app.kit.signing import Signer, constant_time_equals
 from app.tenants.models import Company, CrmUser
 from app.tenants.service import audit, purge_company
 
@@ -95,31 +96,7 @@ async def complete_install(
     if nonce:
         await spend_state(session, nonce)
 
-    company = (
-        await session.execute(select(Company).where(Company.pipedrive_company_id == me.company_id))
-    ).scalar_one_or_none()
-    if company is None:
-        company = Company(pipedrive_company_id=me.company_id)
-        session.add(company)
-    company.name = me.company_name or company.name or ""
-    company.domain = me.company_domain or company.domain or ""
-    await session.flush()
-
-    user = (
-        await session.execute(
-            select(CrmUser).where(
-                CrmUser.company_id == company.id, CrmUser.pipedrive_user_id == me.id
-            )
-        )
-    ).scalar_one_or_none()
-    if user is None:
-        user = CrmUser(company_id=company.id, pipedrive_user_id=me.id)
-        session.add(user)
-    user.name = me.name
-    user.email = me.email
-    user.is_admin = me.is_admin
-    await session.flush()
-
+    company, user = await _upsert_company_and_user(session, me)
     other_admins = await session.scalar(
         select(func.count())
         .select_from(PipedriveInstallation)
@@ -157,12 +134,41 @@ async def complete_install(
     )
 
 
+async def _upsert_company_and_user(session: AsyncSession, me: Me) -> tuple[Company, CrmUser]:
+    """The installing user's company and user rows, created or refreshed from ``users/me``."""
+    company = (
+        await session.execute(select(Company).where(Company.pipedrive_company_id == me.company_id))
+    ).scalar_one_or_none()
+    if company is None:
+        company = Company(pipedrive_company_id=me.company_id)
+        session.add(company)
+    company.name = me.company_name or company.name or ""
+    company.domain = me.company_domain or company.domain or ""
+    await session.flush()
+
+    user = (
+        await session.execute(
+            select(CrmUser).where(
+                CrmUser.company_id == company.id, CrmUser.pipedrive_user_id == me.id
+            )
+        )
+    ).scalar_one_or_none()
+    if user is None:
+        user = CrmUser(company_id=company.id, pipedrive_user_id=me.id)
+        session.add(user)
+    user.name = me.name
+    user.email = me.email
+    user.is_admin = me.is_admin
+    await session.flush()
+    return company, user
+
+
 def _store_tokens(installation: PipedriveInstallation, tokens: TokenSet, api_domain: str) -> None:
     installation.access_token = tokens.access_token
     installation.refresh_token = tokens.refresh_token or installation.refresh_token
-    installation.expires_at = expiry_of(tokens)
+    installation.expires_at = tokens.expires_at
     installation.api_domain = api_domain
-    installation.scopes = tokens.scope or ""
+    installation.scopes = " ".join(tokens.scopes)
     installation.token_version = (installation.token_version or 0) + 1
     installation.refresh_lease_until = None
 

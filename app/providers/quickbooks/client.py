@@ -1,309 +1,45 @@
 """The QuickBooks Online adapter: ``AccountingProvider`` over Accounting API v3.
 
-Every URL comes from ``QuickBooksSettings`` (``api_url``, ``app_url``, ``minor_version``);
-credentials come per call, ``tenant_id`` being the realmId. Every write carries a ``requestid``
-(the caller's idempotency key for creates, a fresh one otherwise), so retries replay the
-original answer instead of writing twice (quickbooks.md §7).
+Invoices here; the plumbing, lookups, customers and items in ``api.QuickBooksApi``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
-import httpx2
-
-from app.config import QuickBooksSettings
 from app.providers.base import (
-    Account,
     ChangeSet,
-    Contact,
-    ContactInput,
     Credentials,
-    Currency,
-    Features,
     Invoice,
     InvoiceDraft,
-    Item,
-    ItemInput,
     Organisation,
     Page,
     ProviderName,
-    TaxRate,
-    Template,
 )
 from app.providers.errors import (
     FieldMessage,
-    ProviderConflict,
-    ProviderNotFound,
     ProviderUnsupported,
     ProviderValidationError,
 )
-from app.providers.jsonutil import dumps, loads
-from app.providers.quickbooks import mapping
-from app.providers.quickbooks.errors import fault_error, parse_error
-from app.providers.quickbooks.oauth import QuickBooksOAuth
+from app.providers.quickbooks import mapping, records
+from app.providers.quickbooks.api import QuickBooksApi, entity_of, request_id_for
 from app.providers.quickbooks.spec import (
     CDC_MAX_DAYS,
     IDS_PER_QUERY,
     PROVIDER,
-    RATE_LIMITS,
-    REQUEST_ID_MAX,
 )
-from app.providers.transport import RateLimits, RetryPolicy, Transport
-
-T = TypeVar("T")
 
 
-class QuickBooksProvider:
+class QuickBooksProvider(QuickBooksApi):
     """QuickBooks Online implementation of ``AccountingProvider``."""
 
     name = ProviderName.quickbooks
-
-    def __init__(
-        self,
-        settings: QuickBooksSettings,
-        http: httpx2.AsyncClient,
-        *,
-        retry: RetryPolicy | None = None,
-        limits: RateLimits = RATE_LIMITS,
-    ) -> None:
-        self.settings = settings
-        self.transport = Transport(http, PROVIDER, limits, parse_error, retry or RetryPolicy())
-        self.oauth = QuickBooksOAuth(settings, http)
-
-    # --- plumbing ---------------------------------------------------------------------------
-
-    def company_url(self, realm_id: str) -> str:
-        return f"{self.settings.api_url}/v3/company/{realm_id}"
-
-    async def _call(
-        self,
-        creds: Credentials,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        body: Any = None,
-        request_id: str | None = None,
-        accept: str = "application/json",
-        content_type: str | None = None,
-    ) -> httpx2.Response:
-        query: dict[str, Any] = {"minorversion": self.settings.minor_version, **(params or {})}
-        if request_id:
-            query["requestid"] = request_id
-        headers = {"Authorization": f"Bearer {creds.access_token}", "Accept": accept}
-        content: str | None = None
-        if body is not None:
-            content = dumps(body)
-            headers["Content-Type"] = "application/json"
-        elif content_type:
-            headers["Content-Type"] = content_type
-        return await self.transport.send(
-            method,
-            f"{self.company_url(creds.tenant_id)}/{path}",
-            tenant=creds.tenant_id,
-            safe=method == "GET" or request_id is not None,
-            headers=headers,
-            params=query,
-            content=content if content is not None else (b"" if method == "POST" else None),
-        )
-
-    async def _json(self, creds: Credentials, method: str, path: str, **kw: Any) -> Any:
-        response = await self._call(creds, method, path, **kw)
-        data = loads(response.content) if response.content else {}
-        # HTTP 200 can still carry a Fault (quickbooks.md §10).
-        fault = data.get("Fault") or data.get("fault") if isinstance(data, dict) else None
-        if isinstance(fault, dict):
-            raise fault_error(fault, response.status_code)
-        return data
-
-    async def _query(self, creds: Credentials, entity: str, statement: str) -> list[Any]:
-        data = await self._json(creds, "GET", "query", params={"query": statement})
-        rows: list[Any] = (data.get("QueryResponse") or {}).get(entity) or []
-        return rows
-
-    async def _stale_retry(self, attempt: Callable[[], Awaitable[T]]) -> T:
-        """Run a SyncToken write; on a stale token (5010) re-read and try once more."""
-        try:
-            return await attempt()
-        except ProviderConflict as exc:
-            if exc.provider_code != "5010":
-                raise
-            return await attempt()
-
-    # --- organisation and lookups -------------------------------------------------------------
-
-    async def _company_and_preferences(
-        self, creds: Credentials
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        company, prefs = await asyncio.gather(
-            self._json(creds, "GET", f"companyinfo/{creds.tenant_id}"),
-            self._json(creds, "GET", "preferences"),
-        )
-        return company.get("CompanyInfo") or {}, prefs.get("Preferences") or {}
-
-    async def get_organisation(self, creds: Credentials) -> Organisation:
-        company, prefs = await self._company_and_preferences(creds)
-        return mapping.organisation_from_json(creds.tenant_id, company, prefs)
-
-    async def get_features(self, creds: Credentials) -> Features:
-        company, prefs = await self._company_and_preferences(creds)
-        return mapping.features_from_json(company, prefs)
-
-    async def list_currencies(self, creds: Credentials) -> list[Currency]:
-        prefs = (await self._json(creds, "GET", "preferences")).get("Preferences") or {}
-        currency_prefs = prefs.get("CurrencyPrefs") or {}
-        home = mapping._ref(currency_prefs.get("HomeCurrency")) or "USD"
-        if not currency_prefs.get("MultiCurrencyEnabled"):
-            return mapping.currencies_from_json(home, [])
-        try:
-            rows = await self._query(creds, "CompanyCurrency", mapping.select("CompanyCurrency"))
-        except (ProviderValidationError, ProviderNotFound):
-            # The list source for multicurrency companies is UNCONFIRMED (pipedrive-invoicing-
-            # extension.md §10). Without CompanyCurrency, the currencies customers already use
-            # are certainly enabled (each customer has one fixed currency).
-            customers = await self._query(creds, "Customer", mapping.select("Customer"))
-            rows = mapping.customer_currencies(customers)
-        return mapping.currencies_from_json(home, rows)
-
-    async def list_tax_rates(self, creds: Credentials) -> list[TaxRate]:
-        company, prefs = await self._company_and_preferences(creds)
-        codes, rates = await asyncio.gather(
-            self._query(creds, "TaxCode", mapping.select("TaxCode")),
-            self._query(creds, "TaxRate", mapping.select("TaxRate")),
-        )
-        us = mapping.features_from_json(company, prefs).automated_sales_tax
-        return mapping.tax_rates_from_json(codes, rates, us_sales_tax=us)
-
-    async def list_accounts(self, creds: Credentials) -> list[Account]:
-        # Filtering on AccountType server-side is UNCONFIRMED (XSD: "Filterable: QBW").
-        rows = await self._query(creds, "Account", mapping.select("Account"))
-        return mapping.accounts_from_json(rows)
-
-    async def list_templates(self, creds: Credentials) -> list[Template]:
-        # No known API chooses a QuickBooks Online invoice template; features.templates is off.
-        return []
-
-    # --- contacts -----------------------------------------------------------------------------
-
-    async def search_contacts(
-        self, creds: Credentials, term: str, *, page: int = 1, page_size: int = 50
-    ) -> Page[Contact]:
-        where = [f"DisplayName LIKE {mapping.quote('%' + term + '%')}"] if term else []
-        statement = mapping.select(
-            "Customer",
-            where=where,
-            order="DisplayName",
-            start=(page - 1) * page_size + 1,
-            max_results=page_size,
-        )
-        rows = await self._query(creds, "Customer", statement)
-        items = [mapping.contact_from_json(r) for r in rows]
-        return Page[Contact](
-            items=items, page=page, page_size=page_size, has_more=len(items) >= page_size
-        )
-
-    async def get_contact(self, creds: Credentials, contact_id: str) -> Contact:
-        data = await self._json(creds, "GET", f"customer/{contact_id}")
-        return mapping.contact_from_json(_entity(data, "Customer", contact_id))
-
-    async def create_contact(
-        self, creds: Credentials, data: ContactInput, *, idempotency_key: str
-    ) -> Contact:
-        if not data.name:
-            raise ProviderValidationError(
-                [FieldMessage("A customer needs a name.", "name")], provider=PROVIDER
-            )
-        result = await self._json(
-            creds,
-            "POST",
-            "customer",
-            body=mapping.contact_to_json(data),
-            request_id=_request_id(idempotency_key),
-        )
-        return mapping.contact_from_json(_entity(result, "Customer", "new"))
-
-    async def update_contact(
-        self, creds: Credentials, contact_id: str, data: ContactInput
-    ) -> Contact:
-        async def attempt() -> Contact:
-            current = await self._json(creds, "GET", f"customer/{contact_id}")
-            row = _entity(current, "Customer", contact_id)
-            body = {
-                "Id": contact_id,
-                "SyncToken": row.get("SyncToken"),
-                "sparse": True,
-                **mapping.contact_to_json(data, row.get("Notes")),
-            }
-            result = await self._json(
-                creds, "POST", "customer", body=body, request_id=str(uuid.uuid4())
-            )
-            return mapping.contact_from_json(_entity(result, "Customer", contact_id))
-
-        return await self._stale_retry(attempt)
-
-    # --- items --------------------------------------------------------------------------------
-
-    async def search_items(
-        self, creds: Credentials, *, name: str | None = None, code: str | None = None
-    ) -> list[Item]:
-        # Sku is only returned when selected (quickbooks.md §4) and its filterability is
-        # UNCONFIRMED, so code lookups read the list and match locally.
-        where = [f"Name LIKE {mapping.quote('%' + name + '%')}"] if name and not code else []
-        statement = mapping.select("Item", columns="*, Sku", where=where)
-        items = [mapping.item_from_json(r) for r in await self._query(creds, "Item", statement)]
-        items = [i for i in items if i.is_active]
-        if code:
-            wanted = code.strip().lower()
-            return [i for i in items if (i.code or "").lower() == wanted]
-        if name:
-            needle = name.strip().lower()
-            return [i for i in items if needle in i.name.lower()]
-        return items
-
-    async def get_item(self, creds: Credentials, item_id: str) -> Item:
-        data = await self._json(creds, "GET", f"item/{item_id}")
-        return mapping.item_from_json(_entity(data, "Item", item_id))
-
-    async def create_item(
-        self, creds: Credentials, data: ItemInput, *, idempotency_key: str
-    ) -> Item:
-        errors = []
-        if not data.name:
-            errors.append(FieldMessage("A QuickBooks item needs a name.", "name"))
-        if not data.account_code:
-            errors.append(
-                FieldMessage("A QuickBooks item needs an income account.", "account_code")
-            )
-        if errors:
-            raise ProviderValidationError(errors, provider=PROVIDER)
-        body = {"Type": "Service", **mapping.item_to_json(data)}
-        result = await self._json(
-            creds, "POST", "item", body=body, request_id=_request_id(idempotency_key)
-        )
-        return mapping.item_from_json(_entity(result, "Item", "new"))
-
-    async def update_item(self, creds: Credentials, item_id: str, data: ItemInput) -> Item:
-        async def attempt() -> Item:
-            row = _entity(await self._json(creds, "GET", f"item/{item_id}"), "Item", item_id)
-            body = {
-                "Id": item_id,
-                "SyncToken": row.get("SyncToken"),
-                "sparse": True,
-                # Name is required on every Item write, sparse or not.
-                "Name": row.get("Name"),
-                **mapping.item_to_json(data),
-            }
-            result = await self._json(
-                creds, "POST", "item", body=body, request_id=str(uuid.uuid4())
-            )
-            return mapping.item_from_json(_entity(result, "Item", item_id))
-
-        return await self._stale_retry(attempt)
+    display_name = "QuickBooks"
+    # A QuickBooks refusal of the company is often a user's permission, not a disconnect.
+    tenant_refusal_needs_reauth = False
 
     # --- invoices -----------------------------------------------------------------------------
 
@@ -318,13 +54,13 @@ class QuickBooksProvider:
             "POST",
             "invoice",
             body=mapping.invoice_to_json(draft),
-            request_id=_request_id(idempotency_key),
+            request_id=request_id_for(idempotency_key),
         )
-        return mapping.invoice_from_json(_entity(result, "Invoice", "new"))
+        return mapping.invoice_from_json(entity_of(result, "Invoice", "new"))
 
     async def _raw_invoice(self, creds: Credentials, invoice_id: str, **params: Any) -> Any:
         data = await self._json(creds, "GET", f"invoice/{invoice_id}", params=params or None)
-        return _entity(data, "Invoice", invoice_id)
+        return entity_of(data, "Invoice", invoice_id)
 
     async def get_invoice(self, creds: Credentials, invoice_id: str) -> Invoice:
         # include=invoiceLink (minorversion >= 36) brings the share link when there is one.
@@ -336,11 +72,11 @@ class QuickBooksProvider:
         unique = list(dict.fromkeys(ids))
         for start in range(0, len(unique), IDS_PER_QUERY):
             chunk = unique[start : start + IDS_PER_QUERY]
-            listed = ", ".join(mapping.quote(i) for i in chunk)
+            listed = ", ".join(records.quote(i) for i in chunk)
             rows = await self._query(
                 creds,
                 "Invoice",
-                mapping.select("Invoice", where=[f"Id IN ({listed})"]),
+                records.select("Invoice", where=[f"Id IN ({listed})"]),
             )
             out.extend(mapping.invoice_from_json(r) for r in rows)
         return out
@@ -357,12 +93,12 @@ class QuickBooksProvider:
     ) -> Page[Invoice]:
         clauses = []
         if contact_id:
-            clauses.append(f"CustomerRef = {mapping.quote(contact_id)}")
+            clauses.append(f"CustomerRef = {records.quote(contact_id)}")
         if date_from:
             clauses.append(f"TxnDate >= '{date_from.isoformat()}'")
         if date_to:
             clauses.append(f"TxnDate <= '{date_to.isoformat()}'")
-        statement = mapping.select(
+        statement = records.select(
             "Invoice",
             where=clauses,
             order="TxnDate DESC",
@@ -399,7 +135,7 @@ class QuickBooksProvider:
                         deleted.append(str(row["Id"]))
                     else:
                         invoices.append(mapping.invoice_from_json(row))
-        checked = mapping.parse_datetime(data.get("time")) or now
+        checked = records.parse_datetime(data.get("time")) or now
         return ChangeSet(invoices=tuple(invoices), deleted_ids=tuple(deleted), checked_at=checked)
 
     async def submit_invoice(self, creds: Credentials, invoice_id: str) -> Invoice:
@@ -429,7 +165,7 @@ class QuickBooksProvider:
 
     async def void_invoice(self, creds: Credentials, invoice_id: str) -> Invoice:
         _, result = await self._operation(creds, invoice_id, "void")
-        invoice = mapping.invoice_from_json(_entity(result, "Invoice", invoice_id))
+        invoice = mapping.invoice_from_json(entity_of(result, "Invoice", invoice_id))
         # The void answer is the zeroed invoice; mark it even if PrivateNote was not prefixed.
         return invoice.model_copy(update={"status": "VOIDED"})
 
@@ -449,7 +185,7 @@ class QuickBooksProvider:
             request_id=str(uuid.uuid4()),
             content_type="application/octet-stream",
         )
-        return mapping.invoice_from_json(_entity(result, "Invoice", invoice_id))
+        return mapping.invoice_from_json(entity_of(result, "Invoice", invoice_id))
 
     async def invoice_pdf(self, creds: Credentials, invoice_id: str) -> bytes:
         response = await self._call(
@@ -466,19 +202,6 @@ class QuickBooksProvider:
     def invoice_url(self, organisation: Organisation, invoice_id: str) -> str:
         return f"{self.settings.app_url}/app/invoice?txnId={invoice_id}"
 
-    def contact_url(self, organisation: Organisation, contact_id: str) -> str:
-        """Deep link to a customer in QuickBooks (UNCONFIRMED stability, like all QBO links)."""
-        return f"{self.settings.app_url}/app/customerdetail?nameId={contact_id}"
-
-
-def _request_id(key: str) -> str:
-    if not key or len(key) > REQUEST_ID_MAX:
-        raise ValueError(f"idempotency_key must be 1-{REQUEST_ID_MAX} characters for QuickBooks")
-    return key
-
-
-def _entity(data: dict[str, Any], entity: str, ident: str) -> dict[str, Any]:
-    row = data.get(entity)
-    if not isinstance(row, dict):
-        raise ProviderNotFound(f"QuickBooks has no {entity.lower()} {ident}", provider=PROVIDER)
-    return row
+    def can_approve(self, role: str | None) -> bool:
+        # QuickBooks invoices have no approval step.
+        return False

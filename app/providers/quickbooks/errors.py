@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx2
 
+from app.kit.http import retry_after_seconds
 from app.providers.errors import (
     FieldMessage,
     ProviderAuthError,
@@ -18,7 +19,6 @@ from app.providers.errors import (
 )
 from app.providers.jsonutil import loads
 from app.providers.quickbooks.spec import DEFAULT_RETRY_AFTER, PROVIDER
-from app.providers.transport import retry_after_seconds
 
 # Fault codes whose field we know (quickbooks.md §10).
 _CODE_FIELDS = {

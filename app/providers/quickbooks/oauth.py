@@ -12,19 +12,16 @@ from datetime import datetime
 import httpx2
 
 from app.config import QuickBooksSettings
-from app.providers.base import TokenSet
-from app.providers.oauth import (
-    OAuthClient,
-    basic_auth,
-    raise_for_oauth,
-)
+from app.kit.oauth import TokenSet, basic_auth
+from app.providers.oauth import ProviderOAuthClient, raise_for_oauth
 from app.providers.quickbooks.spec import PROVIDER
 
 
-class QuickBooksOAuth(OAuthClient):
+class QuickBooksOAuth(ProviderOAuthClient):
     """Authorize URL, code exchange, refresh, revoke, id_token claims, reconnect URL."""
 
     provider = PROVIDER
+    chosen_tenant_param = "realmId"
     settings: QuickBooksSettings
 
     def __init__(

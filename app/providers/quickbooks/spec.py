@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from app.kit.http import RateLimits
 from app.providers.base import Features, FieldLimits, TaxMode
-from app.providers.transport import RateLimits
 
 PROVIDER = "quickbooks"
 
@@ -74,7 +74,15 @@ def features(
         templates=False,
         approval=False,
         item_codes_unique=False,
+        line_item_key="id",
         automated_sales_tax=us_sales_tax,
         multi_currency=multi_currency,
         limits=LIMITS,
+        # Invoice-rule differences (see Features).
+        tax_rounding="rate_group",
+        contact_currency=True,
+        item_required=True,
+        item_id_on_lines=True,
+        bill_email=True,
+        item_account_required=True,
     )

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from app.providers import webhook_sig
-from app.providers.quickbooks.mapping import parse_datetime
+from app.providers.quickbooks.records import parse_datetime
 
 SIGNATURE_HEADER = "intuit-signature"
 

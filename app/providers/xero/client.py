@@ -1,321 +1,50 @@
 """The Xero adapter: ``AccountingProvider`` over the Accounting API 2.0 (xero.md).
 
-Every URL comes from ``XeroSettings`` (``api_url``, ``go_url``); credentials come per call.
-Writes carry an ``Idempotency-Key`` (the caller's for creates, a fresh one for other writes) so
-that the transport may safely retry them.
+Invoices here; the plumbing, lookups, contacts and items in ``api.XeroApi``.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-import httpx2
-
-from app.config import XeroSettings
 from app.providers.base import (
-    Account,
     ChangeSet,
-    Contact,
-    ContactInput,
     Credentials,
-    Currency,
-    Features,
     Invoice,
     InvoiceDraft,
-    Item,
-    ItemInput,
     Organisation,
     Page,
     ProviderName,
-    TaxRate,
-    Template,
 )
 from app.providers.errors import (
     FieldMessage,
     ProviderConflict,
-    ProviderNotFound,
-    ProviderUnavailable,
     ProviderUnsupported,
     ProviderValidationError,
 )
-from app.providers.jsonutil import dumps, loads
-from app.providers.transport import RateLimits, RetryPolicy, Transport
-from app.providers.xero import errors as xero_errors
 from app.providers.xero import mapping
-from app.providers.xero.errors import STATE_MESSAGES, parse_error
-from app.providers.xero.oauth import XeroOAuth
+from app.providers.xero.api import XeroApi, checked_key, first_element, page_info, xero_date
+from app.providers.xero.errors import STATE_MESSAGES
 from app.providers.xero.spec import (
-    API_PATH,
-    FEATURES,
-    IDEMPOTENCY_KEY_MAX,
     IDS_PER_CALL,
     PAGE_SIZE,
     PROVIDER,
-    RATE_LIMITS,
+    role_can_approve,
 )
 
 # Safety net for changed_invoices: 50 pages of 100 is far beyond a normal sync window.
 _MAX_CHANGE_PAGES = 50
 
 
-@dataclass(frozen=True)
-class XeroUser:
-    """A user of the organisation, for the connect-time role check (xero.md §3)."""
-
-    id: str
-    email: str | None
-    first_name: str | None
-    last_name: str | None
-    role: str
-    is_subscriber: bool
-
-
-class XeroProvider:
+class XeroProvider(XeroApi):
     """Xero implementation of ``AccountingProvider``."""
 
     name = ProviderName.xero
-
-    def __init__(
-        self,
-        settings: XeroSettings,
-        http: httpx2.AsyncClient,
-        *,
-        retry: RetryPolicy | None = None,
-        limits: RateLimits = RATE_LIMITS,
-    ) -> None:
-        self.settings = settings
-        self.transport = Transport(http, PROVIDER, limits, parse_error, retry or RetryPolicy())
-        self.oauth = XeroOAuth(settings, http)
-
-    # --- plumbing ---------------------------------------------------------------------------
-
-    @property
-    def base_url(self) -> str:
-        return f"{self.settings.api_url}{API_PATH}"
-
-    async def _call(
-        self,
-        creds: Credentials,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        body: Any = None,
-        idempotency_key: str | None = None,
-        accept: str = "application/json",
-        extra_headers: dict[str, str] | None = None,
-    ) -> httpx2.Response:
-        headers = {
-            "Authorization": f"Bearer {creds.access_token}",
-            "xero-tenant-id": creds.tenant_id,
-            "Accept": accept,
-        }
-        headers.update(extra_headers or {})
-        content = None
-        if body is not None:
-            content = dumps(body)
-            headers["Content-Type"] = "application/json"
-        if idempotency_key:
-            headers["Idempotency-Key"] = idempotency_key
-        return await self.transport.send(
-            method,
-            self.base_url + path,
-            tenant=creds.tenant_id,
-            safe=method == "GET" or idempotency_key is not None,
-            headers=headers,
-            params=params,
-            content=content,
-        )
-
-    async def _json(self, creds: Credentials, method: str, path: str, **kw: Any) -> Any:
-        response = await self._call(creds, method, path, **kw)
-        return loads(response.content) if response.content else {}
-
-    async def _write_one(
-        self,
-        creds: Credentials,
-        method: str,
-        path: str,
-        collection: str,
-        element: dict[str, Any],
-        *,
-        idempotency_key: str,
-        params: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """PUT/POST one element with summarizeErrors=false and return it, or raise its errors."""
-        query = {"summarizeErrors": "false", **(params or {})}
-        data = await self._json(
-            creds,
-            method,
-            path,
-            params=query,
-            body={collection: [element]},
-            idempotency_key=idempotency_key,
-        )
-        elements = data.get(collection) or []
-        if not elements:
-            raise ProviderUnavailable(
-                f"Xero returned no {collection} element", provider=PROVIDER, outcome_unknown=True
-            )
-        result: dict[str, Any] = elements[0]
-        if xero_errors.has_errors(result):
-            raise ProviderValidationError(xero_errors.element_errors(result), provider=PROVIDER)
-        return result
-
-    # --- organisation and lookups -------------------------------------------------------------
-
-    async def get_organisation(self, creds: Credentials) -> Organisation:
-        data = await self._json(creds, "GET", "/Organisation")
-        orgs = data.get("Organisations") or []
-        if not orgs:
-            raise ProviderNotFound("Xero returned no organisation", provider=PROVIDER)
-        return mapping.organisation_from_json(orgs[0])
-
-    async def get_features(self, creds: Credentials) -> Features:
-        # Xero's capabilities do not vary by organisation for what LinkFeatures asks.
-        return FEATURES
-
-    async def list_currencies(self, creds: Credentials) -> list[Currency]:
-        org = await self.get_organisation(creds)
-        data = await self._json(creds, "GET", "/Currencies")
-        currencies = mapping.currencies_from_json(data.get("Currencies") or [], org.base_currency)
-        if not any(c.is_base for c in currencies) and org.base_currency:
-            currencies.insert(
-                0, Currency(code=org.base_currency, name=org.base_currency, is_base=True)
-            )
-        return currencies
-
-    async def list_tax_rates(self, creds: Credentials) -> list[TaxRate]:
-        data = await self._json(creds, "GET", "/TaxRates")
-        return mapping.tax_rates_from_json(data.get("TaxRates") or [])
-
-    async def list_accounts(self, creds: Credentials) -> list[Account]:
-        data = await self._json(creds, "GET", "/Accounts")
-        return mapping.accounts_from_json(data.get("Accounts") or [])
-
-    async def list_templates(self, creds: Credentials) -> list[Template]:
-        data = await self._json(creds, "GET", "/BrandingThemes")
-        return mapping.templates_from_json(data.get("BrandingThemes") or [])
-
-    async def list_users(self, creds: Credentials) -> list[XeroUser]:
-        """Users and their OrganisationRole (connect-time role check, issue 4 item 2)."""
-        data = await self._json(creds, "GET", "/Users")
-        return [
-            XeroUser(
-                id=str(u["UserID"]),
-                email=u.get("EmailAddress"),
-                first_name=u.get("FirstName"),
-                last_name=u.get("LastName"),
-                role=str(u.get("OrganisationRole") or "UNKNOWN").upper(),
-                is_subscriber=bool(u.get("IsSubscriber")),
-            )
-            for u in data.get("Users") or []
-        ]
-
-    # --- contacts -----------------------------------------------------------------------------
-
-    async def search_contacts(
-        self, creds: Credentials, term: str, *, page: int = 1, page_size: int = 50
-    ) -> Page[Contact]:
-        params: dict[str, Any] = {"page": page, "pageSize": page_size}
-        if term:
-            params["searchTerm"] = term
-        data = await self._json(creds, "GET", "/Contacts", params=params)
-        items = [mapping.contact_from_json(c) for c in data.get("Contacts") or []]
-        return Page[Contact](items=items, **_page_info(data, page, page_size, len(items)))
-
-    async def get_contact(self, creds: Credentials, contact_id: str) -> Contact:
-        data = await self._json(creds, "GET", f"/Contacts/{contact_id}")
-        return mapping.contact_from_json(_first(data, "Contacts", "contact", contact_id))
-
-    async def create_contact(
-        self, creds: Credentials, data: ContactInput, *, idempotency_key: str
-    ) -> Contact:
-        if not data.name:
-            raise ProviderValidationError(
-                [FieldMessage("A contact needs a name.", "name")], provider=PROVIDER
-            )
-        element = await self._write_one(
-            creds,
-            "PUT",
-            "/Contacts",
-            "Contacts",
-            mapping.contact_to_json(data),
-            idempotency_key=_key(idempotency_key),
-        )
-        return mapping.contact_from_json(element)
-
-    async def update_contact(
-        self, creds: Credentials, contact_id: str, data: ContactInput
-    ) -> Contact:
-        element = await self._write_one(
-            creds,
-            "POST",
-            f"/Contacts/{contact_id}",
-            "Contacts",
-            mapping.contact_to_json(data, contact_id),
-            idempotency_key=str(uuid.uuid4()),
-        )
-        return mapping.contact_from_json(element)
-
-    # --- items --------------------------------------------------------------------------------
-
-    async def search_items(
-        self, creds: Credentials, *, name: str | None = None, code: str | None = None
-    ) -> list[Item]:
-        # GET /Items has no paging and no search term; an organisation's item list is small,
-        # so one call and a local filter beats relying on ``where`` string matching.
-        data = await self._json(creds, "GET", "/Items", params={"unitdp": 4})
-        items = [mapping.item_from_json(i) for i in data.get("Items") or []]
-        if code:
-            wanted = code.strip().lower()
-            return [i for i in items if (i.code or "").lower() == wanted]
-        if name:
-            needle = name.strip().lower()
-            return [i for i in items if needle in i.name.lower()]
-        return items
-
-    async def get_item(self, creds: Credentials, item_id: str) -> Item:
-        data = await self._json(creds, "GET", f"/Items/{item_id}", params={"unitdp": 4})
-        return mapping.item_from_json(_first(data, "Items", "item", item_id))
-
-    async def create_item(
-        self, creds: Credentials, data: ItemInput, *, idempotency_key: str
-    ) -> Item:
-        if not data.code:
-            raise ProviderValidationError(
-                [FieldMessage("A Xero item needs a code.", "code")], provider=PROVIDER
-            )
-        element = await self._write_one(
-            creds,
-            "PUT",
-            "/Items",
-            "Items",
-            mapping.item_to_json(data),
-            idempotency_key=_key(idempotency_key),
-            params={"unitdp": 4},
-        )
-        return mapping.item_from_json(element)
-
-    async def update_item(self, creds: Credentials, item_id: str, data: ItemInput) -> Item:
-        body = mapping.item_to_json(data, item_id)
-        if "Code" not in body:
-            # Xero identifies items by Code on POST; keep the current one.
-            body["Code"] = (await self.get_item(creds, item_id)).code
-        element = await self._write_one(
-            creds,
-            "POST",
-            f"/Items/{item_id}",
-            "Items",
-            body,
-            idempotency_key=str(uuid.uuid4()),
-            params={"unitdp": 4},
-        )
-        return mapping.item_from_json(element)
+    display_name = "Xero"
+    tenant_refusal_needs_reauth = True
 
     # --- invoices -----------------------------------------------------------------------------
 
@@ -343,14 +72,14 @@ class XeroProvider:
             "/Invoices",
             "Invoices",
             mapping.invoice_to_json(draft),
-            idempotency_key=_key(idempotency_key),
+            idempotency_key=checked_key(idempotency_key),
             params={"unitdp": 4},
         )
         return mapping.invoice_from_json(element)
 
     async def get_invoice(self, creds: Credentials, invoice_id: str) -> Invoice:
         data = await self._json(creds, "GET", f"/Invoices/{invoice_id}", params={"unitdp": 4})
-        return mapping.invoice_from_json(_first(data, "Invoices", "invoice", invoice_id))
+        return mapping.invoice_from_json(first_element(data, "Invoices", "invoice", invoice_id))
 
     async def get_invoices(self, creds: Credentials, ids: Sequence[str]) -> list[Invoice]:
         out: list[Invoice] = []
@@ -379,9 +108,9 @@ class XeroProvider:
     ) -> Page[Invoice]:
         clauses = ['Type=="ACCREC"']
         if date_from:
-            clauses.append(f"Date>={_xero_date(date_from)}")
+            clauses.append(f"Date>={xero_date(date_from)}")
         if date_to:
-            clauses.append(f"Date<={_xero_date(date_to)}")
+            clauses.append(f"Date<={xero_date(date_to)}")
         params: dict[str, Any] = {
             "where": "&&".join(clauses),
             "order": "Date DESC",
@@ -393,7 +122,7 @@ class XeroProvider:
             params["ContactIDs"] = contact_id
         data = await self._json(creds, "GET", "/Invoices", params=params)
         items = [mapping.invoice_from_json(i) for i in data.get("Invoices") or []]
-        return Page[Invoice](items=items, **_page_info(data, page, page_size, len(items)))
+        return Page[Invoice](items=items, **page_info(data, page, page_size, len(items)))
 
     async def changed_invoices(self, creds: Credentials, since: datetime) -> ChangeSet:
         if since.tzinfo is None:
@@ -492,40 +221,5 @@ class XeroProvider:
             f"?InvoiceID={invoice_id}"
         )
 
-    def contact_url(self, organisation: Organisation, contact_id: str) -> str:
-        """Deep link to a contact in Xero."""
-        return (
-            f"{self.settings.go_url}/organisationlogin/default.aspx?shortcode="
-            f"{organisation.short_code or ''}&redirecturl=/Contacts/View/{contact_id}"
-        )
-
-
-def _key(idempotency_key: str) -> str:
-    if not idempotency_key or len(idempotency_key) > IDEMPOTENCY_KEY_MAX:
-        raise ValueError(f"idempotency_key must be 1-{IDEMPOTENCY_KEY_MAX} characters")
-    return idempotency_key
-
-
-def _xero_date(value: date) -> str:
-    return f"DateTime({value.year},{value.month:02d},{value.day:02d})"
-
-
-def _first(data: dict[str, Any], collection: str, what: str, ident: str) -> dict[str, Any]:
-    items = data.get(collection) or []
-    if not items:
-        raise ProviderNotFound(f"Xero has no {what} {ident}", provider=PROVIDER)
-    first: dict[str, Any] = items[0]
-    return first
-
-
-def _page_info(data: dict[str, Any], page: int, page_size: int, count: int) -> dict[str, Any]:
-    pagination = data.get("pagination") or {}
-    page_count = pagination.get("pageCount")
-    if page_count is not None:
-        return {
-            "page": page,
-            "page_size": page_size,
-            "has_more": page < int(page_count),
-            "total": pagination.get("itemCount"),
-        }
-    return {"page": page, "page_size": page_size, "has_more": count >= page_size, "total": None}
+    def can_approve(self, role: str | None) -> bool:
+        return role_can_approve(role)

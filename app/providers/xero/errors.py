@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx2
 
+from app.kit.http import retry_after_seconds
 from app.providers.errors import (
     FieldMessage,
     ProviderAuthError,
@@ -17,7 +18,6 @@ from app.providers.errors import (
     ProviderValidationError,
 )
 from app.providers.jsonutil import loads
-from app.providers.transport import retry_after_seconds
 from app.providers.xero.spec import PROVIDER
 
 # Messages Xero gives when the invoice's state forbids the change (xero.md §10.5): a conflict

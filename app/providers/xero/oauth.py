@@ -16,13 +16,9 @@ from typing import Any
 import httpx2
 
 from app.config import XeroSettings
-from app.providers.base import TokenSet
+from app.kit.oauth import basic_auth
 from app.providers.errors import ProviderNotFound
-from app.providers.oauth import (
-    OAuthClient,
-    basic_auth,
-    raise_for_oauth,
-)
+from app.providers.oauth import ProviderOAuthClient, raise_for_oauth
 from app.providers.xero.mapping import parse_datetime
 from app.providers.xero.spec import PROVIDER
 
@@ -40,7 +36,7 @@ class XeroConnection:
     created_at: datetime | None
 
 
-class XeroOAuth(OAuthClient):
+class XeroOAuth(ProviderOAuthClient):
     """Authorize URL, code exchange, refresh, revoke, connections, id_token claims."""
 
     provider = PROVIDER
@@ -66,16 +62,6 @@ class XeroOAuth(OAuthClient):
     @property
     def connections_endpoint(self) -> str:
         return f"{self.settings.api_url}/connections"
-
-    async def refresh(self, refresh_token: str, *, now: datetime | None = None) -> TokenSet:
-        """A new token set; the returned refresh token replaces the old one (rotation).
-
-        ``invalid_grant`` raises ProviderAuthError(reason="invalid_grant"). A lost answer may
-        be retried with the same ``refresh_token`` within Xero's 30-minute grace window.
-        """
-        return await self._token(
-            {"grant_type": "refresh_token", "refresh_token": refresh_token}, now
-        )
 
     async def revoke(self, refresh_token: str) -> None:
         """Revoke the grant: Xero also removes all of that user's tenant connections."""

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from app.kit.http import RateLimits
 from app.providers.base import Features, FieldLimits, TaxMode
-from app.providers.transport import RateLimits
 
 PROVIDER = "xero"
 API_PATH = "/api.xro/2.0"
@@ -37,7 +37,11 @@ FEATURES = Features(
     templates=True,
     approval=True,
     item_codes_unique=True,
+    line_item_key="code",
     limits=LIMITS,
+    # Invoice-rule differences (see Features).
+    tax_rounding="line",
+    currencies_added_by_user=True,
 )
 
 STATUS_LABELS = {

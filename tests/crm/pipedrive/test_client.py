@@ -16,8 +16,7 @@ import httpx2
 import pytest
 from sqlalchemy import select
 
-from app.crm.pipedrive import tokens as tokens_module
-from app.crm.pipedrive.client import FieldDefinitionCache, PipedriveClient, RateWindows
+from app.crm.pipedrive.client import FieldDefinitionCache, PipedriveClient
 from app.crm.pipedrive.errors import (
     PipedriveAuthError,
     PipedriveError,
@@ -26,6 +25,9 @@ from app.crm.pipedrive.errors import (
 from app.crm.pipedrive.models import PipedriveInstallation
 from app.crm.pipedrive.oauth import PipedriveOAuth
 from app.crm.pipedrive.tokens import InstallationTokens
+from app.crm.pipedrive.transport import RATE_LIMITS
+from app.kit import refresher as refresher_module
+from app.kit.http import Budgets
 
 API = "https://pd.test"
 
@@ -194,7 +196,7 @@ def make_client(http, settings, sessionmaker, installation_id, sleeps=None, wind
         http,
         tokens,
         sleep=fake_sleep if sleeps is not None else None,
-        rate_windows=windows or RateWindows(),
+        rate_budgets=windows or Budgets(RATE_LIMITS),
     )
     return client, tokens
 
@@ -284,7 +286,7 @@ async def test_two_processes_do_not_both_refresh(
 ):
     """Each "process" has its own in-memory lock; only the database guard is shared."""
     _, row = await install(api_domain=API, expires_in=10)
-    monkeypatch.setattr(tokens_module, "_lock", lambda _id: asyncio.Lock())
+    monkeypatch.setattr(refresher_module, "local_lock", lambda _key: asyncio.Lock())
     fake.refresh_delay = 0.3
     a = InstallationTokens(sessionmaker, PipedriveOAuth(http, settings), row.id)
     b = InstallationTokens(sessionmaker, PipedriveOAuth(http, settings), row.id)
@@ -345,7 +347,7 @@ async def test_daily_budget_exhausted_is_a_clear_429(http, fake, settings, sessi
     assert sleeps == []
     # Later requests (other clients of the same company too) fail fast, without calling.
     calls = len(fake.calls)
-    again, _ = make_client(http, settings, sessionmaker, row.id, sleeps, client.windows)
+    again, _ = make_client(http, settings, sessionmaker, row.id, sleeps, client.budgets)
     with pytest.raises(PipedriveRateLimited, match="daily API budget"):
         await again.deal(31)
     assert len(fake.calls) == calls
@@ -367,7 +369,7 @@ async def test_exhausted_window_waits_before_the_next_call(
     ]
     await client.deal(31)
     # The next request's client shares the company's window.
-    following, _ = make_client(http, settings, sessionmaker, row.id, sleeps, client.windows)
+    following, _ = make_client(http, settings, sessionmaker, row.id, sleeps, client.budgets)
     await following.deal(31)
     assert len(sleeps) == 1 and 0 < sleeps[0] <= 1.0
 

@@ -302,7 +302,7 @@ async def test_jwt_signed_by_the_sandbox_signs_in_on_one_code_path(client, sandb
 
 
 async def test_429_and_5xx_from_the_sandbox_are_retried(client, sandbox):
-    from app.crm.pipedrive.client import windows
+    from app.crm.pipedrive.transport import budgets as windows
 
     _, admin = await install_through_sandbox(client, sandbox, 101)
     windows.clear()
@@ -320,7 +320,7 @@ async def test_429_and_5xx_from_the_sandbox_are_retried(client, sandbox):
 
 
 async def test_a_long_rate_limit_is_a_clear_429(client, sandbox):
-    from app.crm.pipedrive.client import windows
+    from app.crm.pipedrive.transport import budgets as windows
 
     _, admin = await install_through_sandbox(client, sandbox, 101)
     windows.clear()

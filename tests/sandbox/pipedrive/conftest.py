@@ -14,9 +14,9 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from app.sandbox.app import Sandbox, create_sandbox_app
-from app.sandbox.config import SandboxSettings
-from app.sandbox.oauth import Client
+from sandbox.app import Sandbox, create_sandbox_app
+from sandbox.config import SandboxSettings
+from sandbox.oauth import Client
 from tests.support.servers import ServerThread, free_port
 
 CLIENT_ID = "pd-test-client"

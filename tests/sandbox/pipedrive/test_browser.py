@@ -11,7 +11,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import OctKey
 
-from app.sandbox.app import create_sandbox_app
+from sandbox.app import create_sandbox_app
 from tests.sandbox.pipedrive.conftest import JWT_SECRET, Receiver, make_settings
 from tests.support.servers import ServerThread, free_port
 

@@ -12,9 +12,9 @@ import httpx2
 import pytest
 from fastapi import FastAPI
 
-from app.sandbox.app import create_sandbox_app, sandbox_of
-from app.sandbox.config import SandboxSettings
-from app.sandbox.oauth import Client
+from sandbox.app import create_sandbox_app, sandbox_of
+from sandbox.config import SandboxSettings
+from sandbox.oauth import Client
 
 BASE = "http://sandbox.test"
 REDIRECT = "http://app.test/connections/quickbooks/callback"

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from app.sandbox.quickbooks import query
-from app.sandbox.quickbooks.errors import QboFault
-from app.sandbox.quickbooks.rules import derive_status, totals
+from sandbox.quickbooks.api import query
+from sandbox.quickbooks.errors import QboFault
+from sandbox.quickbooks.rules import derive_status, totals
 
 TODAY = date(2026, 3, 20)
 

@@ -9,7 +9,7 @@ import json
 
 import httpx2
 
-from app.sandbox.app import sandbox_of
+from sandbox.app import sandbox_of
 from tests.sandbox.quickbooks.conftest import BASE, REALM, VERIFIER, Qbo, invoice_body, make_app
 
 

@@ -16,9 +16,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx2
 import pytest
 
-from app.sandbox.app import Sandbox, create_sandbox_app
-from app.sandbox.config import SandboxSettings
-from app.sandbox.oauth import Client
+from sandbox.app import Sandbox, create_sandbox_app
+from sandbox.config import SandboxSettings
+from sandbox.oauth import Client
 from tests.sandbox.xero.contract import ContractRecorder
 
 CLIENT_ID = "xero-test-client"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx2
 import pytest
 
-from app.sandbox.app import create_sandbox_app
-from app.sandbox.config import SandboxSettings
-from app.sandbox.oauth import Client
+from sandbox.app import create_sandbox_app
+from sandbox.config import SandboxSettings
+from sandbox.oauth import Client
 from tests.sandbox.xero.conftest import API, CLIENT_ID, CLIENT_SECRET, NZ, REDIRECT_URI, Xero
 
 

@@ -1,0 +1,154 @@
+"""The context every invoice flow runs in (``context`` builds it from a request), the company's
+live connection, and a short-lived cache of provider metadata.
+
+Tax rates, currencies and features change rarely, and every draft and every create needs them:
+reading them once per few minutes per organisation keeps the draft at two rounds of CRM reads
+and the create at one provider round trip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2
+from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.config import Settings
+from app.connections.dependencies import get_token_service
+from app.connections.exceptions import NeedsReauth, NotConnected
+from app.connections.models import ConnectionStatus, ProviderConnection
+from app.connections.repository import ConnectionRepository
+from app.connections.tokens import TokenService
+from app.crm.pipedrive.client import FieldDefinitionCache, PipedriveClient
+from app.crm.pipedrive.service import client_for, field_cache, installation_for
+from app.invoices.rules.meta import ProviderMeta
+from app.providers.base import AccountingProvider, Organisation
+from app.tenants.models import CrmUser
+
+META_TTL_SECONDS = 300.0
+
+
+@dataclass
+class InvoiceContext:
+    """Who acts and with what: built per request by the routes, or by any other surface
+    (the Pipedrive Invoicing extension) from the same app state."""
+
+    settings: Settings
+    sessionmaker: async_sessionmaker[AsyncSession]
+    http: httpx2.AsyncClient
+    tokens: TokenService
+    fields: FieldDefinitionCache
+    user: CrmUser
+    meta_cache: MetaCache
+
+    @property
+    def company_id(self) -> str:
+        return self.user.company_id
+
+    def adapter(self, provider: str) -> AccountingProvider:
+        adapter: AccountingProvider = self.tokens.facade(provider).adapter
+        return adapter
+
+    async def call(self, provider: str, fn: Any) -> Any:
+        """Run ``fn(creds)`` with the company's valid credentials (409 when not connected)."""
+        return await self.tokens.call(self.company_id, provider, fn)
+
+    async def pipedrive(self, session: AsyncSession) -> tuple[PipedriveClient, str]:
+        """A Pipedrive client acting for the company and its API domain."""
+        installation = await installation_for(session, self.company_id, self.user.id)
+        client = client_for(self.http, self.settings, self.sessionmaker, installation.id)
+        return client, installation.api_domain
+
+
+def context(request: Request, user: Any) -> InvoiceContext:
+    """The flows' context from a request of our app (any surface)."""
+    state = request.app.state
+    cache = getattr(state, "invoice_meta", None)
+    if cache is None:
+        cache = state.invoice_meta = MetaCache()
+    return InvoiceContext(
+        settings=state.settings,
+        sessionmaker=state.sessionmaker,
+        http=state.http,
+        tokens=get_token_service(request),
+        fields=field_cache(request),
+        user=user,
+        meta_cache=cache,
+    )
+
+
+class MetaCache:
+    """Provider metadata per (company, provider, tenant), single-flight, a few minutes."""
+
+    def __init__(self, ttl: float = META_TTL_SECONDS) -> None:
+        self.ttl = ttl
+        self._entries: dict[tuple[str, str, str], tuple[float, ProviderMeta]] = {}
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+
+    def invalidate(self, company_id: str, provider: str) -> None:
+        for key in [k for k in self._entries if k[:2] == (company_id, provider)]:
+            self._entries.pop(key, None)
+
+    async def get(self, ctx: InvoiceContext, provider: str) -> ProviderMeta:
+        return (await self.connected(ctx, provider))[0]
+
+    async def connected(
+        self, ctx: InvoiceContext, provider: str
+    ) -> tuple[ProviderMeta, ProviderConnection]:
+        """The metadata and the live connection row (409 when there is none)."""
+        connection = await live_connection(ctx, provider)
+        return await self._meta(ctx, provider, connection), connection
+
+    async def _meta(
+        self, ctx: InvoiceContext, provider: str, connection: ProviderConnection
+    ) -> ProviderMeta:
+        key = (ctx.company_id, provider, connection.tenant_id)
+        entry = self._entries.get(key)
+        if entry and entry[0] > time.monotonic():
+            return entry[1]
+        async with self._locks.setdefault(key[:2], asyncio.Lock()):
+            entry = self._entries.get(key)
+            if entry and entry[0] > time.monotonic():
+                return entry[1]
+            adapter = ctx.adapter(provider)
+            features, rates, currencies, templates = await asyncio.gather(
+                ctx.call(provider, adapter.get_features),
+                ctx.call(provider, adapter.list_tax_rates),
+                ctx.call(provider, adapter.list_currencies),
+                ctx.call(provider, adapter.list_templates),
+            )
+            meta = ProviderMeta(
+                provider=provider,
+                organisation=organisation_of(connection),
+                features=features,
+                tax_rates=tuple(rates),
+                currencies=tuple(currencies),
+                templates=tuple(templates),
+            )
+            self._entries[key] = (time.monotonic() + self.ttl, meta)
+            return meta
+
+
+def organisation_of(row: ProviderConnection) -> Organisation:
+    return Organisation(
+        id=row.tenant_id,
+        name=row.organisation_name,
+        base_currency=row.base_currency,
+        short_code=row.short_code,
+        timezone=row.timezone,
+    )
+
+
+async def live_connection(ctx: InvoiceContext, provider: str) -> ProviderConnection:
+    """The company's live connection, or 409 with the connect / reconnect URL."""
+    async with ctx.sessionmaker() as session:
+        row = await ConnectionRepository(session, ctx.company_id).live(provider)
+    if row is None:
+        raise NotConnected(ctx.settings, provider)
+    if row.status == ConnectionStatus.needs_reauth.value or not row.refresh_token:
+        raise NeedsReauth(ctx.settings, provider, row.status_reason)
+    return row

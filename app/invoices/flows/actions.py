@@ -1,0 +1,148 @@
+"""Acting on an invoice at the provider: submit, approve, void, delete, email, PDF, share link.
+
+One service for every surface: the deal panel's buttons and Pipedrive's Invoicing extension
+(postInvoiceStatus, postInvoiceEmail, getInvoicePDF, getInvoiceShareUrl). An action is carried
+out only when the invoice offers it in its current state, as ``app.providers.view`` decides it
+(approval only when the connection's role may approve); otherwise 409. Each action keeps our
+row (when the invoice is one we created) in step and writes an audit entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.connections.models import ProviderConnection
+from app.errors import Conflict, NotFound
+from app.invoices.context import InvoiceContext, live_connection
+from app.invoices.flows.apply import apply_invoice
+from app.invoices.models import DealInvoice
+from app.invoices.repository import InvoiceRepository
+from app.providers.base import AccountingProvider, Invoice, ProviderNotFound
+from app.providers.view import OPERATIONS, InvoiceView, invoice_view
+from app.tenants.models import AuditEvent
+
+# Actions that change the invoice at the provider (the others read: PDF, share link).
+CHANGING = ("SUBMITTED", "AUTHORISED", "VOIDED", "DELETED", "EMAIL")
+
+
+@dataclass
+class Acted:
+    """The invoice after an action, its view (actions offered now) and our row, if ours."""
+
+    invoice: Invoice
+    view: InvoiceView
+    row: DealInvoice | None
+
+
+def view_of(
+    adapter: AccountingProvider, connection: ProviderConnection, invoice: Invoice, today: date
+) -> InvoiceView:
+    """The invoice's view for this connection: approval only when its role may approve."""
+    return invoice_view(
+        connection.provider,
+        invoice,
+        today=today,
+        can_approve=adapter.can_approve(connection.provider_role),
+    )
+
+
+async def provider_invoice(ctx: InvoiceContext, provider: str, invoice_id: str) -> Invoice:
+    """The invoice as the provider has it now (404 naming ``invoiceId`` when it has none)."""
+    adapter = ctx.adapter(provider)
+    try:
+        invoice: Invoice = await ctx.call(provider, lambda c: adapter.get_invoice(c, invoice_id))
+    except ProviderNotFound as exc:
+        raise NotFound(f"There is no invoice {invoice_id}.", field="invoiceId") from exc
+    return invoice
+
+
+async def act(
+    ctx: InvoiceContext,
+    session: AsyncSession,
+    provider: str,
+    invoice_id: str,
+    action: str,
+    *,
+    today: date,
+    via: str,
+    connection: ProviderConnection | None = None,
+) -> Acted:
+    """Carry out ``action`` (SUBMITTED, AUTHORISED, VOIDED, DELETED or EMAIL) on the provider's
+    invoice, if its current state offers it (else 409 ``illegal_action``). The session is
+    flushed, not committed: the request commits."""
+    connection = connection or await live_connection(ctx, provider)
+    adapter = ctx.adapter(provider)
+    current = await provider_invoice(ctx, provider, invoice_id)
+    view = view_of(adapter, connection, current, today)
+    if action not in CHANGING or not view.allows(action):
+        raise Conflict(
+            f"The invoice is {view.status_label}: it cannot be "
+            f"{'emailed' if action == 'EMAIL' else action.lower()} now.",
+            field="id",
+            code="illegal_action",
+        )
+    method = getattr(adapter, OPERATIONS[action])
+    changed: Invoice = await ctx.call(provider, lambda c: method(c, invoice_id))
+    row = await record(ctx, session, provider, changed, action, via)
+    return Acted(changed, view_of(adapter, connection, changed, today), row)
+
+
+async def record(
+    ctx: InvoiceContext,
+    session: AsyncSession,
+    provider: str,
+    invoice: Invoice,
+    action: str,
+    via: str,
+) -> DealInvoice | None:
+    """Keep our row (when the invoice is one we created) in step, and audit the action."""
+    row = await InvoiceRepository(session, ctx.company_id).created_with_provider_id(
+        provider, invoice.id
+    )
+    if row is not None:
+        apply_invoice(row, invoice)
+    session.add(
+        AuditEvent(
+            company_id=ctx.company_id,
+            actor_user_id=ctx.user.id,
+            action="invoice.emailed" if action == "EMAIL" else "invoice.status_changed",
+            details={
+                "via": via,
+                "provider": provider,
+                "provider_invoice_id": invoice.id,
+                "action": action,
+                "status": invoice.status,
+                "deal_id": row.deal_id if row is not None else None,
+            },
+        )
+    )
+    await session.flush()
+    return row
+
+
+async def share_url(ctx: InvoiceContext, provider: str, invoice_id: str) -> str:
+    """The customer's online link to the invoice (409 until the provider has one)."""
+    await live_connection(ctx, provider)
+    await provider_invoice(ctx, provider, invoice_id)
+    adapter = ctx.adapter(provider)
+    url: str | None = await ctx.call(provider, lambda c: adapter.share_url(c, invoice_id))
+    if not url:
+        raise Conflict(
+            "This invoice has no customer link yet (it must be approved first).",
+            field="invoiceId",
+            code="not_shareable",
+        )
+    return url
+
+
+async def invoice_pdf(ctx: InvoiceContext, provider: str, invoice_id: str) -> tuple[bytes, str]:
+    """The PDF and its file name (the invoice number, else its id), made filename-safe."""
+    await live_connection(ctx, provider)
+    inv = await provider_invoice(ctx, provider, invoice_id)
+    adapter = ctx.adapter(provider)
+    content: bytes = await ctx.call(provider, lambda c: adapter.invoice_pdf(c, invoice_id))
+    stem = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in (inv.number or inv.id))
+    return content, f"{stem or 'invoice'}.pdf"

@@ -1,0 +1,93 @@
+"""The deal's invoices as the API shows them, with the actions each offers now."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.connections.repository import ConnectionRepository
+from app.invoices.context import InvoiceContext
+from app.invoices.flows.deal import read_deal
+from app.invoices.flows.linking import check_provider
+from app.invoices.models import DealInvoice, InvoiceStatus
+from app.invoices.repository import InvoiceRepository
+from app.invoices.schemas import InvoiceOut
+from app.providers.base import Invoice
+from app.providers.money import from_minor
+from app.providers.view import invoice_view
+
+
+async def approvers(ctx: InvoiceContext, session: AsyncSession) -> dict[str, bool]:
+    """Per provider, whether the company's live connection may approve invoices: the role of
+    the person who connected it, as the provider's adapter judges it."""
+    rows = await ConnectionRepository(session, ctx.company_id).all_live()
+    return {row.provider: ctx.adapter(row.provider).can_approve(row.provider_role) for row in rows}
+
+
+def invoice_out(row: DealInvoice, today: date, *, can_approve: bool) -> InvoiceOut:
+    """Our row as the API shape; ``can_approve`` (the connection's role may approve) decides
+    whether "approve" is among the actions offered."""
+    currency = row.currency or "USD"
+    out = InvoiceOut(
+        id=row.id,
+        provider=row.provider,
+        deal_id=row.deal_id,
+        status=row.status,
+        provider_invoice_id=row.provider_invoice_id,
+        number=row.number,
+        contact_id=row.contact_id,
+        contact_name=row.contact_name,
+        provider_status=row.provider_status,
+        currency=currency,
+        issue_date=row.issue_date,
+        due_date=row.due_date,
+        subtotal=from_minor(row.subtotal_minor, currency),
+        tax=from_minor(row.tax_minor, currency),
+        total=from_minor(row.total_minor, currency),
+        amount_due=from_minor(row.amount_due_minor, currency),
+        amount_paid=from_minor(row.amount_paid_minor, currency),
+        url=row.url,
+        failure_reason=row.failure_reason,
+        orphan_contact_id=row.orphan_contact_id,
+    )
+    if row.status == InvoiceStatus.created and row.provider_invoice_id and row.provider_status:
+        view = invoice_view(
+            row.provider,
+            Invoice(
+                id=row.provider_invoice_id,
+                number=row.number,
+                status=row.provider_status,
+                currency=currency,
+                due_date=row.due_date,
+                total=out.total,
+                amount_due=out.amount_due,
+                amount_paid=out.amount_paid,
+                has_payments=row.amount_paid_minor > 0,
+            ),
+            today=today,
+            can_approve=can_approve,
+        )
+        out.status_label = view.status_label
+        out.actions = [a.model_dump(mode="json") for a in view.actions]
+    return out
+
+
+async def list_invoices(
+    ctx: InvoiceContext, session: AsyncSession, deal_id: int, provider: str | None = None
+) -> list[InvoiceOut]:
+    """The deal's invoices (created ones, and failed attempts that left something to see)."""
+    if provider:
+        check_provider(provider)
+    client, _ = await ctx.pipedrive(session)
+    await read_deal(client, deal_id)
+    rows = await InvoiceRepository(session, ctx.company_id).of_deal(deal_id, provider)
+    today = datetime.now(UTC).date()
+    allowed = await approvers(ctx, session)
+    return [
+        invoice_out(r, today, can_approve=allowed.get(r.provider, False))
+        for r in rows
+        if r.status == InvoiceStatus.created
+        or r.orphan_contact_id
+        or r.status == InvoiceStatus.unknown
+    ]

@@ -1,0 +1,84 @@
+"""What every deal-panel fragment shares: the panel's path, its page context, and failures
+shown in place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.connections.repository import ConnectionRepository
+from app.errors import AppError, ValidationFailed
+from app.invoices.pages.forms import PROVIDER_LABELS, TAX_MODE_LABELS, day, money
+from app.invoices.rules.meta import ProviderMeta
+from app.tenants.models import CrmUser
+from app.web import render
+
+PANEL = "/pipedrive/panel"
+# Outcomes that must be retried with the same key (the invoice may exist); any other failure
+# left nothing at the provider, so the dialog gets a fresh key and the user can edit and retry.
+KEEP_KEY = {"outcome_unknown", "in_progress"}
+
+
+def theme(request: Request) -> str:
+    value = request.query_params.get("theme")
+    return value if value in ("light", "dark") else "auto"
+
+
+def deal_id_of(request: Request) -> int:
+    raw = request.query_params.get("selectedIds") or request.query_params.get("deal_id") or ""
+    first = raw.split(",")[0].strip()
+    if not first.isdigit():
+        raise ValidationFailed(
+            "Open this panel from a deal in Pipedrive (no deal id was given).",
+            field="selectedIds",
+        )
+    return int(first)
+
+
+async def connected_providers(session: AsyncSession, company_id: str) -> dict[str, str]:
+    """The company's providers that are connected or need reconnecting (provider → status)."""
+    rows = await ConnectionRepository(session, company_id).all_live()
+    pairs = [(row.provider, row.status) for row in rows]
+    return {p: s for p, s in sorted(pairs, key=lambda r: list(PROVIDER_LABELS).index(r[0]))}
+
+
+def common(request: Request, user: CrmUser, deal_id: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "user": user,
+        "deal_id": deal_id,
+        "panel": PANEL,
+        "labels": PROVIDER_LABELS,
+        "money": money,
+        "day": day,
+        "session_token": getattr(request.state, "session_token", None),
+        **extra,
+    }
+
+
+def problem(request: Request, exc: AppError, **extra: Any) -> Response:
+    """A failure as a message in place: what happened, and what to do about it."""
+    reconnect = exc.extra.get("reconnect_url") or exc.extra.get("connect_url")
+    return render(
+        request,
+        "invoices/_problem.html",
+        status_code=exc.status_code if exc.status_code < 500 else 503,
+        message=exc.message,
+        reconnect_url=reconnect,
+        **extra,
+    )
+
+
+def options(meta: ProviderMeta) -> dict[str, Any]:
+    return {
+        "meta": meta,
+        "tax_modes": [
+            (m.value, text) for m, text in TAX_MODE_LABELS.items() if m in meta.features.tax_modes
+        ],
+        "mode_labels": TAX_MODE_LABELS,
+        "tax_rates": [r for r in meta.tax_rates if r.can_apply_to_revenue],
+        "currencies": meta.currencies,
+        "per_line_tax": meta.features.tax_option == "multiple",
+        "line_discounts": meta.features.line_discount,
+    }

@@ -1,0 +1,202 @@
+"""The Create invoice dialog: opened prefilled from the draft, reviewed live while the user
+edits, and submitted to create the invoice exactly once."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from app.errors import AppError
+from app.invoices import flows
+from app.invoices.context import InvoiceContext
+from app.invoices.flows.linking import check_provider
+from app.invoices.flows.review import ChecksFailed, review_invoice
+from app.invoices.pages.common import KEEP_KEY, PANEL, common, options, problem
+from app.invoices.pages.forms import (
+    PROVIDER_LABELS,
+    Parsed,
+    draft_lines,
+    group_checks,
+    invoice_from_form,
+    money,
+    slot_of_field,
+    slots,
+)
+from app.invoices.rules.meta import ProviderMeta
+from app.invoices.rules.totals import compute_totals
+from app.invoices.schemas import Check, TotalsOut
+from app.tenants.dependencies import PageUser
+from app.web import DbSession, render
+
+router = APIRouter(include_in_schema=False)
+
+
+async def templates_of(ctx: InvoiceContext, meta: ProviderMeta) -> list[Any]:
+    if not meta.features.templates:
+        return []
+    adapter = ctx.adapter(meta.provider)
+    try:
+        return list(await ctx.call(meta.provider, adapter.list_templates))
+    except AppError:
+        return []
+
+
+@router.get(PANEL + "/{deal_id}/dialog")
+async def dialog_fragment(
+    deal_id: int, request: Request, session: DbSession, user: PageUser, provider: str = "xero"
+) -> Response:
+    """The Create invoice dialog for one provider, prefilled from the draft. Each opening gets
+    its own Idempotency-Key, so a double click (or a retry after a lost answer) creates once."""
+    ctx = flows.context(request, user)
+    try:
+        draft = await flows.build_draft(ctx, session, deal_id, provider)
+        meta = await ctx.meta_cache.get(ctx, provider)
+        templates = await templates_of(ctx, meta)
+    except AppError as exc:
+        return problem(request, exc, in_dialog=True)
+    views = draft_lines(draft)
+    totals, amounts = compute_totals(
+        meta, draft.lines, draft.details.tax_mode, draft.global_discount, draft.details.tax_code
+    )
+    for view, amount in zip(views, amounts, strict=False):
+        view.amount = money(amount, draft.details.currency)
+    live = [c for c in draft.checks if c.code not in DRAFT_ONLY]
+    notes = [c for c in draft.checks if c.code in DRAFT_ONLY]
+    return render(
+        request,
+        "invoices/_dialog.html",
+        **common(request, user, deal_id),
+        provider=provider,
+        label=PROVIDER_LABELS[provider],
+        draft=draft,
+        customer=draft.customer,
+        details=draft.details,
+        lines=views,
+        totals=totals,
+        currency=draft.details.currency,
+        checks=group_checks(live, views),
+        notes=group_checks(notes, views),
+        slots=slots(views),
+        templates=templates,
+        idempotency_key=str(uuid.uuid4()),
+        **options(meta),
+    )
+
+
+# Findings of the draft builder that the live review cannot see again (they come from the
+# CRM): shown as notes beside their field, not replaced while the user edits.
+DRAFT_ONLY = {
+    "mapping_to",
+    "mapping_address",
+    "mapping_email",
+    "mapping_tax_id",
+    "tax_methods_mixed",
+    "product_deleted",
+    "contact_gone",
+    "no_products",
+}
+
+
+def review_response(
+    request: Request,
+    parsed: Parsed,
+    currency: str,
+    totals: TotalsOut | None,
+    amounts: list[Any],
+    checks: list[Check],
+    **extra: Any,
+) -> Response:
+    grouped = group_checks(checks, parsed.lines)
+    for slot, message in parsed.errors.items():
+        grouped.setdefault(slot, []).insert(
+            0, Check(code="input", severity="error", field=None, message=message)
+        )
+    return render(
+        request,
+        "invoices/_review.html",
+        totals=totals,
+        currency=currency,
+        money=money,
+        lines=parsed.lines,
+        amounts=[money(a, currency) for a in amounts],
+        checks=grouped,
+        slots=slots(parsed.lines),
+        needs_confirm=any(c.severity == "confirm" for c in checks),
+        confirmed=bool(parsed.body and parsed.body.confirm_zero),
+        **extra,
+    )
+
+
+@router.post(PANEL + "/{deal_id}/review")
+async def review_fragment(
+    deal_id: int, request: Request, session: DbSession, user: PageUser, provider: str
+) -> Response:
+    """Live totals and checks while the user edits (computed by the server, as the provider
+    will compute them)."""
+    form = await request.form()
+    parsed = invoice_from_form(form, check_provider(provider), review=True)
+    currency = str(form.get("currency") or "USD").upper()
+    if parsed.body is None:
+        return review_response(request, parsed, currency, None, [], [])
+    try:
+        totals, amounts, checks = await review_invoice(
+            flows.context(request, user), session, parsed.body
+        )
+    except AppError as exc:
+        return problem(request, exc)
+    return review_response(request, parsed, currency, totals, amounts, checks)
+
+
+@router.post(PANEL + "/{deal_id}/invoices")
+async def create_fragment(
+    deal_id: int, request: Request, session: DbSession, user: PageUser, provider: str
+) -> Response:
+    """Create the invoice from the dialog (its Idempotency-Key in the form): the success state
+    with the link to the invoice, or the messages beside the fields they name."""
+    form = await request.form()
+    parsed = invoice_from_form(form, check_provider(provider))
+    currency = str(form.get("currency") or "USD").upper()
+    key = str(form.get("idempotency_key") or "")
+    if parsed.body is None:
+        response = review_response(request, parsed, currency, None, [], [], failed=True)
+        response.status_code = 422
+        return response
+    ctx = flows.context(request, user)
+    try:
+        invoice, created = await flows.create_invoice(ctx, session, deal_id, parsed.body, key)
+    except ChecksFailed as exc:
+        checks = [Check.model_validate(c) for c in exc.extra.get("checks", [])]
+        totals, amounts, _ = await review_invoice(ctx, session, parsed.body)
+        response = review_response(request, parsed, currency, totals, amounts, checks, failed=True)
+        response.status_code = 422
+        return response
+    except AppError as exc:
+        await session.rollback()
+        field_slot = slot_of_field(exc.field, parsed.lines) if exc.field else "form"
+        if field_slot == "form" or exc.field == "Idempotency-Key":
+            field_slot = "form"
+        return render(
+            request,
+            "invoices/_create_failed.html",
+            status_code=exc.status_code if exc.status_code < 500 else 503,
+            message=exc.message,
+            slot=field_slot,
+            new_key=None if exc.code in KEEP_KEY else str(uuid.uuid4()),
+            reconnect_url=exc.extra.get("reconnect_url") or exc.extra.get("connect_url"),
+            label=PROVIDER_LABELS[provider],
+        )
+    response = render(
+        request,
+        "invoices/_created.html",
+        **common(request, user, deal_id),
+        invoice=invoice,
+        created=created,
+        label=PROVIDER_LABELS[invoice.provider],
+    )
+    # The success state replaces the whole form (nothing is left to submit twice).
+    response.headers["HX-Retarget"] = "#dialog-body"
+    response.headers["HX-Reswap"] = "innerHTML"
+    response.headers["HX-Trigger"] = "invoices-changed"
+    return response

@@ -1,0 +1,160 @@
+"""The deal panel (Jinja2 + htmx): the deal's invoices, and acting on one of them.
+
+Pipedrive loads ``/pipedrive/panel?resource=deal&selectedIds={deal}&token=...`` in the deal's
+custom UI panel (pipedrive.md §3.1); the sandbox's deal page embeds it the same way, and it
+opens standalone with our session. Every fragment answers htmx with HTML, and every failure
+with a message saying what happened and what to do (status 4xx, which the panel's htmx
+configuration swaps in like a success).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import AppError, NotFound
+from app.invoices import flows
+from app.invoices.pages.common import (
+    PANEL,
+    common,
+    connected_providers,
+    deal_id_of,
+    problem,
+    theme,
+)
+from app.invoices.repository import InvoiceRepository
+from app.tenants.dependencies import PageUser
+from app.tenants.models import CrmUser
+from app.web import DbSession, render
+
+router = APIRouter(include_in_schema=False)
+
+
+async def invoices_context(
+    request: Request, session: AsyncSession, user: CrmUser, deal_id: int
+) -> dict[str, Any]:
+    ctx = flows.context(request, user)
+    invoices = await flows.list_invoices(ctx, session, deal_id)
+    return {"invoices": invoices}
+
+
+@router.get(PANEL)
+async def panel_page(request: Request, session: DbSession, user: PageUser) -> Response:
+    """The deal's invoices and the Create invoice button (Pipedrive's custom UI panel)."""
+    deal_id = deal_id_of(request)
+    providers = await connected_providers(session, user.company_id)
+    context = common(request, user, deal_id, theme=theme(request), providers=providers)
+    try:
+        context.update(await invoices_context(request, session, user, deal_id))
+    except NotFound:
+        raise
+    except AppError as exc:
+        context.update(invoices=[], list_error=exc.message)
+    return render(request, "invoices/panel.html", **context)
+
+
+@router.get(PANEL + "/{deal_id}/invoices")
+async def invoices_fragment(
+    deal_id: int, request: Request, session: DbSession, user: PageUser
+) -> Response:
+    """The list alone (refreshed after an invoice is created)."""
+    try:
+        context = await invoices_context(request, session, user, deal_id)
+    except AppError as exc:
+        return problem(request, exc)
+    return render(request, "invoices/_list.html", **common(request, user, deal_id, **context))
+
+
+# What each status action is called in the sentence that confirms it.
+DONE = {
+    "SUBMITTED": "submitted for approval",
+    "AUTHORISED": "approved",
+    "VOIDED": "voided",
+    "DELETED": "deleted",
+    "EMAIL": "sent by email",
+}
+
+
+async def listed(
+    session: AsyncSession, user: CrmUser, deal_id: int, row_id: str
+) -> tuple[Any, str]:
+    """The deal's created invoice ``row_id`` (404 for anything else) and its provider id."""
+    rows = await InvoiceRepository(session, user.company_id).of_deal(deal_id)
+    row = next((r for r in rows if r.id == row_id), None)
+    if row is None or row.status != "created" or not row.provider_invoice_id:
+        raise NotFound("This invoice is not one of the deal's invoices.", field="invoice_id")
+    return row, row.provider_invoice_id
+
+
+@router.post(PANEL + "/{deal_id}/invoices/{row_id}/actions/{action}")
+async def invoice_action(
+    deal_id: int, row_id: str, action: str, request: Request, session: DbSession, user: PageUser
+) -> Response:
+    """Submit, approve, void, delete or email one of the deal's invoices (the same service as
+    the extension's postInvoiceStatus / postInvoiceEmail), then the refreshed list with a line
+    saying what happened, or why not."""
+    ctx = flows.context(request, user)
+    notice: str | None = None
+    error: str | None = None
+    try:
+        row, invoice_id = await listed(session, user, deal_id, row_id)
+        meta = await ctx.meta_cache.get(ctx, row.provider)
+        done = await flows.act_on_invoice(
+            ctx,
+            session,
+            row.provider,
+            invoice_id,
+            action.upper(),
+            today=flows.company_today(meta),
+            via="deal_panel",
+        )
+        notice = f"Invoice {done.invoice.number or ''} {DONE[action.upper()]}.".replace("  ", " ")
+    except AppError as exc:
+        error = exc.message
+    # The list is read in the same session, so it shows the row the action just updated.
+    try:
+        context = await invoices_context(request, session, user, deal_id)
+    except AppError as exc:
+        return problem(request, exc)
+    return render(
+        request,
+        "invoices/_list.html",
+        **common(request, user, deal_id, action_notice=notice, action_error=error, **context),
+    )
+
+
+@router.post(PANEL + "/{deal_id}/invoices/{row_id}/share")
+async def invoice_share(
+    deal_id: int, row_id: str, request: Request, session: DbSession, user: PageUser
+) -> Response:
+    """The customer's link to the invoice, to copy (the extension's getInvoiceShareUrl)."""
+    try:
+        row, invoice_id = await listed(session, user, deal_id, row_id)
+        url = await flows.invoice_share_url(flows.context(request, user), row.provider, invoice_id)
+    except AppError as exc:
+        return problem(request, exc)
+    return render(request, "invoices/_share.html", url=url, row_id=row_id)
+
+
+@router.get(PANEL + "/{deal_id}/invoices/{row_id}/pdf")
+async def invoice_pdf(
+    deal_id: int, row_id: str, request: Request, session: DbSession, user: PageUser
+) -> Response:
+    """The invoice's PDF (the extension's getInvoicePDF), as a download."""
+    try:
+        row, invoice_id = await listed(session, user, deal_id, row_id)
+        content, filename = await flows.invoice_pdf(
+            flows.context(request, user), row.provider, invoice_id
+        )
+    except AppError as exc:
+        return problem(request, exc)
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )

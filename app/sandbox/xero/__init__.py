@@ -1,1 +1,0 @@
-"""Xero stand-in: identity, Accounting API subset, webhooks, pages."""
