@@ -9,15 +9,11 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
+from sandbox.pipedrive.api.webhooks import remove_owned
 from sandbox.pipedrive.limits import PLAN_MULTIPLIER
-from sandbox.pipedrive.rules import (
-    DISCOUNT_TYPES,
-    TAX_METHODS,
-    make_line,
-    recompute_value,
-)
+from sandbox.pipedrive.rules import DISCOUNT_TYPES, TAX_METHODS, make_line, recompute_value
 from sandbox.pipedrive.state import Pipedrive, pipedrive_of, rfc3339
-from sandbox.pipedrive.webhooks import send_deal_event, send_uninstall
+from sandbox.pipedrive.webhooks import send_event, send_line_events, send_uninstall
 
 DEAL_STATUSES = ("open", "won", "lost")
 
@@ -25,6 +21,7 @@ DEAL_STATUSES = ("open", "won", "lost")
 class AutoApprove(BaseModel):
     user_id: int | None = None
     deny: bool = False
+    scope: str | None = Field(None, description="the grant's scopes (comma-separated); default all")
 
 
 class Uninstall(BaseModel):
@@ -69,6 +66,15 @@ class DealPatch(BaseModel):
     person_id: int | None = None
     tax_method: str | None = None
     products: list[LineIn] | None = None
+    user_id: int | None = Field(None, description="the acting user in the webhook's meta")
+
+
+class ProductPatch(BaseModel):
+    name: str | None = Field(None, min_length=1)
+    code: str | None = None
+    description: str | None = None
+    unit: str | None = None
+    tax: float | None = Field(None, ge=0)
     user_id: int | None = Field(None, description="the acting user in the webhook's meta")
 
 
@@ -169,8 +175,9 @@ def make_deal(pd: Pipedrive, body: DealIn) -> dict[str, Any]:
     lines = _replace_lines(pd, cid, deal, body.products, body.tax_method, stamp)
     recompute_value(deal, lines, [])
     pd.data.put("deal", cid, deal)
-    delivery = send_deal_event(pd, company, "create", deal["id"], deal, None, owner)
-    return {"deal": deal, "products": lines, "webhook": delivery.id}
+    sent = send_event(pd, company, "deal", "create", deal["id"], deal, None, owner)
+    sent += send_line_events(pd, company, [], lines, owner)
+    return {"deal": deal, "products": lines, "webhooks": [d.id for d in sent]}
 
 
 def edit_deal(pd: Pipedrive, deal_id: int, body: DealPatch) -> dict[str, Any]:
@@ -193,7 +200,7 @@ def edit_deal(pd: Pipedrive, deal_id: int, body: DealPatch) -> dict[str, Any]:
         deal["close_time"] = stamp if closed else None
         deal["won_time"] = stamp if changes["status"] == "won" else None
         deal["lost_time"] = stamp if changes["status"] == "lost" else None
-    lines = pd.data.deal_lines(cid, deal_id)
+    lines = old_lines = pd.data.deal_lines(cid, deal_id)
     if body.products is not None or body.tax_method is not None:
         method = body.tax_method or (lines[0]["tax_method"] if lines else "exclusive")
         wanted = body.products
@@ -221,8 +228,11 @@ def edit_deal(pd: Pipedrive, deal_id: int, body: DealPatch) -> dict[str, Any]:
         previous["update_time"] = before["update_time"]
     pd.data.put("deal", cid, deal)
     user = body.user_id or deal["owner_id"]
-    delivery = send_deal_event(pd, company, "change", deal_id, deal, previous, user)
-    return {"deal": deal, "products": lines, "previous": previous, "webhook": delivery.id}
+    sent = send_event(pd, company, "deal", "change", deal_id, deal, previous, user)
+    if lines is not old_lines:
+        sent += send_line_events(pd, company, old_lines, lines, user)
+    hooks = [d.id for d in sent]
+    return {"deal": deal, "products": lines, "previous": previous, "webhooks": hooks}
 
 
 def router() -> APIRouter:
@@ -230,6 +240,7 @@ def router() -> APIRouter:
     r.include_router(install_routes())
     r.include_router(company_routes())
     r.include_router(deal_routes())
+    r.include_router(product_routes())
     return r
 
 
@@ -268,8 +279,10 @@ def install_routes() -> APIRouter:
         # Whether tokens still work when the DELETE arrives is UNCONFIRMED (reference §2):
         # they are dead here, so the app cannot depend on them.
         revoked = pd.grants.uninstall(body.company_id, body.user_id)
+        # App webhooks are deleted on uninstall (reference §6): those this user's install made.
+        removed = remove_owned(pd, body.company_id, body.user_id)
         outcome = await send_uninstall(pd, body.company_id, body.user_id)
-        return {**outcome, "revoked_grants": revoked}
+        return {**outcome, "revoked_grants": revoked, "removed_webhooks": removed}
 
     return r
 
@@ -341,9 +354,44 @@ def deal_routes() -> APIRouter:
         before = dict(deal)
         deal.update(is_deleted=True, status="deleted", update_time=rfc3339(pd.sandbox.clock.now()))
         pd.data.put("deal", cid, deal)
-        delivery = send_deal_event(
-            pd, _company(pd, cid), "delete", deal_id, None, before, user_id or deal["owner_id"]
+        sent = send_event(
+            pd,
+            _company(pd, cid),
+            "deal",
+            "delete",
+            deal_id,
+            None,
+            before,
+            user_id or deal["owner_id"],
         )
-        return {"deal": deal, "webhook": delivery.id}
+        return {"deal": deal, "webhooks": [d.id for d in sent]}
+
+    return r
+
+
+def product_routes() -> APIRouter:
+    """Product changes, each firing the v2 `change` webhook a real edit would."""
+    r = APIRouter()
+
+    @r.patch("/companies/{company_id}/products/{product_id}")
+    async def change_product(
+        request: Request, company_id: int, product_id: int, body: ProductPatch
+    ) -> dict[str, Any]:
+        """Change a product's name, code, description, unit or tax; fires `change`."""
+        pd = pipedrive_of(request)
+        company = _company(pd, company_id)
+        product = pd.data.get("product", company_id, product_id)
+        if product is None or product.get("is_deleted"):
+            raise HTTPException(404, f"no product {product_id} in company {company_id}")
+        changes = body.model_dump(exclude_unset=True, exclude={"user_id"})
+        previous = {k: product[k] for k, v in changes.items() if product.get(k) != v}
+        product.update(changes)
+        if previous:
+            previous["update_time"] = product["update_time"]
+            product["update_time"] = rfc3339(pd.sandbox.clock.now())
+        pd.data.put("product", company_id, product)
+        user = body.user_id or product["owner_id"]
+        sent = send_event(pd, company, "product", "change", product_id, product, previous, user)
+        return {"product": product, "previous": previous, "webhooks": [d.id for d in sent]}
 
     return r

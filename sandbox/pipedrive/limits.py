@@ -38,6 +38,8 @@ COSTS = {
     "organization": 1,
     "person": 1,
     "invoice_provider": 10,
+    # Not in the v2 spec (webhooks are v1 only): UNCONFIRMED, priced like other v1 writes.
+    "webhooks": 10,
 }
 
 

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from sandbox.oauth import client_matches, parse_basic, redirect_with
+from sandbox.pipedrive.api.webhooks import remove_owned
 from sandbox.pipedrive.pages import render
 from sandbox.pipedrive.state import PREFIX, Pipedrive, pipedrive_of
 
@@ -50,13 +51,22 @@ def _consent_problem(pd: Pipedrive, client_id: str | None, redirect_uri: str | N
     return None
 
 
-def _issue(pd: Pipedrive, user: dict[str, Any], redirect_uri: str, state: str | None) -> str:
+def _issue(
+    pd: Pipedrive,
+    user: dict[str, Any],
+    redirect_uri: str,
+    state: str | None,
+    scope: str | None = None,
+) -> str:
     code = pd.grants.issue_code(
         {
             "client_id": pd.sandbox.settings.pipedrive_client.client_id,
             "redirect_uri": redirect_uri,
             "user_id": user["id"],
             "company_id": user["company_id"],
+            # A narrower set plays an install made before the app's scopes grew (reference
+            # §1.2: old tokens keep their old scopes).
+            "scope": scope or APP_SCOPES,
         }
     )
     return redirect_with(redirect_uri, {"code": code, "state": state})
@@ -74,6 +84,22 @@ def _tokens(pd: Pipedrive, grant_id: str, refresh_token: str) -> dict[str, Any]:
         "scope": grant.get("scope", APP_SCOPES),
         "api_domain": pd.api_domain(company),
     }
+
+
+def uninstall_grant(pd: Pipedrive, grant_id: str) -> None:
+    """Revoking a refresh token uninstalls (reference §1.1): the grant dies, and once the user
+    has no live install left, so do the app webhooks they made (§6)."""
+    pd.grants.revoke_grant(grant_id)
+    grant = pd.grants.grant(grant_id) or {}
+    company_id, user_id = int(grant.get("company_id", 0)), int(grant.get("user_id", 0))
+    live = [
+        g
+        for g in pd.grants.installs()
+        if (int(g["company_id"]), int(g["user_id"])) == (company_id, user_id)
+        and not g.get("revoked")
+    ]
+    if not live:
+        remove_owned(pd, company_id, user_id)
 
 
 def exchange_code(pd: Pipedrive, form: dict[str, str]) -> JSONResponse:
@@ -94,7 +120,7 @@ def exchange_code(pd: Pipedrive, form: dict[str, str]) -> JSONResponse:
             "company_id": data["company_id"],
             "user_id": data["user_id"],
             "client_id": client.client_id,
-            "scope": APP_SCOPES,
+            "scope": data.get("scope") or APP_SCOPES,
             "installed_at": pd.sandbox.clock.timestamp(),
         }
     )
@@ -142,7 +168,9 @@ def consent_routes() -> APIRouter:
                 )
             user = pd.data.user(int(auto.get("user_id") or 0))
             if user is not None:
-                return RedirectResponse(_issue(pd, user, redirect_uri, state), 302)
+                return RedirectResponse(
+                    _issue(pd, user, redirect_uri, state, auto.get("scope")), 302
+                )
         companies = [
             {**company, "users": pd.data.users(company["id"])} for company in pd.data.companies()
         ]
@@ -225,13 +253,11 @@ def token_routes() -> APIRouter:
         token = form.get("token", "")
         hint = form.get("token_type_hint")
         refresh = pd.grants.refresh_record(token) if hint != "access_token" else None
-        if refresh is not None:
-            pd.grants.revoke_grant(refresh["grant_id"])
-        elif not pd.grants.revoke_access(token) and hint == "access_token":
+        if refresh is None and not pd.grants.revoke_access(token) and hint == "access_token":
             # A wrong hint must not hide the token (RFC 7009 §2.1): look at refresh tokens too.
-            wrongly_hinted = pd.grants.refresh_record(token)
-            if wrongly_hinted is not None:
-                pd.grants.revoke_grant(wrongly_hinted["grant_id"])
+            refresh = pd.grants.refresh_record(token)
+        if refresh is not None:
+            uninstall_grant(pd, refresh["grant_id"])
         return Response(status_code=200)
 
     return r

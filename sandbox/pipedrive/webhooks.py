@@ -1,5 +1,5 @@
-"""What the Pipedrive stand-in sends out: v2 webhooks for deal changes (reference §6) and the
-uninstall callback (reference §2)."""
+"""What the Pipedrive stand-in sends out: v2 webhooks for deal, deal product and product
+changes to the registered subscriptions (reference §6), and the uninstall callback (§2)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx2
 
+from sandbox.pipedrive.api.webhooks import owned
 from sandbox.pipedrive.state import Pipedrive
 from sandbox.webhooks import Delivery
 
@@ -23,28 +24,25 @@ def _timestamp_ms(pd: Pipedrive) -> str:
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
-def send_deal_event(
-    pd: Pipedrive,
-    company: dict[str, Any],
-    action: str,
-    deal_id: int,
-    data: dict[str, Any] | None,
-    previous: dict[str, Any] | None,
-    user_id: int,
-) -> Delivery:
-    """Post ``{meta, data, previous}`` (v2) to the configured subscription URL.
+def _matches(hook: dict[str, Any], entity: str, action: str) -> bool:
+    return (
+        bool(hook.get("is_active"))
+        and hook.get("version") == "2.0"
+        and hook["event_object"] in (entity, "*")
+        and hook["event_action"] in (action, "*")
+    )
 
-    ``data`` is null on delete and ``previous`` null on create. Retries resend the same
-    bytes through the shared sender, so ``attempt`` stays 1 (the real one counts 1-4).
-    """
-    settings = pd.sandbox.settings
+
+def _meta(
+    pd: Pipedrive, company: dict[str, Any], entity: str, action: str, entity_id: int, user_id: int
+) -> dict[str, Any]:
     users = pd.data.users(company["id"])
-    meta = {
+    return {
         "action": action,
-        "entity": "deal",
+        "entity": entity,
         "company_id": str(company["id"]),
         "correlation_id": str(uuid.uuid4()),
-        "entity_id": str(deal_id),
+        "entity_id": str(entity_id),
         "id": str(uuid.uuid4()),
         "is_bulk_edit": False,
         "timestamp": _timestamp_ms(pd),
@@ -58,13 +56,75 @@ def send_deal_event(
         "host": f"{company['domain']}.pipedrive.com",
         "permitted_user_ids": [str(u["id"]) for u in users],
     }
+
+
+def send_event(
+    pd: Pipedrive,
+    company: dict[str, Any],
+    entity: str,
+    action: str,
+    entity_id: int,
+    data: dict[str, Any] | None,
+    previous: dict[str, Any] | None,
+    user_id: int,
+) -> list[Delivery]:
+    """Post ``{meta, data, previous}`` (v2) to every matching subscription of the company,
+    each with its own Basic credentials and ``meta.webhook_id``.
+
+    ``data`` is null on delete and ``previous`` null on create. A company with no subscription
+    at all gets its deal events at the configured URL instead, as if subscribed to deals (the
+    stand-in's own tests, and ``invoicing sandbox`` before the app registered its webhooks). Version 1.0 subscriptions are stored but not delivered: the
+    stand-in speaks v2 only. Retries resend the same bytes through the shared sender, so
+    ``attempt`` stays 1 (the real one counts 1-4).
+    """
+    meta = _meta(pd, company, entity, action, entity_id, user_id)
+    hooks = owned(pd, company["id"])
+    if not hooks:
+        if entity != "deal":
+            return []
+        settings = pd.sandbox.settings
+        target = {
+            "subscription_url": settings.pipedrive_webhook_url,
+            "http_auth_user": settings.pipedrive_webhook_user,
+            "http_auth_password": settings.pipedrive_webhook_password,
+            "id": None,
+        }
+        return [_post(pd, target, meta, data, previous)]
+    return [_post(pd, h, meta, data, previous) for h in hooks if _matches(h, entity, action)]
+
+
+def _post(
+    pd: Pipedrive,
+    hook: dict[str, Any],
+    meta: dict[str, Any],
+    data: dict[str, Any] | None,
+    previous: dict[str, Any] | None,
+) -> Delivery:
+    if hook["id"] is not None:
+        meta = {**meta, "webhook_id": str(hook["id"]), "webhook_owner_id": str(hook["owner_id"])}
+        meta["type"] = hook.get("type", "general")
     body = json.dumps({"meta": meta, "data": data, "previous": previous}).encode()
     headers = {"content-type": "application/json"}
-    if settings.pipedrive_webhook_user or settings.pipedrive_webhook_password:
-        headers["authorization"] = _basic(
-            settings.pipedrive_webhook_user, settings.pipedrive_webhook_password
-        )
-    return pd.sandbox.webhooks.send("pipedrive", settings.pipedrive_webhook_url, body, headers)
+    user, password = hook.get("http_auth_user") or "", hook.get("http_auth_password") or ""
+    if user or password:
+        headers["authorization"] = _basic(user, password)
+    return pd.sandbox.webhooks.send("pipedrive", hook["subscription_url"], body, headers)
+
+
+def send_line_events(
+    pd: Pipedrive,
+    company: dict[str, Any],
+    removed: list[dict[str, Any]],
+    added: list[dict[str, Any]],
+    user_id: int,
+) -> list[Delivery]:
+    """Replacing a deal's products deletes the old attachments and creates new ones."""
+    sent: list[Delivery] = []
+    for line in removed:
+        sent += send_event(pd, company, "deal_product", "delete", line["id"], None, line, user_id)
+    for line in added:
+        sent += send_event(pd, company, "deal_product", "create", line["id"], line, None, user_id)
+    return sent
 
 
 def callback_url(pd: Pipedrive) -> str:
