@@ -73,9 +73,10 @@ def send_event(
 
     ``data`` is null on delete and ``previous`` null on create. A company with no subscription
     at all gets its deal events at the configured URL instead, as if subscribed to deals (the
-    stand-in's own tests, and ``invoicing sandbox`` before the app registered its webhooks). Version 1.0 subscriptions are stored but not delivered: the
-    stand-in speaks v2 only. Retries resend the same bytes through the shared sender, so
-    ``attempt`` stays 1 (the real one counts 1-4).
+    stand-in's own tests, and ``invoicing sandbox`` before the app registered its webhooks).
+    Version 1.0 subscriptions are stored but not delivered: the stand-in speaks v2 only.
+    Retries resend the same bytes through the shared sender, so ``attempt`` stays 1 (the real
+    one counts 1-4).
     """
     meta = _meta(pd, company, entity, action, entity_id, user_id)
     hooks = owned(pd, company["id"])

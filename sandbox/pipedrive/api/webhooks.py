@@ -46,6 +46,7 @@ EVENT_OBJECTS = (
 )
 VERSIONS = ("1.0", "2.0")
 SCOPE_MISMATCH = "Scope and URL mismatch"
+Ctx = Annotated[ApiContext, Depends(api_call(COSTS["webhooks"]))]
 
 
 def _invalid(field: str, message: str) -> PipedriveError:
@@ -157,7 +158,6 @@ def _create(ctx: ApiContext, body: dict[str, Any]) -> dict[str, Any]:
 
 def router() -> APIRouter:
     r = APIRouter()
-    Ctx = Annotated[ApiContext, Depends(api_call(COSTS["webhooks"]))]
 
     @r.post("/webhooks", status_code=201)
     async def create_webhook(request: Request, ctx: Ctx) -> JSONResponse:
