@@ -1,7 +1,11 @@
 """Every model, imported once so that Alembic and the metadata see the whole schema."""
 
 from app.connections.models import ConnectNonce, PendingConnection, ProviderConnection
-from app.crm.pipedrive.models import PipedriveInstallation, PipedriveOAuthState
+from app.crm.pipedrive.models import (
+    PipedriveInstallation,
+    PipedriveOAuthState,
+    PipedriveWebhook,
+)
 from app.extension.models import InvoicingLink
 from app.invoices.models import ContactLink, DealInvoice, ItemLink
 from app.preferences.models import InvoicingPreference
@@ -23,6 +27,7 @@ __all__ = [
     "PendingConnection",
     "PipedriveInstallation",
     "PipedriveOAuthState",
+    "PipedriveWebhook",
     "ProviderConnection",
     "WebhookEvent",
 ]

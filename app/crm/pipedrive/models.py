@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, TimestampMixin, new_uuid
@@ -43,3 +44,33 @@ class PipedriveOAuthState(Base):
 
     nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class WebhookState(StrEnum):
+    pending = "pending"  # not registered yet: a registration job is on its way
+    registered = "registered"
+    refused = "refused"  # Pipedrive said no for good (a scope is missing); a reinstall retries
+
+
+class PipedriveWebhook(TimestampMixin, Base):
+    """One of the company's webhook subscriptions at Pipedrive (one per event object).
+
+    Registered once per company through one install's token; Pipedrive deletes an app's
+    webhooks when the install that made them is uninstalled, so ``installation_id`` says whose
+    uninstall means registering again. Not a foreign key: the row outlives that install.
+    """
+
+    __tablename__ = "pipedrive_webhook"
+    __table_args__ = (UniqueConstraint("company_id", "event_object"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    company_id: Mapped[str] = mapped_column(
+        ForeignKey("company.id", ondelete="CASCADE"), index=True
+    )
+    event_object: Mapped[str] = mapped_column(String(40))
+    event_action: Mapped[str] = mapped_column(String(10))
+    state: Mapped[str] = mapped_column(String(20), default=WebhookState.pending.value)
+    # Pipedrive's id of the subscription, once registered.
+    webhook_id: Mapped[int | None] = mapped_column(default=None)
+    installation_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    last_error: Mapped[str] = mapped_column(String(500), default="")
