@@ -25,6 +25,7 @@ from app.connections.routes import pages as connections_pages
 from app.connections.service import connections_purge_hook
 from app.crm.pipedrive.iframe import sign_in_with_jwt
 from app.crm.pipedrive.routes import router as pipedrive_router
+from app.crm.pipedrive.subscriptions import webhooks_purge_hook
 from app.db import create_engine, create_sessionmaker
 from app.errors import AppError
 from app.extension.registration import register_after_connect
@@ -240,4 +241,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     register_jobs()
     # A company that leaves loses its provider tokens: revoke them before its rows go.
     register_before_purge("connections", connections_purge_hook(settings))
+    register_before_purge("pipedrive_webhooks", webhooks_purge_hook())
     return app

@@ -7,6 +7,7 @@ app and ``invoicing worker`` both call ``register_jobs`` so they know the same j
 
 from __future__ import annotations
 
+import app.crm.pipedrive.tasks
 import app.webhooks.tasks
 import app.worker.housekeeping  # noqa: F401  (registers worker.forget_done)
 

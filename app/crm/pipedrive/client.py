@@ -38,6 +38,8 @@ from app.crm.pipedrive.schemas import (
     Organization,
     Person,
     Product,
+    Webhook,
+    WebhookIn,
 )
 from app.crm.pipedrive.tokens import Credentials
 from app.crm.pipedrive.transport import budgets, make_transport
@@ -80,28 +82,37 @@ class PipedriveClient:
         self.transport = make_transport(http, sleep, self.budgets)
 
     async def _send(
-        self, method: str, path: str, params: dict[str, Any] | None, creds: Credentials
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None,
+        creds: Credentials,
+        body: Any = None,
     ) -> httpx2.Response:
         domain = creds.api_domain.rstrip("/")
         return await self.transport.send(
             method,
             f"{domain}{path}",
             tenant=domain,
-            safe=method == "GET",
+            # A DELETE repeated finds nothing to delete: as safe to retry as a GET.
+            safe=method in ("GET", "DELETE"),
             params=params,
+            json=body,
             headers={"Authorization": f"Bearer {creds.access_token}"},
         )
 
-    async def request(self, method: str, path: str, params: dict[str, Any] | None = None) -> Any:
+    async def request(
+        self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None
+    ) -> Any:
         """One API call with auth, refresh-on-401, rate-limit waits and retries of transient
         failures (the shared ``Transport``); returns the decoded JSON body."""
         creds = await self.tokens.current()
         try:
-            response = await self._send(method, path, params, creds)
+            response = await self._send(method, path, params, creds, body)
         except PipedriveAuthError:
             # Pipedrive refused the token (rotated elsewhere, revoked early): refresh once.
             creds = await self.tokens.after_rejection(creds.access_token)
-            response = await self._send(method, path, params, creds)
+            response = await self._send(method, path, params, creds, body)
         return parse_json(response) if response.content else None
 
     async def _data(self, path: str, params: dict[str, Any] | None = None) -> Any:
@@ -227,6 +238,26 @@ class PipedriveClient:
             person=person,
             catalog=catalog,
         )
+
+    # webhook subscriptions (API v1 only; the ``admin`` scope)
+
+    async def webhooks(self) -> list[Webhook]:
+        """The app's webhook subscriptions in the company."""
+        rows = await self._data("/api/v1/webhooks")
+        return [Webhook.model_validate(r) for r in rows or []]
+
+    async def create_webhook(self, subscription: WebhookIn) -> Webhook:
+        body = await self.request(
+            "POST", "/api/v1/webhooks", body=subscription.model_dump(exclude_none=True)
+        )
+        return Webhook.model_validate((body or {}).get("data") or {})
+
+    async def delete_webhook(self, webhook_id: int) -> None:
+        """Delete a subscription; one already gone counts as deleted."""
+        try:
+            await self.request("DELETE", f"/api/v1/webhooks/{webhook_id}")
+        except PipedriveNotFound:
+            return
 
     # field definitions
 

@@ -253,3 +253,27 @@ class DealData(_Model):
     person: Person | None = None
     # Products of the deal's lines, by product id (codes, units).
     catalog: dict[int, Product] = Field(default_factory=dict)
+
+
+class WebhookIn(BaseModel):
+    """``POST /v1/webhooks``: an app webhook (``name`` is required for apps)."""
+
+    subscription_url: str
+    event_action: Literal["create", "change", "delete", "*"]
+    event_object: str
+    name: str
+    version: Literal["1.0", "2.0"] = "2.0"
+    user_id: int | None = None
+    http_auth_user: str | None = None
+    http_auth_password: str | None = None
+
+
+class Webhook(_Model):
+    """A subscription as Pipedrive lists it (its credentials are not kept)."""
+
+    id: int
+    event_action: str
+    event_object: str
+    subscription_url: str
+    name: str | None = None
+    version: str | None = None

@@ -19,6 +19,7 @@ from app.crm.pipedrive.errors import PipedriveAuthError
 from app.crm.pipedrive.models import PipedriveInstallation, PipedriveOAuthState
 from app.crm.pipedrive.oauth import PipedriveOAuth
 from app.crm.pipedrive.schemas import Entity, FieldDefinition, Me
+from app.crm.pipedrive.subscriptions import after_uninstall, request_registration
 from app.crm.pipedrive.tokens import InstallationTokens
 from app.db import utcnow
 from app.errors import BadRequest, Conflict, Unauthorized
@@ -118,6 +119,8 @@ async def complete_install(
         session.add(installation)
     _store_tokens(installation, tokens, api_domain)
     await session.flush()
+    # Recorded with the install, run after its commit: a refusal cannot fail the install.
+    await request_registration(session, installation)
     audit(
         session,
         "user.reinstalled" if reinstall else "user.installed",
@@ -243,6 +246,11 @@ async def uninstall(session: AsyncSession, body: dict[str, Any]) -> UninstallRes
             details={"pipedrive_user_id": pd_user_id},
         )
         return UninstallResult(status="uninstalled", company_purged=True, deleted=counts)
+    installation_id = await session.scalar(
+        select(PipedriveInstallation.id).where(PipedriveInstallation.user_id == user_id)
+    )
+    if installation_id is not None:
+        await after_uninstall(session, company.id, installation_id)
     # Deleting the user (installation first) also ends their sessions: CurrentUser re-reads
     # the user on every request.
     await session.execute(
