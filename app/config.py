@@ -53,7 +53,9 @@ class PipedriveSettings(_Group):
     # HTTP Basic credentials our Pipedrive webhooks are registered with, and checked against.
     webhook_user: str = "crm-invoicing"
     webhook_password: str = ""
-    scopes: str = "base deals:read products:read contacts:read"
+    # What the Marketplace app is configured with in Developer Hub (Pipedrive takes no scope
+    # parameter): `admin` lets us register the app webhooks that report deal changes.
+    scopes: str = "base deals:read products:read contacts:read admin"
 
 
 class XeroSettings(_Group):

@@ -49,7 +49,9 @@ async def callback(
     if error:
         # Nothing is stored for a refusal: the user simply did not install.
         status = 200 if error == "user_denied" else 400
-        return render(request, "pipedrive/denied.html", status_code=status, error=error)
+        return render(
+            request, "pipedrive/denied.html", status_code=status, error=error, settings=settings
+        )
     if not code:
         raise BadRequest("the install callback carries no authorization code", field="code")
     # Installs started from the Marketplace listing come without our state (UNCONFIRMED
