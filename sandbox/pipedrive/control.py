@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from sandbox.pipedrive.api.webhooks import remove_owned
+from sandbox.pipedrive.control_changes import change_routes, company_or_404
 from sandbox.pipedrive.limits import PLAN_MULTIPLIER
 from sandbox.pipedrive.rules import DISCOUNT_TYPES, TAX_METHODS, make_line, recompute_value
 from sandbox.pipedrive.state import Pipedrive, pipedrive_of, rfc3339
@@ -69,22 +70,6 @@ class DealPatch(BaseModel):
     user_id: int | None = Field(None, description="the acting user in the webhook's meta")
 
 
-class ProductPatch(BaseModel):
-    name: str | None = Field(None, min_length=1)
-    code: str | None = None
-    description: str | None = None
-    unit: str | None = None
-    tax: float | None = Field(None, ge=0)
-    user_id: int | None = Field(None, description="the acting user in the webhook's meta")
-
-
-def _company(pd: Pipedrive, company_id: int) -> dict[str, Any]:
-    company = pd.data.company(company_id)
-    if company is None:
-        raise HTTPException(404, f"no Pipedrive company {company_id}")
-    return company
-
-
 def _replace_lines(
     pd: Pipedrive, cid: int, deal: dict[str, Any], lines: list[LineIn], tax_method: str, now: str
 ) -> list[dict[str, Any]]:
@@ -131,7 +116,7 @@ def _check_links(pd: Pipedrive, cid: int, org_id: int | None, person_id: int | N
 
 def make_deal(pd: Pipedrive, body: DealIn) -> dict[str, Any]:
     """Create a deal as a user would; fires a `create` webhook."""
-    company = _company(pd, body.company_id)
+    company = company_or_404(pd, body.company_id)
     cid = company["id"]
     _check_links(pd, cid, body.org_id, body.person_id)
     users = pd.data.users(cid)
@@ -186,7 +171,7 @@ def edit_deal(pd: Pipedrive, deal_id: int, body: DealPatch) -> dict[str, Any]:
     if found is None or found[1]["is_deleted"]:
         raise HTTPException(404, f"no deal {deal_id}")
     cid, deal = found
-    company = _company(pd, cid)
+    company = company_or_404(pd, cid)
     before = dict(deal)
     now = pd.sandbox.clock.now()
     stamp = rfc3339(now)
@@ -240,7 +225,7 @@ def router() -> APIRouter:
     r.include_router(install_routes())
     r.include_router(company_routes())
     r.include_router(deal_routes())
-    r.include_router(product_routes())
+    r.include_router(change_routes())
     return r
 
 
@@ -273,7 +258,7 @@ def install_routes() -> APIRouter:
         """The user uninstalls: revoke that install, then DELETE the app's callback URL."""
         pd = pipedrive_of(request)
         user = pd.data.user(body.user_id)
-        _company(pd, body.company_id)
+        company_or_404(pd, body.company_id)
         if user is None or user["company_id"] != body.company_id:
             raise HTTPException(404, f"no user {body.user_id} in company {body.company_id}")
         # Whether tokens still work when the DELETE arrives is UNCONFIRMED (reference §2):
@@ -294,7 +279,7 @@ def company_routes() -> APIRouter:
     @r.get("/companies/{company_id}/limits")
     async def get_limits(request: Request, company_id: int) -> dict[str, Any]:
         pd = pipedrive_of(request)
-        company = _company(pd, company_id)
+        company = company_or_404(pd, company_id)
         seats = len(pd.data.users(company_id))
         return {
             "plan": pd.limits.plan(company),
@@ -307,7 +292,7 @@ def company_routes() -> APIRouter:
     async def set_limits(request: Request, company_id: int, body: Limits) -> dict[str, Any]:
         """Change the company's plan, or override its daily budget / burst limit."""
         pd = pipedrive_of(request)
-        company = _company(pd, company_id)
+        company = company_or_404(pd, company_id)
         if body.plan is not None and body.plan not in PLAN_MULTIPLIER:
             raise HTTPException(422, f"plan must be one of {', '.join(PLAN_MULTIPLIER)}")
         for name in body.model_fields_set:
@@ -356,7 +341,7 @@ def deal_routes() -> APIRouter:
         pd.data.put("deal", cid, deal)
         sent = send_event(
             pd,
-            _company(pd, cid),
+            company_or_404(pd, cid),
             "deal",
             "delete",
             deal_id,
@@ -365,33 +350,5 @@ def deal_routes() -> APIRouter:
             user_id or deal["owner_id"],
         )
         return {"deal": deal, "webhooks": [d.id for d in sent]}
-
-    return r
-
-
-def product_routes() -> APIRouter:
-    """Product changes, each firing the v2 `change` webhook a real edit would."""
-    r = APIRouter()
-
-    @r.patch("/companies/{company_id}/products/{product_id}")
-    async def change_product(
-        request: Request, company_id: int, product_id: int, body: ProductPatch
-    ) -> dict[str, Any]:
-        """Change a product's name, code, description, unit or tax; fires `change`."""
-        pd = pipedrive_of(request)
-        company = _company(pd, company_id)
-        product = pd.data.get("product", company_id, product_id)
-        if product is None or product.get("is_deleted"):
-            raise HTTPException(404, f"no product {product_id} in company {company_id}")
-        changes = body.model_dump(exclude_unset=True, exclude={"user_id"})
-        previous = {k: product[k] for k, v in changes.items() if product.get(k) != v}
-        product.update(changes)
-        if previous:
-            previous["update_time"] = product["update_time"]
-            product["update_time"] = rfc3339(pd.sandbox.clock.now())
-        pd.data.put("product", company_id, product)
-        user = body.user_id or product["owner_id"]
-        sent = send_event(pd, company, "product", "change", product_id, product, previous, user)
-        return {"product": product, "previous": previous, "webhooks": [d.id for d in sent]}
 
     return r
