@@ -221,3 +221,15 @@ async def test_a_purge_while_the_token_still_works_deletes_them_at_pipedrive(
     )
     assert notice.status_code == 200 and notice.json()["company_purged"] is True
     assert await subscriptions(sandbox) == []
+
+
+async def test_the_install_offer_says_why_each_scope_is_asked(client):
+    home = await client.get("/")
+    assert home.status_code == 200
+    assert "<code>admin</code>" in home.text
+    assert (
+        "to register the webhooks that tell us when a deal, its products or a product change"
+        in home.text
+    )
+    denied = await client.get("/pipedrive/callback", params={"error": "user_denied"})
+    assert "<code>admin</code>" in denied.text and "<code>deals:read</code>" in denied.text
