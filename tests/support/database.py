@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import tempfile
 from pathlib import Path
 
 import asyncpg
-from sqlalchemy import delete, text
+from sqlalchemy import and_, delete, func, or_, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.db import Base
+from app.db import Base, utcnow
+from app.worker.models import Job, JobStatus
 
 POSTGRES_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
@@ -67,6 +69,8 @@ async def empty_all_tables(engine: AsyncEngine) -> None:
     """Delete every row (children first) so that each test starts from an empty schema."""
     import app.models  # noqa: F401
 
+    if engine.dialect.name == "postgresql":
+        await settle_jobs(engine)
     async with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
@@ -75,3 +79,19 @@ async def empty_all_tables(engine: AsyncEngine) -> None:
         else:
             for table in reversed(Base.metadata.sorted_tables):
                 await conn.execute(delete(table))
+
+
+async def settle_jobs(engine: AsyncEngine, timeout: float = 3.0) -> None:
+    """Give jobs that are running or due (an install's webhook registration, say) a moment to
+    finish: on PostgreSQL a job's open transaction and TRUNCATE's table locks deadlock."""
+    busy = or_(
+        Job.status == JobStatus.running.value,
+        and_(Job.status == JobStatus.pending.value, Job.run_after <= utcnow()),
+    )
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        async with engine.connect() as conn:
+            if not await conn.scalar(select(func.count()).select_from(Job).where(busy)):
+                return
+        await asyncio.sleep(0.05)
