@@ -136,6 +136,8 @@ def _cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
     if args.no_webhooks:
         config.xero_webhook_url = config.quickbooks_webhook_url = config.pipedrive_webhook_url = ""
     app = create_sandbox_app(config, reset=args.reset, seed=args.seed)
+    # Subscriptions apps register (Pipedrive's) carry their own URLs: stop the sender itself.
+    app.state.sandbox.webhooks.enabled = not args.no_webhooks
     print(
         f"sandbox: Pipedrive, Xero and QuickBooks stand-ins on {public}, state in {config.db_path}"
     )
