@@ -75,6 +75,18 @@ async def _ours(
     return {row.provider_invoice_id: row for row in rows if row.provider_invoice_id}
 
 
+def _shown(row: DealInvoice) -> tuple[object, ...]:
+    """What a person sees of the row: a re-read that changes none of it is "unchanged"."""
+    return (
+        row.provider_status,
+        row.number,
+        row.total_minor,
+        row.amount_due_minor,
+        row.amount_paid_minor,
+        row.due_date,
+    )
+
+
 def _apply_all(
     report: SyncReport,
     rows: dict[str, DealInvoice],
@@ -87,11 +99,15 @@ def _apply_all(
         row = rows.get(invoice.id)
         if row is None:
             report.outcomes[invoice.id] = NOT_OURS
-        elif apply_invoice(row, invoice):
+            continue
+        before = _shown(row)
+        if not apply_invoice(row, invoice):
+            report.outcomes[invoice.id] = OLDER
+        elif _shown(row) != before:
             report.updated += 1
             report.outcomes[invoice.id] = f"updated: {invoice.status}"
         else:
-            report.outcomes[invoice.id] = OLDER
+            report.outcomes[invoice.id] = f"unchanged: {invoice.status}"
     for invoice_id in deleted_ids:
         row = rows.get(invoice_id)
         if row is None:
