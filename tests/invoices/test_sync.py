@@ -244,3 +244,25 @@ async def test_a_revoked_connection_stops_its_sync_without_retries(
     async with sessionmaker() as session:
         rows = (await session.scalars(select(DealInvoice))).all()
     assert rows == []
+
+
+async def test_the_connections_page_and_api_show_sync_health(
+    client: Any, northwind: Any, sandbox: Any, sessionmaker: Any
+) -> None:
+    async with sessionmaker() as session:
+        connection = (
+            await session.scalars(
+                select(ProviderConnection).where(
+                    ProviderConnection.company_id == northwind.user.company_id,
+                    ProviderConnection.provider == "xero",
+                )
+            )
+        ).one()
+        connection.last_sync_error = "ProviderUnavailable: Xero answered 503"
+        await session.commit()
+    api = await client.get("/api/v1/connections", headers=northwind.headers)
+    xero = next(c for c in api.json() if c["provider"] == "xero")
+    assert xero["last_sync_error"].startswith("ProviderUnavailable")
+    assert xero["events_waiting"] == 0 and xero["last_sync_at"] is None
+    page = await client.get("/connections", headers=northwind.headers)
+    assert "Status sync" in page.text and "Xero answered 503" in page.text
