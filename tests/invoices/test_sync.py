@@ -5,12 +5,14 @@ deal's refresh; a revoked connection stops syncing."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select, update
 
 from app.connections.models import ConnectionStatus, ProviderConnection
+from app.db import utcnow
 from app.invoices.models import DealInvoice
 from app.webhooks.models import WebhookEvent
 from app.worker.models import Job
@@ -39,6 +41,48 @@ async def listed(client: Any, northwind: Any, row_id: str) -> dict[str, Any]:
     response = await client.get("/api/v1/deals/31/invoices", headers=northwind.headers)
     assert response.status_code == 200, response.text
     return next(i for i in response.json() if i["id"] == row_id)
+
+
+async def run_catch_up(sessionmaker: Any, company_id: str, provider: str) -> ProviderConnection:
+    """Record a catch-up for the company's connection and wait for that job to finish. The
+    connection is marked freshly synced first, so the periodic check does not run one of its
+    own meanwhile (the request counts below are this job's alone)."""
+    async with sessionmaker() as session:
+        connection = (
+            await session.scalars(
+                select(ProviderConnection).where(
+                    ProviderConnection.company_id == company_id,
+                    ProviderConnection.provider == provider,
+                )
+            )
+        ).one()
+        connection.last_sync_at = utcnow()
+        await enqueue(
+            session,
+            "invoices.catch_up",
+            company_id=company_id,
+            connection_id=connection.id,
+            key=f"test-catch-up:{connection.id}:{uuid.uuid4()}",
+        )
+        await session.commit()
+
+    async def finished() -> bool:
+        async with sessionmaker() as session:
+            jobs = (await session.scalars(select(Job).where(Job.key.like("test-catch-up:%")))).all()
+        return bool(jobs) and all(j.status == "done" for j in jobs)
+
+    await until(finished)
+    return connection
+
+
+async def hold_periodic_catch_up(sessionmaker: Any, company_id: str) -> None:
+    async with sessionmaker() as session:
+        await session.execute(
+            update(ProviderConnection)
+            .where(ProviderConnection.company_id == company_id)
+            .values(last_sync_at=utcnow())
+        )
+        await session.commit()
 
 
 async def until(check: Any, timeout: float = 20.0) -> Any:
@@ -107,6 +151,7 @@ async def test_a_quickbooks_part_payment_shows_partially_paid(
 async def test_catch_up_brings_a_change_whose_webhook_never_came(
     client: Any, northwind: Any, sandbox: Any, sessionmaker: Any, app: Any
 ) -> None:
+    await hold_periodic_catch_up(sessionmaker, northwind.user.company_id)
     invoice = await created(client, northwind, "xero")
     await approve(client, northwind, invoice["id"])
     await sandbox.send_webhooks(False)
@@ -119,27 +164,8 @@ async def test_catch_up_brings_a_change_whose_webhook_never_came(
     await asyncio.sleep(0.5)
     assert (await listed(client, northwind, invoice["id"]))["provider_status"] == "AUTHORISED"
     await sandbox.clear_requests()
-    async with sessionmaker() as session:
-        connection = (
-            await session.scalars(
-                select(ProviderConnection).where(
-                    ProviderConnection.company_id == northwind.user.company_id,
-                    ProviderConnection.provider == "xero",
-                )
-            )
-        ).one()
-        await enqueue(
-            session,
-            "invoices.catch_up",
-            company_id=northwind.user.company_id,
-            connection_id=connection.id,
-        )
-        await session.commit()
-
-    async def shows_paid() -> bool:
-        return (await listed(client, northwind, invoice["id"]))["provider_status"] == "PAID"
-
-    await until(shows_paid)
+    connection = await run_catch_up(sessionmaker, northwind.user.company_id, "xero")
+    assert (await listed(client, northwind, invoice["id"]))["provider_status"] == "PAID"
     reads = [r for r in await sandbox.requests("/xero/api") if r["method"] == "GET"]
     invoice_reads = [r for r in reads if "/Invoices" in r["path"]]
     # One page of changes, asked with If-Modified-Since.
@@ -155,6 +181,7 @@ async def test_catch_up_brings_a_change_whose_webhook_never_came(
 async def test_quickbooks_catch_up_is_one_cdc_call(
     client: Any, northwind: Any, sandbox: Any, sessionmaker: Any, app: Any
 ) -> None:
+    await hold_periodic_catch_up(sessionmaker, northwind.user.company_id)
     invoice = await created(client, northwind, "quickbooks")
     await sandbox.send_webhooks(False)
     paid = await sandbox.http.post(
@@ -163,28 +190,9 @@ async def test_quickbooks_catch_up_is_one_cdc_call(
     )
     assert paid.status_code == 200, paid.text
     await sandbox.clear_requests()
-    async with sessionmaker() as session:
-        connection = (
-            await session.scalars(
-                select(ProviderConnection).where(
-                    ProviderConnection.company_id == northwind.user.company_id,
-                    ProviderConnection.provider == "quickbooks",
-                )
-            )
-        ).one()
-        await enqueue(
-            session,
-            "invoices.catch_up",
-            company_id=northwind.user.company_id,
-            connection_id=connection.id,
-        )
-        await session.commit()
-
-    async def shows_paid() -> bool:
-        row = await listed(client, northwind, invoice["id"])
-        return Decimal(row["amount_due"]) == 0
-
-    await until(shows_paid)
+    await run_catch_up(sessionmaker, northwind.user.company_id, "quickbooks")
+    row = await listed(client, northwind, invoice["id"])
+    assert Decimal(row["amount_due"]) == 0
     calls = [r for r in await sandbox.requests("/quickbooks/api") if "/cdc" in r["path"]]
     assert len(calls) == 1
 
