@@ -51,6 +51,22 @@ class Windows:
         return out
 
 
+_shared: dict[str, Storage] = {}
+
+
+def configure_budgets(redis_url: str | None) -> None:
+    """Share call budgets through Redis from now on (the app and worker start-up call this);
+    without Redis every ``Budgets`` keeps its own windows in memory."""
+    _shared.clear()
+    if redis_url:
+        _shared["redis"] = storage_for(redis_url)
+
+
+def budget_storage() -> Storage:
+    """The shared Redis storage when configured, else a fresh in-memory one."""
+    return _shared.get("redis") or MemoryStorage()
+
+
 def storage_for(redis_url: str | None) -> Storage:
     """Redis when configured (shared by every process), else this process's memory."""
     if redis_url:
@@ -89,6 +105,7 @@ class CallBudget:
                 return
             if waited + wait > self.max_wait:
                 raise BudgetExhausted(f"{self.name}:{key}", wait)
+            # Wake when the window has room, or sooner when it moves by single calls.
             await asyncio.sleep(wait)
             waited += wait
 
