@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.invoices.flows.apply import apply_deleted, apply_invoice, is_older
-from app.invoices.rules.dates import today_in
 from app.invoices.models import DealInvoice
 from app.invoices.rules.checks import CheckInput, run_checks
+from app.invoices.rules.dates import today_in
 from app.invoices.rules.lines import provider_draft
 from app.invoices.schemas import LineIn, TotalsOut
 from app.providers.base import Invoice, TaxMode
