@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.cli import migrate
 from app.config import Settings, load_settings
 from app.db import create_engine
+from app.kit.ratelimit import forget_local_budgets
 from app.main import create_app
 from app.tenants.models import Company, CrmUser
 from app.tenants.service import issue_session_token
@@ -129,6 +130,8 @@ def sessionmaker(app: FastAPI) -> async_sessionmaker[AsyncSession]:
 
 @pytest.fixture(autouse=True)
 async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    # Our call budgets start a fresh window with each test, as the stand-ins' limits do.
+    await forget_local_budgets()
     yield
     if "settings" in request.fixturenames:
         settings: Settings = request.getfixturevalue("settings")

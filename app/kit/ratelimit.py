@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -52,6 +53,9 @@ class Windows:
 
 
 _shared: dict[str, Storage] = {}
+# Every in-memory storage handed out, so a test harness can start a fresh minute for all of
+# them (the stand-ins reset their own windows between tests).
+_local: weakref.WeakSet[MemoryStorage] = weakref.WeakSet()
 
 
 def configure_budgets(redis_url: str | None) -> None:
@@ -64,7 +68,18 @@ def configure_budgets(redis_url: str | None) -> None:
 
 def budget_storage() -> Storage:
     """The shared Redis storage when configured, else a fresh in-memory one."""
-    return _shared.get("redis") or MemoryStorage()
+    shared = _shared.get("redis")
+    if shared is not None:
+        return shared
+    local = MemoryStorage()
+    _local.add(local)
+    return local
+
+
+async def forget_local_budgets() -> None:
+    """Empty every in-memory window (tests: each starts with its stand-ins reset)."""
+    for storage in list(_local):
+        await storage.reset()
 
 
 def storage_for(redis_url: str | None) -> Storage:
