@@ -44,7 +44,9 @@ async def test_pay_in_part_then_in_full(xero, http, deliveries):
     assert part.status_code == 303
     assert part.headers["location"].endswith(f"/AccountsReceivable/View.aspx?InvoiceID={iid}")
     after = await http.get(part.headers["location"])
-    assert "status-AUTHORISED\">Awaiting payment<" in after.text and amount_due(after.text) == "245.00"
+    assert (
+        'status-AUTHORISED">Awaiting payment<' in after.text and amount_due(after.text) == "245.00"
+    )
     assert 'name="amount" value="245.00"' in after.text
     assert await deliveries.new_events() == [("INVOICE", "UPDATE", iid)]
 
@@ -52,7 +54,7 @@ async def test_pay_in_part_then_in_full(xero, http, deliveries):
     full = await http.post(f"/xero/invoices/{iid}/pay", data={"pay": "full", "amount": "1"})
     assert full.status_code == 303
     paid = await http.get(full.headers["location"])
-    assert "status-PAID\">Paid<" in paid.text and amount_due(paid.text) == "0.00"
+    assert 'status-PAID">Paid<' in paid.text and amount_due(paid.text) == "0.00"
     assert "Pay in full" not in paid.text  # nothing left to pay: no form
     assert await deliveries.new_events() == [("INVOICE", "UPDATE", iid)]
     got = (await xero.get(f"/Invoices/{iid}")).json()["Invoices"][0]
