@@ -108,6 +108,22 @@ def _cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
+    from app.invoices.sync_command import sync_forever, sync_once
+
+    if args.once:
+        lines = asyncio.run(sync_once(settings, args.company))
+        for line in lines:
+            print(line)
+        if not lines:
+            print("sync: no active connection to catch up")
+        return 0
+    every = max(60.0, settings.catch_up_minutes * 60)
+    print(f"sync: catching up every {every / 60:.0f} min; stop with Ctrl-C")
+    asyncio.run(sync_forever(settings, args.company, every))
+    return 0
+
+
 def _cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     migrate(settings, args.revision)
     print(f"database at {args.revision}: {settings.database_backend}")
@@ -214,6 +230,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--imports", default="", help="comma-separated modules that register more jobs"
     )
     worker.set_defaults(func=_cmd_worker)
+
+    sync = sub.add_parser("sync", help="catch up invoice statuses from the providers")
+    sync.add_argument("--company", default=None, help="only this company (our id)")
+    sync.add_argument("--once", action="store_true", help="one pass, then exit")
+    sync.set_defaults(func=_cmd_sync)
 
     mig = sub.add_parser("migrate", help="upgrade the database schema to the newest revision")
     mig.add_argument("revision", nargs="?", default="head")

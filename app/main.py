@@ -35,6 +35,7 @@ from app.health import router as health_router
 from app.invoices.pages import router as invoices_pages_router
 from app.invoices.routes import router as invoices_router
 from app.kit.crypto import keyring
+from app.kit.ratelimit import configure_budgets
 from app.logs import configure_logging, log
 from app.preferences.pages import router as preferences_pages_router
 from app.preferences.routes import router as preferences_router
@@ -170,6 +171,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         for notice in settings.notices:
             log.info("notice", message=notice)
+        configure_budgets(settings.redis_url)
         engine = create_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)

@@ -1,8 +1,8 @@
 """Connecting the packages that must not import each other: job handlers and event processors.
 
-Importing a ``tasks`` module registers its job handlers (``@job``) and periodic jobs
-(``every``); the inbox is told here which domain function processes which kind of event. The
-app and ``invoicing worker`` both call ``register_jobs`` so they know the same jobs.
+Importing a ``tasks`` module registers its job handlers (``@job``); ``register_jobs`` adds the
+periodic jobs and tells the inbox which domain function processes which kind of event. The app
+and ``invoicing worker`` both call it, so every process knows the same jobs.
 """
 
 from __future__ import annotations
@@ -10,7 +10,17 @@ from __future__ import annotations
 import app.crm.pipedrive.tasks
 import app.webhooks.tasks
 import app.worker.housekeeping  # noqa: F401  (registers worker.forget_done)
+from app.invoices import tasks as invoice_tasks
+from app.webhooks.tasks import register_processor
+from app.worker.schedule import every
+
+# How often the scheduler looks for connections due a catch-up (each is caught up once per
+# CATCH_UP_MINUTES; this only bounds how late after that it starts).
+CATCH_UP_CHECK_SECONDS = 60.0
 
 
 def register_jobs() -> None:
-    """Everything is registered by the imports above; kept as the one call sites make."""
+    """Idempotent: registering twice replaces the same entries."""
+    register_processor("xero", ["INVOICE"], invoice_tasks.process_provider_events)
+    register_processor("quickbooks", ["Invoice", "Payment"], invoice_tasks.process_provider_events)
+    every(invoice_tasks.CATCH_UP_DUE, CATCH_UP_CHECK_SECONDS)

@@ -97,3 +97,10 @@ def log_routes(router: APIRouter) -> None:
     async def webhooks(request: Request, provider: str | None = None) -> list[dict[str, Any]]:
         """Webhook deliveries the stand-ins made, with each attempt's outcome."""
         return list(_sandbox(request).webhooks.listing(provider))
+
+    @router.post("/webhooks/sending")
+    async def webhooks_sending(request: Request, enabled: bool) -> dict[str, Any]:
+        """Stop (or resume) sending webhooks: events are still recorded, like deliveries a
+        real service loses; the app must catch up without them."""
+        _sandbox(request).webhooks.enabled = enabled
+        return {"enabled": enabled}

@@ -75,3 +75,4 @@ class WebhookSender:
 
     def reset(self) -> None:
         self.deliveries.clear()
+        self.enabled = True

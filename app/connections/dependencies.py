@@ -25,12 +25,16 @@ def get_adapters(request: Request) -> dict[Any, Any]:
     return adapters_of(state, state.settings, state.http)
 
 
+def tokens_of(state: Any) -> TokenService:
+    """The token service over a process's state (the app's, or a worker's): its sessions,
+    HTTP client and adapters."""
+    adapters = adapters_of(state, state.settings, state.http)
+    return TokenService(state.settings, state.sessionmaker, state.http, adapters=adapters)
+
+
 def get_token_service(request: Request) -> TokenService:
     """The token service over the app's own sessions, HTTP client and adapters."""
-    state = request.app.state
-    return TokenService(
-        state.settings, state.sessionmaker, state.http, adapters=get_adapters(request)
-    )
+    return tokens_of(request.app.state)
 
 
 Adapters = Annotated[dict[Any, Any], Depends(get_adapters)]

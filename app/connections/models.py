@@ -94,6 +94,12 @@ class ProviderConnection(TimestampMixin, Base):
     # on token_version), so that other processes wait for its result instead of refreshing.
     refresh_lease_until: Mapped[datetime | None] = mapped_column(default=None)
     last_refreshed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Sync health (status sync): the provider's clock at the last complete catch-up (the next
+    # one asks for changes since then), when it ran, and the last error since a success.
+    synced_until: Mapped[datetime | None] = mapped_column(default=None)
+    last_sync_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_sync_error: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    last_sync_error_at: Mapped[datetime | None] = mapped_column(default=None)
 
     @property
     def is_live(self) -> bool:

@@ -29,6 +29,7 @@ from app.tenants.dependencies import CurrentAdmin, CurrentUser
 from app.tenants.models import CrmUser
 from app.tenants.service import issue_session_token
 from app.web import DbSession, HttpClient, SettingsDep, render
+from app.webhooks.service import waiting_by_source
 
 api = APIRouter(prefix="/api/v1/connections", tags=["connections"])
 pages = APIRouter(prefix="/connections", tags=["connections"], include_in_schema=False)
@@ -42,13 +43,25 @@ def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
 Sessionmaker = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
 
 
+async def _with_health(
+    session: AsyncSession, items: list[ConnectionOut], company_id: str
+) -> list[ConnectionOut]:
+    waiting = await waiting_by_source(session, company_id)
+    for item in items:
+        item.events_waiting = waiting.get(item.provider, 0)
+    return items
+
+
 # --- JSON API --------------------------------------------------------------------------------
 
 
 @api.get("", response_model=list[ConnectionOut])
 async def api_list(user: CurrentUser, session: DbSession, settings: SettingsDep) -> Any:
-    """The company's Xero and QuickBooks connections: status, organisation, who connected."""
-    return await list_connections(settings, session, user.company_id)
+    """The company's Xero and QuickBooks connections: status, organisation, who connected,
+    and sync health."""
+    return await _with_health(
+        session, await list_connections(settings, session, user.company_id), user.company_id
+    )
 
 
 @api.get("/{provider}", response_model=ConnectionOut)
@@ -117,6 +130,7 @@ async def connections_page(
     """The Connections page (admins): connect, status, organisation, who connected, reconnect,
     disconnect. Works inside Pipedrive's iframe with ``?session=``."""
     items = await list_connections(settings, session, admin.company_id)
+    items = await _with_health(session, items, admin.company_id)
     return _page(request, "connections/index.html", connections=items, admin=admin)
 
 

@@ -27,6 +27,14 @@ class ConnectionOut(BaseModel):
     provider_role: str | None = None
     expires_at: datetime | None = None
     connect_url: str
+    # Sync health (status sync): the last complete catch-up, how far behind it is, the last
+    # error since, and webhook events received but not processed yet.
+    last_sync_at: datetime | None = None
+    synced_until: datetime | None = None
+    sync_lag_seconds: float | None = None
+    last_sync_error: str = ""
+    last_sync_error_at: datetime | None = None
+    events_waiting: int = 0
 
 
 class DisconnectOut(BaseModel):

@@ -66,6 +66,10 @@ class DealInvoice(TimestampMixin, Base):
     amount_due_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     amount_paid_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     url: Mapped[str | None] = mapped_column(String(512), default=None)
+    # The provider's version of what we last applied (Xero UpdatedDateUTC, QuickBooks
+    # MetaData.LastUpdatedTime and SyncToken): an older answer never overwrites a newer one.
+    provider_updated_at: Mapped[datetime | None] = mapped_column(default=None)
+    provider_version: Mapped[str | None] = mapped_column(String(32), default=None)
     created_by_user_id: Mapped[str | None] = mapped_column(String(36), default=None)
     request_body: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 

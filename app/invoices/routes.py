@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from app.invoices import flows
 from app.invoices.context import context
 from app.invoices.flows.linking import one_click_key
+from app.invoices.flows.sync import refresh_deal
 from app.invoices.schemas import (
     ContactOut,
     ContactUpdateIn,
@@ -75,6 +76,16 @@ async def get_invoices(
     provider: str | None = None,
 ) -> list[InvoiceOut]:
     return await flows.list_invoices(context(request, user), session, deal_id, provider)
+
+
+@router.post("/deals/{deal_id}/invoices/refresh", response_model=list[InvoiceOut])
+async def refresh_invoices(
+    deal_id: int, request: Request, session: DbSession, user: CurrentUser
+) -> list[InvoiceOut]:
+    """Re-read the deal's invoices at their providers now, then list them."""
+    ctx = context(request, user)
+    await refresh_deal(ctx, session, deal_id)
+    return await flows.list_invoices(ctx, session, deal_id)
 
 
 @router.get("/providers/{provider}/items", response_model=list[ItemOut])

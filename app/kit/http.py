@@ -2,9 +2,10 @@
 
 Every call to Xero, QuickBooks or Pipedrive goes through ``Transport.send``:
 
-* per key (a provider tenant, a Pipedrive company) an optional ``aiolimiter.AsyncLimiter``
-  (calls per minute) and ``asyncio.Semaphore`` (calls in flight), e.g. Xero 60/min and 5
-  concurrent, QuickBooks 500/min and 10 concurrent;
+* per key (a provider tenant, a Pipedrive company) a moving-window call budget
+  (``kit.ratelimit``: per second, minute and day, shared through Redis across processes when
+  configured) and an ``asyncio.Semaphore`` (calls in flight, per process), e.g. Xero 60/min,
+  5,000/day and 5 concurrent, QuickBooks 500/min, 10/s and 10 concurrent;
 * after a 429 for a key, every call for that key waits until its ``Retry-After`` passes; a
   ``pause_after`` hook lets a service's own headers (Pipedrive's ``x-ratelimit-remaining: 0``)
   hold the key the same way;
@@ -33,7 +34,6 @@ from typing import Any
 
 import httpx2
 import structlog
-from aiolimiter import AsyncLimiter
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -43,6 +43,7 @@ from tenacity import (
 )
 
 from app.errors import ServiceUnavailable
+from app.kit.ratelimit import BudgetExhausted, CallBudget, Windows, budget_storage
 
 log = structlog.get_logger(__name__)
 
@@ -88,6 +89,16 @@ class RateLimits:
 
     per_minute: int | None
     concurrent: int | None
+    per_second: int | None = None
+    per_day: int | None = None
+
+    @property
+    def windows(self) -> Windows:
+        return Windows(
+            per_second=self.per_second or 0,
+            per_minute=self.per_minute or 0,
+            per_day=self.per_day or 0,
+        )
 
 
 @dataclass(frozen=True)
@@ -110,27 +121,28 @@ class RetryPolicy:
 
 @dataclass
 class _KeyBudget:
-    limiter: AsyncLimiter | None
     semaphore: asyncio.Semaphore | None
     blocked_until: float = 0.0
     refused_until: float = 0.0
 
 
 class Budgets:
-    """Per-key limiter state; share one between Transports that must share a budget."""
+    """Per-key limiter state; share one between Transports that must share a budget.
 
-    def __init__(self, limits: RateLimits) -> None:
+    The call windows live in ``kit.ratelimit``'s storage: Redis when configured (every
+    process draws on one budget), else this object's own memory.
+    """
+
+    def __init__(self, limits: RateLimits, name: str = "calls") -> None:
         self.limits = limits
+        self.calls = CallBudget(name, limits.windows, budget_storage())
         self._keys: dict[str, _KeyBudget] = {}
 
     def get(self, key: str) -> _KeyBudget:
         budget = self._keys.get(key)
         if budget is None:
-            per_minute, concurrent = self.limits.per_minute, self.limits.concurrent
-            budget = _KeyBudget(
-                AsyncLimiter(per_minute, 60) if per_minute else None,
-                asyncio.Semaphore(concurrent) if concurrent else None,
-            )
+            concurrent = self.limits.concurrent
+            budget = _KeyBudget(asyncio.Semaphore(concurrent) if concurrent else None)
             self._keys[key] = budget
         return budget
 
@@ -174,13 +186,16 @@ class Transport:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     unreachable: Unreachable | None = None
     refused: Refused | None = None
+    # Our own call budget is spent for longer than the retry policy waits: the caller's
+    # RateLimited error, raised without calling (None: wait it out, however long).
+    over_budget: Refused | None = None
     pause_after: PauseAfter | None = None
     budgets: Budgets | None = None
     sleep: Sleep = asyncio.sleep
 
     def __post_init__(self) -> None:
         if self.budgets is None:
-            self.budgets = Budgets(self.limits)
+            self.budgets = Budgets(self.limits, self.name)
 
     @property
     def _budgets(self) -> Budgets:
@@ -197,14 +212,14 @@ class Transport:
         if (refused := budget.refused_until - time.monotonic()) > 0 and self.refused:
             raise self.refused(refused)
         if budget.semaphore is None:
-            await self._wait_out(budget)
+            await self._wait_out(key, budget)
             yield
             return
         async with budget.semaphore:
-            await self._wait_out(budget)
+            await self._wait_out(key, budget)
             yield
 
-    async def _wait_out(self, budget: _KeyBudget) -> None:
+    async def _wait_out(self, key: str, budget: _KeyBudget) -> None:
         # Checked after queueing too: a 429 may have arrived while this call waited, and
         # another 429 may push the deadline while we sleep (hence a loop, not an Event). Each
         # deadline is slept once, so an injected sleep that does not pass time cannot spin.
@@ -213,8 +228,20 @@ class Transport:
             slept_for = deadline
             if (wait := deadline - time.monotonic()) > 0:
                 await self.sleep(wait)
-        if budget.limiter is not None:
-            await budget.limiter.acquire()
+        await self._spend(key)
+
+    async def _spend(self, key: str) -> None:
+        """Count this call in the key's windows, waiting for a short window to move on. A wait
+        longer than the retry policy allows (a spent minute under an interactive policy, a
+        spent day) is refused at once when the caller says how (``over_budget``); otherwise it
+        is waited out."""
+        calls = self._budgets.calls
+        calls.max_wait = self.retry.max_retry_after if self.over_budget else float("inf")
+        try:
+            await calls.acquire(key)
+        except BudgetExhausted as exc:
+            assert self.over_budget is not None
+            raise self.over_budget(exc.retry_after) from exc
 
     def _retryable(self, safe: bool) -> Callable[[BaseException], bool]:
         def check(exc: BaseException) -> bool:

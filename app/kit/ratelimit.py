@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -51,6 +52,36 @@ class Windows:
         return out
 
 
+_shared: dict[str, Storage] = {}
+# Every in-memory storage handed out, so a test harness can start a fresh minute for all of
+# them (the stand-ins reset their own windows between tests).
+_local: weakref.WeakSet[MemoryStorage] = weakref.WeakSet()
+
+
+def configure_budgets(redis_url: str | None) -> None:
+    """Share call budgets through Redis from now on (the app and worker start-up call this);
+    without Redis every ``Budgets`` keeps its own windows in memory."""
+    _shared.clear()
+    if redis_url:
+        _shared["redis"] = storage_for(redis_url)
+
+
+def budget_storage() -> Storage:
+    """The shared Redis storage when configured, else a fresh in-memory one."""
+    shared = _shared.get("redis")
+    if shared is not None:
+        return shared
+    local = MemoryStorage()
+    _local.add(local)
+    return local
+
+
+async def forget_local_budgets() -> None:
+    """Empty every in-memory window (tests: each starts with its stand-ins reset)."""
+    for storage in list(_local):
+        await storage.reset()
+
+
 def storage_for(redis_url: str | None) -> Storage:
     """Redis when configured (shared by every process), else this process's memory."""
     if redis_url:
@@ -89,6 +120,7 @@ class CallBudget:
                 return
             if waited + wait > self.max_wait:
                 raise BudgetExhausted(f"{self.name}:{key}", wait)
+            # Wake when the window has room, or sooner when it moves by single calls.
             await asyncio.sleep(wait)
             waited += wait
 

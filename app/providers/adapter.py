@@ -11,7 +11,7 @@ import httpx2
 
 from app.kit.http import ErrorParser, RateLimits, RetryPolicy, Transport
 from app.providers.base import Credentials
-from app.providers.errors import unreachable
+from app.providers.errors import over_budget, unreachable
 from app.providers.jsonutil import dumps
 from app.providers.oauth import ProviderOAuthClient
 
@@ -42,6 +42,7 @@ class HttpAdapter:
             self.error_parser,
             retry or RetryPolicy(),
             unreachable(self.provider),
+            over_budget=over_budget(self.provider),
         )
         self.oauth = self.oauth_class(settings, http)
 

@@ -9,7 +9,7 @@ nothing of the database or of our invoice models. Money is ``Decimal`` (never fl
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 from app.providers.dto import (
@@ -98,6 +98,9 @@ class AccountingProvider(Protocol):
     """
 
     name: ProviderName
+    # How far back ``changed_invoices`` can reach (None: as far as asked); older gaps are
+    # closed by re-reading our own invoices by id.
+    changes_look_back: timedelta | None
     # --- for the connections domain (house-kit) ---
     #: The provider's name as users read it ("Xero", "QuickBooks").
     display_name: str

@@ -190,3 +190,20 @@ def unreachable(provider: str) -> Callable[[str, bool, float], ProviderUnavailab
         )
 
     return error
+
+
+def over_budget(provider: str) -> Callable[[float], ProviderRateLimited]:
+    """The Transport's error when our own call budget for a tenant is spent for longer than
+    the caller waits (a spent minute in an interactive request, a spent day): nothing is sent.
+    A job defers itself on it; a person is told when to try again."""
+
+    def error(retry_after: float) -> ProviderRateLimited:
+        return ProviderRateLimited(
+            f"{provider.capitalize()} allows no more calls for this organisation right now; "
+            f"try again in {max(1, round(retry_after))} s.",
+            provider=provider,
+            retry_after=retry_after,
+            daily=retry_after > 3600,
+        )
+
+    return error

@@ -106,4 +106,31 @@
   document.addEventListener("htmx:sendError", function () {
     status("CRM Invoicing cannot be reached right now. Check your connection and try again; nothing was created.");
   });
+
+  // Live status: ask every few seconds whether the deal's list changed (a cheap read of our own
+  // rows); reload it when it did. Quiet on failure (a blip must not fill the console), and idle
+  // while the panel is hidden.
+  (function watch() {
+    var watcher = document.getElementById("invoice-watch");
+    if (!watcher || !window.fetch) { return; }
+    var every = parseInt(watcher.getAttribute("data-every"), 10) || 2000;
+    var busy = false;
+    function tick() {
+      var version = document.getElementById("list-version");
+      if (busy || document.hidden || !version) { return; }
+      busy = true;
+      var meta = document.querySelector('meta[name="session-token"]');
+      var headers = meta ? { "X-Session-Token": meta.getAttribute("content") } : {};
+      var url = watcher.getAttribute("data-url") + "?v=" + encodeURIComponent(version.value);
+      fetch(url, { headers: headers, credentials: "same-origin" })
+        .then(function (response) {
+          if (response.status === 200 && response.headers.get("HX-Trigger") === "invoices-changed") {
+            htmx.trigger(document.body, "invoices-changed");
+          }
+        })
+        .catch(function () { /* the next tick tries again */ })
+        .then(function () { busy = false; });
+    }
+    setInterval(tick, every);
+  })();
 })();

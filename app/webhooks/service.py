@@ -11,7 +11,7 @@ import hmac
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
@@ -139,3 +139,16 @@ async def forget_old(session: AsyncSession, settings: Settings) -> int:
     cutoff = utcnow() - timedelta(days=settings.webhook_retention_days)
     result = await session.execute(delete(WebhookEvent).where(WebhookEvent.received_at < cutoff))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def waiting_by_source(session: AsyncSession, company_id: str) -> dict[str, int]:
+    """Events received but not processed yet, per source (shown as sync health)."""
+    rows = await session.execute(
+        select(WebhookEvent.source, func.count())
+        .where(
+            WebhookEvent.company_id == company_id,
+            WebhookEvent.status == EventStatus.received.value,
+        )
+        .group_by(WebhookEvent.source)
+    )
+    return {source: int(count) for source, count in rows.all()}

@@ -15,6 +15,7 @@ import httpx2
 
 from app.config import Settings
 from app.db import create_engine, create_sessionmaker
+from app.kit.ratelimit import configure_budgets
 from app.logs import log
 from app.worker.runtime import JobMachinery
 
@@ -56,6 +57,7 @@ async def run_worker(
     for sig in (signal.SIGTERM, signal.SIGINT):
         with suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    configure_budgets(settings.redis_url)
     state = open_state(settings)
     machinery = JobMachinery(state, settings, run_jobs=run_jobs, schedule=schedule)
     await machinery.start()

@@ -72,6 +72,13 @@ class JobRunner:
                 attempt=job.attempts + 1,
             )
             args, attempts, max_attempts = dict(job.args), job.attempts, job.max_attempts
+            # Renew the lease before working: a delivery that arrives late (redelivered after
+            # its worker died) must not leave the dispatcher thinking the job is abandoned.
+            await self._update(
+                job_id,
+                token,
+                locked_until=utcnow() + timedelta(seconds=self.policy.lease_seconds),
+            )
             heartbeat = asyncio.create_task(self._heartbeat(job_id, token))
             try:
                 await spec.handler(ctx, **args)

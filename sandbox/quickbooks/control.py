@@ -13,7 +13,7 @@ from sandbox.quickbooks.api import payments
 from sandbox.quickbooks.oauth import AutoApprove, OAuthState
 from sandbox.quickbooks.seed import REALM_ID
 from sandbox.quickbooks.state import ApiState, Books, public
-from sandbox.quickbooks.webhooks import emit, set_webhook_format, webhook_format
+from sandbox.quickbooks.webhooks import set_webhook_format, webhook_format
 
 if TYPE_CHECKING:
     from sandbox.app import Sandbox
@@ -84,11 +84,9 @@ def book_controls(router: APIRouter, sandbox: Sandbox) -> None:
         """Record a customer payment (partial or full); fires Payment and Invoice webhooks."""
         books = books_for(sandbox, body.realm_id)
         try:
-            with sandbox.store.transaction():
-                paid = payments.apply_payment(books, body.invoice_id, body.amount)
+            paid = payments.record_payment(sandbox, books, body.invoice_id, body.amount)
         except errors.QboFault as fault:
             raise HTTPException(400 if fault.code != "610" else 404, fault.detail) from None
-        emit(sandbox, books.realm, books.events)
         invoice = books.require("Invoice", body.invoice_id)
         return {"Payment": public(paid), "Invoice": public(invoice)}
 

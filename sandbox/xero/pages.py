@@ -1,15 +1,19 @@
-"""The stand-in's pages: the login/consent page, and read-only views of an organisation's
-invoices reached through Xero's deep links (xero.md 10.7) and online-invoice links."""
+"""The stand-in's pages: the login/consent page, views of an organisation's invoices reached
+through Xero's deep links (xero.md 10.7) and online-invoice links, and a form on the invoice
+page where a person plays the customer and pays it in full or in part."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from sandbox import payform
 from sandbox.templating import templates
+from sandbox.xero.api.payments import PaymentError, apply_payment, payable_problem
 from sandbox.xero.state import XeroState
 
 STATUS_LABELS = {
@@ -69,19 +73,66 @@ def _org_by_shortcode(state: XeroState, shortcode: str) -> dict[str, Any] | None
     return next((o for o in state.orgs() if o["ShortCode"] == shortcode), None)
 
 
+def pay_url(state: XeroState, invoice_id: str) -> str:
+    return f"{state.base}/invoices/{invoice_id}/pay"
+
+
 def invoice_page(
-    state: XeroState, org: dict[str, Any], invoice: dict[str, Any], online: bool
+    state: XeroState,
+    org: dict[str, Any],
+    invoice: dict[str, Any],
+    online: bool,
+    *,
+    error: str | None = None,
+    amount: str | None = None,
+    status: int = 200,
 ) -> HTMLResponse:
+    """The invoice; on the organisation's view (not the online invoice) a pay form when the
+    invoice can take a payment, or when a refused payment has an error to show."""
+    blocked = payable_problem(invoice) is not None
+    pay = None
+    if not online and (not blocked or error):
+        pay = {
+            "action": pay_url(state, invoice["InvoiceID"]),
+            "amount": invoice["AmountDue"] if amount is None else amount,
+            "currency": invoice.get("CurrencyCode"),
+            "error": error,
+            "blocked": blocked,
+        }
     return _html(
         "invoice.html",
         {
             "org": org,
             "inv": invoice,
             "online": online,
+            "pay": pay,
             "list_url": f"{state.base}/go/organisationlogin/default.aspx?shortcode="
             f"{quote(org['ShortCode'])}",
         },
+        status,
     )
+
+
+def pay_from_page(state: XeroState, invoice_id: str, choice: str, raw_amount: str) -> Response:
+    """Apply the form's payment (the JSON control's code) and go back to the invoice page;
+    refused input re-shows the page with the error and changes nothing."""
+    invoice = state.store.get("xero:invoice", invoice_id.lower())
+    org = state.org(invoice["_tenant"]) if invoice else None
+    if invoice is None or org is None:
+        return _html("error.html", {"error": "Invoice not found", "description": invoice_id}, 404)
+    problem = payable_problem(invoice)
+    if problem:
+        label = STATUS_LABELS.get(invoice["Status"], invoice["Status"])
+        message = f"This invoice cannot take a payment ({label}): {problem}."
+        return invoice_page(state, org, invoice, False, error=message, status=409)
+    try:
+        amount = payform.amount_to_pay(choice, raw_amount, Decimal(invoice["AmountDue"]))
+        apply_payment(state, invoice, amount)
+    except (payform.FormError, PaymentError) as exc:
+        return invoice_page(
+            state, org, invoice, False, error=str(exc), amount=raw_amount, status=422
+        )
+    return RedirectResponse(deep_link(state, org, invoice["InvoiceID"]), status_code=303)
 
 
 def list_page(state: XeroState, org: dict[str, Any]) -> HTMLResponse:
@@ -140,5 +191,10 @@ def install(app: FastAPI, state: XeroState) -> None:
                 404,
             )
         return invoice_page(state, org, invoice, online=True)
+
+    @router.post("/invoices/{invoice_id}/pay", response_model=None)
+    async def pay(invoice_id: str, pay: str = Form(""), amount: str = Form("")) -> Response:
+        """The invoice page's pay form: `pay` is full or part, `amount` the part to pay."""
+        return pay_from_page(state, invoice_id, pay, amount)
 
     app.include_router(router)

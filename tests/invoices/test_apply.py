@@ -3,12 +3,17 @@ differences the rules read from ``Features`` rather than from the provider's nam
 
 from __future__ import annotations
 
-from datetime import date
+import random
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from app.invoices.flows.apply import apply_invoice
+from hypothesis import given
+from hypothesis import strategies as st
+
+from app.invoices.flows.apply import apply_deleted, apply_invoice, is_older
 from app.invoices.models import DealInvoice
 from app.invoices.rules.checks import CheckInput, run_checks
+from app.invoices.rules.dates import today_in
 from app.invoices.rules.lines import provider_draft
 from app.invoices.schemas import LineIn, TotalsOut
 from app.providers.base import Invoice, TaxMode
@@ -139,3 +144,61 @@ def test_the_draft_names_items_and_billing_email_as_the_features_say():
         None,
         "ap@example.com",
     )
+
+
+def test_today_turns_at_the_organisation_s_midnight() -> None:
+    # 11:30 UTC on 4 December is already 5 December in Auckland (UTC+13 in summer).
+    now = datetime(2026, 12, 4, 11, 30, tzinfo=UTC)
+    assert today_in("NEWZEALANDSTANDARDTIME", now) == date(2026, 12, 5)
+    assert today_in("Pacific/Auckland", now) == date(2026, 12, 5)
+    assert today_in("America/Los_Angeles", now) == date(2026, 12, 4)
+    assert today_in(None, now) == date(2026, 12, 4)
+    assert today_in("Not/AZone", now) == date(2026, 12, 4)
+
+
+def version(n: int, status: str, paid: str, token: str | None = None) -> Invoice:
+    base = datetime(2026, 12, 4, 10, 0, tzinfo=UTC)
+    return Invoice(
+        id="inv-1",
+        status=status,
+        currency="NZD",
+        total=Decimal("100.00"),
+        amount_paid=Decimal(paid),
+        amount_due=Decimal("100.00") - Decimal(paid),
+        updated_at=base + timedelta(seconds=n),
+        sync_token=token,
+    )
+
+
+def test_an_older_version_never_overwrites_a_newer_one() -> None:
+    r = row()
+    assert apply_invoice(r, version(2, "PAID", "100.00"))
+    assert not apply_invoice(r, version(1, "AUTHORISED", "0.00"))
+    assert r.provider_status == "PAID" and r.amount_due_minor == 0
+    # The same version again is applied (idempotent), a newer one too.
+    assert apply_invoice(r, version(2, "PAID", "100.00"))
+
+
+def test_quickbooks_sync_tokens_decide_when_times_tie() -> None:
+    r = row()
+    apply_invoice(r, version(5, "Paid", "100.00", token="7"))
+    assert is_older(r, version(5, "Open", "0.00", token="6"))
+    assert not is_older(r, version(5, "Paid", "100.00", token="8"))
+
+
+def test_a_deleted_invoice_is_kept_as_deleted_with_nothing_due() -> None:
+    r = row()
+    apply_invoice(r, version(1, "Open", "0.00"))
+    assert apply_deleted(r, datetime(2026, 12, 5, tzinfo=UTC))
+    assert r.provider_status == "DELETED" and r.amount_due_minor == 0
+    assert not apply_deleted(r)
+
+
+@given(st.lists(st.integers(min_value=0, max_value=50), min_size=1, max_size=20), st.randoms())
+def test_in_any_order_the_newest_version_wins(stamps: list[int], rnd: random.Random) -> None:
+    versions = [version(n, f"S{n}", "0.00") for n in stamps]
+    rnd.shuffle(versions)
+    r = row()
+    for v in versions:
+        apply_invoice(r, v)
+    assert r.provider_status == f"S{max(stamps)}"

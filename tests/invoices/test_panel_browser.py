@@ -225,3 +225,38 @@ async def test_approve_then_void_from_the_panel(
         assert real_errors(errors) == [], errors
     finally:
         await context.close()
+
+
+async def test_a_payment_in_xero_shows_in_the_open_panel_without_a_reload(
+    app_server: str, browser: Any, northwind: Any, settings: Any, client: Any, sandbox: Any
+) -> None:
+    d = await draft(client, northwind.headers, 31, "xero")
+    made = await create(client, northwind.headers, 31, body(d))
+    assert made.status_code == 201, made.text
+    row = made.json()
+    approved = await client.post(
+        f"/pipedrive/panel/31/invoices/{row['id']}/actions/AUTHORISED", headers=northwind.headers
+    )
+    assert approved.status_code == 200
+    token = issue_session_token(settings, northwind.user)
+    context = await browser.new_context(viewport={"width": 420, "height": 800})
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    try:
+        await page.goto(f"{app_server}/pipedrive/panel?selectedIds=31&session={token}")
+        badge = page.locator(".invoice .badge").first
+        assert await badge.inner_text() == "Awaiting payment"
+        await page.evaluate("window.__marker = 'not reloaded'")
+        paid = await sandbox.http.post(
+            "/_sandbox/xero/payments",
+            json={"InvoiceID": row["provider_invoice_id"], "Amount": row["total"]},
+        )
+        assert paid.status_code == 200, paid.text
+        await page.locator(".invoice .badge", has_text="Paid").wait_for(timeout=15000)
+        assert await page.evaluate("window.__marker") == "not reloaded"
+        await shot(page, "deal31-paid-live")
+        assert real_errors(errors) == [], errors
+    finally:
+        await context.close()

@@ -13,6 +13,7 @@ from app.providers.errors import (
     ProviderError,
     ProviderRateLimited,
     ProviderUnavailable,
+    over_budget,
     unreachable,
 )
 
@@ -247,3 +248,34 @@ async def test_refused_key_fails_fast_without_calling() -> None:
     with pytest.raises(ProviderRateLimited):
         await make().send("GET", "http://p.test/", tenant="b", safe=True)
     assert len(calls) == 2
+
+
+async def test_a_per_second_budget_lets_exactly_its_calls_through_and_refuses_the_rest() -> None:
+    # QuickBooks: 10 requests a second per realm. With an interactive policy (no waiting),
+    # 25 calls at once: 10 are sent, 15 refused with Retry-After, none reaches the service.
+    sent: list[str] = []
+
+    async def handler(request: httpx2.Request) -> httpx2.Response:
+        sent.append(request.url.path)
+        return httpx2.Response(200)
+
+    http = httpx2.AsyncClient(transport=httpx2.MockTransport(handler))
+    t = Transport(
+        http,
+        "test",
+        RateLimits(per_minute=500, concurrent=None, per_second=10),
+        parse_error,
+        RetryPolicy(attempts=1, max_retry_after=0.0),
+        unreachable("test"),
+        over_budget=over_budget("test"),
+    )
+    outcomes = await asyncio.gather(
+        *(t.send("GET", "http://p.test/a", tenant="a", safe=True) for _ in range(25)),
+        return_exceptions=True,
+    )
+    refused = [o for o in outcomes if isinstance(o, ProviderRateLimited)]
+    assert len(sent) == 10 and len(refused) == 15
+    assert all(0 < (r.retry_after or 0) <= 1.1 for r in refused)
+    # Another realm has its own second.
+    await t.send("GET", "http://p.test/b", tenant="b", safe=True)
+    assert sent[-1] == "/b"

@@ -49,3 +49,8 @@ class SandboxControl:
             await self.http.get("/_sandbox/webhooks", params=params)
         )
         return result
+
+    async def send_webhooks(self, enabled: bool) -> Any:
+        return await self._ok(
+            await self.http.post("/_sandbox/webhooks/sending", params={"enabled": enabled})
+        )

@@ -149,7 +149,9 @@ async def test_a_job_whose_worker_was_killed_runs_again_with_its_effect_once(
         async with maker() as session:
             rows = (await session.scalars(select(AuditEvent))).all()
         assert sum(1 for r in rows if r.details.get("tag") == tag) == 1
-        assert marker.read_text().count("started") == 2
+        # It ran again after the kill (a late redelivery may even start it once more, and
+        # then loses its lease): the effect above is what must happen once.
+        assert marker.read_text().count("started") >= 2
     finally:
         for proc in (first, second):
             if proc is not None and proc.returncode is None:

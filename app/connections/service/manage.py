@@ -4,6 +4,7 @@ and revoking every connection of a company that leaves (the purge hook)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 import httpx2
 import structlog
@@ -47,6 +48,10 @@ async def list_connections(
     return out
 
 
+def _age(moment: datetime | None) -> float | None:
+    return (utcnow() - moment).total_seconds() if moment else None
+
+
 def connection_out(
     settings: Settings, provider: str, row: ProviderConnection | None
 ) -> ConnectionOut:
@@ -71,6 +76,13 @@ def connection_out(
         disconnected_at=row.disconnected_at,
         provider_role=row.provider_role or None,
         expires_at=row.expires_at if row.is_live else None,
+        last_sync_at=row.last_sync_at,
+        synced_until=row.synced_until,
+        sync_lag_seconds=(utcnow() - row.last_sync_at).total_seconds()
+        if row.last_sync_at
+        else None,
+        last_sync_error=row.last_sync_error or "",
+        last_sync_error_at=row.last_sync_error_at,
         **base,
     )
 

@@ -12,6 +12,7 @@ from app.invoices.flows.deal import read_deal
 from app.invoices.flows.linking import check_provider
 from app.invoices.models import DealInvoice, InvoiceStatus
 from app.invoices.repository import InvoiceRepository
+from app.invoices.rules.dates import today_in
 from app.invoices.schemas import InvoiceOut
 from app.providers.base import Invoice
 from app.providers.money import from_minor
@@ -23,6 +24,12 @@ async def approvers(ctx: InvoiceContext, session: AsyncSession) -> dict[str, boo
     the person who connected it, as the provider's adapter judges it."""
     rows = await ConnectionRepository(session, ctx.company_id).all_live()
     return {row.provider: ctx.adapter(row.provider).can_approve(row.provider_role) for row in rows}
+
+
+async def todays(ctx: InvoiceContext, session: AsyncSession) -> dict[str, date]:
+    """Per provider, today in its organisation's timezone (whether an invoice is overdue)."""
+    rows = await ConnectionRepository(session, ctx.company_id).all_live()
+    return {row.provider: today_in(row.timezone) for row in rows}
 
 
 def invoice_out(row: DealInvoice, today: date, *, can_approve: bool) -> InvoiceOut:
@@ -82,10 +89,11 @@ async def list_invoices(
     client, _ = await ctx.pipedrive(session)
     await read_deal(client, deal_id)
     rows = await InvoiceRepository(session, ctx.company_id).of_deal(deal_id, provider)
-    today = datetime.now(UTC).date()
+    utc_today = datetime.now(UTC).date()
+    local = await todays(ctx, session)
     allowed = await approvers(ctx, session)
     return [
-        invoice_out(r, today, can_approve=allowed.get(r.provider, False))
+        invoice_out(r, local.get(r.provider, utc_today), can_approve=allowed.get(r.provider, False))
         for r in rows
         if r.status == InvoiceStatus.created
         or r.orphan_contact_id

@@ -9,6 +9,8 @@ configuration swaps in like a success).
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -16,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import AppError, NotFound
 from app.invoices import flows
+from app.invoices.flows.sync import refresh_deal
+from app.invoices.models import DealInvoice
 from app.invoices.pages.common import (
     PANEL,
     common,
@@ -32,12 +36,25 @@ from app.web import DbSession, render
 router = APIRouter(include_in_schema=False)
 
 
+def list_version(rows: Sequence[DealInvoice]) -> str:
+    """A fingerprint of what the deal's list shows: it changes when any invoice's status,
+    amounts or number changes (a webhook applied by the worker, an action, a new invoice)."""
+    digest = hashlib.sha256()
+    for row in sorted(rows, key=lambda r: r.id):
+        digest.update(
+            f"{row.id}|{row.status}|{row.provider_status}|{row.number}|{row.total_minor}|"
+            f"{row.amount_due_minor}|{row.amount_paid_minor}|{row.due_date}\n".encode()
+        )
+    return digest.hexdigest()[:16]
+
+
 async def invoices_context(
     request: Request, session: AsyncSession, user: CrmUser, deal_id: int
 ) -> dict[str, Any]:
     ctx = flows.context(request, user)
     invoices = await flows.list_invoices(ctx, session, deal_id)
-    return {"invoices": invoices}
+    rows = await InvoiceRepository(session, user.company_id).of_deal(deal_id)
+    return {"invoices": invoices, "list_version": list_version(rows)}
 
 
 @router.get(PANEL)
@@ -65,6 +82,42 @@ async def invoices_fragment(
     except AppError as exc:
         return problem(request, exc)
     return render(request, "invoices/_list.html", **common(request, user, deal_id, **context))
+
+
+@router.get(PANEL + "/{deal_id}/invoices/version")
+async def invoices_version(
+    deal_id: int, session: DbSession, user: PageUser, v: str = ""
+) -> Response:
+    """Polled by an open panel every few seconds: 204 while the list is as shown (``v``),
+    else an ``invoices-changed`` trigger that reloads it. Reads only our rows: no call to
+    Pipedrive or the provider until something changed."""
+    rows = await InvoiceRepository(session, user.company_id).of_deal(deal_id)
+    if list_version(rows) == v:
+        return Response(status_code=204)
+    return Response(status_code=200, headers={"HX-Trigger": "invoices-changed"})
+
+
+@router.post(PANEL + "/{deal_id}/invoices/refresh")
+async def invoices_refresh(
+    deal_id: int, request: Request, session: DbSession, user: PageUser
+) -> Response:
+    """The panel's refresh: re-read the deal's invoices at their providers now."""
+    notice: str | None = None
+    error: str | None = None
+    try:
+        report = await refresh_deal(flows.context(request, user), session, deal_id)
+        notice = "Up to date." if not report.updated else f"Updated {report.updated} invoice(s)."
+    except AppError as exc:
+        error = f"Could not refresh: {exc.message}"
+    try:
+        context = await invoices_context(request, session, user, deal_id)
+    except AppError as exc:
+        return problem(request, exc)
+    return render(
+        request,
+        "invoices/_list.html",
+        **common(request, user, deal_id, action_notice=notice, action_error=error, **context),
+    )
 
 
 # What each status action is called in the sentence that confirms it.

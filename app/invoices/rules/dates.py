@@ -26,7 +26,13 @@ WINDOWS_ZONES = {
 
 def company_today(meta: ProviderMeta, now: datetime | None = None) -> date:
     """Today in the connected organisation's timezone (UTC when it does not say)."""
-    name = meta.organisation.timezone or "UTC"
+    return today_in(meta.organisation.timezone, now)
+
+
+def today_in(timezone: str | None, now: datetime | None = None) -> date:
+    """Today in ``timezone`` (an IANA name, or Xero's Windows-style one; UTC when unknown):
+    an invoice turns overdue at the organisation's midnight, not at ours."""
+    name = timezone or "UTC"
     try:
         zone = ZoneInfo(WINDOWS_ZONES.get(name.upper(), name))
     except (ZoneInfoNotFoundError, ValueError):

@@ -38,6 +38,8 @@ class QuickBooksProvider(QuickBooksApi):
 
     name = ProviderName.quickbooks
     display_name = "QuickBooks"
+    # CDC answers for the last 30 days only (a margin keeps us inside it).
+    changes_look_back: timedelta | None = timedelta(days=CDC_MAX_DAYS) - timedelta(hours=1)
     # A QuickBooks refusal of the company is often a user's permission, not a disconnect.
     tenant_refusal_needs_reauth = False
 

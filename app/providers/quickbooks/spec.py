@@ -8,7 +8,8 @@ from app.providers.base import Features, FieldLimits, TaxMode
 PROVIDER = "quickbooks"
 
 # quickbooks.md §12: 500 requests a minute and 10 in flight per realm.
-RATE_LIMITS = RateLimits(per_minute=500, concurrent=10)
+# quickbooks.md: 500 requests a minute, 10 a second and 10 in flight per realm.
+RATE_LIMITS = RateLimits(per_minute=500, concurrent=10, per_second=10)
 # quickbooks.md §4: queries return at most 1000 rows; §7: requestid at most 50 chars.
 MAX_RESULTS = 1000
 IDS_PER_QUERY = 100

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from app.providers.base import (
@@ -44,6 +44,8 @@ class XeroProvider(XeroApi):
 
     name = ProviderName.xero
     display_name = "Xero"
+    # If-Modified-Since reaches back as far as asked.
+    changes_look_back: timedelta | None = None
     tenant_refusal_needs_reauth = True
 
     # --- invoices -----------------------------------------------------------------------------

@@ -9,7 +9,8 @@ PROVIDER = "xero"
 API_PATH = "/api.xro/2.0"
 
 # xero.md §15: per tenant 60 calls a minute and 5 in flight (5,000 a day is Xero's to enforce).
-RATE_LIMITS = RateLimits(per_minute=60, concurrent=5)
+# xero.md: 60 calls a minute, 5,000 a day and 5 in flight per organisation.
+RATE_LIMITS = RateLimits(per_minute=60, concurrent=5, per_day=5000)
 # xero.md §10.6: pages hold 100 invoices; the IDs filter takes up to 100 ids per call.
 PAGE_SIZE = 100
 IDS_PER_CALL = 100

@@ -17,13 +17,21 @@ class PaymentError(ValueError):
     pass
 
 
+def payable_problem(invoice: dict[str, Any]) -> str | None:
+    """Why `invoice` cannot take a payment, or None when it can."""
+    if invoice["Status"] != "AUTHORISED":
+        # Xero only takes payments on approved invoices (wording UNCONFIRMED).
+        return "Payment can only be applied to an AUTHORISED invoice"
+    return None
+
+
 def apply_payment(
     state: XeroState, invoice: dict[str, Any], amount: Decimal, paid_on: str | None = None
 ) -> dict[str, Any]:
     """Record `amount` against `invoice` and save it; raises PaymentError when refused."""
-    if invoice["Status"] != "AUTHORISED":
-        # Xero only takes payments on approved invoices (wording UNCONFIRMED).
-        raise PaymentError("Payment can only be applied to an AUTHORISED invoice")
+    problem = payable_problem(invoice)
+    if problem:
+        raise PaymentError(problem)
     amount = rules.money(amount)
     due = Decimal(invoice["AmountDue"])
     if amount <= 0:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +18,7 @@ from fastapi import FastAPI
 from sandbox.app import create_sandbox_app, sandbox_of
 from sandbox.config import SandboxSettings
 from sandbox.oauth import Client
+from tests.support.sandbox import SandboxControl
 
 BASE = "http://sandbox.test"
 REDIRECT = "http://app.test/connections/quickbooks/callback"
@@ -24,6 +28,7 @@ API = f"/quickbooks/api/v3/company/{REALM}"
 TOKEN_URL = "/quickbooks/oauth/oauth2/v1/tokens/bearer"
 AUTHORIZE_URL = "/quickbooks/appcenter/connect/oauth2"
 VERIFIER = "qbo-verifier-token"
+WEBHOOK_URL = "http://app.test/webhooks/quickbooks"
 SCOPE = "com.intuit.quickbooks.accounting openid profile email"
 
 
@@ -93,6 +98,48 @@ class Qbo:
         await self.sandbox.webhooks.drain(timeout=5)
 
 
+class Deliveries:
+    """Reads the stand-in's webhook log; each call returns the events sent since the last,
+    after checking each delivery's `intuit-signature` over its raw body."""
+
+    def __init__(self, qbo: Qbo) -> None:
+        self.qbo = qbo
+        self.control = SandboxControl(qbo.http)
+        self.seen = 0
+
+    async def new_events(self) -> list[tuple[str, str, str]]:
+        """(entity, operation, id) per event; both notification shapes read alike."""
+        await self.qbo.drain()
+        log = await self.control.webhooks("quickbooks")
+        fresh, self.seen = log[self.seen :], len(log)
+        events: list[tuple[str, str, str]] = []
+        for delivery in fresh:
+            raw = delivery["body"].encode()
+            expected = base64.b64encode(
+                hmac.new(VERIFIER.encode(), raw, hashlib.sha256).digest()
+            ).decode()
+            assert hmac.compare_digest(delivery["headers"]["intuit-signature"], expected)
+            assert delivery["url"] == WEBHOOK_URL and delivery["delivered"] is True
+            assert any(r.content == raw for r in self.qbo.hooks)
+            events += _events(json.loads(raw))
+        return events
+
+
+def _events(body: Any) -> list[tuple[str, str, str]]:
+    if isinstance(body, list):  # CloudEvents: qbo.<entity>.<verb>.v1
+        out = []
+        for event in body:
+            assert event["intuitaccountid"] == REALM
+            _, entity, verb, _ = event["type"].split(".")
+            out.append((entity, verb, event["intuitentityid"]))
+        return out
+    notification = body["eventNotifications"][0]
+    assert notification["realmId"] == REALM
+    return [
+        (e["name"], e["operation"], e["id"]) for e in notification["dataChangeEvent"]["entities"]
+    ]
+
+
 def fault(response: httpx2.Response) -> dict[str, Any]:
     error: dict[str, Any] = response.json()["Fault"]["Error"][0]
     error["type"] = response.json()["Fault"]["type"]
@@ -130,7 +177,7 @@ def make_app(hooks: list[httpx2.Request], status: int = 200) -> FastAPI:
         public_url=BASE,
         quickbooks_client=CLIENT,
         quickbooks_verifier_token=VERIFIER,
-        quickbooks_webhook_url="http://app.test/webhooks/quickbooks",
+        quickbooks_webhook_url=WEBHOOK_URL,
         webhook_retry_delays=(0.01, 0.02),
     )
     return create_sandbox_app(

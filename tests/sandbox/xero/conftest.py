@@ -20,6 +20,7 @@ from sandbox.app import Sandbox, create_sandbox_app
 from sandbox.config import SandboxSettings
 from sandbox.oauth import Client
 from tests.sandbox.xero.contract import ContractRecorder
+from tests.support.sandbox import SandboxControl
 
 CLIENT_ID = "xero-test-client"
 CLIENT_SECRET = "xero-test-secret"
@@ -62,6 +63,43 @@ class Inbox:
 @pytest.fixture
 def inbox() -> Inbox:
     return Inbox()
+
+
+class Deliveries:
+    """Reads the stand-in's webhook log; each call returns the events sent since the last."""
+
+    def __init__(self, http: httpx2.AsyncClient, sandbox: Sandbox, inbox: Inbox) -> None:
+        self.http = http
+        self.control = SandboxControl(http)
+        self.sandbox = sandbox
+        self.inbox = inbox
+        self.seen = 0
+
+    async def new_events(self) -> list[tuple[str, str, str]]:
+        """(category, type, resource id) of the events delivered since the previous call."""
+        await self.http.post("/_sandbox/xero/webhooks/flush")
+        await self.sandbox.webhooks.drain(timeout=5)
+        log = await self.control.webhooks("xero")
+        fresh, self.seen = log[self.seen :], len(log)
+        events: list[tuple[str, str, str]] = []
+        for delivery in fresh:
+            raw = delivery["body"].encode()
+            expected = base64.b64encode(
+                hmac.new(WEBHOOK_KEY.encode(), raw, hashlib.sha256).digest()
+            ).decode()
+            assert hmac.compare_digest(delivery["headers"]["x-xero-signature"], expected)
+            assert delivery["url"] == WEBHOOK_URL and delivery["delivered"] is True
+            # What the receiver got is byte for byte what was signed.
+            assert any(r.content == raw for r in self.inbox.received)
+            for event in json.loads(raw)["events"]:
+                assert event["tenantId"] == NZ
+                events.append((event["eventCategory"], event["eventType"], event["resourceId"]))
+        return events
+
+
+@pytest.fixture
+def deliveries(http: httpx2.AsyncClient, sandbox_state: Sandbox, inbox: Inbox) -> Deliveries:
+    return Deliveries(http, sandbox_state, inbox)
 
 
 @pytest.fixture

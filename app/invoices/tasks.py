@@ -1,0 +1,123 @@
+"""Background work of the invoices domain: catch-up sync per connection, and the processing of
+provider webhook events (registered with the inbox in ``app/wiring.py``)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from app.connections.dependencies import tokens_of
+from app.connections.exceptions import NeedsReauth, NotConnected
+from app.connections.models import ConnectionStatus, ProviderConnection
+from app.connections.repository import ConnectionRepository
+from app.db import utcnow
+from app.invoices.flows.sync import catch_up, sync_invoices
+from app.logs import log
+from app.providers.errors import ProviderError, ProviderRateLimited
+from app.worker.outbox import enqueue
+from app.worker.registry import Defer, JobContext, job
+
+CATCH_UP = "invoices.catch_up"
+CATCH_UP_DUE = "invoices.catch_up_due"
+# A Retry-After longer than this parks the job until then instead of failing it.
+LONG_WAIT = 30.0
+
+
+async def _record_error(ctx: JobContext, connection_id: str, message: str) -> None:
+    """Sync health survives the job's rollback: written in a session of its own."""
+    async with ctx.state.sessionmaker() as session:
+        await session.execute(
+            update(ProviderConnection)
+            .where(ProviderConnection.id == connection_id)
+            .values(last_sync_error=message[:500], last_sync_error_at=utcnow())
+        )
+        await session.commit()
+
+
+@job(CATCH_UP)
+async def catch_up_connection(ctx: JobContext, connection_id: str) -> None:
+    """Catch up one connection; a connection that needs reconnecting stops syncing (its
+    reconnect banner shows) instead of being retried."""
+    if ctx.company_id is None:
+        return
+    connection = await ConnectionRepository(ctx.session, ctx.company_id).get(connection_id)
+    if connection is None or connection.status != ConnectionStatus.active.value:
+        return  # disconnected (or the company left) since the job was recorded
+    try:
+        report = await catch_up(tokens_of(ctx.state), ctx.session, connection)
+    except (NeedsReauth, NotConnected) as exc:
+        connection.last_sync_error = f"stopped: {exc.message}"[:500]
+        connection.last_sync_error_at = utcnow()
+        return
+    except ProviderRateLimited as exc:
+        await _record_error(ctx, connection_id, f"rate limited: {exc}")
+        if exc.retry_after and exc.retry_after > LONG_WAIT:
+            raise Defer(exc.retry_after, "the provider asked us to wait") from exc
+        raise
+    except ProviderError as exc:
+        await _record_error(ctx, connection_id, f"{type(exc).__name__}: {exc}")
+        raise
+    log.info(
+        "catch_up_done",
+        provider=report.provider,
+        read=report.read,
+        updated=report.updated,
+        deleted=report.deleted,
+    )
+
+
+@job(CATCH_UP_DUE)
+async def catch_up_due(ctx: JobContext) -> None:
+    """Record a catch-up for every active connection whose last sync is older than the
+    configured period; keyed per connection and period, so each runs once per period."""
+    minutes = ctx.state.settings.catch_up_minutes
+    if minutes <= 0:
+        return
+    period = timedelta(minutes=minutes)
+    now = utcnow()
+    slot = int(now.timestamp() // period.total_seconds())
+    rows = await ctx.session.execute(
+        select(
+            ProviderConnection.id, ProviderConnection.company_id, ProviderConnection.last_sync_at
+        ).where(ProviderConnection.status == ConnectionStatus.active.value)
+    )
+    for connection_id, company_id, last in rows.all():
+        if last is not None and now - last < period:
+            continue
+        await enqueue(
+            ctx.session,
+            CATCH_UP,
+            company_id=company_id,
+            key=f"catch-up:{connection_id}:{slot}",
+            connection_id=connection_id,
+        )
+
+
+async def process_provider_events(
+    ctx: JobContext, company_id: str, provider: str, resources: dict[str, list[str]]
+) -> dict[str, str]:
+    """The inbox's processor for Xero and QuickBooks events (ids only, as they come).
+
+    Invoice events re-read those invoices in one batched call. QuickBooks payment events
+    carry the payment's id, not the invoice's: one catch-up (a single CDC call) brings every
+    invoice whose balance changed.
+    """
+    tokens = tokens_of(ctx.state)
+    invoice_ids = [i for key, ids in resources.items() if key.lower() == "invoice" for i in ids]
+    payment_ids = [i for key, ids in resources.items() if key.lower() == "payment" for i in ids]
+    outcomes: dict[str, str] = {}
+    try:
+        if invoice_ids:
+            report = await sync_invoices(tokens, ctx.session, company_id, provider, invoice_ids)
+            outcomes.update(report.outcomes)
+        if payment_ids:
+            connection = await ConnectionRepository(ctx.session, company_id).live(provider)
+            if connection is None or connection.status != ConnectionStatus.active.value:
+                raise NotConnected(ctx.state.settings, provider)
+            report = await catch_up(tokens, ctx.session, connection)
+            for payment_id in payment_ids:
+                outcomes[payment_id] = f"processed: catch-up updated {report.updated} invoice(s)"
+    except (NeedsReauth, NotConnected) as exc:
+        return {i: f"ignored: {exc.message}" for i in invoice_ids + payment_ids}
+    return outcomes
