@@ -22,6 +22,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import httpx2
+import redis.asyncio as redis
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
@@ -79,7 +80,10 @@ def child_env(s: Settings) -> dict[str, str]:
 class World:
     """Sandbox and app processes over one database; ``db`` and ``store`` reach both directly."""
 
-    def __init__(self, var_dir: Path, redis_url: str | None = None) -> None:
+    def __init__(
+        self, var_dir: Path, redis_url: str | None = None, env: dict[str, str] | None = None
+    ) -> None:
+        """``env``: more settings for the app process (e.g. WORKER_IN_APP)."""
         ports = {"app": free_port(), "sandbox": free_port()}
         extra: dict[str, Any] = {}
         if redis_url:
@@ -99,7 +103,7 @@ class World:
         keyring.configure(self.settings.token_key_list)
         self.app_url = self.settings.public_url
         self.sandbox_url = self.settings.sandbox_url or ""
-        env = child_env(self.settings)
+        env = {**child_env(self.settings), **(env or {})}
         self.sandbox_db = var_dir / "sandbox.db"
         self.sandbox = SandboxProcess(
             self.sandbox_db,
@@ -111,6 +115,7 @@ class World:
             ],
         )  # fmt: skip
         self.app_port = ports["app"]
+        self.var_dir = var_dir
         self.env = env
         self.app_process: subprocess.Popen[bytes] | None = None
         self.engine = create_engine(self.settings)
@@ -125,7 +130,11 @@ class World:
             sys.executable, "-m", "app.cli", "serve", "--port", str(self.app_port),
         ]  # fmt: skip
         env = dict(os.environ, PYTHONPATH=str(ROOT), **self.env)
-        self.app_process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+        # Its errors go to a file the benchmark reads (``app_errors``), not over the report.
+        self.app_log = open(self.var_dir / "app.log", "wb")  # noqa: SIM115 - closed on exit
+        self.app_process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self.app_log
+        )
         deadline = time.monotonic() + 60
         async with httpx2.AsyncClient() as http:
             while True:
@@ -148,14 +157,32 @@ class World:
                 self.app_process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.app_process.kill()
+        self.app_log.close()
         self.sandbox.__exit__(None, None, None)
+        if self.settings.redis_url:
+            await forget_queue(self.settings.redis_url, self.settings.job_queue)
         if self.store is not None:
             self.store.close()
         await self.engine.dispose()
 
+    def app_errors(self, text: str) -> int:
+        """How many times ``text`` appears in the app process's error output so far."""
+        return (self.var_dir / "app.log").read_text(errors="replace").count(text)
+
     def state(self, http: httpx2.AsyncClient) -> Any:
         """A process state as ``tokens_of`` expects it, over this process's own sessions."""
         return SimpleNamespace(settings=self.settings, sessionmaker=self.db, http=http)
+
+
+async def forget_queue(url: str, queue: str) -> None:
+    """Delete this run's Redis stream (and its group), so runs leave nothing behind."""
+    client = redis.from_url(url)
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{queue}*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
 
 
 class Setup:
