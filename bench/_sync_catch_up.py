@@ -63,11 +63,9 @@ async def catch_up_calls(
         wall = time.perf_counter() - started
     log = (await sandbox.get("/_sandbox/requests", params={"path": f"/{provider}/"})).json()
     api = [r for r in log if "/api/" in r["path"]]
-    pages = [r for r in api if "page=" in (r.get("query") or "")]
     return {
         "calls": len(api),
         "other": len(log) - len(api),
-        "pages": len(pages),
         "read": report.read,
         "updated": report.updated,
         "wall": wall,
@@ -77,8 +75,9 @@ async def catch_up_calls(
 def print_calls(provider: str, changed: int, r: dict[str, Any]) -> None:
     target = math.ceil(changed / 100) if provider == "xero" else 1
     note = ""
-    if provider == "xero" and changed % 100 == 0:
-        note = f" (the last page, page {r['calls']}, came back empty)"
+    if provider == "xero" and r["calls"] == target + 1 and r["read"] == changed:
+        # Every change was read in ``target`` full pages: the one more asked for was empty.
+        note = f" (+1: page {r['calls']} was asked for and came back empty)"
     print(
         f"  {provider:<10} {changed:>5} changed: {r['calls']:>3} API calls (target {target})"
         f"{note}; read {r['read']}, updated {r['updated']}, other calls {r['other']}, "

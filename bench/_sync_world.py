@@ -81,16 +81,21 @@ class World:
     """Sandbox and app processes over one database; ``db`` and ``store`` reach both directly."""
 
     def __init__(
-        self, var_dir: Path, redis_url: str | None = None, env: dict[str, str] | None = None
+        self,
+        var_dir: Path,
+        redis_url: str | None = None,
+        env: dict[str, str] | None = None,
+        database_url: str | None = None,
     ) -> None:
-        """``env``: more settings for the app process (e.g. WORKER_IN_APP)."""
+        """``env``: more settings for the app process (e.g. WORKER_IN_APP); ``database_url``:
+        an empty database to use instead of a new SQLite file in ``var_dir``."""
         ports = {"app": free_port(), "sandbox": free_port()}
         extra: dict[str, Any] = {}
         if redis_url:
             extra = {"redis_url": redis_url, "job_queue": f"bench-sync:{uuid.uuid4().hex[:12]}"}
         self.settings = load_settings(
             app_env="test",
-            database_url=sqlite_url(var_dir),
+            database_url=database_url or sqlite_url(var_dir),
             var_dir=var_dir,
             public_url=f"http://127.0.0.1:{ports['app']}",
             sandbox_url=f"http://127.0.0.1:{ports['sandbox']}",

@@ -9,7 +9,8 @@ at start and end:
 1. webhook-to-visible latency p50/p95: N payments made in the stand-ins (Xero and QuickBooks),
    each timed from the payment request's return to the moment our deal_invoice row shows it;
    jobs in-process, then through Redis (REDIS_URL, a queue of its own) when Redis answers;
-2. events per second the inbox stores: signed Xero deliveries at concurrency 20;
+2. events per second the inbox stores: signed Xero deliveries at concurrency 20, on SQLite
+   and (when a server answers) PostgreSQL, with the jobs processed elsewhere and in the app;
 3. provider calls per catch-up for 1, 100 and 1,000 changed invoices;
 4. wall time and 429 answers for catching up many connections through the job machinery.
 
@@ -53,6 +54,11 @@ from app.tenants.models import Company  # noqa: E402
 from app.webhooks.models import WebhookEvent  # noqa: E402
 from bench._sync_catch_up import catch_up_calls, many_catch_ups, print_calls  # noqa: E402
 from bench._sync_world import Setup, World  # noqa: E402
+from tests.support.database import (  # noqa: E402
+    create_postgres_database,
+    drop_postgres_database,
+    empty_all_tables,
+)
 
 PAYMENT_PATHS = {"xero": "/_sandbox/xero/payments", "quickbooks": "/_sandbox/quickbooks/payments"}
 
@@ -255,10 +261,10 @@ async def in_process(var_dir: Path, args: argparse.Namespace) -> None:
 
 
 async def inbox(args: argparse.Namespace) -> None:
-    """Part 2, in worlds of its own: its 5,000 stored events and their jobs must not weigh on
-    the other parts, nor theirs on it."""
+    """Part 2, in worlds of its own: its stored events and their jobs must not weigh on the
+    other parts, nor theirs on it. SQLite, then PostgreSQL when a server answers."""
     print(f"2. Inbox: {args.events} events, signed Xero deliveries of 10 at concurrency 20:")
-    variants = [("jobs run in the app", None, {})]
+    variants: list[tuple[str, str | None, dict[str, str]]] = [("jobs run in the app", None, {})]
     if args.redis_why:
         print(f"  (processing elsewhere skipped: {args.redis_why})")
     else:
@@ -267,14 +273,31 @@ async def inbox(args: argparse.Namespace) -> None:
     for label, redis_url, env in variants:
         with tempfile.TemporaryDirectory() as tmp:
             async with World(Path(tmp), redis_url, env) as world:
-                r = await inbox_rate(world, args.events)
-        print(
-            f"  {label:<21} {r['stored']} stored in {r['wall']:.2f} s = "
-            f"{r['stored'] / r['wall']:.0f} events/s (target >= 500);\n"
-            f"  {'':<21} {r['refused']} deliveries failed ({r['locked']} 'database is locked' "
-            "errors in the app's log); "
-            f"{r['processed']} processed meanwhile (no-ops: not our invoices)"
-        )
+                print_inbox(f"SQLite {label}", await inbox_rate(world, args.events))
+    if args.skip_postgres:
+        return
+    try:
+        url = await create_postgres_database(args.postgres_url)
+    except Exception as exc:  # no server: say so and stop
+        print(f"  PostgreSQL skipped: {exc}")
+        return
+    try:
+        for label, redis_url, env in variants:
+            with tempfile.TemporaryDirectory() as tmp:
+                async with World(Path(tmp), redis_url, env, url) as world:
+                    print_inbox(f"PostgreSQL {label}", await inbox_rate(world, args.events))
+                await empty_all_tables(world.engine)
+    finally:
+        await drop_postgres_database(url)
+
+
+def print_inbox(label: str, r: dict[str, Any]) -> None:
+    print(
+        f"  {label:<32} {r['stored']} stored in {r['wall']:.2f} s = "
+        f"{r['stored'] / r['wall']:.0f} events/s (target >= 500);\n"
+        f"  {'':<32} {r['refused']} deliveries failed ({r['locked']} 'database is locked' "
+        f"errors in the app's log); {r['processed']} processed meanwhile (no-ops: not ours)"
+    )
 
 
 async def main() -> None:
@@ -284,6 +307,13 @@ async def main() -> None:
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--connections", type=int, default=1000)
     parser.add_argument("--deadline", type=float, default=180.0, help="seconds for part 4")
+    parser.add_argument("--skip-postgres", action="store_true", help="part 2 on SQLite only")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get(
+            "BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+        ),
+    )
     parser.add_argument(
         "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
     )
