@@ -32,7 +32,7 @@ from app.connections.models import ProviderConnection
 from app.db import create_engine, create_sessionmaker
 from app.invoices.models import DealInvoice
 from app.kit.crypto import keyring
-from bench._support import SandboxProcess
+from bench._support import SandboxProcess, app_env
 from bench.create_invoice import connect, install, link_everything, reviewed
 from sandbox.quickbooks.clocktime import qbo_time
 from sandbox.store import Store
@@ -51,24 +51,10 @@ TOKEN_KEYS = Fernet.generate_key().decode()
 def child_env(s: Settings) -> dict[str, str]:
     """The settings a child process needs to be this app (or to register exactly this app)."""
     env = {
-        "APP_ENV": "test",
+        **app_env(s),
         "DATABASE_URL": s.database_url,
-        "PUBLIC_URL": s.public_url,
-        "SANDBOX_URL": s.sandbox_url or "",
-        "VAR_DIR": str(s.var_dir),
-        "SECRET_KEY": s.secret_key,
-        "TOKEN_KEYS": s.token_keys,
-        "PIPEDRIVE_CLIENT_ID": s.pipedrive.client_id,
-        "PIPEDRIVE_CLIENT_SECRET": s.pipedrive.client_secret,
-        "XERO_CLIENT_ID": s.xero.client_id,
-        "XERO_CLIENT_SECRET": s.xero.client_secret,
-        "XERO_WEBHOOK_KEY": s.xero.webhook_key,
-        "QUICKBOOKS_CLIENT_ID": s.quickbooks.client_id,
-        "QUICKBOOKS_CLIENT_SECRET": s.quickbooks.client_secret,
-        "QUICKBOOKS_WEBHOOK_VERIFIER_TOKEN": s.quickbooks.webhook_verifier_token,
         # No periodic catch-up: its reads would mix with the ones counted here.
         "CATCH_UP_MINUTES": "0",
-        "LOG_LEVEL": "ERROR",
         "LOG_FORMAT": "console",
     }
     if s.redis_url:
