@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx2
 import uvicorn
 
+from app.config import Settings
 from sandbox.app import create_sandbox_app
 from sandbox.config import SandboxSettings
 from sandbox.oauth import Client
@@ -40,6 +41,28 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def app_env(s: Settings) -> dict[str, str]:
+    """The environment that makes a child process (`invoicing serve`, `invoicing sandbox`)
+    this app, or the stand-ins registering exactly this app: its URLs, keys and clients."""
+    return {
+        "APP_ENV": "test",
+        "PUBLIC_URL": s.public_url,
+        "SANDBOX_URL": s.sandbox_url or "",
+        "VAR_DIR": str(s.var_dir),
+        "SECRET_KEY": s.secret_key,
+        "TOKEN_KEYS": s.token_keys,
+        "PIPEDRIVE_CLIENT_ID": s.pipedrive.client_id,
+        "PIPEDRIVE_CLIENT_SECRET": s.pipedrive.client_secret,
+        "XERO_CLIENT_ID": s.xero.client_id,
+        "XERO_CLIENT_SECRET": s.xero.client_secret,
+        "XERO_WEBHOOK_KEY": s.xero.webhook_key,
+        "QUICKBOOKS_CLIENT_ID": s.quickbooks.client_id,
+        "QUICKBOOKS_CLIENT_SECRET": s.quickbooks.client_secret,
+        "QUICKBOOKS_WEBHOOK_VERIFIER_TOKEN": s.quickbooks.webhook_verifier_token,
+        "LOG_LEVEL": "ERROR",
+    }
 
 
 def sandbox_settings(port: int, db_path: str | Path) -> SandboxSettings:

@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 from app.cli import migrate  # noqa: E402
 from app.config import load_settings  # noqa: E402
 from app.main import create_app  # noqa: E402
-from bench._support import SandboxProcess  # noqa: E402
+from bench._support import SandboxProcess, app_env  # noqa: E402
 from tests.support.database import (  # noqa: E402
     create_postgres_database,
     drop_postgres_database,
@@ -78,24 +78,7 @@ class World:
         """The stand-ins in a process of their own, so that their CPU time never competes with
         the app's for one interpreter lock (which would inflate both sides' timings). The
         child gets this app's client credentials, so it registers exactly this app."""
-        s = self.settings
-        env = {
-            "APP_ENV": "test",
-            "PUBLIC_URL": s.public_url,
-            "SANDBOX_URL": s.sandbox_url or "",
-            "VAR_DIR": str(s.var_dir),
-            "SECRET_KEY": s.secret_key,
-            "TOKEN_KEYS": s.token_keys,
-            "PIPEDRIVE_CLIENT_ID": s.pipedrive.client_id,
-            "PIPEDRIVE_CLIENT_SECRET": s.pipedrive.client_secret,
-            "XERO_CLIENT_ID": s.xero.client_id,
-            "XERO_CLIENT_SECRET": s.xero.client_secret,
-            "XERO_WEBHOOK_KEY": s.xero.webhook_key,
-            "QUICKBOOKS_CLIENT_ID": s.quickbooks.client_id,
-            "QUICKBOOKS_CLIENT_SECRET": s.quickbooks.client_secret,
-            "QUICKBOOKS_WEBHOOK_VERIFIER_TOKEN": s.quickbooks.webhook_verifier_token,
-            "LOG_LEVEL": "ERROR",
-        }
+        env = app_env(self.settings)
         # The app has no webhook inbox yet: deliveries would only add 404s and their retries
         # to the load being measured.
         command = [
