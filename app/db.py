@@ -121,13 +121,17 @@ async def session_scope(
 
 
 def insert_ignoring_conflicts(
-    session: AsyncSession, table: Any, values: dict[str, Any], conflict: Sequence[str]
+    session: AsyncSession,
+    table: Any,
+    values: dict[str, Any] | list[dict[str, Any]],
+    conflict: Sequence[str],
 ) -> Any:
-    """``INSERT ... ON CONFLICT (conflict) DO NOTHING`` on SQLite and PostgreSQL alike.
+    """``INSERT ... ON CONFLICT (conflict) DO NOTHING`` on SQLite and PostgreSQL alike, for one
+    row (a dict) or many (a list).
 
     Used where a unique key is the deduplication (webhook events, keyed jobs): the loser of a
     race inserts nothing instead of failing its transaction.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        return pg_insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict)
-    return sqlite_insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict)
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    # A list inserts many rows in one statement; add ``.returning(...)`` to learn which went in.
+    return insert(table).values(values).on_conflict_do_nothing(index_elements=conflict)

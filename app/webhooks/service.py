@@ -9,7 +9,8 @@ from __future__ import annotations
 import base64
 import hmac
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +27,8 @@ from app.webhooks.schemas import Inbound, Receipt
 from app.worker.outbox import enqueue
 
 PROCESS_JOB = "webhooks.process"
+# Events one processing job takes at once (Xero reads 100 invoices per call).
+BATCH_SIZE = 100
 
 
 def check_hmac(raw: bytes, signature: str | None, key: str) -> None:
@@ -82,56 +85,63 @@ async def companies_of(
     return await _provider_tenants(session, source, tenants)
 
 
+def _row(event: Inbound, source: str, company_id: str, now: datetime) -> dict[str, Any]:
+    return {
+        "id": new_uuid(),
+        "company_id": company_id,
+        "source": source,
+        "dedupe_key": event.stored_key,
+        "tenant_id": event.tenant_id[:64],
+        "category": event.category[:40],
+        "action": event.action[:40],
+        "resource_id": event.resource_id[:64],
+        "occurred_at": event.occurred_at,
+        "received_at": now,
+        "payload": event.payload,
+        "status": EventStatus.received.value,
+        "outcome": "",
+    }
+
+
 async def store(session: AsyncSession, source: str, events: Sequence[Inbound]) -> Receipt:
-    """Store each new event and record its job, in the caller's transaction."""
+    """Store each new event and record the jobs that process them, in the caller's
+    transaction: one statement for the events, one job per company and 100 new events (a job
+    processes up to 100 waiting events of its company at once)."""
     companies = await companies_of(session, source, events)
-    stored = duplicates = dropped = 0
     now = utcnow()
+    rows = []
     for event in events:
         company_id = companies.get(event.tenant_id)
         if company_id is None:
             # Unknown or uninstalled tenant: answered 2xx so the sender does not disable the
             # webhook for everyone, and dropped.
-            dropped += 1
             log.info(
                 "webhook_dropped", source=source, tenant=event.tenant_id, reason="unknown tenant"
             )
             continue
-        event_id = new_uuid()
-        values = {
-            "id": event_id,
-            "company_id": company_id,
-            "source": source,
-            "dedupe_key": event.stored_key,
-            "tenant_id": event.tenant_id[:64],
-            "category": event.category[:40],
-            "action": event.action[:40],
-            "resource_id": event.resource_id[:64],
-            "occurred_at": event.occurred_at,
-            "received_at": now,
-            "payload": event.payload,
-            "status": EventStatus.received.value,
-            "outcome": "",
-        }
+        rows.append(_row(event, source, company_id, now))
+    stored: dict[str, list[str]] = {}
+    if rows:
+        table = WebhookEvent.__table__
         result = await session.execute(
-            insert_ignoring_conflicts(
-                session, WebhookEvent.__table__, values, ["source", "dedupe_key"]
+            insert_ignoring_conflicts(session, table, rows, ["source", "dedupe_key"]).returning(
+                table.c.id, table.c.company_id
             )
         )
-        if not getattr(result, "rowcount", 0):
-            duplicates += 1
-            continue
-        stored += 1
-        await enqueue(session, PROCESS_JOB, company_id=company_id, event_id=event_id)
-    log.info(
-        "webhook_received",
-        source=source,
-        events=len(events),
-        stored=stored,
-        duplicates=duplicates,
-        dropped=dropped,
+        for event_id, company_id in result.all():
+            stored.setdefault(company_id, []).append(event_id)
+    for company_id, ids in stored.items():
+        for first in ids[::BATCH_SIZE]:
+            await enqueue(session, PROCESS_JOB, company_id=company_id, event_id=first)
+    kept = sum(len(ids) for ids in stored.values())
+    receipt = Receipt(
+        received=len(events),
+        stored=kept,
+        duplicates=len(rows) - kept,
+        dropped=len(events) - len(rows),
     )
-    return Receipt(received=len(events), stored=stored, duplicates=duplicates, dropped=dropped)
+    log.info("webhook_received", source=source, **receipt.model_dump())
+    return receipt
 
 
 async def forget_old(session: AsyncSession, settings: Settings) -> int:

@@ -14,11 +14,11 @@ from sqlalchemy import select, update
 
 from app.db import utcnow
 from app.webhooks.models import EventStatus, WebhookEvent
-from app.webhooks.service import PROCESS_JOB, forget_old
+from app.webhooks.service import BATCH_SIZE, PROCESS_JOB, forget_old
 from app.worker.registry import JobContext, job
 from app.worker.schedule import every
 
-BATCH = 100
+BATCH = BATCH_SIZE
 
 # (ctx, company_id, source, {category: [resource ids]}) → {resource id: outcome}. An outcome
 # starting with "ignored" marks the event ignored; anything else, processed.

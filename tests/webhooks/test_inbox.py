@@ -280,3 +280,15 @@ async def test_admins_see_their_own_company_events_only(
     ).status_code == 403
     bad = await client.get("/api/v1/webhooks/events?limit=0", headers=auth_headers(admin))
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "limit"
+
+
+async def test_a_delivery_of_many_events_is_stored_in_one_go_with_one_job_per_hundred(
+    client: Any, settings: Any, sessionmaker: Any, make_user: Any
+) -> None:
+    user = await make_user()
+    tenant = str(uuid.uuid4())
+    await connect(sessionmaker, user, "xero", tenant)
+    ids = [(str(uuid.uuid4()), "2026-12-04T10:00:00.000") for _ in range(150)]
+    assert (await post_xero(client, settings, xero_body(tenant, *ids))).status_code == 200
+    assert await count(sessionmaker, WebhookEvent) == 150
+    assert await count(sessionmaker, Job, Job.name == "webhooks.process") == 2

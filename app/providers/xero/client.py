@@ -143,7 +143,10 @@ class XeroProvider(XeroApi):
             )
             batch = data.get("Invoices") or []
             invoices.extend(mapping.invoice_from_json(i) for i in batch)
-            if len(batch) < PAGE_SIZE:
+            page_count = (data.get("pagination") or {}).get("pageCount")
+            # A full page may be the last: the pagination block says so, which spares a call
+            # for an empty page when the changes are an exact multiple of 100.
+            if len(batch) < PAGE_SIZE or (page_count is not None and page >= int(page_count)):
                 break
         return ChangeSet(
             invoices=tuple(i for i in invoices if i.status != "DELETED"),
