@@ -9,12 +9,11 @@ import tempfile
 from pathlib import Path
 
 import asyncpg
-from sqlalchemy import and_, delete, func, or_, select, text
+from sqlalchemy import delete, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.db import Base, utcnow
-from app.worker.models import Job, JobStatus
+from app.db import Base
 
 POSTGRES_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
@@ -70,7 +69,7 @@ async def empty_all_tables(engine: AsyncEngine) -> None:
     import app.models  # noqa: F401
 
     if engine.dialect.name == "postgresql":
-        await settle_jobs(engine)
+        await settle(engine)
     async with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
@@ -81,17 +80,18 @@ async def empty_all_tables(engine: AsyncEngine) -> None:
                 await conn.execute(delete(table))
 
 
-async def settle_jobs(engine: AsyncEngine, timeout: float = 3.0) -> None:
-    """Give jobs that are running or due (an install's webhook registration, say) a moment to
-    finish: on PostgreSQL a job's open transaction and TRUNCATE's table locks deadlock."""
-    busy = or_(
-        Job.status == JobStatus.running.value,
-        and_(Job.status == JobStatus.pending.value, Job.run_after <= utcnow()),
+async def settle(engine: AsyncEngine, timeout: float = 3.0) -> None:
+    """Give work still in flight (an install's webhook registration job, a webhook being
+    stored) a moment to finish: on PostgreSQL another open transaction and TRUNCATE's table
+    locks can deadlock. Bounded: a stuck transaction only delays the TRUNCATE."""
+    busy = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction')"
     )
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:
         async with engine.connect() as conn:
-            if not await conn.scalar(select(func.count()).select_from(Job).where(busy)):
+            if not await conn.scalar(busy):
                 return
         await asyncio.sleep(0.05)
