@@ -117,7 +117,9 @@
     var busy = false;
     function tick() {
       var version = document.getElementById("list-version");
-      if (busy || document.hidden || !version) { return; }
+      var list = document.getElementById("invoice-list");
+      // A reload already under way brings the newest list: no second one on top of it.
+      if (busy || document.hidden || !version || (list && list.classList.contains("htmx-request"))) { return; }
       busy = true;
       var meta = document.querySelector('meta[name="session-token"]');
       var headers = meta ? { "X-Session-Token": meta.getAttribute("content") } : {};

@@ -124,9 +124,10 @@ async def test_a_xero_payment_reaches_the_api_through_the_webhook_and_the_worker
             )
         ).all()
     assert any(e.outcome == "updated: PAID" for e in events), [e.outcome for e in events]
-    # Deliveries were signed and accepted (a 401 would have been retried and logged).
+    # Deliveries were signed and accepted: none was refused (one may still be in flight).
     deliveries = await sandbox.webhooks("xero")
-    assert deliveries and all(d["delivered"] for d in deliveries)
+    assert any(d["delivered"] for d in deliveries)
+    assert all(a.get("status") in (None, 200) for d in deliveries for a in d["attempts"])
 
 
 async def test_a_quickbooks_part_payment_shows_partially_paid(
