@@ -18,8 +18,9 @@ from app.tenants.dependencies import CurrentAdmin
 from app.web import DbSession, SettingsDep
 from app.webhooks.models import WebhookEvent
 from app.webhooks.parsing import pipedrive_events, quickbooks_events, xero_events
-from app.webhooks.schemas import EventOut
+from app.webhooks.schemas import EventOut, JobOut
 from app.webhooks.service import check_basic, check_hmac, store
+from app.worker.models import Job
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 api = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
@@ -54,6 +55,22 @@ async def pipedrive_webhook(
     raw = await request.body()
     await store(session, "pipedrive", pipedrive_events(raw))
     return Response(status_code=200)
+
+
+@api.get("/jobs", response_model=list[JobOut])
+async def recent_jobs(
+    admin: CurrentAdmin,
+    session: DbSession,
+    status: Annotated[str | None, Query(pattern="^(pending|running|done|parked)$")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> list[JobOut]:
+    """The company's background jobs, newest first (admins; for support). ``status=parked``
+    lists the ones that kept failing and are no longer retried, with their last error."""
+    query = select(Job).where(Job.company_id == admin.company_id)
+    if status:
+        query = query.where(Job.status == status)
+    rows = await session.scalars(query.order_by(Job.created_at.desc()).limit(limit))
+    return [JobOut.model_validate(row, from_attributes=True) for row in rows]
 
 
 @api.get("/events", response_model=list[EventOut])

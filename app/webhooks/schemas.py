@@ -45,6 +45,20 @@ class EventOut(BaseModel):
     processed_at: datetime | None
 
 
+class JobOut(BaseModel):
+    """A background job as support sees it: what it is, where it stands, its last error."""
+
+    id: str
+    name: str
+    status: str
+    attempts: int
+    max_attempts: int
+    run_after: datetime
+    last_error: str
+    created_at: datetime
+    finished_at: datetime | None
+
+
 class Receipt(BaseModel):
     received: int
     stored: int

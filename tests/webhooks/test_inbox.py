@@ -292,3 +292,34 @@ async def test_a_delivery_of_many_events_is_stored_in_one_go_with_one_job_per_hu
     assert (await post_xero(client, settings, xero_body(tenant, *ids))).status_code == 200
     assert await count(sessionmaker, WebhookEvent) == 150
     assert await count(sessionmaker, Job, Job.name == "webhooks.process") == 2
+
+
+async def test_admins_see_their_company_s_parked_jobs_with_the_last_error(
+    client: Any, sessionmaker: Any, make_user: Any, auth_headers: Any
+) -> None:
+    admin = await make_user(pipedrive_company_id=1001)
+    stranger = await make_user(pipedrive_company_id=1002, pipedrive_user_id=9)
+    async with sessionmaker() as session:
+        session.add(
+            Job(
+                company_id=admin.company_id,
+                name="invoices.catch_up",
+                args={"connection_id": "c"},
+                status="parked",
+                attempts=8,
+                last_error="ProviderUnavailable: Xero answered 503",
+            )
+        )
+        await session.commit()
+    mine = await client.get(
+        "/api/v1/webhooks/jobs", params={"status": "parked"}, headers=auth_headers(admin)
+    )
+    assert mine.status_code == 200
+    [job] = mine.json()
+    assert job["attempts"] == 8 and "503" in job["last_error"]
+    theirs = await client.get("/api/v1/webhooks/jobs", headers=auth_headers(stranger))
+    assert theirs.json() == []
+    bad = await client.get(
+        "/api/v1/webhooks/jobs", params={"status": "lost"}, headers=auth_headers(admin)
+    )
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "status"
