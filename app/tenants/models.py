@@ -43,9 +43,11 @@ class CrmUser(TimestampMixin, Base):
 
 
 class AuditEvent(Base):
-    """An audit line that outlives its company: counts and ids only, never customer data.
+    """An audit line: counts and ids only, never customer data.
 
-    No foreign key to ``company`` on purpose, so that the line recording a purge survives it.
+    A company's lines go with it when it is purged; what survives is one anonymous
+    ``company.purged`` line (no ids, counts only), which is why there is no foreign key to
+    ``company``.
     """
 
     __tablename__ = "audit_event"

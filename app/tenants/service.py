@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, delete
+from sqlalchemy import Table, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
@@ -55,9 +55,6 @@ BeforePurgeHook = Callable[[AsyncSession, Company], Awaitable[None]]
 
 _before_purge: dict[str, BeforePurgeHook] = {}
 
-# Tables that keep rows with a company_id on purpose: the audit trail must outlive the company.
-PURGE_EXEMPT = frozenset({"audit_event"})
-
 
 def register_before_purge(name: str, hook: BeforePurgeHook) -> None:
     """Run ``hook(session, company)`` before a company's data is deleted.
@@ -84,7 +81,7 @@ def company_tables() -> list[Table]:
     return [
         table
         for table in reversed(Base.metadata.sorted_tables)
-        if "company_id" in table.c and table.name not in PURGE_EXEMPT and table.name != "company"
+        if "company_id" in table.c and table.name != "company"
     ]
 
 
@@ -109,23 +106,25 @@ def audit(
     return event
 
 
-async def purge_company(
-    session: AsyncSession, company: Company, *, actor_user_id: str | None = None
-) -> dict[str, int]:
-    """Delete every row of the company in every table, then the company, in the caller's
-    transaction; returns the deleted row count per table and writes the audit line."""
-    failures: list[str] = []
-    for name, hook in list(_before_purge.items()):
-        try:
-            await hook(session, company)
-        except Exception as exc:  # recorded, and the deletion goes on (see above)
-            log.warning("before_purge_hook_failed", hook=name, error=type(exc).__name__)
-            failures.append(name)
+async def purge_company(session: AsyncSession, company: Company) -> dict[str, int]:
+    """Delete every row of the company in every table, its audit trail included, then the
+    company, in the caller's transaction; returns the deleted row count per table.
+
+    What remains is one anonymous ``company.purged`` audit line: no company, user or Pipedrive
+    id, only the per-table counts and the hooks that ran or failed (docs/pipedrive-app.md).
+    """
+    failures = await _run_before_purge_hooks(session, company)
     await session.flush()
+    user_ids = list(
+        (await session.execute(select(CrmUser.id).where(CrmUser.company_id == company.id)))
+        .scalars()
+        .all()
+    )
     counts: dict[str, int] = {}
     for table in company_tables():
         result = await session.execute(delete(table).where(table.c.company_id == company.id))
         counts[table.name] = int(getattr(result, "rowcount", 0) or 0)
+    counts["audit_event"] += await _forget_unscoped_audit(session, company, user_ids)
     result = await session.execute(delete(Company).where(Company.id == company.id))
     counts["company"] = int(getattr(result, "rowcount", 0) or 0)
     # The identity map still holds the deleted rows; drop them so nothing writes them back.
@@ -133,13 +132,30 @@ async def purge_company(
     details: dict[str, Any] = {"deleted": counts, "hooks": sorted(_before_purge)}
     if failures:
         details["failed_hooks"] = failures
-    audit(
-        session,
-        "company.purged",
-        company_id=company.id,
-        pipedrive_company_id=company.pipedrive_company_id,
-        actor_user_id=actor_user_id,
-        details=details,
-    )
-    log.info("company_purged", company_id=company.id, rows=sum(counts.values()))
+    audit(session, "company.purged", company_id=None, pipedrive_company_id=None, details=details)
+    log.info("company_purged", rows=sum(counts.values()))
     return counts
+
+
+async def _run_before_purge_hooks(session: AsyncSession, company: Company) -> list[str]:
+    """Run every hook; return the names of those that failed (see register_before_purge)."""
+    failures: list[str] = []
+    for name, hook in list(_before_purge.items()):
+        try:
+            await hook(session, company)
+        except Exception as exc:  # recorded, and the deletion goes on (see above)
+            log.warning("before_purge_hook_failed", hook=name, error=type(exc).__name__)
+            failures.append(name)
+    return failures
+
+
+async def _forget_unscoped_audit(
+    session: AsyncSession, company: Company, user_ids: list[str]
+) -> int:
+    """Audit lines that name the company only by its Pipedrive id or one of its users (no
+    ``company_id``, which the table walk already covered)."""
+    naming = [AuditEvent.pipedrive_company_id == company.pipedrive_company_id]
+    if user_ids:
+        naming.append(AuditEvent.actor_user_id.in_(user_ids))
+    result = await session.execute(delete(AuditEvent).where(or_(*naming)))
+    return int(getattr(result, "rowcount", 0) or 0)

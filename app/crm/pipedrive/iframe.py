@@ -25,10 +25,13 @@ from app.errors import Forbidden, Unauthorized
 from app.tenants.models import Company, CrmUser
 from app.tenants.service import issue_session_token
 
-# Pipedrive's claim set is UNCONFIRMED beyond the ids; when ``iat`` is present we refuse tokens
-# older than this even if they carry no ``exp`` (SDK tokens live 5 minutes; iframe-load tokens
-# are minted per page load).
+# Every token must say when it was issued and when it expires: a signed token without them
+# would be valid forever to anyone who copied it. Pipedrive's full claim set is UNCONFIRMED
+# beyond the ids (reference §3.1); its SDK tokens live 5 minutes and iframe-load tokens are
+# minted per page load, so we also cap the age from ``iat`` in case ``exp`` is generous.
+REQUIRED_TIME_CLAIMS = ("iat", "exp")
 MAX_TOKEN_AGE_SECONDS = 3600
+# Clock skew we forgive between Pipedrive's clock and ours, both ways.
 CLOCK_LEEWAY_SECONDS = 60
 
 
@@ -49,40 +52,60 @@ def _claim_int(claims: dict[str, Any], *names: str) -> int:
     raise Unauthorized(f"the Pipedrive token has no {names[0]} claim")
 
 
-def verify_pipedrive_jwt(settings: Settings, token: str) -> PipedriveIdentity:
-    """Check signature (HS256 only), expiry and age; return the user and company ids."""
-    secret = settings.pipedrive.jwt_secret or settings.pipedrive.client_secret
-    if not secret:
-        raise Unauthorized("Pipedrive sign-in is not configured (no JWT secret)")
+def _claim_time(claims: dict[str, Any], name: str) -> float:
+    value = claims.get(name)
+    if value is None:
+        raise Unauthorized(
+            f"the Pipedrive token has no {name} claim, so it would never expire; reload the page"
+        )
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Unauthorized(f"the Pipedrive token's {name} claim is not a time")
+    return float(value)
+
+
+def check_token_times(claims: dict[str, Any], now: float | None = None) -> None:
+    """``iat`` and ``exp`` are required; ``iat`` may be at most CLOCK_LEEWAY_SECONDS ahead of
+    our clock, ``exp`` at most that far behind, and the token at most MAX_TOKEN_AGE_SECONDS
+    old."""
+    issued, expires = (_claim_time(claims, name) for name in REQUIRED_TIME_CLAIMS)
+    now = time.time() if now is None else now
+    if issued - now > CLOCK_LEEWAY_SECONDS:
+        raise Unauthorized("the Pipedrive token was issued in the future; check the clock")
+    if now - expires > CLOCK_LEEWAY_SECONDS:
+        raise Unauthorized("the Pipedrive token has expired; reload the page")
+    if now - issued > MAX_TOKEN_AGE_SECONDS:
+        raise Unauthorized("the Pipedrive token is too old; reload the page")
+
+
+def _decode(secret: str, token: str) -> dict[str, Any]:
     with warnings.catch_warnings():
         # The secret is Pipedrive's (or the operator's); its length is not ours to choose.
         warnings.simplefilter("ignore")
         key = OctKey.import_key(secret)
         try:
-            decoded = jwt.decode(token, key, algorithms=["HS256"])
+            return dict(jwt.decode(token, key, algorithms=["HS256"]).claims)
         except jose_errors.BadSignatureError as exc:
             raise Unauthorized("the Pipedrive token's signature is invalid") from exc
         except jose_errors.UnsupportedAlgorithmError as exc:
             raise Unauthorized("the Pipedrive token is not signed with HS256") from exc
         except (jose_errors.JoseError, ValueError) as exc:
             raise Unauthorized("the Pipedrive token is malformed") from exc
-    claims = decoded.claims
+
+
+def verify_pipedrive_jwt(settings: Settings, token: str) -> PipedriveIdentity:
+    """Check signature (HS256 only), ``iat``/``exp`` and age; return the user and company ids."""
+    secret = settings.pipedrive.jwt_secret or settings.pipedrive.client_secret
+    if not secret:
+        raise Unauthorized("Pipedrive sign-in is not configured (no JWT secret)")
+    claims = _decode(secret, token)
+    check_token_times(claims)
     try:
+        # The other registered claims (``nbf`` and the like) when present.
         jwt.JWTClaimsRegistry(leeway=CLOCK_LEEWAY_SECONDS).validate(claims)
-    except jose_errors.ExpiredTokenError as exc:
-        raise Unauthorized("the Pipedrive token has expired; reload the page") from exc
     except jose_errors.JoseError as exc:
-        raise Unauthorized(f"the Pipedrive token is not valid: {exc.error}") from exc
-    iat = claims.get("iat")
-    if iat is not None:
-        try:
-            age = time.time() - float(iat)
-        except (TypeError, ValueError) as exc:
-            raise Unauthorized("the Pipedrive token's iat claim is not a time") from exc
-        if age > MAX_TOKEN_AGE_SECONDS:
-            raise Unauthorized("the Pipedrive token is too old; reload the page")
-        if age < -CLOCK_LEEWAY_SECONDS:
-            raise Unauthorized("the Pipedrive token was issued in the future")
+        raise Unauthorized(
+            f"the Pipedrive token is not valid: {exc.description or exc.error}"
+        ) from exc
     return PipedriveIdentity(
         user_id=_claim_int(claims, "userId", "user_id"),
         company_id=_claim_int(claims, "companyId", "company_id"),

@@ -234,17 +234,10 @@ async def uninstall(session: AsyncSession, body: dict[str, Any]) -> UninstallRes
     )
     user_id = user.id
     if not others:
-        # The last installed user: everything of the company goes, this user included. The
-        # purge hooks run first, before anything is written, and see the company whole.
-        counts = await purge_company(session, company, actor_user_id=user_id)
-        audit(
-            session,
-            "user.uninstalled",
-            company_id=company.id,
-            pipedrive_company_id=pd_company_id,
-            actor_user_id=user_id,
-            details={"pipedrive_user_id": pd_user_id},
-        )
+        # The last installed user: everything of the company goes, this user and the audit
+        # trail included, so no "user.uninstalled" line naming them is written. The purge
+        # hooks run first, before anything is written, and see the company whole.
+        counts = await purge_company(session, company)
         return UninstallResult(status="uninstalled", company_purged=True, deleted=counts)
     installation_id = await session.scalar(
         select(PipedriveInstallation.id).where(PipedriveInstallation.user_id == user_id)
