@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from app.crm.pipedrive.schemas import PipedriveId
 from app.providers.base import TaxMode
 
 Provider = Literal["xero", "quickbooks"]
@@ -109,7 +110,7 @@ class LineBase(BaseModel):
     account_code: str | None = Field(default=None, max_length=64)
     item_id: str | None = Field(default=None, max_length=64)
     item_code: str | None = Field(default=None, max_length=64)
-    crm_product_id: int | None = None
+    crm_product_id: PipedriveId | None = None
     kind: LineKind = "manual"
 
     @field_validator("quantity", "unit_price", "discount_rate", "discount_amount")
@@ -203,7 +204,7 @@ class CustomerIn(_In):
     tax_id: str | None = Field(default=None, max_length=100)
     update_contact: bool = False
     crm_entity: Literal["organization", "person"] | None = None
-    crm_id: int | None = None
+    crm_id: PipedriveId | None = None
     # The chosen contact's currency as the dialog showed it (for the currency check).
     contact_currency: str | None = Field(default=None, min_length=3, max_length=3)
 
@@ -284,7 +285,7 @@ class CreateItemIn(_In):
     unit_price: Decimal | None = None
     account_code: str | None = Field(default=None, max_length=64)
     tax_code: str | None = Field(default=None, max_length=64)
-    crm_product_id: int | None = None
+    crm_product_id: PipedriveId | None = None
 
     @field_validator("unit_price")
     @classmethod
@@ -299,7 +300,7 @@ class CreateContactIn(_In):
     tax_id: str | None = Field(default=None, max_length=100)
     currency: str | None = Field(default=None, min_length=3, max_length=3)
     crm_entity: Literal["organization", "person"] | None = None
-    crm_id: int | None = None
+    crm_id: PipedriveId | None = None
 
 
 class ContactUpdateIn(_In):
