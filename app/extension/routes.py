@@ -32,7 +32,7 @@ from app.extension.manifest import PREFIX, manifest, route_path
 from app.extension.registration import register
 from app.extension.service import Extension, open_link
 from app.logs import log
-from app.providers.base import ProviderName
+from app.providers.base import ProviderId, ProviderName
 from app.tenants.dependencies import CurrentAdmin
 from app.web import DbSession, SettingsDep
 
@@ -192,7 +192,7 @@ async def get_search_contacts(
 
 
 @router.get(route_path("getContact"), dependencies=deps)
-async def get_contact(ext: Link, contactId: str) -> Response:
+async def get_contact(ext: Link, contactId: ProviderId) -> Response:
     return envelope(await ext.get_contact(contactId))
 
 
@@ -204,7 +204,7 @@ async def post_contact(ext: Link, request: Request) -> Response:
 
 
 @router.put(route_path("putContact"), dependencies=deps)
-async def put_contact(ext: Link, request: Request, contactId: str) -> Response:
+async def put_contact(ext: Link, request: Request, contactId: ProviderId) -> Response:
     body = _parse(pd.ContactIn, _unwrap(await _json(request)))
     return envelope(await ext.update_contact(contactId, body))
 
@@ -220,7 +220,7 @@ async def get_search_products(
 
 
 @router.get(route_path("getProduct"), dependencies=deps)
-async def get_product(ext: Link, productId: str) -> Response:
+async def get_product(ext: Link, productId: ProviderId) -> Response:
     return envelope(await ext.get_product(productId))
 
 
@@ -232,7 +232,7 @@ async def post_product(ext: Link, request: Request) -> Response:
 
 
 @router.put(route_path("putProduct"), dependencies=deps)
-async def put_product(ext: Link, request: Request, productId: str) -> Response:
+async def put_product(ext: Link, request: Request, productId: ProviderId) -> Response:
     body = _parse(pd.ProductIn, _unwrap(await _json(request)))
     return envelope(await ext.update_product(productId, body))
 
@@ -249,7 +249,7 @@ async def post_invoice(ext: Link, request: Request) -> Response:
 async def get_search_invoices(
     ext: Link,
     ids: Annotated[str | None, Query(max_length=4000)] = None,
-    customerId: str | None = None,
+    customerId: Annotated[ProviderId | None, Query()] = None,
     startDate: str | None = None,
     endDate: str | None = None,
     page: Annotated[int, Query(ge=1, le=10000)] = 1,
@@ -258,24 +258,24 @@ async def get_search_invoices(
 
 
 @router.post(route_path("postInvoiceStatus"), dependencies=deps)
-async def post_invoice_status(ext: Link, request: Request, invoiceId: str) -> Response:
+async def post_invoice_status(ext: Link, request: Request, invoiceId: ProviderId) -> Response:
     action = _parse(pd.ActionIn, _unwrap(await _json(request)))
     return envelope(await invoices.change_status(ext, invoiceId, action.id))
 
 
 @router.post(route_path("postInvoiceEmail"), dependencies=deps)
-async def post_invoice_email(ext: Link, invoiceId: str) -> Response:
+async def post_invoice_email(ext: Link, invoiceId: ProviderId) -> Response:
     # The body is an InvoiceAction (§8.5); emailing needs nothing from it.
     return envelope(await invoices.email(ext, invoiceId))
 
 
 @router.get(route_path("getInvoiceShareUrl"), dependencies=deps)
-async def get_invoice_share_url(ext: Link, invoiceId: str) -> Response:
+async def get_invoice_share_url(ext: Link, invoiceId: ProviderId) -> Response:
     return envelope(await invoices.share_url(ext, invoiceId))
 
 
 @router.get(route_path("getInvoicePDF"), dependencies=deps)
-async def get_invoice_pdf(ext: Link, invoiceId: str) -> Response:
+async def get_invoice_pdf(ext: Link, invoiceId: ProviderId) -> Response:
     content, filename = await invoices.pdf(ext, invoiceId)
     return Response(
         content,
@@ -290,7 +290,7 @@ async def get_invoice_pdf(ext: Link, invoiceId: str) -> Response:
 @router.get(route_path("getInvoiceSummary"), dependencies=deps)
 async def get_invoice_summary(
     ext: Link,
-    contactId: Annotated[str, Query(min_length=1, max_length=64)],
+    contactId: Annotated[ProviderId, Query()],
     to: str | None = None,
     from_: Annotated[str | None, Query(alias="from")] = None,
     refresh: str | None = None,

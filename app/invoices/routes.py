@@ -26,6 +26,7 @@ from app.invoices.schemas import (
     PreviewOut,
     Provider,
 )
+from app.providers.base import ProviderId
 from app.tenants.dependencies import CurrentUser
 from app.web import DbSession
 
@@ -146,7 +147,11 @@ async def post_contact(
 
 @router.post("/providers/{provider}/contacts/{contact_id}/crm-update")
 async def post_contact_update(
-    provider: Provider, contact_id: str, body: ContactUpdateIn, request: Request, user: CurrentUser
+    provider: Provider,
+    contact_id: ProviderId,
+    body: ContactUpdateIn,
+    request: Request,
+    user: CurrentUser,
 ) -> dict[str, object]:
     """What pushing the CRM's email, address and tax id would change (``apply`` does it)."""
     contact, changes = await flows.contact_changes(

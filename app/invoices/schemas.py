@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.crm.pipedrive.schemas import PipedriveId
-from app.providers.base import TaxMode
+from app.providers.base import ProviderId, TaxMode
 
 Provider = Literal["xero", "quickbooks"]
 LinkState = Literal["linked", "suggested", "none"]
@@ -196,7 +196,7 @@ class PreviewOut(BaseModel):
 class CustomerIn(_In):
     """The chosen contact: an existing ``contact_id``, or ``create`` one from the fields."""
 
-    contact_id: str | None = Field(default=None, max_length=64)
+    contact_id: ProviderId | None = None
     create: bool = False
     name: str | None = Field(default=None, max_length=500)
     email: str | None = Field(default=None, max_length=500)
@@ -270,12 +270,13 @@ class InvoiceOut(BaseModel):
     orphan_contact_id: str | None = None
 
 
+# Ids that become a segment of the provider's URL are URL-safe (``ProviderId``).
 class LinkItemIn(_In):
-    item_id: str = Field(min_length=1, max_length=64)
+    item_id: ProviderId
 
 
 class LinkContactIn(_In):
-    contact_id: str = Field(min_length=1, max_length=64)
+    contact_id: ProviderId
 
 
 class CreateItemIn(_In):
