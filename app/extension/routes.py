@@ -134,6 +134,26 @@ def _parse(model: type[BaseModel], body: Any) -> Any:
     return model.model_validate(body)
 
 
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    if isinstance(node, dict):
+        ref = node.get("$ref", "")
+        if ref.startswith("#/$defs/"):
+            return _inline(defs[ref.removeprefix("#/$defs/")], defs)
+        return {k: _inline(v, defs) for k, v in node.items() if k != "$defs"}
+    if isinstance(node, list):
+        return [_inline(v, defs) for v in node]
+    return node
+
+
+def json_body(model: type[BaseModel]) -> dict[str, Any]:
+    """The OpenAPI request body of an endpoint that parses its JSON itself (bare or inside
+    ``{"data": …}``): the model's schema with its definitions inlined, so the document
+    describes what Pipedrive sends and Schemathesis can generate it."""
+    schema = model.model_json_schema()
+    inlined = _inline(schema, schema.get("$defs", {}))
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": inlined}}}}
+
+
 def _key(kind: str, link_id: str, body: Any) -> str:
     """Idempotency for creates Pipedrive sends without a key: link + kind + canonical body."""
     canonical = json.dumps(body, sort_keys=True, default=str)
@@ -196,14 +216,14 @@ async def get_contact(ext: Link, contactId: ProviderId) -> Response:
     return envelope(await ext.get_contact(contactId))
 
 
-@router.post(route_path("postContact"), dependencies=deps)
+@router.post(route_path("postContact"), dependencies=deps, openapi_extra=json_body(pd.ContactIn))
 async def post_contact(ext: Link, request: Request) -> Response:
     raw = _unwrap(await _json(request))
     body = _parse(pd.ContactIn, raw)
     return envelope(await ext.create_contact(body, _key("contact", ext.link.link_id, raw)))
 
 
-@router.put(route_path("putContact"), dependencies=deps)
+@router.put(route_path("putContact"), dependencies=deps, openapi_extra=json_body(pd.ContactIn))
 async def put_contact(ext: Link, request: Request, contactId: ProviderId) -> Response:
     body = _parse(pd.ContactIn, _unwrap(await _json(request)))
     return envelope(await ext.update_contact(contactId, body))
@@ -224,20 +244,22 @@ async def get_product(ext: Link, productId: ProviderId) -> Response:
     return envelope(await ext.get_product(productId))
 
 
-@router.post(route_path("postProduct"), dependencies=deps)
+@router.post(route_path("postProduct"), dependencies=deps, openapi_extra=json_body(pd.ProductIn))
 async def post_product(ext: Link, request: Request) -> Response:
     raw = _unwrap(await _json(request))
     body = _parse(pd.ProductIn, raw)
     return envelope(await ext.create_product(body, _key("product", ext.link.link_id, raw)))
 
 
-@router.put(route_path("putProduct"), dependencies=deps)
+@router.put(route_path("putProduct"), dependencies=deps, openapi_extra=json_body(pd.ProductIn))
 async def put_product(ext: Link, request: Request, productId: ProviderId) -> Response:
     body = _parse(pd.ProductIn, _unwrap(await _json(request)))
     return envelope(await ext.update_product(productId, body))
 
 
-@router.post(route_path("postInvoice"), dependencies=deps)
+@router.post(
+    route_path("postInvoice"), dependencies=deps, openapi_extra=json_body(pd.InvoiceCreateData)
+)
 async def post_invoice(ext: Link, request: Request) -> Response:
     raw = _unwrap(await _json(request))
     data = _parse(pd.InvoiceCreateData, raw)
@@ -257,7 +279,9 @@ async def get_search_invoices(
     return envelope(await invoices.search_invoices(ext, ids, customerId, startDate, endDate, page))
 
 
-@router.post(route_path("postInvoiceStatus"), dependencies=deps)
+@router.post(
+    route_path("postInvoiceStatus"), dependencies=deps, openapi_extra=json_body(pd.ActionIn)
+)
 async def post_invoice_status(ext: Link, request: Request, invoiceId: ProviderId) -> Response:
     action = _parse(pd.ActionIn, _unwrap(await _json(request)))
     return envelope(await invoices.change_status(ext, invoiceId, action.id))

@@ -3,6 +3,8 @@ Pipedrive or the provider (the sandbox's request log stays empty)."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
 
 from tests.invoices.helpers import body, draft
@@ -98,3 +100,32 @@ async def test_the_panel_refuses_a_deal_id_pipedrive_would_refuse(client, northw
     fragment = await client.get("/pipedrive/panel/0/invoices", headers=northwind.headers)
     assert fragment.status_code == 422
     assert await sandbox.requests() == []
+
+
+@pytest.mark.parametrize("contact_id", ["a\x07b", "..", "x/../y", "é"])
+async def test_provider_ids_that_are_not_url_safe_never_reach_the_provider(
+    client, northwind, sandbox, contact_id
+):
+    """These became a segment of Xero's URL: a control character raised (500), '..' or '/'
+    would address another resource."""
+    h = northwind.headers
+    await sandbox.clear_requests()
+    link = await client.put(
+        "/api/v1/providers/xero/links/organization/11", json={"contact_id": contact_id}, headers=h
+    )
+    await refused_without_calls(sandbox, link, "contact_id")
+    item = await client.put(
+        "/api/v1/providers/xero/links/products/1", json={"item_id": contact_id}, headers=h
+    )
+    await refused_without_calls(sandbox, item, "item_id")
+    update = await client.post(
+        f"/api/v1/providers/xero/contacts/{quote(contact_id, safe='')}/crm-update",
+        json={},
+        headers=h,
+    )
+    if contact_id == ".." or "/" in contact_id:
+        # The URL itself resolves elsewhere: no such route.
+        assert update.status_code == 404
+        assert await sandbox.requests() == []
+    else:
+        await refused_without_calls(sandbox, update, "contact_id")
