@@ -32,7 +32,7 @@ from app.extension.manifest import PREFIX, manifest, route_path
 from app.extension.registration import register
 from app.extension.service import Extension, open_link
 from app.logs import log
-from app.providers.base import ProviderName
+from app.providers.base import ProviderId, ProviderName
 from app.tenants.dependencies import CurrentAdmin
 from app.web import DbSession, SettingsDep
 
@@ -134,6 +134,26 @@ def _parse(model: type[BaseModel], body: Any) -> Any:
     return model.model_validate(body)
 
 
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    if isinstance(node, dict):
+        ref = node.get("$ref", "")
+        if ref.startswith("#/$defs/"):
+            return _inline(defs[ref.removeprefix("#/$defs/")], defs)
+        return {k: _inline(v, defs) for k, v in node.items() if k != "$defs"}
+    if isinstance(node, list):
+        return [_inline(v, defs) for v in node]
+    return node
+
+
+def json_body(model: type[BaseModel]) -> dict[str, Any]:
+    """The OpenAPI request body of an endpoint that parses its JSON itself (bare or inside
+    ``{"data": …}``): the model's schema with its definitions inlined, so the document
+    describes what Pipedrive sends and Schemathesis can generate it."""
+    schema = model.model_json_schema()
+    inlined = _inline(schema, schema.get("$defs", {}))
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": inlined}}}}
+
+
 def _key(kind: str, link_id: str, body: Any) -> str:
     """Idempotency for creates Pipedrive sends without a key: link + kind + canonical body."""
     canonical = json.dumps(body, sort_keys=True, default=str)
@@ -192,19 +212,19 @@ async def get_search_contacts(
 
 
 @router.get(route_path("getContact"), dependencies=deps)
-async def get_contact(ext: Link, contactId: str) -> Response:
+async def get_contact(ext: Link, contactId: ProviderId) -> Response:
     return envelope(await ext.get_contact(contactId))
 
 
-@router.post(route_path("postContact"), dependencies=deps)
+@router.post(route_path("postContact"), dependencies=deps, openapi_extra=json_body(pd.ContactIn))
 async def post_contact(ext: Link, request: Request) -> Response:
     raw = _unwrap(await _json(request))
     body = _parse(pd.ContactIn, raw)
     return envelope(await ext.create_contact(body, _key("contact", ext.link.link_id, raw)))
 
 
-@router.put(route_path("putContact"), dependencies=deps)
-async def put_contact(ext: Link, request: Request, contactId: str) -> Response:
+@router.put(route_path("putContact"), dependencies=deps, openapi_extra=json_body(pd.ContactIn))
+async def put_contact(ext: Link, request: Request, contactId: ProviderId) -> Response:
     body = _parse(pd.ContactIn, _unwrap(await _json(request)))
     return envelope(await ext.update_contact(contactId, body))
 
@@ -220,24 +240,26 @@ async def get_search_products(
 
 
 @router.get(route_path("getProduct"), dependencies=deps)
-async def get_product(ext: Link, productId: str) -> Response:
+async def get_product(ext: Link, productId: ProviderId) -> Response:
     return envelope(await ext.get_product(productId))
 
 
-@router.post(route_path("postProduct"), dependencies=deps)
+@router.post(route_path("postProduct"), dependencies=deps, openapi_extra=json_body(pd.ProductIn))
 async def post_product(ext: Link, request: Request) -> Response:
     raw = _unwrap(await _json(request))
     body = _parse(pd.ProductIn, raw)
     return envelope(await ext.create_product(body, _key("product", ext.link.link_id, raw)))
 
 
-@router.put(route_path("putProduct"), dependencies=deps)
-async def put_product(ext: Link, request: Request, productId: str) -> Response:
+@router.put(route_path("putProduct"), dependencies=deps, openapi_extra=json_body(pd.ProductIn))
+async def put_product(ext: Link, request: Request, productId: ProviderId) -> Response:
     body = _parse(pd.ProductIn, _unwrap(await _json(request)))
     return envelope(await ext.update_product(productId, body))
 
 
-@router.post(route_path("postInvoice"), dependencies=deps)
+@router.post(
+    route_path("postInvoice"), dependencies=deps, openapi_extra=json_body(pd.InvoiceCreateData)
+)
 async def post_invoice(ext: Link, request: Request) -> Response:
     raw = _unwrap(await _json(request))
     data = _parse(pd.InvoiceCreateData, raw)
@@ -249,7 +271,7 @@ async def post_invoice(ext: Link, request: Request) -> Response:
 async def get_search_invoices(
     ext: Link,
     ids: Annotated[str | None, Query(max_length=4000)] = None,
-    customerId: str | None = None,
+    customerId: Annotated[ProviderId | None, Query()] = None,
     startDate: str | None = None,
     endDate: str | None = None,
     page: Annotated[int, Query(ge=1, le=10000)] = 1,
@@ -257,25 +279,27 @@ async def get_search_invoices(
     return envelope(await invoices.search_invoices(ext, ids, customerId, startDate, endDate, page))
 
 
-@router.post(route_path("postInvoiceStatus"), dependencies=deps)
-async def post_invoice_status(ext: Link, request: Request, invoiceId: str) -> Response:
+@router.post(
+    route_path("postInvoiceStatus"), dependencies=deps, openapi_extra=json_body(pd.ActionIn)
+)
+async def post_invoice_status(ext: Link, request: Request, invoiceId: ProviderId) -> Response:
     action = _parse(pd.ActionIn, _unwrap(await _json(request)))
     return envelope(await invoices.change_status(ext, invoiceId, action.id))
 
 
 @router.post(route_path("postInvoiceEmail"), dependencies=deps)
-async def post_invoice_email(ext: Link, invoiceId: str) -> Response:
+async def post_invoice_email(ext: Link, invoiceId: ProviderId) -> Response:
     # The body is an InvoiceAction (§8.5); emailing needs nothing from it.
     return envelope(await invoices.email(ext, invoiceId))
 
 
 @router.get(route_path("getInvoiceShareUrl"), dependencies=deps)
-async def get_invoice_share_url(ext: Link, invoiceId: str) -> Response:
+async def get_invoice_share_url(ext: Link, invoiceId: ProviderId) -> Response:
     return envelope(await invoices.share_url(ext, invoiceId))
 
 
 @router.get(route_path("getInvoicePDF"), dependencies=deps)
-async def get_invoice_pdf(ext: Link, invoiceId: str) -> Response:
+async def get_invoice_pdf(ext: Link, invoiceId: ProviderId) -> Response:
     content, filename = await invoices.pdf(ext, invoiceId)
     return Response(
         content,
@@ -290,7 +314,7 @@ async def get_invoice_pdf(ext: Link, invoiceId: str) -> Response:
 @router.get(route_path("getInvoiceSummary"), dependencies=deps)
 async def get_invoice_summary(
     ext: Link,
-    contactId: Annotated[str, Query(min_length=1, max_length=64)],
+    contactId: Annotated[ProviderId, Query()],
     to: str | None = None,
     from_: Annotated[str | None, Query(alias="from")] = None,
     refresh: str | None = None,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 
+from app.crm.pipedrive.schemas import PipedriveId
 from app.invoices import flows
 from app.invoices.context import context
 from app.invoices.flows.linking import one_click_key
@@ -23,18 +24,24 @@ from app.invoices.schemas import (
     LinkContactIn,
     LinkItemIn,
     PreviewOut,
+    Provider,
 )
+from app.providers.base import ProviderId
 from app.tenants.dependencies import CurrentUser
 from app.web import DbSession
 
 router = APIRouter(prefix="/api/v1", tags=["invoices"])
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+# Ids and names are checked here, before any flow runs: a bad one is a 422 naming the
+# parameter and never reaches Pipedrive or the provider.
+DealId = Annotated[PipedriveId, Path(description="The Pipedrive deal's id")]
+ContactEntity = Literal["organization", "person"]
 
 
 @router.get("/deals/{deal_id}/invoice-draft", response_model=DraftOut)
 async def get_draft(
-    deal_id: int, provider: str, request: Request, session: DbSession, user: CurrentUser
+    deal_id: DealId, provider: Provider, request: Request, session: DbSession, user: CurrentUser
 ) -> DraftOut:
     """The proposed invoice for the deal in the chosen provider, with its checks."""
     return await flows.build_draft(context(request, user), session, deal_id, provider)
@@ -42,7 +49,7 @@ async def get_draft(
 
 @router.post("/deals/{deal_id}/invoices", response_model=InvoiceOut)
 async def post_invoice(
-    deal_id: int,
+    deal_id: DealId,
     body: InvoiceIn,
     request: Request,
     response: Response,
@@ -61,7 +68,7 @@ async def post_invoice(
 
 @router.post("/deals/{deal_id}/invoice-preview", response_model=PreviewOut)
 async def post_preview(
-    deal_id: int, body: InvoiceIn, request: Request, session: DbSession, user: CurrentUser
+    deal_id: DealId, body: InvoiceIn, request: Request, session: DbSession, user: CurrentUser
 ) -> PreviewOut:
     """Live totals and checks while the user edits the dialog (nothing is created)."""
     return await flows.preview_invoice(context(request, user), session, deal_id, body)
@@ -69,18 +76,18 @@ async def post_preview(
 
 @router.get("/deals/{deal_id}/invoices", response_model=list[InvoiceOut])
 async def get_invoices(
-    deal_id: int,
+    deal_id: DealId,
     request: Request,
     session: DbSession,
     user: CurrentUser,
-    provider: str | None = None,
+    provider: Provider | None = None,
 ) -> list[InvoiceOut]:
     return await flows.list_invoices(context(request, user), session, deal_id, provider)
 
 
 @router.post("/deals/{deal_id}/invoices/refresh", response_model=list[InvoiceOut])
 async def refresh_invoices(
-    deal_id: int, request: Request, session: DbSession, user: CurrentUser
+    deal_id: DealId, request: Request, session: DbSession, user: CurrentUser
 ) -> list[InvoiceOut]:
     """Re-read the deal's invoices at their providers now, then list them."""
     ctx = context(request, user)
@@ -90,7 +97,7 @@ async def refresh_invoices(
 
 @router.get("/providers/{provider}/items", response_model=list[ItemOut])
 async def get_items(
-    provider: str,
+    provider: Provider,
     request: Request,
     user: CurrentUser,
     q: Annotated[str | None, Query(max_length=200)] = None,
@@ -101,7 +108,7 @@ async def get_items(
 
 @router.get("/providers/{provider}/contacts", response_model=list[ContactOut])
 async def get_contacts(
-    provider: str,
+    provider: Provider,
     request: Request,
     user: CurrentUser,
     q: Annotated[str, Query(max_length=200)] = "",
@@ -112,7 +119,7 @@ async def get_contacts(
 
 @router.post("/providers/{provider}/items", response_model=ItemOut, status_code=201)
 async def post_item(
-    provider: str,
+    provider: Provider,
     body: CreateItemIn,
     request: Request,
     session: DbSession,
@@ -126,7 +133,7 @@ async def post_item(
 
 @router.post("/providers/{provider}/contacts", response_model=ContactOut, status_code=201)
 async def post_contact(
-    provider: str,
+    provider: Provider,
     body: CreateContactIn,
     request: Request,
     session: DbSession,
@@ -140,7 +147,11 @@ async def post_contact(
 
 @router.post("/providers/{provider}/contacts/{contact_id}/crm-update")
 async def post_contact_update(
-    provider: str, contact_id: str, body: ContactUpdateIn, request: Request, user: CurrentUser
+    provider: Provider,
+    contact_id: ProviderId,
+    body: ContactUpdateIn,
+    request: Request,
+    user: CurrentUser,
 ) -> dict[str, object]:
     """What pushing the CRM's email, address and tax id would change (``apply`` does it)."""
     contact, changes = await flows.contact_changes(
@@ -157,8 +168,8 @@ async def post_contact_update(
 
 @router.put("/providers/{provider}/links/products/{product_id}", response_model=ItemOut)
 async def put_item_link(
-    provider: str,
-    product_id: int,
+    provider: Provider,
+    product_id: PipedriveId,
     body: LinkItemIn,
     request: Request,
     session: DbSession,
@@ -171,7 +182,11 @@ async def put_item_link(
 
 @router.delete("/providers/{provider}/links/products/{product_id}", status_code=204)
 async def delete_item_link(
-    provider: str, product_id: int, request: Request, session: DbSession, user: CurrentUser
+    provider: Provider,
+    product_id: PipedriveId,
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
 ) -> Response:
     await flows.unlink_item(context(request, user), session, provider, product_id)
     return Response(status_code=204)
@@ -179,9 +194,9 @@ async def delete_item_link(
 
 @router.put("/providers/{provider}/links/{entity}/{crm_id}", response_model=ContactOut)
 async def put_contact_link(
-    provider: str,
-    entity: str,
-    crm_id: int,
+    provider: Provider,
+    entity: ContactEntity,
+    crm_id: PipedriveId,
     body: LinkContactIn,
     request: Request,
     session: DbSession,
@@ -194,9 +209,9 @@ async def put_contact_link(
 
 @router.delete("/providers/{provider}/links/{entity}/{crm_id}", status_code=204)
 async def delete_contact_link(
-    provider: str,
-    entity: str,
-    crm_id: int,
+    provider: Provider,
+    entity: ContactEntity,
+    crm_id: PipedriveId,
     request: Request,
     session: DbSession,
     user: CurrentUser,

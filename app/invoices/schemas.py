@@ -9,7 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from app.providers.base import TaxMode
+from app.crm.pipedrive.schemas import PipedriveId
+from app.providers.base import ProviderId, TaxMode
 
 Provider = Literal["xero", "quickbooks"]
 LinkState = Literal["linked", "suggested", "none"]
@@ -109,7 +110,7 @@ class LineBase(BaseModel):
     account_code: str | None = Field(default=None, max_length=64)
     item_id: str | None = Field(default=None, max_length=64)
     item_code: str | None = Field(default=None, max_length=64)
-    crm_product_id: int | None = None
+    crm_product_id: PipedriveId | None = None
     kind: LineKind = "manual"
 
     @field_validator("quantity", "unit_price", "discount_rate", "discount_amount")
@@ -195,7 +196,7 @@ class PreviewOut(BaseModel):
 class CustomerIn(_In):
     """The chosen contact: an existing ``contact_id``, or ``create`` one from the fields."""
 
-    contact_id: str | None = Field(default=None, max_length=64)
+    contact_id: ProviderId | None = None
     create: bool = False
     name: str | None = Field(default=None, max_length=500)
     email: str | None = Field(default=None, max_length=500)
@@ -203,7 +204,7 @@ class CustomerIn(_In):
     tax_id: str | None = Field(default=None, max_length=100)
     update_contact: bool = False
     crm_entity: Literal["organization", "person"] | None = None
-    crm_id: int | None = None
+    crm_id: PipedriveId | None = None
     # The chosen contact's currency as the dialog showed it (for the currency check).
     contact_currency: str | None = Field(default=None, min_length=3, max_length=3)
 
@@ -269,12 +270,13 @@ class InvoiceOut(BaseModel):
     orphan_contact_id: str | None = None
 
 
+# Ids that become a segment of the provider's URL are URL-safe (``ProviderId``).
 class LinkItemIn(_In):
-    item_id: str = Field(min_length=1, max_length=64)
+    item_id: ProviderId
 
 
 class LinkContactIn(_In):
-    contact_id: str = Field(min_length=1, max_length=64)
+    contact_id: ProviderId
 
 
 class CreateItemIn(_In):
@@ -284,7 +286,7 @@ class CreateItemIn(_In):
     unit_price: Decimal | None = None
     account_code: str | None = Field(default=None, max_length=64)
     tax_code: str | None = Field(default=None, max_length=64)
-    crm_product_id: int | None = None
+    crm_product_id: PipedriveId | None = None
 
     @field_validator("unit_price")
     @classmethod
@@ -299,7 +301,7 @@ class CreateContactIn(_In):
     tax_id: str | None = Field(default=None, max_length=100)
     currency: str | None = Field(default=None, min_length=3, max_length=3)
     crm_entity: Literal["organization", "person"] | None = None
-    crm_id: int | None = None
+    crm_id: PipedriveId | None = None
 
 
 class ContactUpdateIn(_In):

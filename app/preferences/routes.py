@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from app.crm.pipedrive.schemas import PipedriveId
 from app.crm.pipedrive.service import company_client, company_fields
 from app.errors import AppError
 from app.preferences.schemas import (
@@ -78,7 +80,7 @@ async def preview_preferences(
     request: Request,
     session: DbSession,
     user: CurrentUser,
-    deal_id: int | None = Query(default=None, ge=1),
+    deal_id: Annotated[PipedriveId | None, Query()] = None,
     invoice_date: date | None = None,
 ) -> PreviewOut:
     """What the saved preferences yield: the due date of an invoice issued on ``invoice_date``

@@ -9,9 +9,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Generic, Literal, TypeVar
+from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+# A provider's id as a caller may send it to us (Xero's GUIDs, QuickBooks' numbers): URL-safe
+# characters only, because it becomes a segment of the provider's URL; anything else is refused
+# at our edge rather than sent on (a control character fails the request, a '/' or '..' would
+# address another resource).
+ProviderId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_~-][A-Za-z0-9._~-]*$"),
+]
 
 
 class ProviderName(StrEnum):

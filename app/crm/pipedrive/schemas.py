@@ -7,11 +7,17 @@ Decimal: the client parses JSON numbers straight into Decimal, never through flo
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from annotated_types import Interval
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Entity = Literal["organization", "person", "deal"]
+# Pipedrive's ids (deals, persons, organizations, products) are positive integers, and ours
+# store them as BIGINT: anything else is refused at our edge (422 naming the field) instead of
+# being sent to Pipedrive, which answers 400 to it.
+MAX_PIPEDRIVE_ID = 2**63 - 1
+PipedriveId = Annotated[int, Interval(ge=1, le=MAX_PIPEDRIVE_ID)]
 ENTITIES: tuple[Entity, ...] = ("organization", "person", "deal")
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.connections.repository import ConnectionRepository
 from app.errors import AppError, ValidationFailed
-from app.invoices.pages.forms import PROVIDER_LABELS, TAX_MODE_LABELS, day, money
+from app.invoices.pages.forms import PROVIDER_LABELS, TAX_MODE_LABELS, day, money, pipedrive_id
 from app.invoices.rules.meta import ProviderMeta
 from app.tenants.models import CrmUser
 from app.web import render
@@ -28,13 +28,13 @@ def theme(request: Request) -> str:
 
 def deal_id_of(request: Request) -> int:
     raw = request.query_params.get("selectedIds") or request.query_params.get("deal_id") or ""
-    first = raw.split(",")[0].strip()
-    if not first.isdigit():
+    deal_id = pipedrive_id(raw.split(",")[0])
+    if deal_id is None:
         raise ValidationFailed(
-            "Open this panel from a deal in Pipedrive (no deal id was given).",
+            "Open this panel from a deal in Pipedrive (no valid deal id was given).",
             field="selectedIds",
         )
-    return int(first)
+    return deal_id
 
 
 async def connected_providers(session: AsyncSession, company_id: str) -> dict[str, str]:

@@ -7,11 +7,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from app.crm.pipedrive.schemas import PipedriveId
 from app.errors import AppError, ValidationFailed
 from app.invoices import flows
 from app.invoices.flows.linking import check_provider
 from app.invoices.pages.common import PANEL, problem
-from app.invoices.pages.forms import PROVIDER_LABELS
+from app.invoices.pages.forms import PROVIDER_LABELS, pipedrive_id
 from app.invoices.schemas import CustomerOut
 from app.tenants.dependencies import PageUser
 from app.web import DbSession, render
@@ -21,7 +22,7 @@ router = APIRouter(include_in_schema=False)
 
 @router.get(PANEL + "/contacts")
 async def contact_results(
-    request: Request, user: PageUser, provider: str, deal_id: int, q: str = ""
+    request: Request, user: PageUser, provider: str, deal_id: PipedriveId, q: str = ""
 ) -> Response:
     q = q.strip()[:200]
     contacts: list[Any] = []
@@ -43,7 +44,6 @@ async def contact_results(
 
 
 def customer_from_form(form: Any) -> CustomerOut:
-    crm_id = str(form.get("crm_id") or "")
     entity = str(form.get("crm_entity") or "")
     return CustomerOut(
         to=str(form.get("to") or "") or None,
@@ -51,14 +51,14 @@ def customer_from_form(form: Any) -> CustomerOut:
         email=str(form.get("email") or "") or None,
         tax_id=str(form.get("tax_id") or "") or None,
         crm_entity=entity if entity in ("organization", "person") else None,
-        crm_id=int(crm_id) if crm_id.isdigit() else None,
+        crm_id=pipedrive_id(form.get("crm_id")),
         update_contact=form.get("update_contact") == "on",
     )
 
 
 @router.post(PANEL + "/{deal_id}/customer/link")
 async def link_customer(
-    deal_id: int, request: Request, session: DbSession, user: PageUser, provider: str
+    deal_id: PipedriveId, request: Request, session: DbSession, user: PageUser, provider: str
 ) -> Response:
     """Invoice this provider contact; remembered for the deal's organization or person, and
     shows what "Update customer info" would change on it."""
@@ -95,7 +95,9 @@ async def link_customer(
 
 
 @router.post(PANEL + "/{deal_id}/customer/new")
-async def new_customer(deal_id: int, request: Request, user: PageUser, provider: str) -> Response:
+async def new_customer(
+    deal_id: PipedriveId, request: Request, user: PageUser, provider: str
+) -> Response:
     """Switch the dialog to creating a new contact from the customer fields."""
     form = await request.form()
     customer = customer_from_form(form)
@@ -118,7 +120,7 @@ async def new_customer(deal_id: int, request: Request, user: PageUser, provider:
 
 @router.post(PANEL + "/{deal_id}/customer/changes")
 async def customer_changes(
-    deal_id: int, request: Request, user: PageUser, provider: str
+    deal_id: PipedriveId, request: Request, user: PageUser, provider: str
 ) -> Response:
     """What "Update customer info" would change, for the fields as the user edited them."""
     form = await request.form()

@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from app.crm.pipedrive.schemas import PipedriveId
 from app.errors import AppError
 from app.invoices import flows
 from app.invoices.context import InvoiceContext
@@ -45,7 +46,11 @@ async def templates_of(ctx: InvoiceContext, meta: ProviderMeta) -> list[Any]:
 
 @router.get(PANEL + "/{deal_id}/dialog")
 async def dialog_fragment(
-    deal_id: int, request: Request, session: DbSession, user: PageUser, provider: str = "xero"
+    deal_id: PipedriveId,
+    request: Request,
+    session: DbSession,
+    user: PageUser,
+    provider: str = "xero",
 ) -> Response:
     """The Create invoice dialog for one provider, prefilled from the draft. Each opening gets
     its own Idempotency-Key, so a double click (or a retry after a lost answer) creates once."""
@@ -131,7 +136,7 @@ def review_response(
 
 @router.post(PANEL + "/{deal_id}/review")
 async def review_fragment(
-    deal_id: int, request: Request, session: DbSession, user: PageUser, provider: str
+    deal_id: PipedriveId, request: Request, session: DbSession, user: PageUser, provider: str
 ) -> Response:
     """Live totals and checks while the user edits (computed by the server, as the provider
     will compute them)."""
@@ -151,7 +156,7 @@ async def review_fragment(
 
 @router.post(PANEL + "/{deal_id}/invoices")
 async def create_fragment(
-    deal_id: int, request: Request, session: DbSession, user: PageUser, provider: str
+    deal_id: PipedriveId, request: Request, session: DbSession, user: PageUser, provider: str
 ) -> Response:
     """Create the invoice from the dialog (its Idempotency-Key in the form): the success state
     with the link to the invoice, or the messages beside the fields they name."""

@@ -18,6 +18,7 @@ from babel.numbers import format_currency
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from app.crm.pipedrive.schemas import MAX_PIPEDRIVE_ID
 from app.invoices.rules.meta import PROVIDER_LABEL
 from app.invoices.schemas import Check, DraftLine, DraftOut, InvoiceIn
 from app.providers.base import TaxMode
@@ -29,6 +30,18 @@ TAX_MODE_LABELS = {
     TaxMode.inclusive: "Tax inclusive",
     TaxMode.no_tax: "No tax",
 }
+
+
+def pipedrive_id(raw: object) -> int | None:
+    """A Pipedrive id carried in a form or query (ASCII digits, at least 1, within BIGINT);
+    None for anything else, which must never be sent on to Pipedrive."""
+    text = str(raw or "").strip()
+    if not (text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if 1 <= value <= MAX_PIPEDRIVE_ID else None
+
+
 LINE_FIELDS = (
     "description",
     "quantity",
@@ -222,7 +235,7 @@ def _line_values(
                 "account_code": view.get("account_code") or None,
                 "item_id": view.get("item_id") or None,
                 "item_code": view.get("item_code") or None,
-                "crm_product_id": int(product) if product.isdigit() else None,
+                "crm_product_id": pipedrive_id(product),
                 "kind": view.get("kind") or "manual",
             }
         )
@@ -237,7 +250,6 @@ def _line_values(
 
 def _customer_values(form: FormData, mode: str) -> dict[str, Any]:
     """The customer's fields: an existing contact, a new one (``create``), or none yet."""
-    crm_id = str(form.get("crm_id") or "")
     return {
         "contact_id": _text(form, "contact_id") if mode == "existing" else None,
         "create": mode == "create",
@@ -247,7 +259,7 @@ def _customer_values(form: FormData, mode: str) -> dict[str, Any]:
         "tax_id": _text(form, "tax_id"),
         "update_contact": mode == "existing" and form.get("update_contact") == "on",
         "crm_entity": _text(form, "crm_entity"),
-        "crm_id": int(crm_id) if crm_id.isdigit() else None,
+        "crm_id": pipedrive_id(form.get("crm_id")),
         "contact_currency": _text(form, "contact_currency") if mode == "existing" else None,
     }
 

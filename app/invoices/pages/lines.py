@@ -10,12 +10,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from app.crm.pipedrive.schemas import PipedriveId
 from app.errors import AppError, NotFound, ValidationFailed
 from app.invoices import flows
 from app.invoices.context import InvoiceContext
 from app.invoices.flows.linking import check_provider, crm_product, one_click_key
 from app.invoices.pages.common import PANEL, options, problem
-from app.invoices.pages.forms import PROVIDER_LABELS, LineView, lines_from_form
+from app.invoices.pages.forms import PROVIDER_LABELS, LineView, lines_from_form, pipedrive_id
 from app.invoices.rules.meta import ProviderMeta
 from app.invoices.schemas import CreateItemIn
 from app.tenants.dependencies import PageUser
@@ -25,7 +26,7 @@ router = APIRouter(include_in_schema=False)
 
 
 def line_context(
-    request: Request, meta: ProviderMeta, deal_id: int, provider: str, line: LineView
+    request: Request, meta: ProviderMeta, deal_id: PipedriveId, provider: str, line: LineView
 ) -> dict[str, Any]:
     return {
         "line": line,
@@ -46,7 +47,7 @@ def line_of(form: Any, index: int) -> LineView:
 
 @router.post(PANEL + "/{deal_id}/lines/new")
 async def new_line(
-    deal_id: int, request: Request, user: PageUser, provider: str, index: int
+    deal_id: PipedriveId, request: Request, user: PageUser, provider: str, index: int
 ) -> Response:
     """An empty manual line (a deal without products is invoiced with these)."""
     ctx = flows.context(request, user)
@@ -74,7 +75,7 @@ async def new_line(
 
 @router.get(PANEL + "/items")
 async def item_results(
-    request: Request, user: PageUser, provider: str, index: int, deal_id: int, q: str = ""
+    request: Request, user: PageUser, provider: str, index: int, deal_id: PipedriveId, q: str = ""
 ) -> Response:
     """The provider's items matching what the user typed, each with a Link button."""
     q = q.strip()[:200]
@@ -98,7 +99,7 @@ async def item_results(
 
 
 async def line_response(
-    request: Request, ctx: InvoiceContext, deal_id: int, provider: str, line: LineView
+    request: Request, ctx: InvoiceContext, deal_id: PipedriveId, provider: str, line: LineView
 ) -> Response:
     meta = await ctx.meta_cache.get(ctx, provider)
     response = render(
@@ -110,7 +111,12 @@ async def line_response(
 
 @router.post(PANEL + "/{deal_id}/lines/{index}/link")
 async def link_line(
-    deal_id: int, index: int, request: Request, session: DbSession, user: PageUser, provider: str
+    deal_id: PipedriveId,
+    index: int,
+    request: Request,
+    session: DbSession,
+    user: PageUser,
+    provider: str,
 ) -> Response:
     """Link the line to a provider item; a product line's link is remembered for next time."""
     form = await request.form()
@@ -120,9 +126,9 @@ async def link_line(
         item_id = str(form.get("item_choice") or "")
         if not item_id:
             raise ValidationFailed("Choose an item to link.", field="item_id")
-        product = line.get("crm_product_id")
-        if product.isdigit():
-            item = await flows.link_item(ctx, session, provider, int(product), item_id)
+        product = pipedrive_id(line.get("crm_product_id"))
+        if product is not None:
+            item = await flows.link_item(ctx, session, provider, product, item_id)
             state = "linked"
         else:
             found = await flows.search_items(ctx, provider)
@@ -144,18 +150,23 @@ async def link_line(
 
 @router.post(PANEL + "/{deal_id}/lines/{index}/unlink")
 async def unlink_line(
-    deal_id: int, index: int, request: Request, session: DbSession, user: PageUser, provider: str
+    deal_id: PipedriveId,
+    index: int,
+    request: Request,
+    session: DbSession,
+    user: PageUser,
+    provider: str,
 ) -> Response:
     """Forget the line's item (and, for a product, the remembered link) to choose another."""
     form = await request.form()
     ctx = flows.context(request, user)
     try:
         line = line_of(form, index)
-        product = line.get("crm_product_id")
-        if product.isdigit() and line.get("link_state") == "linked":
+        product = pipedrive_id(line.get("crm_product_id"))
+        if product is not None and line.get("link_state") == "linked":
             # Already forgotten (another tab): the line is unlinked either way.
             with contextlib.suppress(NotFound):
-                await flows.unlink_item(ctx, session, provider, int(product))
+                await flows.unlink_item(ctx, session, provider, product)
     except AppError as exc:
         return problem(request, exc)
     line.values.update(item_id="", item_code="", item_name="", link_state="none")
@@ -164,21 +175,26 @@ async def unlink_line(
 
 @router.post(PANEL + "/{deal_id}/lines/{index}/create-item")
 async def create_line_item(
-    deal_id: int, index: int, request: Request, session: DbSession, user: PageUser, provider: str
+    deal_id: PipedriveId,
+    index: int,
+    request: Request,
+    session: DbSession,
+    user: PageUser,
+    provider: str,
 ) -> Response:
     """Create the missing item at the provider from the line (one click) and link it."""
     form = await request.form()
     ctx = flows.context(request, user)
     try:
         line = line_of(form, index)
-        product = line.get("crm_product_id")
+        product = pipedrive_id(line.get("crm_product_id"))
         name = line.get("description").split("\n")[0].strip()
         if not name:
             raise ValidationFailed("Give the line a description first: it names the item.")
         code = str(form.get(f"new_item_code_{index}") or "").strip() or None
-        if code is None and product.isdigit():
+        if code is None and product is not None:
             # The Pipedrive product's own code (SKU) becomes the item's code.
-            code = (await crm_product(ctx, session, int(product))).code
+            code = (await crm_product(ctx, session, product)).code
         try:
             body = CreateItemIn(
                 name=name,
@@ -186,7 +202,7 @@ async def create_line_item(
                 description=line.get("description").strip() or None,
                 unit_price=price_of(line.get("unit_price")),
                 tax_code=line.get("tax_code") or None,
-                crm_product_id=int(product) if product.isdigit() else None,
+                crm_product_id=product,
             )
         except ValueError as exc:
             raise ValidationFailed(f"The item cannot be made from this line: {exc}") from exc
@@ -198,7 +214,7 @@ async def create_line_item(
         item_id=item.id,
         item_code=item.code or "",
         item_name=item.name,
-        link_state="linked" if product.isdigit() else "chosen",
+        link_state="linked" if product is not None else "chosen",
     )
     return await line_response(request, ctx, deal_id, provider, line)
 

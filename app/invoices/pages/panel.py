@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.crm.pipedrive.schemas import PipedriveId
 from app.errors import AppError, NotFound
 from app.invoices import flows
 from app.invoices.flows.sync import refresh_deal
@@ -74,7 +75,7 @@ async def panel_page(request: Request, session: DbSession, user: PageUser) -> Re
 
 @router.get(PANEL + "/{deal_id}/invoices")
 async def invoices_fragment(
-    deal_id: int, request: Request, session: DbSession, user: PageUser
+    deal_id: PipedriveId, request: Request, session: DbSession, user: PageUser
 ) -> Response:
     """The list alone (refreshed after an invoice is created)."""
     try:
@@ -86,7 +87,7 @@ async def invoices_fragment(
 
 @router.get(PANEL + "/{deal_id}/invoices/version")
 async def invoices_version(
-    deal_id: int, session: DbSession, user: PageUser, v: str = ""
+    deal_id: PipedriveId, session: DbSession, user: PageUser, v: str = ""
 ) -> Response:
     """Polled by an open panel every few seconds: 204 while the list is as shown (``v``),
     else an ``invoices-changed`` trigger that reloads it. Reads only our rows: no call to
@@ -99,7 +100,7 @@ async def invoices_version(
 
 @router.post(PANEL + "/{deal_id}/invoices/refresh")
 async def invoices_refresh(
-    deal_id: int, request: Request, session: DbSession, user: PageUser
+    deal_id: PipedriveId, request: Request, session: DbSession, user: PageUser
 ) -> Response:
     """The panel's refresh: re-read the deal's invoices at their providers now."""
     notice: str | None = None
@@ -131,7 +132,7 @@ DONE = {
 
 
 async def listed(
-    session: AsyncSession, user: CrmUser, deal_id: int, row_id: str
+    session: AsyncSession, user: CrmUser, deal_id: PipedriveId, row_id: str
 ) -> tuple[Any, str]:
     """The deal's created invoice ``row_id`` (404 for anything else) and its provider id."""
     rows = await InvoiceRepository(session, user.company_id).of_deal(deal_id)
@@ -143,7 +144,12 @@ async def listed(
 
 @router.post(PANEL + "/{deal_id}/invoices/{row_id}/actions/{action}")
 async def invoice_action(
-    deal_id: int, row_id: str, action: str, request: Request, session: DbSession, user: PageUser
+    deal_id: PipedriveId,
+    row_id: str,
+    action: str,
+    request: Request,
+    session: DbSession,
+    user: PageUser,
 ) -> Response:
     """Submit, approve, void, delete or email one of the deal's invoices (the same service as
     the extension's postInvoiceStatus / postInvoiceEmail), then the refreshed list with a line
@@ -180,7 +186,7 @@ async def invoice_action(
 
 @router.post(PANEL + "/{deal_id}/invoices/{row_id}/share")
 async def invoice_share(
-    deal_id: int, row_id: str, request: Request, session: DbSession, user: PageUser
+    deal_id: PipedriveId, row_id: str, request: Request, session: DbSession, user: PageUser
 ) -> Response:
     """The customer's link to the invoice, to copy (the extension's getInvoiceShareUrl)."""
     try:
@@ -193,7 +199,7 @@ async def invoice_share(
 
 @router.get(PANEL + "/{deal_id}/invoices/{row_id}/pdf")
 async def invoice_pdf(
-    deal_id: int, row_id: str, request: Request, session: DbSession, user: PageUser
+    deal_id: PipedriveId, row_id: str, request: Request, session: DbSession, user: PageUser
 ) -> Response:
     """The invoice's PDF (the extension's getInvoicePDF), as a download."""
     try:
