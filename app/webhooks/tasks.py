@@ -37,6 +37,9 @@ def processor_for(source: str, category: str) -> Processor | None:
 
 
 async def _batch(ctx: JobContext, first: WebhookEvent) -> list[WebhookEvent]:
+    """Up to ``BATCH`` waiting events of the company and source, locked for this job: on
+    PostgreSQL ``SKIP LOCKED`` gives concurrent jobs disjoint batches (SQLite has one writer
+    at a time anyway). ``first`` may be in another job's batch already; then that job has it."""
     rows = await ctx.session.scalars(
         select(WebhookEvent)
         .where(
@@ -46,22 +49,23 @@ async def _batch(ctx: JobContext, first: WebhookEvent) -> list[WebhookEvent]:
         )
         .order_by(WebhookEvent.received_at)
         .limit(BATCH)
+        .with_for_update(skip_locked=True)
     )
-    batch = [row for row in rows if processor_for(row.source, row.category)]
-    if first not in batch:
-        batch.insert(0, first)
-    return batch
+    return list(rows)
 
 
 async def _mark(ctx: JobContext, events: list[WebhookEvent], outcomes: dict[str, str]) -> None:
+    """Record each event's outcome: one statement per distinct outcome, not per event."""
     now = utcnow()
+    groups: dict[str, list[str]] = {}
     for event in events:
-        outcome = outcomes.get(event.resource_id, "processed")
+        groups.setdefault(outcomes.get(event.resource_id, "processed")[:500], []).append(event.id)
+    for outcome, ids in groups.items():
         status = EventStatus.ignored if outcome.startswith("ignored") else EventStatus.processed
         await ctx.session.execute(
             update(WebhookEvent)
-            .where(WebhookEvent.id == event.id)
-            .values(status=status.value, outcome=outcome[:500], processed_at=now)
+            .where(WebhookEvent.id.in_(ids))
+            .values(status=status.value, outcome=outcome, processed_at=now)
         )
 
 
@@ -70,16 +74,17 @@ async def process_event(ctx: JobContext, event_id: str) -> None:
     event = await ctx.session.get(WebhookEvent, event_id)
     if event is None or event.status != EventStatus.received.value:
         return  # processed by an earlier job of its batch, or forgotten
-    processor = processor_for(event.source, event.category)
-    if processor is None:
-        await _mark(ctx, [event], {event.resource_id: f"ignored: no use for {event.category}"})
-        return
     batch = await _batch(ctx, event)
     groups: dict[Processor, list[WebhookEvent]] = {}
+    unused: list[WebhookEvent] = []
     for row in batch:
         found = processor_for(row.source, row.category)
-        if found is not None:
+        if found is None:
+            unused.append(row)
+        else:
             groups.setdefault(found, []).append(row)
+    for row in unused:
+        await _mark(ctx, [row], {row.resource_id: f"ignored: no use for {row.category}"})
     for handler, events in groups.items():
         resources: dict[str, list[str]] = {}
         for row in events:

@@ -323,3 +323,29 @@ async def test_admins_see_their_company_s_parked_jobs_with_the_last_error(
         "/api/v1/webhooks/jobs", params={"status": "lost"}, headers=auth_headers(admin)
     )
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "status"
+
+
+async def test_every_stored_event_is_settled_even_those_no_domain_uses(
+    client: Any, settings: Any, sessionmaker: Any, make_user: Any
+) -> None:
+    import asyncio
+
+    user = await make_user()
+    tenant = str(uuid.uuid4())
+    await connect(sessionmaker, user, "xero", tenant)
+    body = json.loads(xero_body(tenant, *[(str(uuid.uuid4()), "2026-12-04T10:00:00.000")] * 1))
+    contact = dict(body["events"][0], eventCategory="CONTACT", resourceId=str(uuid.uuid4()))
+    body["events"].insert(0, contact)
+    raw = json.dumps(body).encode()
+    assert (await post_xero(client, settings, raw)).status_code == 200
+    for _ in range(100):
+        if await count(sessionmaker, WebhookEvent, WebhookEvent.status == "received") == 0:
+            break
+        await asyncio.sleep(0.05)
+    async with sessionmaker() as session:
+        rows = {r.category: r for r in (await session.scalars(select(WebhookEvent))).all()}
+    assert rows["CONTACT"].status == "ignored" and "no use for CONTACT" in rows["CONTACT"].outcome
+    assert (
+        rows["INVOICE"].status == "ignored"
+        and "not an invoice created here" in rows["INVOICE"].outcome
+    )
