@@ -147,7 +147,9 @@ class Settings(BaseSettings):
     worker_in_app: bool = True
     # The Redis stream jobs travel on (several deployments may share one Redis).
     job_queue: str = "invoicing:jobs"
-    worker_concurrency: int = 20
+    # Jobs one process runs at once; in an app process they share its database pool with
+    # requests, so this stays well under the pool's 30 connections.
+    worker_concurrency: int = 10
     worker_poll_seconds: float = 0.5
     job_lease_seconds: float = 120.0
     job_backoff_seconds: float = 2.0

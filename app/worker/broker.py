@@ -21,7 +21,12 @@ RunJob = Callable[[str, str], Awaitable[str]]
 
 
 def build_broker(
-    redis_url: str | None, run_job: RunJob, *, queue: str, redeliver_after: float
+    redis_url: str | None,
+    run_job: RunJob,
+    *,
+    queue: str,
+    redeliver_after: float,
+    concurrency: int = 10,
 ) -> AsyncBroker:
     """A broker whose one task runs ``run_job(job_id, lease_token)``."""
     broker: AsyncBroker
@@ -37,7 +42,8 @@ def build_broker(
             maxlen=100_000,
         )
     else:
-        broker = InMemoryBroker(max_async_tasks=50)
+        # In-process jobs share the app's event loop and database pool with its requests.
+        broker = InMemoryBroker(max_async_tasks=concurrency)
 
     async def run(job_id: str, token: str) -> str:
         return await run_job(job_id, token)

@@ -54,6 +54,12 @@ class JobRunner:
 
     async def run(self, job_id: str, token: str) -> str:
         """Run the job if ``token`` is its current lease; returns what happened."""
+        # Renew the lease before working (in a short session of its own, so a job holds one
+        # database connection at a time): a delivery that arrives late, redelivered after its
+        # worker died, must not leave the dispatcher thinking the job is abandoned.
+        await self._update(
+            job_id, token, locked_until=utcnow() + timedelta(seconds=self.policy.lease_seconds)
+        )
         async with self.sessionmaker() as session:
             job = await session.get(Job, job_id)
             if job is None or job.status != JobStatus.running or job.lease_token != token:
@@ -72,13 +78,6 @@ class JobRunner:
                 attempt=job.attempts + 1,
             )
             args, attempts, max_attempts = dict(job.args), job.attempts, job.max_attempts
-            # Renew the lease before working: a delivery that arrives late (redelivered after
-            # its worker died) must not leave the dispatcher thinking the job is abandoned.
-            await self._update(
-                job_id,
-                token,
-                locked_until=utcnow() + timedelta(seconds=self.policy.lease_seconds),
-            )
             heartbeat = asyncio.create_task(self._heartbeat(job_id, token))
             try:
                 await spec.handler(ctx, **args)

@@ -46,6 +46,7 @@ class JobMachinery:
             self.runner.run,
             queue=settings.job_queue,
             redeliver_after=settings.job_lease_seconds / 2,
+            concurrency=settings.worker_concurrency,
         )
         self.dispatcher = Dispatcher(
             state.sessionmaker,
