@@ -117,9 +117,10 @@
     var busy = false;
     function tick() {
       var version = document.getElementById("list-version");
-      var list = document.getElementById("invoice-list");
-      // A reload already under way brings the newest list: no second one on top of it.
-      if (busy || document.hidden || !version || (list && list.classList.contains("htmx-request"))) { return; }
+      // While any request of the panel is under way (a reload, the dialog's create), wait for
+      // the next tick: that request brings the newest state, and a reload on top of it would
+      // only cut it short.
+      if (busy || document.hidden || !version || document.querySelector(".htmx-request")) { return; }
       busy = true;
       var meta = document.querySelector('meta[name="session-token"]');
       var headers = meta ? { "X-Session-Token": meta.getAttribute("content") } : {};
