@@ -11,18 +11,9 @@ from pathlib import Path
 import pytest
 
 from app.kit.ratelimit import BudgetExhausted, CallBudget, Windows, storage_for
+from tests.worker.test_redis import REDIS_URL, redis_up
 
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-async def redis_up() -> bool:
-    try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", 6379), 1)
-    except (OSError, TimeoutError):
-        return False
-    writer.close()
-    return True
 
 
 async def test_a_budget_lets_exactly_its_calls_into_a_window() -> None:

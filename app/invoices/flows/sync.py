@@ -18,7 +18,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.connections.models import ProviderConnection
@@ -161,8 +160,10 @@ async def _changes(tokens: TokenService, connection: ProviderConnection) -> tupl
 
 async def _open_ids(session: AsyncSession, company_id: str, provider: str) -> list[str]:
     rows = await session.scalars(
-        select(DealInvoice.provider_invoice_id).where(
-            DealInvoice.company_id == company_id,
+        InvoiceRepository(session, company_id)
+        .select()
+        .with_only_columns(DealInvoice.provider_invoice_id)
+        .where(
             DealInvoice.provider == provider,
             DealInvoice.status == InvoiceStatus.created,
             DealInvoice.provider_invoice_id.is_not(None),
