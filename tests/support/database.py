@@ -11,6 +11,7 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy import delete, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import Base
@@ -69,15 +70,28 @@ async def empty_all_tables(engine: AsyncEngine) -> None:
     import app.models  # noqa: F401
 
     if engine.dialect.name == "postgresql":
-        await settle(engine)
+        await truncate_postgres(engine)
+        return
     async with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-            if names:
+        for table in reversed(Base.metadata.sorted_tables):
+            await conn.execute(delete(table))
+
+
+async def truncate_postgres(engine: AsyncEngine, attempts: int = 6) -> None:
+    """TRUNCATE every table. A job still finishing from the previous test can hold row
+    locks in the opposite order to TRUNCATE's table locks; PostgreSQL then aborts one of
+    the two as a deadlock. When it picks ours, wait for the job to finish and try again."""
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    for attempt in range(attempts):
+        await settle(engine)
+        try:
+            async with engine.begin() as conn:
                 await conn.execute(text(f"TRUNCATE {names} CASCADE"))
-        else:
-            for table in reversed(Base.metadata.sorted_tables):
-                await conn.execute(delete(table))
+            return
+        except DBAPIError as exc:
+            if "deadlock" not in str(exc) or attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.1 * (attempt + 1))
 
 
 async def settle(engine: AsyncEngine, timeout: float = 3.0) -> None:
