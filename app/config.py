@@ -156,6 +156,11 @@ class Settings(BaseSettings):
     scheduler_tick_seconds: float = 5.0
     # Catch-up sync of every connection (for webhooks that never arrive); 0 turns it off.
     catch_up_minutes: float = 15.0
+    # Invoice intents: how long a creation holds one without renewing it (a crashed holder's
+    # intent is resolved by the reconciler once this passes), and whether the worker's
+    # reconciler resolves pending and unknown intents (every 10 s) with no client involved.
+    intent_lease_seconds: float = Field(30.0, gt=0)
+    intent_reconciler: bool = True
     webhook_retention_days: int = 14
 
     pipedrive: PipedriveSettings = Field(default_factory=PipedriveSettings)

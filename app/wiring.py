@@ -17,6 +17,9 @@ from app.worker.schedule import every
 # How often the scheduler looks for connections due a catch-up (each is caught up once per
 # CATCH_UP_MINUTES; this only bounds how late after that it starts).
 CATCH_UP_CHECK_SECONDS = 60.0
+# How often the reconciler looks for intents left pending past their lease or unknown: with
+# a 30 s lease, every intent of a crashed process is resolved within a minute of restart.
+RESOLVE_CHECK_SECONDS = 10.0
 
 
 def register_jobs() -> None:
@@ -24,3 +27,4 @@ def register_jobs() -> None:
     register_processor("xero", ["INVOICE"], invoice_tasks.process_provider_events)
     register_processor("quickbooks", ["Invoice", "Payment"], invoice_tasks.process_provider_events)
     every(invoice_tasks.CATCH_UP_DUE, CATCH_UP_CHECK_SECONDS)
+    every(invoice_tasks.RESOLVE_DUE, RESOLVE_CHECK_SECONDS)

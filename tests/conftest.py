@@ -73,6 +73,9 @@ async def settings(database_url: str, var_dir: Path, ports: dict[str, int]) -> S
         # Periodic catch-up would read the sandbox in the middle of tests that count requests;
         # the sync tests record catch-ups themselves.
         catch_up_minutes=0,
+        # Likewise the intent reconciler: tests that leave intents unknown on purpose resolve
+        # them themselves; the reconciler's tests run its job.
+        intent_reconciler=False,
     )
     await asyncio.to_thread(migrate, settings)
     return settings

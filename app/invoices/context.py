@@ -18,13 +18,14 @@ from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
-from app.connections.dependencies import get_token_service
+from app.connections.dependencies import get_token_service, tokens_of
 from app.connections.exceptions import NeedsReauth, NotConnected
 from app.connections.models import ConnectionStatus, ProviderConnection
 from app.connections.repository import ConnectionRepository
 from app.connections.tokens import TokenService
 from app.crm.pipedrive.client import FieldDefinitionCache, PipedriveClient
 from app.crm.pipedrive.service import client_for, field_cache, installation_for
+from app.invoices.models import DealInvoice
 from app.invoices.rules.meta import ProviderMeta
 from app.providers.base import AccountingProvider, Organisation
 from app.tenants.models import CrmUser
@@ -76,6 +77,32 @@ def context(request: Request, user: Any) -> InvoiceContext:
         http=state.http,
         tokens=get_token_service(request),
         fields=field_cache(request),
+        user=user,
+        meta_cache=cache,
+    )
+
+
+async def background_context(state: Any, company_id: str, row_id: str) -> InvoiceContext | None:
+    """The flows' context in a worker, acting as the user who created the intent ``row_id``
+    (an id-only stand-in when that user has left); None when the intent is gone."""
+    async with state.sessionmaker() as session:
+        row = await session.get(DealInvoice, row_id)
+        if row is None or row.company_id != company_id:
+            return None
+        user = (
+            await session.get(CrmUser, row.created_by_user_id) if row.created_by_user_id else None
+        )
+    if user is None or user.company_id != company_id:
+        user = CrmUser(id=row.created_by_user_id, company_id=company_id, name="", is_admin=False)
+    cache = getattr(state, "invoice_meta", None)
+    if cache is None:
+        cache = state.invoice_meta = MetaCache()
+    return InvoiceContext(
+        settings=state.settings,
+        sessionmaker=state.sessionmaker,
+        http=state.http,
+        tokens=tokens_of(state),
+        fields=FieldDefinitionCache(),
         user=user,
         meta_cache=cache,
     )

@@ -13,11 +13,14 @@ from app.db import Base, TimestampMixin, new_uuid
 
 
 class InvoiceStatus:
-    """Our record's lifecycle (not the provider's status).
+    """The intent's lifecycle (not the provider's status); docs/invoices.md draws it.
 
-    pending: recorded before calling the provider, a request is working on it (``lease_until``);
+    pending: recorded before calling the provider; the holder of ``claim_token`` works on it
+    until ``lease_until`` (renewed while it works);
     created: the provider confirmed it (ids, number, totals stored);
-    unknown: the provider's answer was lost; the next request with the key reconciles it;
+    unknown: it may or may not exist at the provider (lost answer, crash); resolved by the
+    next request with the key or by the reconciler, never marked failed without the
+    provider's definitive answer;
     failed: the provider refused it (``failure_reason``); the same key may try again.
     """
 
@@ -33,7 +36,12 @@ class DealInvoice(TimestampMixin, Base):
     __tablename__ = "deal_invoice"
     __table_args__ = (
         UniqueConstraint("company_id", "idempotency_key", name="uq_deal_invoice_key"),
+        # One provider invoice belongs to at most one intent.
+        UniqueConstraint(
+            "company_id", "provider", "provider_invoice_id", name="uq_deal_invoice_provider_invoice"
+        ),
         Index("ix_deal_invoice_deal", "company_id", "deal_id"),
+        Index("ix_deal_invoice_open", "status", "lease_until"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
@@ -48,6 +56,12 @@ class DealInvoice(TimestampMixin, Base):
     # Grows each time a failed attempt is retried, so the provider key of a new attempt differs.
     attempt: Mapped[int] = mapped_column(default=1)
     lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    # Who works on it now (a request or the reconciler): only the holder records the outcome.
+    claim_token: Mapped[str | None] = mapped_column(String(36), default=None)
+    # How many times the reconciler has worked on it: its backoff grows with it.
+    tries: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The URL sent with the invoice (deal link; at Xero it carries the intent's marker).
+    deal_url: Mapped[str | None] = mapped_column(String(512), default=None)
     failure_reason: Mapped[str | None] = mapped_column(String(2000), default=None)
     provider_invoice_id: Mapped[str | None] = mapped_column(String(64), default=None)
     number: Mapped[str | None] = mapped_column(String(64), default=None)

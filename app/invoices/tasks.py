@@ -12,6 +12,8 @@ from app.connections.exceptions import NeedsReauth, NotConnected
 from app.connections.models import ConnectionStatus, ProviderConnection
 from app.connections.repository import ConnectionRepository
 from app.db import utcnow
+from app.invoices.context import background_context
+from app.invoices.flows.reconcile import due_intents, resolve_intent
 from app.invoices.flows.sync import catch_up, sync_invoices
 from app.logs import log
 from app.providers.errors import ProviderError, ProviderRateLimited
@@ -20,6 +22,8 @@ from app.worker.registry import Defer, JobContext, job
 
 CATCH_UP = "invoices.catch_up"
 CATCH_UP_DUE = "invoices.catch_up_due"
+RESOLVE_DUE = "invoices.resolve_due"
+RESOLVE = "invoices.resolve_intent"
 # A Retry-After longer than this parks the job until then instead of failing it.
 LONG_WAIT = 30.0
 
@@ -121,3 +125,32 @@ async def process_provider_events(
     except (NeedsReauth, NotConnected) as exc:
         return {i: f"ignored: {exc.message}" for i in invoice_ids + payment_ids}
     return outcomes
+
+
+@job(RESOLVE_DUE)
+async def resolve_due(ctx: JobContext) -> None:
+    """Record a resolve job for every intent left pending past its lease or unknown past its
+    backoff; keyed per intent, try and lease, so each is worked on once per due time."""
+    if not ctx.state.settings.intent_reconciler:
+        return
+    for row_id, company_id, due in await due_intents(ctx.session):
+        await enqueue(
+            ctx.session,
+            RESOLVE,
+            company_id=company_id,
+            key=f"resolve:{row_id}:{due}",
+            row_id=row_id,
+        )
+
+
+@job(RESOLVE)
+async def resolve(ctx: JobContext, row_id: str) -> None:
+    """Resolve one intent (``flows.reconcile``); its outcomes are the intent's own states, so
+    the job itself succeeds (the next due time brings another try)."""
+    if ctx.company_id is None:
+        return
+    invoice_ctx = await background_context(ctx.state, ctx.company_id, row_id)
+    if invoice_ctx is None:
+        return
+    outcome = await resolve_intent(invoice_ctx, row_id)
+    log.info("invoice_intent_resolved", row=row_id, outcome=outcome)

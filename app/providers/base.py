@@ -210,6 +210,14 @@ class AccountingProvider(Protocol):
         """Sales invoices of a contact and/or issue-date range, newest first."""
         ...
 
+    async def find_marked_invoice(
+        self, creds: Credentials, *, marker: str, contact_id: str, issue_date: date
+    ) -> Invoice | None:
+        """The invoice a creation wrote ``marker`` on (``providers.markers``), among the
+        contact's invoices of that issue date; None only when the search was read to the end.
+        A failed search raises: it is never an answer."""
+        ...
+
     async def changed_invoices(self, creds: Credentials, since: datetime) -> ChangeSet:
         """Invoices changed since ``since`` (Xero If-Modified-Since, QuickBooks CDC, 30 days
         at most), with deletions."""

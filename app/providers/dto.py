@@ -280,6 +280,8 @@ class InvoiceDraft(_DTO):
     bill_email: str | None = None
     memo: str | None = None
     status: Literal["DRAFT", "SUBMITTED", "AUTHORISED"] = "DRAFT"
+    # Written on the invoice so this creation can find it again (``providers.markers``).
+    marker: str | None = None
     lines: tuple[InvoiceLineDraft, ...]
 
 
@@ -335,6 +337,8 @@ class Invoice(_DTO):
     online_url: str | None = None
     bill_email: str | None = None
     sync_token: str | None = None
+    # The marker of the creation that made it, when it was ours (``providers.markers``).
+    marker: str | None = None
 
 
 T = TypeVar("T")

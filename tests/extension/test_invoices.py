@@ -198,9 +198,11 @@ async def test_post_invoice_equals_our_api_xero(pd, links, client, northwind, ap
     found = await stored(app, northwind.user.company_id, "xero", [created.id, theirs_id])
     assert comparable(found[created.id]) == comparable(found[theirs_id])
     assert found[created.id].lines[0].item_code == "CONS-HR"
-    # Ours links to the deal; Pipedrive's names no deal, so it carries no deal URL.
+    # Ours links to the deal; Pipedrive's names no deal, so it links back to our app (the
+    # link carries the intent's marker, which the adapter reads back apart).
     assert found[theirs_id].url.endswith("/deal/31")
-    assert found[created.id].url is None
+    assert found[created.id].url == app.state.settings.public_url
+    assert found[created.id].marker and found[theirs_id].marker
 
 
 async def test_post_invoice_equals_our_api_quickbooks(pd, links, client, northwind, app):
@@ -522,8 +524,8 @@ async def test_post_invoice_sends_no_deal_url_and_keeps_deal_invoices_hash(
         r for r in await sandbox.requests("/api.xro/2.0/Invoices") if r["method"] in ("PUT", "POST")
     ]
     assert posts, "the invoice was created at the sandbox Xero"
-    # No deal: the provider invoice carries no link back to a deal (nor to deal 0).
-    assert all('"Url"' not in r["body"] and "/deal/" not in r["body"] for r in posts)
+    # No deal: the provider invoice carries no link to a deal (nor to deal 0).
+    assert all("/deal/" not in r["body"] for r in posts)
     assert created.id
     # Our own API's invoices still hash exactly as before (deal id and body).
     body = InvoiceIn(

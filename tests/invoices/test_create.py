@@ -55,7 +55,8 @@ async def test_same_key_returns_the_same_invoice(client, northwind, sandbox, ses
     # A different invoice under a used key is refused.
     other = body(d, reference="Something else")
     refused = await create(client, northwind.headers, 31, other, key)
-    assert refused.status_code == 422 and refused.json()["error"]["field"] == "Idempotency-Key"
+    assert refused.status_code == 409 and refused.json()["error"]["field"] == "Idempotency-Key"
+    assert refused.json()["error"]["code"] == "idempotency_key_reused"
     async with sessionmaker() as session:
         audit = (
             (

@@ -7,23 +7,37 @@ import asyncio
 import hashlib
 import json
 import uuid
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import utcnow
+from app.db import new_uuid, utcnow
 from app.errors import Conflict, ValidationFailed
 from app.invoices.context import InvoiceContext
 from app.invoices.models import DealInvoice, InvoiceStatus
 from app.invoices.repository import InvoiceRepository
 from app.invoices.schemas import InvoiceIn
 
-LEASE = timedelta(seconds=90)
 WAIT_SECONDS = 60.0
 POLL_SECONDS = 0.05
 KEY_MAX = 128
+
+
+@dataclass
+class Claim:
+    """The intent a request (or the reconciler) holds: the row, its claim token, and whether
+    an earlier holder may already have sent it to the provider (``resumed``)."""
+
+    row: DealInvoice
+    token: str
+    resumed: bool
+
+
+def lease_end(ctx: InvoiceContext) -> datetime:
+    return utcnow() + timedelta(seconds=ctx.settings.intent_lease_seconds)
 
 
 def request_hash(deal_id: int | None, body: InvoiceIn) -> str:
@@ -53,30 +67,28 @@ def validate_key(key: str | None) -> str:
 
 
 async def claim(
-    ctx: InvoiceContext, deal_id: int | None, body: InvoiceIn, key: str, digest: str
-) -> tuple[DealInvoice, bool, str | None]:
-    """The row for this key, whether this request must work on it (False: it is done), and
-    the state it took over (None for a fresh row)."""
+    ctx: InvoiceContext,
+    deal_id: int | None,
+    body: InvoiceIn,
+    key: str,
+    digest: str,
+    url: str | None,
+) -> tuple[DealInvoice, Claim | None]:
+    """The intent for this key and, when this request must work on it, its claim (None: it
+    was created already). A key used for a different invoice is a 409 whatever the intent's
+    state, except a failed one, which may be retried with corrected input for its deal."""
     deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
     while True:
-        fresh = await insert_row(ctx, deal_id, body, key, digest)
+        fresh = await insert_row(ctx, deal_id, body, key, digest, url)
         if fresh is not None:
-            return fresh, True, None
+            return fresh, Claim(fresh, fresh.claim_token or "", resumed=False)
         async with ctx.sessionmaker() as session:
             existing = await InvoiceRepository(session, ctx.company_id).by_key(key)
             if existing is None:
                 continue
-            retry_with_changes = existing.status == InvoiceStatus.failed
-            if (existing.request_hash != digest or existing.deal_id != deal_id) and not (
-                retry_with_changes and existing.deal_id == deal_id
-            ):
-                raise ValidationFailed(
-                    "This Idempotency-Key was already used for a different invoice; "
-                    "open the dialog again to get a new one.",
-                    field="Idempotency-Key",
-                )
+            check_same_request(existing, deal_id, digest)
             if existing.status == InvoiceStatus.created:
-                return existing, False, None
+                return existing, None
             lease = existing.lease_until
             if existing.status == InvoiceStatus.pending and lease and lease > utcnow():
                 if asyncio.get_running_loop().time() > deadline:
@@ -86,13 +98,32 @@ async def claim(
                     )
                 await asyncio.sleep(POLL_SECONDS)
                 continue
-            taken = await take_over(session, existing, body, digest)
+            taken = await take_over(ctx, session, existing, body, digest)
             if taken is not None:
-                return taken, True, existing.status
+                return taken.row, taken
+
+
+def check_same_request(existing: DealInvoice, deal_id: int | None, digest: str) -> None:
+    """409 for a key already used for another invoice (a failed intent of the same deal may
+    take corrected input: the provider refused it, so nothing exists to conflict with)."""
+    if existing.deal_id != deal_id or (
+        existing.request_hash != digest and existing.status != InvoiceStatus.failed
+    ):
+        raise Conflict(
+            "This Idempotency-Key was already used for a different invoice; "
+            "open the dialog again to get a new one.",
+            field="Idempotency-Key",
+            code="idempotency_key_reused",
+        )
 
 
 async def insert_row(
-    ctx: InvoiceContext, deal_id: int | None, body: InvoiceIn, key: str, digest: str
+    ctx: InvoiceContext,
+    deal_id: int | None,
+    body: InvoiceIn,
+    key: str,
+    digest: str,
+    url: str | None,
 ) -> DealInvoice | None:
     """A new ``pending`` row for the key, committed; None when the key already has one."""
     async with ctx.sessionmaker() as session:
@@ -103,7 +134,9 @@ async def insert_row(
             idempotency_key=key,
             request_hash=digest,
             status=InvoiceStatus.pending,
-            lease_until=utcnow() + LEASE,
+            lease_until=lease_end(ctx),
+            claim_token=new_uuid(),
+            deal_url=url,
             currency=body.currency,
             reference=body.reference,
             issue_date=body.issue_date,
@@ -121,11 +154,38 @@ async def insert_row(
 
 
 async def take_over(
-    session: AsyncSession, existing: DealInvoice, body: InvoiceIn, digest: str
-) -> DealInvoice | None:
-    """Take over a failed or unknown row, or a pending one whose worker died: compare and
-    swap on status and lease, so exactly one request wins (None: another one did)."""
-    attempt = existing.attempt + (1 if existing.status == InvoiceStatus.failed else 0)
+    ctx: InvoiceContext,
+    session: AsyncSession,
+    existing: DealInvoice,
+    body: InvoiceIn | None = None,
+    digest: str | None = None,
+    by_reconciler: bool = False,
+) -> Claim | None:
+    """Take over a failed or unknown intent, or a pending one whose holder died: compare and
+    swap on status, attempt and lease, so exactly one taker wins (None: another one did).
+    A failed intent starts a new attempt (a new provider key) with the body given; any other
+    keeps its attempt and body: it may exist at the provider under that attempt's key."""
+    failed = existing.status == InvoiceStatus.failed
+    values: dict[str, object] = {
+        "status": InvoiceStatus.pending,
+        "attempt": existing.attempt + (1 if failed else 0),
+        "lease_until": lease_end(ctx),
+        "claim_token": new_uuid(),
+        "updated_at": utcnow(),
+    }
+    if by_reconciler:
+        values["tries"] = existing.tries + 1
+    if failed and body is not None and digest is not None:
+        # The provider refused the failed attempt, so the corrected invoice replaces it.
+        values.update(
+            failure_reason=None,
+            request_hash=digest,
+            request_body=body.model_dump(mode="json"),
+            reference=body.reference,
+            currency=body.currency,
+            issue_date=body.issue_date,
+            due_date=body.due_date,
+        )
     result = await session.execute(
         update(DealInvoice)
         .where(
@@ -136,27 +196,14 @@ async def take_over(
             if existing.lease_until is not None
             else DealInvoice.lease_until.is_(None),
         )
-        .values(
-            status=InvoiceStatus.pending,
-            attempt=attempt,
-            lease_until=utcnow() + LEASE,
-            failure_reason=None,
-            # A failed attempt created nothing: the corrected invoice replaces it.
-            request_hash=digest,
-            request_body=body.model_dump(mode="json"),
-            reference=body.reference,
-            currency=body.currency,
-            issue_date=body.issue_date,
-            due_date=body.due_date,
-            updated_at=utcnow(),
-        )
+        .values(**values)
     )
     await session.commit()
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return None
     refreshed = await session.get(DealInvoice, existing.id, populate_existing=True)
     assert refreshed is not None
-    return refreshed
+    return Claim(refreshed, str(values["claim_token"]), resumed=not failed)
 
 
 async def save_row(ctx: InvoiceContext, row_id: str, **values: object) -> DealInvoice:

@@ -1,69 +1,43 @@
-"""Exactly-once invoice creation (``create_invoice``).
+"""Exactly-once invoice creation (``create_invoice``); docs/invoices.md draws the states.
 
 1. The reviewed invoice is checked locally first (provider metadata from the cache): a blocking
    check is a 422 naming the field, and nothing is recorded.
-2. A ``pending`` row (``claim``) keyed by (company, Idempotency-Key) is committed in its own
-   transaction before the provider is called. The unique constraint makes concurrent identical
-   requests meet: one wins the insert and works; the others wait for its outcome and answer
-   with the same invoice (200). A different body under a used key is refused (422).
-3. The contact is created or updated as chosen. A contact we created is recorded on the row at
-   once (``orphan_contact_id``), so that a later failure leaves it recorded and shown.
-4. The invoice is created as DRAFT with the provider's idempotency (Xero Idempotency-Key,
-   QuickBooks requestid), derived from our key and the attempt number.
-5. Outcomes: confirmed → the provider's invoice applied to the row (``apply_invoice``: ids,
-   number, status, totals in minor units, deep link), links remembered, audit entry.
-   Validation error → the row is marked ``failed`` with the reason (kept as history; never
-   shown as an invoice) and the provider's message is a 422; the same key may then try again
-   (a new attempt, a new provider key). Answer lost (outcome unknown) → the invoice is looked
-   up at the provider (same contact and issue date, our reference and total, not already ours)
-   before anything is sent again; found → recorded; not found → the row is ``unknown`` and the
-   caller retries with the same key, which reconciles first and then repeats the create with
-   the same provider key.
+2. The intent, a ``pending`` row keyed by (company, Idempotency-Key), is committed in its own
+   transaction before the provider is called (``claim``). The unique constraint makes
+   concurrent identical requests meet: one wins the insert and works; the others wait for its
+   outcome and answer with the same invoice (200). A key used for a different invoice is 409.
+3. ``delivery`` sends it (contact, then invoice with the intent's marker and provider
+   idempotency key), or finds it when an earlier holder may have sent it.
+4. Confirmed → ``record_created``: the provider's invoice applied to the row (``apply_invoice``),
+   links remembered and the audit entry, in one transaction, by the claim's holder only; a
+   provider invoice belongs to one intent at most (unique constraint). Refused → ``failed``
+   and a 422 in the provider's words; lost → ``unknown`` and a 503: the reconciler
+   (``reconcile``) or the same key resolves it, never twice.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable
-from dataclasses import dataclass
-from decimal import Decimal
-
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.connections.models import ProviderConnection
-from app.errors import AppError, ServiceUnavailable
+from app.errors import Conflict
 from app.invoices.context import InvoiceContext, organisation_of
 from app.invoices.flows.apply import apply_invoice
-from app.invoices.flows.claim import claim, provider_key, request_hash, save_row, validate_key
+from app.invoices.flows.claim import Claim, claim, request_hash, validate_key
 from app.invoices.flows.deal import ensure_deal
-from app.invoices.flows.linking import provider_contact, remember_contact, remember_item
+from app.invoices.flows.delivery import Sent, deliver
+from app.invoices.flows.linking import remember_contact, remember_item
 from app.invoices.flows.listing import invoice_out
 from app.invoices.flows.review import prepare
 from app.invoices.models import DealInvoice, InvoiceStatus
-from app.invoices.repository import ContactLinkRepository, InvoiceRepository, ItemLinkRepository
-from app.invoices.rules.contacts import contact_data, contact_diff, contact_input
+from app.invoices.repository import ContactLinkRepository, ItemLinkRepository
 from app.invoices.rules.dates import company_today
-from app.invoices.rules.lines import provider_draft
 from app.invoices.rules.meta import ProviderMeta
-from app.invoices.rules.totals import compute_totals
 from app.invoices.schemas import InvoiceIn, InvoiceOut
-from app.providers.base import (
-    Contact,
-    Invoice,
-    ProviderError,
-    ProviderUnavailable,
-)
+from app.providers.base import Contact, Invoice
 from app.tenants.models import AuditEvent
-
-
-@dataclass
-class Sent:
-    """What the provider confirmed: the invoice, and the contact read or written (None: the
-    linked contact, untouched) with its id."""
-
-    invoice: Invoice
-    contact: Contact | None
-    contact_id: str
 
 
 async def create_invoice(
@@ -81,215 +55,108 @@ async def create_invoice(
     # The deal first: another company's deal is a 404 whatever else is wrong with the body.
     url = await ensure_deal(ctx, session, deal_id, body.deal_token) if deal_id is not None else None
     meta, connection, linked = await prepare(ctx, session, body)
-    row, work, taken_over = await claim(ctx, deal_id, body, key, request_hash(deal_id, body))
+    digest = request_hash(deal_id, body)
+    row, held = await claim(ctx, deal_id, body, key, digest, url or ctx.settings.public_url)
     can_approve = ctx.adapter(meta.provider).can_approve(connection.provider_role)
-    if not work:
+    if held is None:
         return invoice_out(row, company_today(meta), can_approve=can_approve), False
-    sent = await marking_failures(ctx, row.id, send(ctx, meta, row, body, url, key, taken_over))
-    saved = await record_created(ctx, meta, connection, row, body, sent, linked, deal_id)
+    sent = await deliver(ctx, meta, held, body)
+    saved = await record_created(ctx, meta, connection, held, body, sent, linked)
     return invoice_out(saved, company_today(meta), can_approve=can_approve), True
-
-
-async def marking_failures(ctx: InvoiceContext, row_id: str, work: Awaitable[Sent]) -> Sent:
-    """Await the sending; a failure marks the row ``failed`` (nothing was created), or
-    ``unknown`` (it may have been: lost answer, cancelled, crashed) for the next request."""
-    try:
-        return await work
-    except (ProviderError, AppError) as exc:
-        # A lost answer already marked the row unknown; any other refusal created nothing.
-        if not (isinstance(exc, ServiceUnavailable) and exc.code == "outcome_unknown"):
-            await save_row(
-                ctx,
-                row_id,
-                status=InvoiceStatus.failed,
-                lease_until=None,
-                failure_reason=exc.message[:2000],
-            )
-        raise
-    except BaseException:
-        # Cancelled or crashed mid-way: leave it for the next request to reconcile.
-        await asyncio.shield(save_row(ctx, row_id, status=InvoiceStatus.unknown, lease_until=None))
-        raise
-
-
-async def send(
-    ctx: InvoiceContext,
-    meta: ProviderMeta,
-    row: DealInvoice,
-    body: InvoiceIn,
-    url: str | None,
-    key: str,
-    taken_over: str | None,
-) -> Sent:
-    """The contact, then the invoice at the provider (or the one a lost answer created)."""
-    totals, _ = compute_totals(meta, body.lines, body.tax_mode, body.global_discount, body.tax_code)
-    contact = await write_contact(ctx, meta, row, body)
-    contact_id = contact.id if contact else body.customer.contact_id
-    assert contact_id is not None
-    draft = provider_draft(
-        meta,
-        contact_id=contact_id,
-        issue_date=body.issue_date,
-        due_date=body.due_date,
-        currency=body.currency,
-        tax_mode=body.tax_mode,
-        tax_code=body.tax_code,
-        template_id=body.template_id,
-        reference=body.reference,
-        url=url,
-        lines=body.lines,
-        discount=body.global_discount,
-        bill_email=body.customer.email,
-    )
-    invoice: Invoice | None = None
-    if taken_over in (InvoiceStatus.unknown, InvoiceStatus.pending):
-        invoice = await reconcile(ctx, meta, row, contact_id, totals.total)
-    if invoice is None:
-        adapter = ctx.adapter(meta.provider)
-        pkey = provider_key(ctx.company_id, key, row.attempt)
-        try:
-            invoice = await ctx.call(
-                meta.provider,
-                lambda c: adapter.create_invoice(c, draft, idempotency_key=pkey),
-            )
-        except ProviderUnavailable as exc:
-            invoice = await after_lost_answer(ctx, meta, row, contact_id, totals.total, exc)
-    assert invoice is not None
-    return Sent(invoice, contact, contact_id)
-
-
-async def after_lost_answer(
-    ctx: InvoiceContext,
-    meta: ProviderMeta,
-    row: DealInvoice,
-    contact_id: str,
-    expected: Decimal,
-    exc: ProviderUnavailable,
-) -> Invoice:
-    """Whatever the adapter concluded, a create that got no answer may have been committed:
-    look before anyone sends it again; not found → the row is ``unknown`` (503)."""
-    try:
-        invoice = await reconcile(ctx, meta, row, contact_id, expected)
-    except ProviderError:
-        invoice = None
-    if invoice is not None:
-        return invoice
-    await save_row(
-        ctx, row.id, status=InvoiceStatus.unknown, lease_until=None, failure_reason=exc.message
-    )
-    raise ServiceUnavailable(
-        f"{meta.label} did not confirm the invoice and it was not found there; "
-        "try again with the same Idempotency-Key (it will not create a second one).",
-        code="outcome_unknown",
-    ) from exc
-
-
-async def reconcile(
-    ctx: InvoiceContext, meta: ProviderMeta, row: DealInvoice, contact_id: str, expected: Decimal
-) -> Invoice | None:
-    """Find an invoice whose create answer was lost: same contact and issue date, our
-    reference and total, and not already recorded by us."""
-    adapter = ctx.adapter(meta.provider)
-    page = await ctx.call(
-        meta.provider,
-        lambda c: adapter.search_invoices(
-            c, contact_id=contact_id, date_from=row.issue_date, date_to=row.issue_date
-        ),
-    )
-    async with ctx.sessionmaker() as session:
-        known = await InvoiceRepository(session, ctx.company_id).known_provider_ids(
-            meta.provider, [i.id for i in page.items]
-        )
-    for invoice in page.items:
-        if invoice.id in known or invoice.status == "DELETED":
-            continue
-        same_ref = (invoice.reference or "").startswith(row.reference or "")
-        if same_ref and invoice.total == expected and invoice.currency == row.currency:
-            return invoice
-    return None
-
-
-async def write_contact(
-    ctx: InvoiceContext, meta: ProviderMeta, row: DealInvoice, body: InvoiceIn
-) -> Contact | None:
-    """Create the contact, or update the chosen one where the CRM differs, as the user chose.
-    Returns the contact when it was read or written (None: the linked contact, untouched)."""
-    adapter = ctx.adapter(meta.provider)
-    customer = body.customer
-    if customer.create:
-        if row.orphan_contact_id:
-            return await provider_contact(ctx, meta.provider, row.orphan_contact_id)
-        data = contact_data(
-            customer.name, customer.email, customer.address, customer.tax_id, body.currency
-        )
-        contact: Contact = await ctx.call(
-            meta.provider,
-            lambda c: adapter.create_contact(
-                c, data, idempotency_key=provider_key(ctx.company_id, row.idempotency_key, 0)
-            ),
-        )
-        # Recorded at once: if the invoice then fails, the contact is still accounted for.
-        await save_row(
-            ctx,
-            row.id,
-            orphan_contact_id=contact.id,
-            contact_id=contact.id,
-            contact_name=contact.name,
-        )
-        return contact
-    assert customer.contact_id is not None
-    if not customer.update_contact:
-        return None
-    contact = await provider_contact(
-        ctx, meta.provider, customer.contact_id, field="customer.contact_id"
-    )
-    changes = contact_diff(contact, customer.email, customer.address, customer.tax_id)
-    if changes:
-        update = contact_input(changes)
-        contact = await ctx.call(
-            meta.provider, lambda c: adapter.update_contact(c, contact.id, update)
-        )
-    return contact
 
 
 async def record_created(
     ctx: InvoiceContext,
     meta: ProviderMeta,
     connection: ProviderConnection,
-    row: DealInvoice,
+    held: Claim,
     body: InvoiceIn,
     sent: Sent,
     linked: bool,
-    deal_id: int | None,
 ) -> DealInvoice:
-    """One transaction records the invoice, remembers the links and writes the audit entry."""
-    invoice, contact = sent.invoice, sent.contact
+    """One transaction records the invoice, remembers the links and writes the audit entry,
+    if ``held`` still holds the intent (else what its new holder recorded)."""
+    invoice = sent.invoice
     url = ctx.adapter(meta.provider).invoice_url(organisation_of(connection), invoice.id)
     async with ctx.sessionmaker() as final:
-        saved = await final.get(DealInvoice, row.id)
-        assert saved is not None
-        saved.status = InvoiceStatus.created
-        saved.lease_until = None
-        saved.failure_reason = None
-        saved.orphan_contact_id = None
-        # What the provider's answer leaves empty: the contact as we sent it.
-        saved.contact_id = sent.contact_id
-        saved.contact_name = (contact.name if contact else None) or body.customer.name
-        saved.currency = body.currency
-        saved.issue_date, saved.due_date = body.issue_date, body.due_date
-        apply_invoice(saved, invoice, url=url)
-        await remember(
-            final,
-            ctx,
-            body,
-            saved.contact_id or sent.contact_id,
-            saved.contact_name or "",
-            contact.currency if contact else None,
-            contact_known=linked and contact is None,
+        won = await final.execute(
+            update(DealInvoice)
+            .where(DealInvoice.id == held.row.id, DealInvoice.claim_token == held.token)
+            .values(status=InvoiceStatus.created, claim_token=None, lease_until=None)
         )
-        final.add(created_event(ctx, meta, body, saved, invoice, deal_id))
-        await final.commit()
+        saved = await final.get(DealInvoice, held.row.id, populate_existing=True)
+        assert saved is not None
+        if won.rowcount != 1:  # type: ignore[attr-defined]
+            return await lost_claim(saved)
+        try:
+            await apply_created(final, ctx, meta, saved, body, sent, url, linked)
+            await final.commit()
+        except IntegrityError as exc:
+            await final.rollback()
+            await refuse_taken(ctx, held, invoice)
+            raise Conflict(
+                f"{meta.label} invoice {invoice.number or invoice.id} is already recorded "
+                "for another invoice request.",
+                code="invoice_already_recorded",
+            ) from exc
     return saved
+
+
+async def lost_claim(saved: DealInvoice) -> DealInvoice:
+    """Another holder took the intent over while this one worked (its lease ran out)."""
+    if saved.status == InvoiceStatus.created:
+        return saved
+    raise Conflict(
+        "This invoice is still being created; try again in a moment.", code="in_progress"
+    )
+
+
+async def refuse_taken(ctx: InvoiceContext, held: Claim, invoice: Invoice) -> None:
+    """The provider invoice found or made is another intent's: definitive, so ``failed``."""
+    async with ctx.sessionmaker() as session:
+        await session.execute(
+            update(DealInvoice)
+            .where(DealInvoice.id == held.row.id)
+            .values(
+                status=InvoiceStatus.failed,
+                lease_until=None,
+                claim_token=None,
+                failure_reason=f"provider invoice {invoice.id} belongs to another intent",
+            )
+        )
+        await session.commit()
+
+
+async def apply_created(
+    final: AsyncSession,
+    ctx: InvoiceContext,
+    meta: ProviderMeta,
+    saved: DealInvoice,
+    body: InvoiceIn,
+    sent: Sent,
+    url: str,
+    linked: bool,
+) -> None:
+    invoice, contact = sent.invoice, sent.contact
+    saved.failure_reason = None
+    saved.orphan_contact_id = None
+    # What the provider's answer leaves empty: the contact as we sent it.
+    saved.contact_id = sent.contact_id
+    saved.contact_name = (contact.name if contact else None) or body.customer.name
+    saved.currency = body.currency
+    saved.issue_date, saved.due_date = body.issue_date, body.due_date
+    apply_invoice(saved, invoice, url=url)
+    await remember(
+        final,
+        ctx,
+        body,
+        saved.contact_id or sent.contact_id,
+        saved.contact_name or "",
+        contact.currency if contact else None,
+        contact_known=linked and contact is None,
+    )
+    final.add(created_event(ctx, meta, body, saved, invoice, saved.deal_id))
+    await final.flush()
 
 
 def created_event(

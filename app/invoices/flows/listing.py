@@ -83,7 +83,7 @@ def invoice_out(row: DealInvoice, today: date, *, can_approve: bool) -> InvoiceO
 async def list_invoices(
     ctx: InvoiceContext, session: AsyncSession, deal_id: int, provider: str | None = None
 ) -> list[InvoiceOut]:
-    """The deal's invoices (created ones, and failed attempts that left something to see)."""
+    """The deal's invoices, and the intents still open or failed in the background."""
     if provider:
         check_provider(provider)
     client, _ = await ctx.pipedrive(session)
@@ -95,7 +95,14 @@ async def list_invoices(
     return [
         invoice_out(r, local.get(r.provider, utc_today), can_approve=allowed.get(r.provider, False))
         for r in rows
-        if r.status == InvoiceStatus.created
-        or r.orphan_contact_id
-        or r.status == InvoiceStatus.unknown
+        if shown(r)
     ]
+
+
+def shown(row: DealInvoice) -> bool:
+    """Created invoices, intents still open (being created or not confirmed yet), and failed
+    ones the user has not been told about by a response: decided in the background, or
+    leaving a contact behind."""
+    if row.status in (InvoiceStatus.created, InvoiceStatus.pending, InvoiceStatus.unknown):
+        return True
+    return bool(row.orphan_contact_id) or row.tries > 0

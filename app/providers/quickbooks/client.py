@@ -24,6 +24,7 @@ from app.providers.errors import (
     ProviderUnsupported,
     ProviderValidationError,
 )
+from app.providers.markers import find_marked
 from app.providers.quickbooks import mapping, records
 from app.providers.quickbooks.api import QuickBooksApi, entity_of, request_id_for
 from app.providers.quickbooks.spec import (
@@ -111,6 +112,16 @@ class QuickBooksProvider(QuickBooksApi):
         items = [mapping.invoice_from_json(r) for r in rows]
         return Page[Invoice](
             items=items, page=page, page_size=page_size, has_more=len(items) >= page_size
+        )
+
+    async def find_marked_invoice(
+        self, creds: Credentials, *, marker: str, contact_id: str, issue_date: date
+    ) -> Invoice | None:
+        return await find_marked(
+            lambda page: self.search_invoices(
+                creds, contact_id=contact_id, date_from=issue_date, date_to=issue_date, page=page
+            ),
+            marker,
         )
 
     async def changed_invoices(self, creds: Credentials, since: datetime) -> ChangeSet:

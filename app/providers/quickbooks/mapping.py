@@ -15,6 +15,7 @@ from app.providers.base import (
 )
 from app.providers.errors import FieldMessage
 from app.providers.jsonutil import dec, dec0
+from app.providers.markers import marker_in, note_with_marker, without_marker
 from app.providers.money import qbo_discount, qbo_line_amount
 from app.providers.quickbooks.records import (
     ZERO,
@@ -24,6 +25,9 @@ from app.providers.quickbooks.records import (
     ref,
 )
 from app.providers.quickbooks.spec import TAX_CALCULATION
+
+# PrivateNote holds at most 4,000 characters.
+NOTE_LIMIT = 4000
 
 
 def draft_errors(draft: InvoiceDraft, feats: Features | None = None) -> list[FieldMessage]:
@@ -112,8 +116,10 @@ def invoice_to_json(draft: InvoiceDraft) -> dict[str, Any]:
     if draft.invoice_number:
         out["DocNumber"] = draft.invoice_number
     note = "\n".join(x for x in (draft.reference, draft.url) if x)
+    if draft.marker:
+        note = note_with_marker(note, draft.marker, NOTE_LIMIT)
     if note:
-        out["PrivateNote"] = note[:4000]
+        out["PrivateNote"] = note[:NOTE_LIMIT]
     if draft.memo:
         out["CustomerMemo"] = {"value": draft.memo[:1000]}
     if draft.bill_email:
@@ -212,7 +218,8 @@ def invoice_from_json(data: dict[str, Any]) -> Invoice:
         amount_due=balance,
         has_payments=paid > ZERO or any(str(t.get("TxnType")) == "Payment" for t in linked),
         lines=lines,
-        reference=opt(data.get("PrivateNote")),
+        reference=without_marker(opt(data.get("PrivateNote"))),
+        marker=marker_in(opt(data.get("PrivateNote"))),
         updated_at=parse_datetime((data.get("MetaData") or {}).get("LastUpdatedTime")),
         is_sent=str(data.get("EmailStatus") or "") == "EmailSent"
         or str(data.get("EInvoiceStatus") or "") in {"Sent", "Viewed", "Delivered"},

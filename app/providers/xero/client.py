@@ -25,6 +25,7 @@ from app.providers.errors import (
     ProviderUnsupported,
     ProviderValidationError,
 )
+from app.providers.markers import find_marked
 from app.providers.xero import mapping
 from app.providers.xero.api import XeroApi, checked_key, first_element, page_info, xero_date
 from app.providers.xero.errors import STATE_MESSAGES
@@ -125,6 +126,16 @@ class XeroProvider(XeroApi):
         data = await self._json(creds, "GET", "/Invoices", params=params)
         items = [mapping.invoice_from_json(i) for i in data.get("Invoices") or []]
         return Page[Invoice](items=items, **page_info(data, page, page_size, len(items)))
+
+    async def find_marked_invoice(
+        self, creds: Credentials, *, marker: str, contact_id: str, issue_date: date
+    ) -> Invoice | None:
+        return await find_marked(
+            lambda page: self.search_invoices(
+                creds, contact_id=contact_id, date_from=issue_date, date_to=issue_date, page=page
+            ),
+            marker,
+        )
 
     async def changed_invoices(self, creds: Credentials, since: datetime) -> ChangeSet:
         if since.tzinfo is None:

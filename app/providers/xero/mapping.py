@@ -25,6 +25,7 @@ from app.providers.base import (
     Template,
 )
 from app.providers.jsonutil import dec, dec0
+from app.providers.markers import marker_in, url_with_marker, without_marker
 from app.providers.money import xero_unit_amount
 from app.providers.xero.spec import REVENUE_ACCOUNT_TYPES
 
@@ -291,7 +292,7 @@ def invoice_to_json(draft: InvoiceDraft) -> dict[str, Any]:
     if draft.reference:
         out["Reference"] = draft.reference
     if draft.url:
-        out["Url"] = draft.url
+        out["Url"] = url_with_marker(draft.url, draft.marker) if draft.marker else draft.url
     if draft.template_id:
         out["BrandingThemeID"] = draft.template_id
     if draft.invoice_number:
@@ -345,7 +346,8 @@ def invoice_from_json(data: dict[str, Any]) -> Invoice:
         has_payments=bool(payments or credits or prepayments) or paid > 0 or credited > 0,
         lines=tuple(_line_from_json(x) for x in data.get("LineItems") or []),
         reference=_opt(data.get("Reference")),
-        url=_opt(data.get("Url")),
+        url=without_marker(_opt(data.get("Url"))),
+        marker=marker_in(_opt(data.get("Url"))),
         template_id=_opt(data.get("BrandingThemeID")),
         updated_at=parse_datetime(data.get("UpdatedDateUTC")),
         is_sent=bool(data.get("SentToContact")),
