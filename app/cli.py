@@ -96,7 +96,7 @@ def _cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from app.wiring import register_jobs
     from app.worker.process import run_worker
 
-    register_jobs()
+    register_jobs(settings)
     for module in filter(None, (m.strip() for m in args.imports.split(","))):
         importlib.import_module(module)
     if args.scheduler and not settings.redis_url:

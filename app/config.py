@@ -158,8 +158,10 @@ class Settings(BaseSettings):
     catch_up_minutes: float = 15.0
     # Invoice intents: how long a creation holds one without renewing it (a crashed holder's
     # intent is resolved by the reconciler once this passes), and whether the worker's
-    # reconciler resolves pending and unknown intents (every 10 s) with no client involved.
+    # reconciler resolves pending and unknown intents (every INTENT_CHECK_SECONDS) with no
+    # client involved.
     intent_lease_seconds: float = Field(30.0, gt=0)
+    intent_check_seconds: float = Field(10.0, gt=0)
     intent_reconciler: bool = True
     webhook_retention_days: int = 14
 

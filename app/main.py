@@ -240,7 +240,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_after_connect(app, register_after_connect)
     app.include_router(webhooks_router)
     app.include_router(webhooks_api)
-    register_jobs()
+    register_jobs(settings)
     # A company that leaves loses its provider tokens: revoke them before its rows go.
     register_before_purge("connections", connections_purge_hook(settings))
     register_before_purge("pipedrive_webhooks", webhooks_purge_hook())

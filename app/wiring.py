@@ -10,6 +10,7 @@ from __future__ import annotations
 import app.crm.pipedrive.tasks
 import app.webhooks.tasks
 import app.worker.housekeeping  # noqa: F401  (registers worker.forget_done)
+from app.config import Settings
 from app.invoices import tasks as invoice_tasks
 from app.webhooks.tasks import register_processor
 from app.worker.schedule import every
@@ -17,14 +18,13 @@ from app.worker.schedule import every
 # How often the scheduler looks for connections due a catch-up (each is caught up once per
 # CATCH_UP_MINUTES; this only bounds how late after that it starts).
 CATCH_UP_CHECK_SECONDS = 60.0
-# How often the reconciler looks for intents left pending past their lease or unknown: with
-# a 30 s lease, every intent of a crashed process is resolved within a minute of restart.
-RESOLVE_CHECK_SECONDS = 10.0
 
 
-def register_jobs() -> None:
+def register_jobs(settings: Settings) -> None:
     """Idempotent: registering twice replaces the same entries."""
     register_processor("xero", ["INVOICE"], invoice_tasks.process_provider_events)
     register_processor("quickbooks", ["Invoice", "Payment"], invoice_tasks.process_provider_events)
     every(invoice_tasks.CATCH_UP_DUE, CATCH_UP_CHECK_SECONDS)
-    every(invoice_tasks.RESOLVE_DUE, RESOLVE_CHECK_SECONDS)
+    # With a 30 s lease and a 10 s check, every intent of a crashed process is resolved
+    # within a minute of its restart.
+    every(invoice_tasks.RESOLVE_DUE, settings.intent_check_seconds)

@@ -102,6 +102,8 @@ async def install(app: httpx2.AsyncClient, sandbox: httpx2.AsyncClient) -> dict[
     await sandbox.post("/_sandbox/pipedrive/auto-approve", json={"user_id": 101})
     start = await app.get("/pipedrive/install")
     consent = await sandbox.get(start.headers["location"])
+    if "location" not in consent.headers:
+        raise RuntimeError(f"install not approved: {consent.status_code} {consent.text[:300]}")
     back = urlsplit(consent.headers["location"])
     done = await app.get(f"{back.path}?{back.query}")
     token = parse_qs(urlsplit(done.headers["location"]).query)["session"][0]
