@@ -75,7 +75,8 @@ class Report:
             f"{self.database}: {self.creates} creates, {self.kills} SIGKILLs of app + worker",
             f"  client answers (it stops retrying at the last kill): {self.answered}",
             f"  intents {o['intents']}: created {o['created']}, failed {o['failed']}, "
-            f"still open {o['open']}",
+            f"still open {o['open']}; {self.creates - o['intents']} keys never became intents "
+            "(their request died with the app before it was recorded, and was not retried)",
             f"  provider invoices {o['provider_invoices']} (marked by an intent); "
             f"duplicates {o['duplicates']}; orphans {o['orphans']} "
             f"({o['unrecorded']} at the provider without their row, "
