@@ -214,7 +214,7 @@ async def run(
     creates: int = 100,
     kills: int = 5,
     latency_ms: int = 50,
-    window: float = 20.0,
+    window: float = 40.0,
     lease: float = 30.0,
     check: float = 10.0,
     seed: int = 1,
@@ -269,7 +269,10 @@ async def crash_phase(
 ) -> Report:
     stop = asyncio.Event()
     keys = [f"crash-{rng.getrandbits(64):016x}" for _ in range(report.creates)]
-    moments = sorted(rng.uniform(0.5, window) for _ in range(report.kills))
+    # One kill at a random moment in each of the first ``kills`` of ``kills + 1`` equal slots
+    # of the window: restarts do not pile up, and creates continue after the last one.
+    slot = window / (report.kills + 1)
+    moments = [rng.uniform(i * slot + 0.2 * slot, (i + 1) * slot) for i in range(report.kills)]
     async with httpx2.AsyncClient(base_url=app_url, timeout=60) as http:
         clients = [
             asyncio.create_task(one_key(http, headers, payload, key, i * window / len(keys), stop))
@@ -301,11 +304,12 @@ async def main() -> None:
     parser.add_argument("--creates", type=int, default=100)
     parser.add_argument("--kills", type=int, default=5)
     parser.add_argument("--latency-ms", type=int, default=50)
-    parser.add_argument("--window", type=float, default=20.0)
+    parser.add_argument("--window", type=float, default=40.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--lease", type=float, default=30.0, help="INTENT_LEASE_SECONDS")
     parser.add_argument("--check", type=float, default=10.0, help="INTENT_CHECK_SECONDS")
     parser.add_argument("--sqlite-only", action="store_true")
+    parser.add_argument("--postgres-only", action="store_true")
     args = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     options = dict(
@@ -317,9 +321,10 @@ async def main() -> None:
         lease=args.lease,
         check=args.check,
     )
-    with tempfile.TemporaryDirectory(prefix="bench-crash-") as tmp:
-        report = await run(sqlite_url(Path(tmp)), Path(tmp), label="SQLite", **options)
-        print("\n".join(report.lines()))
+    if not args.postgres_only:
+        with tempfile.TemporaryDirectory(prefix="bench-crash-") as tmp:
+            report = await run(sqlite_url(Path(tmp)), Path(tmp), label="SQLite", **options)
+            print("\n".join(report.lines()))
     base = postgres_url()
     if args.sqlite_only or not base:
         return
