@@ -2,12 +2,13 @@
 invoice at the provider (create, void, email; Xero and QuickBooks), ends in exactly one effect
 there.
 
-Each cell injects one fault (``count=1``, so it expires) on the provider request the action
-makes, performs the action through our own HTTP API (create: ``POST /api/v1/deals/{id}/invoices``
-with an Idempotency-Key; void and email: the Invoicing extension's postInvoiceStatus and
-postInvoiceEmail, which answer in HTTP statuses), repeats the same request while our answer is
-one the docs call retryable (429, 502, 503), and then counts the effect at the sandbox: new
-invoices at the provider, voids the stand-in performed, emails in its outbox.
+Each cell injects one fault on the provider request the action makes (once, or as many times as
+our Transport tries; then it expires), performs the action through our own HTTP API (create:
+``POST /api/v1/deals/{id}/invoices`` with an Idempotency-Key; void and email: the Invoicing
+extension's postInvoiceStatus and postInvoiceEmail, which answer in HTTP statuses), repeats the
+same request while our answer is one the docs call retryable (429, 502, 503), and then counts
+the effect at the sandbox: new invoices at the provider, voids the stand-in performed, emails in
+its outbox. docs/invoices.md ("Fault matrix") lists the cells and the known gaps.
 """
 
 from __future__ import annotations
@@ -38,23 +39,27 @@ ATTEMPTS = 4
 # Long enough for any sandbox answer on a busy machine, short enough that the injected
 # timeouts (the sandbox never answers) cost little. Every write carries an idempotency key,
 # so a spurious timeout is only a retry.
-READ_TIMEOUT = 0.5
+READ_TIMEOUT = 0.3
 # The app's retry policy with the waits scaled down: a 60 s Retry-After holds the tenant 0.3 s.
 FAST = RetryPolicy(attempts=4, wait_scale=0.005)
 
-# Fault name -> the sandbox fault spec (sandbox/faults.py).
+# Fault name -> the sandbox fault spec (sandbox/faults.py). A fault hits ``count`` matching
+# requests, then expires.
 FAULTS: dict[str, dict[str, Any]] = {
     # The provider never performs the request and never answers: our read times out.
-    "timeout": {"kind": "timeout"},
+    "timeout": {"kind": "timeout", "count": 1},
     # The provider commits, then never answers.
-    "commit_then_timeout": {"kind": "commit_then_timeout"},
+    "commit_then_timeout": {"kind": "commit_then_timeout", "count": 1},
     # The provider commits, then the connection is cut mid-answer.
-    "commit_then_reset": {"kind": "commit_then_fail"},
-    "status_500": {"kind": "status", "status": 500},
+    "commit_then_reset": {"kind": "commit_then_fail", "count": 1},
+    "status_500": {"kind": "status", "status": 500, "count": 1},
     # Cut mid-answer without performing the request.
-    "reset": {"kind": "drop"},
+    "reset": {"kind": "drop", "count": 1},
     # Longer than the interactive policy waits in place: surfaced to our caller as a 429.
-    "rate_limit": {"kind": "rate_limit", "retry_after": 60},
+    "rate_limit": {"kind": "rate_limit", "retry_after": 60, "count": 1},
+    # Outlasting every attempt of our Transport, so our caller gets the error and repeats.
+    "status_500_persistent": {"kind": "status", "status": 500, "count": FAST.attempts},
+    "commit_then_reset_persistent": {"kind": "commit_then_fail", "count": FAST.attempts},
 }
 # Faults whose request the stand-in performed (the others it never saw, or refused).
 PERFORMED = (None, "commit_then_fail", "commit_then_timeout")
@@ -122,10 +127,22 @@ async def retried(call: Callable[[], Awaitable[Any]]) -> tuple[Any, list[int]]:
     return response, statuses
 
 
+def check_answers(action: str, fault: str, statuses: list[int]) -> None:
+    """What our caller heard: a passing fault is retried inside our Transport (one answer, a
+    success); a 429 the Transport will not wait out is surfaced with its status; a fault
+    outlasting the Transport is our 503 (void, email; a create may find its invoice first)."""
+    if fault == "rate_limit":
+        assert statuses[0] == 429, statuses
+    elif FAULTS[fault]["count"] == 1:
+        assert len(statuses) == 1, statuses
+    elif action != "create":
+        assert statuses[0] == 503, statuses
+
+
 async def inject(w: World, provider: str, action: str, fault: str) -> None:
     method, path = TARGETS[(provider, action)]
     await w.sandbox.clear_requests()
-    await w.sandbox.fault(**FAULTS[fault], method=method, path=path, count=1)
+    await w.sandbox.fault(**FAULTS[fault], method=method, path=path)
 
 
 async def performed(w: World, provider: str, action: str, fault: str) -> list[dict[str, Any]]:
@@ -137,7 +154,8 @@ async def performed(w: World, provider: str, action: str, fault: str) -> list[di
         for r in await w.sandbox.requests()
         if r["method"] == method and re.search(path, r["path"])
     ]
-    assert [r["fault"] for r in hits if r["fault"]] == [FAULTS[fault]["kind"]], hits
+    spec = FAULTS[fault]
+    assert [r["fault"] for r in hits if r["fault"]] == [spec["kind"]] * spec["count"], hits
     assert (await w.sandbox.http.get("/_sandbox/faults")).json() == []
     return [r for r in hits if r["fault"] in PERFORMED and (r["status"] < 400)]
 
@@ -177,8 +195,31 @@ async def made_invoice(w: World, provider: str, *, approve: bool) -> str:
     return invoice_id
 
 
+# Known gaps, each a cell that fails today (the lead decides the fix; see docs/invoices.md).
+KNOWN: dict[tuple[str, str], str] = {
+    ("void", "commit_then_reset_persistent"): (
+        "The provider voided the invoice but every answer was lost: our 503 invites a retry, "
+        "and the retry is refused 409 'cannot be voided now' (the invoice is already VOIDED), "
+        "so the caller never hears success and our row keeps its old status "
+        "(app/invoices/flows/actions.py checks the current state before acting)."
+    ),
+    ("email", "commit_then_reset_persistent"): (
+        "The provider sent the email but every answer was lost: our 503 (outcome_unknown "
+        "false: the adapter's per-call Idempotency-Key/requestid made the write 'safe') invites "
+        "a retry, and the retry sends a second email under a fresh key; no key of the "
+        "caller's reaches the provider for actions."
+    ),
+}
 CELLS = [
-    pytest.param(provider, action, fault, id=f"{provider}-{action}-{fault}")
+    pytest.param(
+        provider,
+        action,
+        fault,
+        id=f"{provider}-{action}-{fault}",
+        marks=[pytest.mark.xfail(strict=False, reason=KNOWN[(action, fault)])]
+        if (action, fault) in KNOWN
+        else [],
+    )
     for provider in ("xero", "quickbooks")
     for action in ("create", "void", "email")
     for fault in FAULTS
@@ -206,6 +247,7 @@ async def create_once(w: World, provider: str, fault: str) -> None:
         lambda: create(w.client, w.company.headers, DEAL, payload, key)
     )
     assert answer.status_code in (200, 201), (statuses, answer.text)
+    check_answers("create", fault, statuses)
     made = answer.json()["provider_invoice_id"]
     assert await invoice_ids(w, provider, contact_id) - before == {made}, statuses
     creates = await performed(w, provider, "create", fault)
@@ -223,6 +265,7 @@ async def void_once(w: World, provider: str, fault: str) -> None:
         )
     )
     assert answer.status_code == 200, (statuses, answer.text)
+    check_answers("void", fault, statuses)
     assert answer.json()["data"]["pipedriveStatusCode"] == "voided"
     voids = await performed(w, provider, "void", fault)
     assert len({request_key(provider, r) for r in voids}) == 1, voids
@@ -246,6 +289,7 @@ async def email_once(w: World, provider: str, fault: str) -> None:
         )
     )
     assert answer.status_code == 200, (statuses, answer.text)
+    check_answers("email", fault, statuses)
     assert answer.json()["data"]["isSent"] is True
     outbox = await sent_emails(w, provider, invoice_id)
     assert len(outbox) == 1, outbox
