@@ -67,7 +67,8 @@ def fault_routes(router: APIRouter) -> None:
 
     @router.post("/faults")
     async def add_fault(request: Request, spec: FaultSpec) -> dict[str, Any]:
-        """Inject latency, errors, 429s, timeouts, dropped connections or commit-then-fail."""
+        """Inject latency, errors, 429s, timeouts, dropped connections, or a write whose answer
+        is lost (commit-then-fail: connection cut; commit-then-timeout: no answer)."""
         try:
             rule = _sandbox(request).faults.add(spec)
         except ValueError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import re
@@ -20,14 +21,23 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-FAULT_KINDS = ("latency", "status", "rate_limit", "timeout", "drop", "commit_then_fail")
+FAULT_KINDS = (
+    "latency",
+    "status",
+    "rate_limit",
+    "timeout",
+    "drop",
+    "commit_then_fail",
+    "commit_then_timeout",
+)
 
 
 class FaultSpec(BaseModel):
     """One rule: which requests it matches and what it does to them."""
 
     kind: str = Field(
-        description="latency | status | rate_limit | timeout | drop | commit_then_fail"
+        description="latency | status | rate_limit | timeout | drop | commit_then_fail | "
+        "commit_then_timeout"
     )
     path: str = Field(".*", description="regex searched in the request path")
     method: str | None = None
@@ -191,17 +201,21 @@ class FaultMiddleware:
     async def _act(
         self, spec: FaultSpec, scope: Scope, receive: Receive, send: Send, path: str
     ) -> None:
-        if spec.kind == "commit_then_fail":
+        if spec.kind in ("commit_then_fail", "commit_then_timeout"):
             # The stand-in does the write; the caller never hears about it.
             async def swallow(message: Message) -> None:
                 return None
 
             await self.app(scope, receive, swallow)
+            if spec.kind == "commit_then_timeout":
+                # Committed, then no answer at all: the caller's read timeout fires.
+                await self._hang(receive, spec)
+                return
             await self._drop(send)
             return
         if spec.kind == "timeout":
-            # Long enough for any client timeout; the write is not performed.
-            await asyncio.sleep(max(spec.latency_ms / 1000, 120))
+            # The write is not performed, and no answer comes.
+            await self._hang(receive, spec)
             return
         if spec.kind == "drop":
             await self._drop(send)
@@ -214,6 +228,19 @@ class FaultMiddleware:
             headers.append((b"retry-after", str(spec.retry_after).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+    @staticmethod
+    async def _hang(receive: Receive, spec: FaultSpec) -> None:
+        """Answer nothing: long enough for any client timeout (120 s at least), or until the
+        caller hangs up, after which there is no one to answer (and a stopping server need not
+        wait for us)."""
+
+        async def hung_up() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(hung_up(), max(spec.latency_ms / 1000, 120))
 
     @staticmethod
     async def _drop(send: Send) -> None:

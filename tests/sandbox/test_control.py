@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx2
@@ -37,6 +38,23 @@ async def test_dropped_connection_is_a_protocol_error(sandbox):
     await sandbox.fault(kind="drop", path="^/cut")
     with pytest.raises(httpx2.HTTPError):
         await sandbox.http.get("/cut")
+
+
+@pytest.mark.parametrize("kind", ["timeout", "commit_then_timeout"])
+async def test_timeout_faults_answer_nothing_until_the_caller_hangs_up(sandbox, kind):
+    await sandbox.fault(kind=kind, path="^/hang", count=1)
+    async with httpx2.AsyncClient(base_url=sandbox.url, timeout=0.3) as impatient:
+        with pytest.raises(httpx2.ReadTimeout):
+            await impatient.get("/hang")
+    # The stand-in stops waiting once the caller has gone (not after its 120 s): the logged
+    # request gets its duration when the handler ends.
+    for _ in range(50):
+        (entry,) = await sandbox.requests("/hang")
+        if entry["duration_ms"]:
+            break
+        await asyncio.sleep(0.1)
+    assert entry["fault"] == kind and entry["duration_ms"] > 0
+    assert (await sandbox.http.get("/hang")).status_code == 404
 
 
 async def test_unknown_fault_kind_is_refused(sandbox):
