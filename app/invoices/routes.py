@@ -37,6 +37,7 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 # parameter and never reaches Pipedrive or the provider.
 DealId = Annotated[PipedriveId, Path(description="The Pipedrive deal's id")]
 ContactEntity = Literal["organization", "person"]
+InvoiceAction = Literal["SUBMITTED", "AUTHORISED", "VOIDED", "DELETED", "EMAIL"]
 
 
 @router.get("/deals/{deal_id}/invoice-draft", response_model=DraftOut)
@@ -93,6 +94,30 @@ async def refresh_invoices(
     ctx = context(request, user)
     await refresh_deal(ctx, session, deal_id)
     return await flows.list_invoices(ctx, session, deal_id)
+
+
+@router.post("/deals/{deal_id}/invoices/{invoice_id}/actions/{action}", response_model=InvoiceOut)
+async def post_invoice_action(
+    deal_id: DealId,
+    invoice_id: Annotated[str, Path(max_length=36, description="Our invoice's id")],
+    action: InvoiceAction,
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
+    idempotency_key: IdempotencyKey = None,
+) -> InvoiceOut:
+    """Submit, approve, void, delete or email one of the deal's invoices at the provider. A
+    status the invoice already has is answered as done; an email repeated with the same
+    Idempotency-Key is sent once. 409 when the invoice's state does not allow the action."""
+    ctx = context(request, user)
+    done = await flows.act_on_deal_invoice(
+        ctx, session, deal_id, invoice_id, action, via="api", key=idempotency_key
+    )
+    assert done.row is not None
+    meta = await ctx.meta_cache.get(ctx, done.row.provider)
+    return flows.invoice_out(
+        done.row, flows.company_today(meta), can_approve=done.view.allows("AUTHORISED")
+    )
 
 
 @router.get("/providers/{provider}/items", response_model=list[ItemOut])

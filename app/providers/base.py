@@ -242,9 +242,16 @@ class AccountingProvider(Protocol):
         ...
 
     async def email_invoice(
-        self, creds: Credentials, invoice_id: str, *, to: str | None = None
+        self,
+        creds: Credentials,
+        invoice_id: str,
+        *,
+        to: str | None = None,
+        idempotency_key: str | None = None,
     ) -> Invoice:
-        """Have the provider email the invoice to the customer; returns it marked sent."""
+        """Have the provider email the invoice to the customer; returns it marked sent. With
+        ``idempotency_key`` (Xero Idempotency-Key, QuickBooks requestid) a repeat of the same
+        request sends no second email."""
         ...
 
     async def invoice_pdf(self, creds: Credentials, invoice_id: str) -> bytes:

@@ -4,8 +4,8 @@ there.
 
 Each cell injects one fault on the provider request the action makes (once, or as many times as
 our Transport tries; then it expires), performs the action through our own HTTP API (create:
-``POST /api/v1/deals/{id}/invoices`` with an Idempotency-Key; void and email: the Invoicing
-extension's postInvoiceStatus and postInvoiceEmail, which answer in HTTP statuses), repeats the
+``POST /api/v1/deals/{id}/invoices`` and email: ``POST .../invoices/{id}/actions/EMAIL``, each
+with an Idempotency-Key; void: the Invoicing extension's postInvoiceStatus), repeats the
 same request while our answer is one the docs call retryable (429, 502, 503), and then counts
 the effect at the sandbox: new invoices at the provider, voids the stand-in performed, emails in
 its outbox. docs/invoices.md ("Fault matrix") lists the cells and the known gaps.
@@ -180,9 +180,9 @@ async def invoice_ids(w: World, provider: str, contact_id: str) -> set[str]:
     return {i.id for i in page.items}
 
 
-async def made_invoice(w: World, provider: str, *, approve: bool) -> str:
+async def made_invoice(w: World, provider: str, *, approve: bool) -> tuple[str, str]:
     """An invoice of the deal created through our API (approved in Xero, to be voidable and
-    emailable); its provider id."""
+    emailable): its provider id and our id."""
     d = await draft(w.client, w.company.headers, DEAL, provider)
     made = await create(w.client, w.company.headers, DEAL, body(d))
     assert made.status_code == 201, made.text
@@ -192,33 +192,15 @@ async def made_invoice(w: World, provider: str, *, approve: bool) -> str:
             "postInvoiceStatus", w.links[provider], invoiceId=invoice_id, json={"id": "APPROVE"}
         )
         assert approved.status_code == 200, approved.text
-    return invoice_id
+    return invoice_id, str(made.json()["id"])
 
 
-# Known gaps, each a cell that fails today (the lead decides the fix; see docs/invoices.md).
-KNOWN: dict[tuple[str, str], str] = {
-    ("void", "commit_then_reset_persistent"): (
-        "The provider voided the invoice but every answer was lost: our 503 invites a retry, "
-        "and the retry is refused 409 'cannot be voided now' (the invoice is already VOIDED), "
-        "so the caller never hears success and our row keeps its old status "
-        "(app/invoices/flows/actions.py checks the current state before acting)."
-    ),
-    ("email", "commit_then_reset_persistent"): (
-        "The provider sent the email but every answer was lost: our 503 (outcome_unknown "
-        "false: the adapter's per-call Idempotency-Key/requestid made the write 'safe') invites "
-        "a retry, and the retry sends a second email under a fresh key; no key of the "
-        "caller's reaches the provider for actions."
-    ),
-}
 CELLS = [
     pytest.param(
         provider,
         action,
         fault,
         id=f"{provider}-{action}-{fault}",
-        marks=[pytest.mark.xfail(strict=False, reason=KNOWN[(action, fault)])]
-        if (action, fault) in KNOWN
-        else [],
     )
     for provider in ("xero", "quickbooks")
     for action in ("create", "void", "email")
@@ -257,7 +239,7 @@ async def create_once(w: World, provider: str, fault: str) -> None:
 
 
 async def void_once(w: World, provider: str, fault: str) -> None:
-    invoice_id = await made_invoice(w, provider, approve=provider == "xero")
+    invoice_id, _ = await made_invoice(w, provider, approve=provider == "xero")
     await inject(w, provider, "void", fault)
     answer, statuses = await retried(
         lambda: w.pd(
@@ -281,16 +263,19 @@ async def void_once(w: World, provider: str, fault: str) -> None:
 
 
 async def email_once(w: World, provider: str, fault: str) -> None:
-    invoice_id = await made_invoice(w, provider, approve=provider == "xero")
+    invoice_id, row_id = await made_invoice(w, provider, approve=provider == "xero")
     await inject(w, provider, "email", fault)
+    # Our JSON API: a repeat with the same Idempotency-Key carries the same provider key.
+    key = str(uuid.uuid4())
     answer, statuses = await retried(
-        lambda: w.pd(
-            "postInvoiceEmail", w.links[provider], invoiceId=invoice_id, json={"id": "EMAIL"}
+        lambda: w.client.post(
+            f"/api/v1/deals/{DEAL}/invoices/{row_id}/actions/EMAIL",
+            headers={**w.company.headers, "Idempotency-Key": key},
         )
     )
     assert answer.status_code == 200, (statuses, answer.text)
     check_answers("email", fault, statuses)
-    assert answer.json()["data"]["isSent"] is True
+    assert answer.json()["provider_invoice_id"] == invoice_id
     outbox = await sent_emails(w, provider, invoice_id)
     assert len(outbox) == 1, outbox
 

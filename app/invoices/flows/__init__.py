@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from app.invoices.context import context
 from app.invoices.flows.actions import act as act_on_invoice
-from app.invoices.flows.actions import invoice_pdf
+from app.invoices.flows.actions import act_on_deal_invoice, deal_invoice, invoice_pdf
 from app.invoices.flows.actions import share_url as invoice_share_url
 from app.invoices.flows.apply import apply_invoice
 from app.invoices.flows.creation import create_invoice
@@ -41,11 +41,12 @@ from app.invoices.flows.linking import (
     unlink_contact,
     unlink_item,
 )
-from app.invoices.flows.listing import list_invoices
+from app.invoices.flows.listing import invoice_out, list_invoices
 from app.invoices.flows.review import preview_invoice, review_invoice, reviewed
 from app.invoices.rules.dates import company_today
 
 __all__ = [
+    "act_on_deal_invoice",
     "act_on_invoice",
     "apply_invoice",
     "build_draft",
@@ -55,6 +56,8 @@ __all__ = [
     "create_contact",
     "create_invoice",
     "create_item",
+    "deal_invoice",
+    "invoice_out",
     "invoice_pdf",
     "invoice_share_url",
     "link_contact",

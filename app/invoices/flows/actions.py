@@ -5,10 +5,17 @@ One service for every surface: the deal panel's buttons and Pipedrive's Invoicin
 out only when the invoice offers it in its current state, as ``app.providers.view`` decides it
 (approval only when the connection's role may approve); otherwise 409. Each action keeps our
 row (when the invoice is one we created) in step and writes an audit entry.
+
+Exactly one effect when answers are lost and callers repeat: a status change the invoice has
+already reached is answered with the invoice as it is (nothing sent, nothing audited), and an
+email carries a provider idempotency key derived from the caller's Idempotency-Key, so a
+repeat with the same key sends no second email.
 """
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from dataclasses import dataclass
 from datetime import date
 
@@ -20,6 +27,7 @@ from app.invoices.context import InvoiceContext, live_connection
 from app.invoices.flows.apply import apply_invoice
 from app.invoices.models import DealInvoice
 from app.invoices.repository import InvoiceRepository
+from app.invoices.rules.dates import company_today
 from app.providers.base import AccountingProvider, Invoice, ProviderNotFound
 from app.providers.view import OPERATIONS, InvoiceView, invoice_view
 from app.tenants.models import AuditEvent
@@ -69,14 +77,19 @@ async def act(
     today: date,
     via: str,
     connection: ProviderConnection | None = None,
+    key: str | None = None,
 ) -> Acted:
     """Carry out ``action`` (SUBMITTED, AUTHORISED, VOIDED, DELETED or EMAIL) on the provider's
-    invoice, if its current state offers it (else 409 ``illegal_action``). The session is
-    flushed, not committed: the request commits."""
+    invoice, if its current state offers it (else 409 ``illegal_action``); a status it has
+    already reached is answered as done. ``key`` (the caller's Idempotency-Key) makes a
+    repeated email send nothing more. The session is flushed, not committed."""
     connection = connection or await live_connection(ctx, provider)
     adapter = ctx.adapter(provider)
     current = await provider_invoice(ctx, provider, invoice_id)
     view = view_of(adapter, connection, current, today)
+    if action in CHANGING and action != "EMAIL" and current.status == action:
+        row = await record(ctx, session, provider, current, action, via, audit=False)
+        return Acted(current, view, row)
     if action not in CHANGING or not view.allows(action):
         raise Conflict(
             f"The invoice is {view.status_label}: it cannot be "
@@ -85,7 +98,10 @@ async def act(
             code="illegal_action",
         )
     method = getattr(adapter, OPERATIONS[action])
-    changed: Invoice = await ctx.call(provider, lambda c: method(c, invoice_id))
+    options = {}
+    if action == "EMAIL" and key:
+        options["idempotency_key"] = action_key(ctx.company_id, provider, invoice_id, action, key)
+    changed: Invoice = await ctx.call(provider, lambda c: method(c, invoice_id, **options))
     row = await record(ctx, session, provider, changed, action, via)
     return Acted(changed, view_of(adapter, connection, changed, today), row)
 
@@ -97,6 +113,8 @@ async def record(
     invoice: Invoice,
     action: str,
     via: str,
+    *,
+    audit: bool = True,
 ) -> DealInvoice | None:
     """Keep our row (when the invoice is one we created) in step, and audit the action."""
     row = await InvoiceRepository(session, ctx.company_id).created_with_provider_id(
@@ -104,6 +122,9 @@ async def record(
     )
     if row is not None:
         apply_invoice(row, invoice)
+    if not audit:
+        await session.flush()
+        return row
     session.add(
         AuditEvent(
             company_id=ctx.company_id,
@@ -121,6 +142,13 @@ async def record(
     )
     await session.flush()
     return row
+
+
+def action_key(company_id: str, provider: str, invoice_id: str, action: str, key: str) -> str:
+    """The provider idempotency key of one caller's action: 36 characters (fits Xero's 128
+    and QuickBooks' 50), the same for every repeat of that caller's request."""
+    digest = hashlib.sha256(f"{company_id}:{provider}:{invoice_id}:{action}:{key}".encode())
+    return str(uuid.UUID(hex=digest.hexdigest()[:32]))
 
 
 async def share_url(ctx: InvoiceContext, provider: str, invoice_id: str) -> str:
@@ -146,3 +174,40 @@ async def invoice_pdf(ctx: InvoiceContext, provider: str, invoice_id: str) -> tu
     content: bytes = await ctx.call(provider, lambda c: adapter.invoice_pdf(c, invoice_id))
     stem = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in (inv.number or inv.id))
     return content, f"{stem or 'invoice'}.pdf"
+
+
+async def deal_invoice(
+    session: AsyncSession, company_id: str, deal_id: int, row_id: str
+) -> tuple[DealInvoice, str]:
+    """The deal's created invoice ``row_id`` (404 for anything else) and its provider id."""
+    row = await InvoiceRepository(session, company_id).get(row_id)
+    if row is None or row.deal_id != deal_id or row.status != "created":
+        raise NotFound("This invoice is not one of the deal's invoices.", field="invoice_id")
+    assert row.provider_invoice_id is not None
+    return row, row.provider_invoice_id
+
+
+async def act_on_deal_invoice(
+    ctx: InvoiceContext,
+    session: AsyncSession,
+    deal_id: int,
+    row_id: str,
+    action: str,
+    *,
+    via: str,
+    key: str | None = None,
+) -> Acted:
+    """``act`` on one of the deal's invoices, by our row's id (the panel and the JSON API)."""
+    row, invoice_id = await deal_invoice(session, ctx.company_id, deal_id, row_id)
+    meta, connection = await ctx.meta_cache.connected(ctx, row.provider)
+    return await act(
+        ctx,
+        session,
+        row.provider,
+        invoice_id,
+        action.upper(),
+        today=company_today(meta),
+        via=via,
+        connection=connection,
+        key=key,
+    )

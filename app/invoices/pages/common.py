@@ -3,6 +3,7 @@ shown in place."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from fastapi import Request, Response
@@ -53,6 +54,9 @@ def common(request: Request, user: CrmUser, deal_id: int, **extra: Any) -> dict[
         "money": money,
         "day": day,
         "session_token": getattr(request.state, "session_token", None),
+        # Each rendering's action buttons carry their own Idempotency-Key: a double click or a
+        # repeat of a lost request acts once; the next rendering acts anew.
+        "render_id": uuid.uuid4().hex,
         **extra,
     }
 

@@ -135,11 +135,7 @@ async def listed(
     session: AsyncSession, user: CrmUser, deal_id: PipedriveId, row_id: str
 ) -> tuple[Any, str]:
     """The deal's created invoice ``row_id`` (404 for anything else) and its provider id."""
-    rows = await InvoiceRepository(session, user.company_id).of_deal(deal_id)
-    row = next((r for r in rows if r.id == row_id), None)
-    if row is None or row.status != "created" or not row.provider_invoice_id:
-        raise NotFound("This invoice is not one of the deal's invoices.", field="invoice_id")
-    return row, row.provider_invoice_id
+    return await flows.deal_invoice(session, user.company_id, deal_id, row_id)
 
 
 @router.post(PANEL + "/{deal_id}/invoices/{row_id}/actions/{action}")
@@ -158,16 +154,14 @@ async def invoice_action(
     notice: str | None = None
     error: str | None = None
     try:
-        row, invoice_id = await listed(session, user, deal_id, row_id)
-        meta = await ctx.meta_cache.get(ctx, row.provider)
-        done = await flows.act_on_invoice(
+        done = await flows.act_on_deal_invoice(
             ctx,
             session,
-            row.provider,
-            invoice_id,
-            action.upper(),
-            today=flows.company_today(meta),
+            deal_id,
+            row_id,
+            action,
             via="deal_panel",
+            key=request.headers.get("Idempotency-Key"),
         )
         notice = f"Invoice {done.invoice.number or ''} {DONE[action.upper()]}.".replace("  ", " ")
     except AppError as exc:

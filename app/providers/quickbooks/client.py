@@ -187,7 +187,12 @@ class QuickBooksProvider(QuickBooksApi):
         return mapping.invoice_from_json(before).model_copy(update={"status": "DELETED"})
 
     async def email_invoice(
-        self, creds: Credentials, invoice_id: str, *, to: str | None = None
+        self,
+        creds: Credentials,
+        invoice_id: str,
+        *,
+        to: str | None = None,
+        idempotency_key: str | None = None,
     ) -> Invoice:
         params = {"sendTo": to} if to else None
         result = await self._json(
@@ -195,7 +200,7 @@ class QuickBooksProvider(QuickBooksApi):
             "POST",
             f"invoice/{invoice_id}/send",
             params=params,
-            request_id=str(uuid.uuid4()),
+            request_id=idempotency_key or str(uuid.uuid4()),
             content_type="application/octet-stream",
         )
         return mapping.invoice_from_json(entity_of(result, "Invoice", invoice_id))

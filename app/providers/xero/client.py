@@ -195,7 +195,12 @@ class XeroProvider(XeroApi):
         return await self._set_status(creds, invoice_id, "DELETED")
 
     async def email_invoice(
-        self, creds: Credentials, invoice_id: str, *, to: str | None = None
+        self,
+        creds: Credentials,
+        invoice_id: str,
+        *,
+        to: str | None = None,
+        idempotency_key: str | None = None,
     ) -> Invoice:
         if to:
             raise ProviderUnsupported(
@@ -209,7 +214,7 @@ class XeroProvider(XeroApi):
             "POST",
             f"/Invoices/{invoice_id}/Email",
             body={},
-            idempotency_key=str(uuid.uuid4()),
+            idempotency_key=checked_key(idempotency_key) if idempotency_key else str(uuid.uuid4()),
         )
         return await self.get_invoice(creds, invoice_id)
 
