@@ -59,6 +59,7 @@ async def dialog_fragment(
         draft = await flows.build_draft(ctx, session, deal_id, provider)
         meta = await ctx.meta_cache.get(ctx, provider)
         templates = await templates_of(ctx, meta)
+        paused = await ctx.paused(provider, meta.organisation.id)
     except AppError as exc:
         return problem(request, exc, in_dialog=True)
     views = draft_lines(draft)
@@ -85,6 +86,7 @@ async def dialog_fragment(
         notes=group_checks(notes, views),
         slots=slots(views),
         templates=templates,
+        paused=paused,
         idempotency_key=str(uuid.uuid4()),
         **options(meta),
     )
