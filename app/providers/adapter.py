@@ -41,8 +41,9 @@ class HttpAdapter:
     ) -> None:
         self.settings = settings
         # One circuit per organisation (the Transport's key): a Xero organisation that keeps
-        # failing is paused for every company and process that calls it.
-        breaker = Circuit(self.provider, circuit or CircuitPolicy(), budget_storage())
+        # failing is paused for every company and process that calls it. The app's adapters
+        # get the configured policy (``build_providers``); a bare adapter has none.
+        breaker = Circuit(self.provider, circuit, budget_storage()) if circuit else None
         self.transport = Transport(
             http,
             self.provider,
@@ -58,8 +59,8 @@ class HttpAdapter:
 
     async def paused(self, tenant_id: str) -> Paused | None:
         """Whether calls for the organisation are paused (its circuit is open)."""
-        assert self.transport.circuit is not None
-        return await self.transport.circuit.paused(tenant_id)
+        breaker = self.transport.circuit
+        return await breaker.paused(tenant_id) if breaker else None
 
     async def _send(
         self,
