@@ -169,7 +169,7 @@ class Settings(BaseSettings):
     # Pipedrive's Invoicing extension, per minute and per second (bursts); past either the
     # answer is 429 with Retry-After. 0 turns that window off.
     api_requests_per_minute: int = Field(600, ge=0)
-    api_requests_per_second: int = Field(20, ge=0)
+    api_requests_per_second: int = Field(60, ge=0)
     # A provider organisation whose calls fail (5xx, timeouts) this many times in a row within
     # the window is paused for the cool-down, then one trial call decides; 0 turns it off.
     circuit_failures: int = Field(5, ge=0)

@@ -16,9 +16,10 @@ from app.tenants.models import CrmUser
 from app.web import render
 
 PANEL = "/pipedrive/panel"
-# Outcomes that must be retried with the same key (the invoice may exist); any other failure
-# left nothing at the provider, so the dialog gets a fresh key and the user can edit and retry.
-KEEP_KEY = {"outcome_unknown", "in_progress"}
+# Outcomes that must be retried with the same key (the invoice may exist, or its intent stays
+# open and is completed later: a provider paused by its circuit); any other failure left
+# nothing at the provider, so the dialog gets a fresh key and the user can edit and retry.
+KEEP_KEY = {"outcome_unknown", "in_progress", "provider_circuit_open"}
 
 
 def theme(request: Request) -> str:
