@@ -138,7 +138,10 @@ class CallBudget:
     async def _try(self, key: str) -> float:
         """0 when a call was counted in every window, else how long to wait before trying."""
         refusal = await self.take(key)
-        return refusal.retry_after if refusal else 0.0
+        if refusal is None:
+            return 0.0
+        # A little slack avoids waking a hair too early and spinning.
+        return max(0.01, refusal.retry_after + 0.005)
 
     async def take(self, key: str) -> Refusal | None:
         """Count one call for ``key`` now if it fits every window (None), else say which
@@ -157,9 +160,8 @@ class CallBudget:
 
     async def _refusal(self, item: RateLimitItem, key: str) -> Refusal:
         stats = await self.limiter.get_window_stats(item, key)
-        # reset_time is when the oldest call in the window leaves it; a little slack avoids
-        # waking a hair too early and spinning.
-        wait = max(0.01, stats.reset_time - time.time() + 0.005)
+        # reset_time is when the oldest call in the window leaves it.
+        wait = max(0.0, stats.reset_time - time.time())
         return Refusal(item.amount, item.GRANULARITY.name, wait)
 
     async def clear(self, key: str) -> None:
