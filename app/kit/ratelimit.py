@@ -88,7 +88,8 @@ def budget_storage() -> Storage:
 
 
 async def forget_local_budgets() -> None:
-    """Empty every in-memory window (tests: each starts with its stand-ins reset)."""
+    """Empty every in-memory window, company request budget and circuit (tests: each starts
+    with its stand-ins reset); all of them take their storage from ``budget_storage``."""
     for storage in list(_local):
         await storage.reset()
 
