@@ -173,6 +173,8 @@ class Circuit:
 
     async def failed(self, key: str, admission: Admission) -> bool:
         """One more unavailability; True when the circuit is now open."""
+        if not self.policy.failures:
+            return False
         failures_key = self._key(key, "failures")
         failures = await self.storage.incr(failures_key, _seconds(self.policy.window))
         if failures < self.policy.failures:

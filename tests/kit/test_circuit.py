@@ -181,3 +181,14 @@ async def test_processes_sharing_redis_share_the_circuit() -> None:
     assert len(service.calls) == 2
     paused = await other.circuit.paused("org-1")  # type: ignore[union-attr]
     assert paused is not None and paused.failures == 2 and paused.cool_down == 30
+
+
+async def test_a_circuit_turned_off_never_opens_nor_stops_retries() -> None:
+    service = Service()
+    t = transport(service, CircuitPolicy(failures=0))
+    for _ in range(3):
+        with pytest.raises(ProviderUnavailable):
+            await get(t)
+    # Every send made all its attempts: nothing was cut short or refused.
+    assert len(service.calls) == 9
+    assert await t.circuit.paused("org-1") is None  # type: ignore[union-attr]
