@@ -165,6 +165,17 @@ class Settings(BaseSettings):
     intent_reconciler: bool = True
     webhook_retention_days: int = 14
 
+    # Backpressure (docs/architecture.md). Requests one company may make to our API, pages and
+    # Pipedrive's Invoicing extension, per minute and per second (bursts); past either the
+    # answer is 429 with Retry-After. 0 turns that window off.
+    api_requests_per_minute: int = Field(600, ge=0)
+    api_requests_per_second: int = Field(60, ge=0)
+    # A provider organisation whose calls fail (5xx, timeouts) this many times in a row within
+    # the window is paused for the cool-down, then one trial call decides; 0 turns it off.
+    circuit_failures: int = Field(5, ge=0)
+    circuit_window_seconds: float = Field(60.0, ge=1)
+    circuit_cool_down_seconds: float = Field(30.0, ge=0)
+
     pipedrive: PipedriveSettings = Field(default_factory=PipedriveSettings)
     xero: XeroSettings = Field(default_factory=XeroSettings)
     quickbooks: QuickBooksSettings = Field(default_factory=QuickBooksSettings)

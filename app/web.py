@@ -1,11 +1,12 @@
 """Request-scoped plumbing shared by every router: settings, database session, HTTP client,
-templates."""
+templates, and each company's request budget."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import math
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import httpx2
 from fastapi import Depends, Request
@@ -13,6 +14,8 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
+from app.errors import TooManyRequests
+from app.kit.ratelimit import CallBudget, Windows, budget_storage
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = ROOT / "templates"
@@ -54,3 +57,49 @@ HttpClient = Annotated[httpx2.AsyncClient, Depends(get_http_client)]
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> Any:
     return templates.TemplateResponse(request, template, context, status_code=status_code)
+
+
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+
+def unmetered(endpoint: Endpoint) -> Endpoint:
+    """Leave a route out of its company's request budget: a page's own cheap polling, which
+    would otherwise spend the budget of what people do while panels stay open."""
+    endpoint.unmetered = True  # type: ignore[attr-defined]
+    return endpoint
+
+
+async def spend_request_budget(request: Request, company_id: str) -> None:
+    """Count this request against its company's budget, once per request, where the company
+    becomes known (session, iframe JWT, the Invoicing extension's link). Past the budget
+    (``API_REQUESTS_PER_MINUTE``, ``API_REQUESTS_PER_SECOND``): 429 with Retry-After; a
+    refused request is not counted."""
+    if getattr(request.state, "budget_spent", False):
+        return
+    request.state.budget_spent = True
+    if getattr(request.scope.get("endpoint"), "unmetered", False):
+        return
+    refusal = await company_budget(request.app.state).take(company_id)
+    if refusal is None:
+        return
+    seconds = max(1, math.ceil(refusal.retry_after))
+    raise TooManyRequests(
+        f"Your company has made {refusal.amount} requests to CRM Invoicing in the last "
+        f"{refusal.window}, as many as it may; try again in {seconds} s.",
+        headers={"Retry-After": str(seconds)},
+        extra={"retry_after": seconds},
+    )
+
+
+def company_budget(state: Any) -> CallBudget:
+    """The app's per-company request budget, rebuilt when the settings change (tests)."""
+    settings: Settings = state.settings
+    windows = Windows(
+        per_second=settings.api_requests_per_second,
+        per_minute=settings.api_requests_per_minute,
+    )
+    built: tuple[Windows, CallBudget] | None = getattr(state, "request_budget", None)
+    if built is None or built[0] != windows:
+        built = (windows, CallBudget("api-requests", windows, budget_storage()))
+        state.request_budget = built
+    return built[1]

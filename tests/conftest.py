@@ -73,6 +73,9 @@ async def settings(database_url: str, var_dir: Path, ports: dict[str, int]) -> S
         # Periodic catch-up would read the sandbox in the middle of tests that count requests;
         # the sync tests record catch-ups themselves.
         catch_up_minutes=0,
+        # Circuits off: many tests fault a stand-in several times and expect the next call to
+        # reach it; tests/invoices/test_circuit.py turns them on (``circuits_on``).
+        circuit_failures=0,
         # Likewise the intent reconciler: tests that leave intents unknown on purpose resolve
         # them themselves; the reconciler's tests run its job.
         intent_reconciler=False,

@@ -26,6 +26,7 @@ from app.invoices import flows
 from app.invoices.context import InvoiceContext, live_connection, organisation_of
 from app.invoices.rules.meta import ProviderMeta
 from app.providers.base import ProviderError, ProviderNotFound
+from app.web import spend_request_budget
 
 
 @dataclass
@@ -201,7 +202,9 @@ class Extension:
 
 
 async def open_link(request: Any, session: AsyncSession, link_id: str) -> Extension:
-    """The link named by ``:linkId`` (404 when unknown) with its flows' context."""
+    """The link named by ``:linkId`` (404 when unknown) with its flows' context; the request
+    counts against the link's company's request budget (429 past it)."""
     link = await find_link(session, link_id)
+    await spend_request_budget(request, link.company_id)
     user = await acting_user(session, link)
     return Extension(link=link, ctx=flows.context(request, user), session=session)

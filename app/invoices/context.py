@@ -1,5 +1,6 @@
 """The context every invoice flow runs in (``context`` builds it from a request), the company's
-live connection, and a short-lived cache of provider metadata.
+live connection (and whether calls to it are paused), and a short-lived cache of provider
+metadata.
 
 Tax rates, currencies and features change rarely, and every draft and every create needs them:
 reading them once per few minutes per organisation keeps the draft at two rounds of CRM reads
@@ -27,6 +28,7 @@ from app.crm.pipedrive.client import FieldDefinitionCache, PipedriveClient
 from app.crm.pipedrive.service import client_for, field_cache, installation_for
 from app.invoices.models import DealInvoice
 from app.invoices.rules.meta import ProviderMeta
+from app.kit.circuit import Paused
 from app.providers.base import AccountingProvider, Organisation
 from app.tenants.models import CrmUser
 
@@ -55,8 +57,16 @@ class InvoiceContext:
         return adapter
 
     async def call(self, provider: str, fn: Any) -> Any:
-        """Run ``fn(creds)`` with the company's valid credentials (409 when not connected)."""
+        """Run ``fn(creds)`` with the company's valid credentials (409 when not connected).
+
+        Every provider call goes through the adapter's Transport, whose circuit per
+        organisation fails it fast (``ProviderCircuitOpen``, 503) while the provider keeps
+        failing; ``paused`` says so before anyone tries."""
         return await self.tokens.call(self.company_id, provider, fn)
+
+    async def paused(self, provider: str, tenant_id: str) -> Paused | None:
+        """Whether calls to this organisation of ``provider`` are paused (its circuit is open)."""
+        return await self.adapter(provider).paused(tenant_id)
 
     async def pipedrive(self, session: AsyncSession) -> tuple[PipedriveClient, str]:
         """A Pipedrive client acting for the company and its API domain."""
@@ -179,3 +189,16 @@ async def live_connection(ctx: InvoiceContext, provider: str) -> ProviderConnect
     if row.status == ConnectionStatus.needs_reauth.value or not row.refresh_token:
         raise NeedsReauth(ctx.settings, provider, row.status_reason)
     return row
+
+
+async def paused_connections(ctx: InvoiceContext, session: AsyncSession) -> dict[str, Paused]:
+    """The company's active connections whose calls are paused, by provider (for the panel)."""
+    rows = await ConnectionRepository(session, ctx.company_id).all_live()
+    pauses: dict[str, Paused] = {}
+    for row in rows:
+        if row.status != ConnectionStatus.active.value:
+            continue
+        paused = await ctx.paused(row.provider, row.tenant_id)
+        if paused is not None:
+            pauses[row.provider] = paused
+    return pauses

@@ -13,7 +13,9 @@ Every call to Xero, QuickBooks or Pipedrive goes through ``Transport.send``:
   for calls that are safe to repeat: reads, and writes carrying an idempotency key. Anything
   else fails at once, marked "outcome unknown";
 * a short 429 is retried after its ``Retry-After``; a long or daily one is surfaced at once,
-  never retried (and with ``refused`` given, later calls for that key fail fast until then).
+  never retried (and with ``refused`` given, later calls for that key fail fast until then);
+* with a ``circuit`` (``kit.circuit``), a key that keeps failing (5xx, timeouts) is paused for
+  a cool-down: its calls fail fast with ``circuit_open``'s error; a send that opened it stops.
 
 The kit knows no service: ``parse_error`` turns a non-2xx answer into the caller's own error,
 which says what it means by subclassing ``RateLimited`` or ``Unavailable`` below.
@@ -43,6 +45,7 @@ from tenacity import (
 )
 
 from app.errors import ServiceUnavailable
+from app.kit.circuit import Circuit, CircuitOpen, Paused, Tries
 from app.kit.ratelimit import BudgetExhausted, CallBudget, Windows, budget_storage
 
 log = structlog.get_logger(__name__)
@@ -168,6 +171,8 @@ Unreachable = Callable[[str, bool, float], Exception]
 Refused = Callable[[float], Exception]
 # A response's own headers may say "wait before the next call": seconds, or None.
 PauseAfter = Callable[[httpx2.Response], float | None]
+# The key's circuit is open -> the caller's error, raised without calling.
+CircuitRefused = Callable[[Paused], Exception]
 
 
 async def _no_sleep_for_zero(sleep: Sleep, seconds: float) -> None:
@@ -192,6 +197,9 @@ class Transport:
     pause_after: PauseAfter | None = None
     budgets: Budgets | None = None
     sleep: Sleep = asyncio.sleep
+    # Pause a key that keeps failing (None: never); its error defaults to kit's CircuitOpen.
+    circuit: Circuit | None = None
+    circuit_open: CircuitRefused = CircuitOpen
 
     def __post_init__(self) -> None:
         if self.budgets is None:
@@ -243,8 +251,10 @@ class Transport:
             assert self.over_budget is not None
             raise self.over_budget(exc.retry_after) from exc
 
-    def _retryable(self, safe: bool) -> Callable[[BaseException], bool]:
+    def _retryable(self, safe: bool, tries: Tries) -> Callable[[BaseException], bool]:
         def check(exc: BaseException) -> bool:
+            if tries.halted:
+                return False  # the key's circuit is open: another attempt would be refused
             if isinstance(exc, RateLimited):
                 return (
                     not exc.daily
@@ -288,17 +298,28 @@ class Transport:
         ``safe`` says whether repeating the request cannot create a duplicate (GETs, and
         writes carrying an idempotency key).
         """
+        tries = Tries()
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.retry.attempts),
             wait=self._wait(),
-            retry=retry_if_exception(self._retryable(safe)),
+            retry=retry_if_exception(self._retryable(safe, tries)),
             sleep=lambda seconds: _no_sleep_for_zero(self.sleep, seconds),
             reraise=True,
         )
         request = _Request(method, url, headers, params, json, content, data)
         async for attempt in retrying:
             with attempt:
-                return await self._once(request, tenant, safe)
+                if self.circuit is None:
+                    return await self._once(request, tenant, safe)
+                return await self.circuit.guard(
+                    tenant,
+                    lambda: self._once(request, tenant, safe),
+                    tries,
+                    refused=self.circuit_open,
+                    is_failure=lambda exc: isinstance(exc, Unavailable),
+                    # A 429 (ours or theirs) says nothing about whether the service is up.
+                    is_neutral=lambda exc: isinstance(exc, RateLimited),
+                )
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _once(self, request: _Request, key: str, safe: bool) -> httpx2.Response:

@@ -1,4 +1,5 @@
-"""Call budgets per key (a provider tenant, a Pipedrive company), shared across processes.
+"""Call budgets per key (a provider tenant, a Pipedrive company, a company calling our API),
+shared across processes.
 
 A moving window (``limits``' MovingWindowRateLimiter) never lets more than the budget into any
 window, unlike a fixed window, which lets twice the budget through at a window's edge. The
@@ -31,6 +32,16 @@ class BudgetExhausted(Exception):
         super().__init__(f"the call budget of {key} is used up for {retry_after:.0f}s")
         self.key = key
         self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A call that does not fit: ``amount`` calls per ``window`` (second, minute, day) are
+    already spent, and room comes back in ``retry_after`` seconds."""
+
+    amount: int
+    window: str
+    retry_after: float
 
 
 @dataclass(frozen=True)
@@ -77,7 +88,8 @@ def budget_storage() -> Storage:
 
 
 async def forget_local_budgets() -> None:
-    """Empty every in-memory window (tests: each starts with its stand-ins reset)."""
+    """Empty every in-memory window, company request budget and circuit (tests: each starts
+    with its stand-ins reset); all of them take their storage from ``budget_storage``."""
     for storage in list(_local):
         await storage.reset()
 
@@ -126,22 +138,32 @@ class CallBudget:
 
     async def _try(self, key: str) -> float:
         """0 when a call was counted in every window, else how long to wait before trying."""
+        refusal = await self.take(key)
+        if refusal is None:
+            return 0.0
+        # A little slack avoids waking a hair too early and spinning.
+        return max(0.01, refusal.retry_after + 0.005)
+
+    async def take(self, key: str) -> Refusal | None:
+        """Count one call for ``key`` now if it fits every window (None), else say which
+        window is full and when it has room; a refused call is not counted. For callers that
+        answer "too many" instead of waiting (our own API's per-company budget)."""
         for item in self.items:
             if not await self.limiter.test(item, key):
-                return await self._reset_in(item, key)
+                return await self._refusal(item, key)
         for item in self.items:
             if not await self.limiter.hit(item, key):
                 # Another process took the last slot between test and hit; the windows hit
                 # before this one keep that call (a moving window cannot un-count it), which
                 # errs on the side of calling less.
-                return await self._reset_in(item, key)
-        return 0.0
+                return await self._refusal(item, key)
+        return None
 
-    async def _reset_in(self, item: RateLimitItem, key: str) -> float:
+    async def _refusal(self, item: RateLimitItem, key: str) -> Refusal:
         stats = await self.limiter.get_window_stats(item, key)
-        # reset_time is when the oldest call in the window leaves it; a little slack avoids
-        # waking a hair too early and spinning.
-        return max(0.01, stats.reset_time - time.time() + 0.005)
+        # reset_time is when the oldest call in the window leaves it.
+        wait = max(0.0, stats.reset_time - time.time())
+        return Refusal(item.amount, item.GRANULARITY.name, wait)
 
     async def clear(self, key: str) -> None:
         for item in self.items:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import httpx2
 
 from app.config import Settings
+from app.kit.circuit import CircuitPolicy
 from app.kit.http import RetryPolicy
 from app.providers.base import AccountingProvider, ProviderName
 from app.providers.quickbooks.client import QuickBooksProvider
@@ -29,11 +30,24 @@ def display_name(provider: str) -> str:
 def build_providers(
     settings: Settings, http: httpx2.AsyncClient, *, retry: RetryPolicy | None = None
 ) -> dict[ProviderName, AccountingProvider]:
-    """Both adapters over the app's shared HTTP client (``app.state.http``)."""
+    """Both adapters over the app's shared HTTP client (``app.state.http``), their circuits
+    as the settings say (``CIRCUIT_*``)."""
+    circuit = circuit_policy(settings)
     return {
-        ProviderName.xero: XeroProvider(settings.xero, http, retry=retry),
-        ProviderName.quickbooks: QuickBooksProvider(settings.quickbooks, http, retry=retry),
+        ProviderName.xero: XeroProvider(settings.xero, http, retry=retry, circuit=circuit),
+        ProviderName.quickbooks: QuickBooksProvider(
+            settings.quickbooks, http, retry=retry, circuit=circuit
+        ),
     }
+
+
+def circuit_policy(settings: Settings) -> CircuitPolicy:
+    """When a provider organisation's circuit opens, and for how long."""
+    return CircuitPolicy(
+        failures=settings.circuit_failures,
+        window=settings.circuit_window_seconds,
+        cool_down=settings.circuit_cool_down_seconds,
+    )
 
 
 __all__ = [

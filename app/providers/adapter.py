@@ -1,6 +1,7 @@
 """The skeleton every HTTP accounting adapter shares: one ``Transport`` per adapter (so the
-per-tenant budgets cover all of a process's callers), its OAuth client, and one way to send an
-authenticated JSON request. Each adapter adds its own URLs, headers and answer shapes."""
+per-tenant budgets and circuits cover all of a process's callers), its OAuth client, and one
+way to send an authenticated JSON request. Each adapter adds its own URLs, headers and answer
+shapes."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from typing import Any
 
 import httpx2
 
+from app.kit.circuit import Circuit, CircuitPolicy, Paused
 from app.kit.http import ErrorParser, RateLimits, RetryPolicy, Transport
+from app.kit.ratelimit import budget_storage
 from app.providers.base import Credentials
-from app.providers.errors import over_budget, unreachable
+from app.providers.errors import circuit_open, over_budget, unreachable
 from app.providers.jsonutil import dumps
 from app.providers.oauth import ProviderOAuthClient
 
@@ -25,6 +28,7 @@ class HttpAdapter:
     error_parser: ErrorParser
     oauth_class: Callable[[Any, httpx2.AsyncClient], ProviderOAuthClient]
     settings: Any
+    display_name: str
 
     def __init__(
         self,
@@ -33,8 +37,13 @@ class HttpAdapter:
         *,
         retry: RetryPolicy | None = None,
         limits: RateLimits | None = None,
+        circuit: CircuitPolicy | None = None,
     ) -> None:
         self.settings = settings
+        # One circuit per organisation (the Transport's key): a Xero organisation that keeps
+        # failing is paused for every company and process that calls it. The app's adapters
+        # get the configured policy (``build_providers``); a bare adapter has none.
+        breaker = Circuit(self.provider, circuit, budget_storage()) if circuit else None
         self.transport = Transport(
             http,
             self.provider,
@@ -43,8 +52,15 @@ class HttpAdapter:
             retry or RetryPolicy(),
             unreachable(self.provider),
             over_budget=over_budget(self.provider),
+            circuit=breaker,
+            circuit_open=circuit_open(self.provider, self.display_name),
         )
         self.oauth = self.oauth_class(settings, http)
+
+    async def paused(self, tenant_id: str) -> Paused | None:
+        """Whether calls for the organisation are paused (its circuit is open)."""
+        breaker = self.transport.circuit
+        return await breaker.paused(tenant_id) if breaker else None
 
     async def _send(
         self,

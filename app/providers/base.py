@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
+from app.kit.circuit import Paused
 from app.providers.dto import (
     Account,
     Address,
@@ -41,6 +42,7 @@ from app.providers.dto import (
 from app.providers.errors import (
     FieldMessage,
     ProviderAuthError,
+    ProviderCircuitOpen,
     ProviderConflict,
     ProviderError,
     ProviderNotFound,
@@ -74,6 +76,7 @@ __all__ = [
     "Page",
     "PaymentTerms",
     "ProviderAuthError",
+    "ProviderCircuitOpen",
     "ProviderConflict",
     "ProviderError",
     "ProviderId",
@@ -113,6 +116,11 @@ class AccountingProvider(Protocol):
     @property
     def oauth(self) -> ProviderOAuthClient:
         """The provider's OAuth client (authorize, exchange, refresh, revoke, id_token)."""
+        ...
+
+    async def paused(self, tenant_id: str) -> Paused | None:
+        """Whether calls for this organisation are paused (its circuit is open): they fail
+        fast with ``ProviderCircuitOpen`` until then. Reads only; calls nothing."""
         ...
 
     async def get_organisation(self, creds: Credentials) -> Organisation:

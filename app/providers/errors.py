@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.errors import AppError
+from app.kit.circuit import Paused, describe
 from app.kit.http import RateLimited, Unavailable
 
 
@@ -176,6 +177,37 @@ class ProviderUnavailable(ProviderError, Unavailable):
     def mark_outcome_unknown(self) -> None:
         self.outcome_unknown = True
         self.extra["outcome_unknown"] = True
+
+
+class ProviderCircuitOpen(ProviderError):
+    """The provider kept failing for this organisation, so calls to it are paused for a
+    cool-down (503, Retry-After): nothing was sent. Not a ``ProviderUnavailable``: no answer
+    was lost, so a create refused this way created nothing."""
+
+    status_code = 503
+    code = "provider_circuit_open"
+
+    def __init__(self, paused: Paused, *, provider: str, label: str) -> None:
+        super().__init__(
+            describe(paused, label),
+            provider=provider,
+            headers=paused.headers(),
+            extra={
+                "retry_after": max(1, round(paused.retry_after)),
+                "failures": paused.failures,
+                "paused_until": paused.until_text,
+            },
+        )
+        self.paused = paused
+
+
+def circuit_open(provider: str, label: str) -> Callable[[Paused], ProviderCircuitOpen]:
+    """The Transport's error when the organisation's circuit is open."""
+
+    def error(paused: Paused) -> ProviderCircuitOpen:
+        return ProviderCircuitOpen(paused, provider=provider, label=label)
+
+    return error
 
 
 def unreachable(provider: str) -> Callable[[str, bool, float], ProviderUnavailable]:

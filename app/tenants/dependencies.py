@@ -1,5 +1,6 @@
 """Who is calling: CurrentUser and CurrentCompany, from our signed session token; PageUser,
-from the CRM's signed iframe token or our session."""
+from the CRM's signed iframe token or our session. Once the company is known, the request is
+counted against its budget (``web.spend_request_budget``: 429 past it)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from app.config import Settings
 from app.errors import Forbidden, Unauthorized
 from app.tenants.models import Company, CrmUser
 from app.tenants.service import read_session_token
-from app.web import DbSession, SettingsDep
+from app.web import DbSession, SettingsDep, spend_request_budget
 
 SESSION_HEADER = "X-Session-Token"
 
@@ -36,6 +37,7 @@ async def get_current_user(request: Request, session: DbSession, settings: Setti
         # The user uninstalled (or the company left) after the token was issued.
         raise Unauthorized("this session's user is no longer installed")
     request.state.session_token = token
+    await spend_request_budget(request, user.company_id)
     return user
 
 
@@ -92,6 +94,7 @@ async def get_page_user(request: Request, session: DbSession, settings: Settings
             request.query_params.get("companyId"),
         )
         request.state.session_token = session_token
+        await spend_request_budget(request, user.company_id)
         return user
     if session_token_from(request):
         return await get_current_user(request, session, settings)

@@ -17,9 +17,17 @@ from app.tenants.models import CrmUser
 from app.web import render
 
 PANEL = "/pipedrive/panel"
-# Outcomes that must be retried with the same key (the invoice may exist); any other failure
-# left nothing at the provider, so the dialog gets a fresh key and the user can edit and retry.
-KEEP_KEY = {"outcome_unknown", "in_progress"}
+# Outcomes that must be retried with the same key (the invoice may exist, or its intent stays
+# open and is completed later: a provider paused by its circuit); any other failure left
+# nothing at the provider, so the dialog gets a fresh key and the user can edit and retry.
+KEEP_KEY = {"outcome_unknown", "in_progress", "provider_circuit_open"}
+
+
+def keeps_key(exc: AppError) -> bool:
+    """Whether the dialog must retry with the same key: any failure but a refusal (a 429 or
+    a 5xx leaves the intent open, and the reconciler completes it: a new key would make a
+    second invoice)."""
+    return exc.code in KEEP_KEY or exc.status_code == 429 or exc.status_code >= 500
 
 
 def theme(request: Request) -> str:

@@ -14,7 +14,7 @@ from app.invoices import flows
 from app.invoices.context import InvoiceContext
 from app.invoices.flows.linking import check_provider
 from app.invoices.flows.review import ChecksFailed, review_invoice
-from app.invoices.pages.common import KEEP_KEY, PANEL, common, options, problem
+from app.invoices.pages.common import PANEL, common, keeps_key, options, problem
 from app.invoices.pages.forms import (
     PROVIDER_LABELS,
     Parsed,
@@ -59,6 +59,7 @@ async def dialog_fragment(
         draft = await flows.build_draft(ctx, session, deal_id, provider)
         meta = await ctx.meta_cache.get(ctx, provider)
         templates = await templates_of(ctx, meta)
+        paused = await ctx.paused(provider, meta.organisation.id)
     except AppError as exc:
         return problem(request, exc, in_dialog=True)
     views = draft_lines(draft)
@@ -85,6 +86,7 @@ async def dialog_fragment(
         notes=group_checks(notes, views),
         slots=slots(views),
         templates=templates,
+        paused=paused,
         idempotency_key=str(uuid.uuid4()),
         **options(meta),
     )
@@ -188,7 +190,7 @@ async def create_fragment(
             status_code=exc.status_code if exc.status_code < 500 else 503,
             message=exc.message,
             slot=field_slot,
-            new_key=None if exc.code in KEEP_KEY else str(uuid.uuid4()),
+            new_key=None if keeps_key(exc) else str(uuid.uuid4()),
             reconnect_url=exc.extra.get("reconnect_url") or exc.extra.get("connect_url"),
             label=PROVIDER_LABELS[provider],
         )

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.crm.pipedrive.schemas import PipedriveId
 from app.errors import AppError, NotFound
 from app.invoices import flows
+from app.invoices.context import paused_connections
 from app.invoices.flows.sync import refresh_deal
 from app.invoices.models import DealInvoice
 from app.invoices.pages.common import (
@@ -32,7 +33,7 @@ from app.invoices.pages.common import (
 from app.invoices.repository import InvoiceRepository
 from app.tenants.dependencies import PageUser
 from app.tenants.models import CrmUser
-from app.web import DbSession, render
+from app.web import DbSession, render, unmetered
 
 router = APIRouter(include_in_schema=False)
 
@@ -63,7 +64,11 @@ async def panel_page(request: Request, session: DbSession, user: PageUser) -> Re
     """The deal's invoices and the Create invoice button (Pipedrive's custom UI panel)."""
     deal_id = deal_id_of(request)
     providers = await connected_providers(session, user.company_id)
-    context = common(request, user, deal_id, theme=theme(request), providers=providers)
+    # A provider that keeps failing is paused: say so up front, with when it is tried again.
+    paused = await paused_connections(flows.context(request, user), session)
+    context = common(
+        request, user, deal_id, theme=theme(request), providers=providers, paused=paused
+    )
     try:
         context.update(await invoices_context(request, session, user, deal_id))
     except NotFound:
@@ -86,12 +91,14 @@ async def invoices_fragment(
 
 
 @router.get(PANEL + "/{deal_id}/invoices/version")
+@unmetered
 async def invoices_version(
     deal_id: PipedriveId, session: DbSession, user: PageUser, v: str = ""
 ) -> Response:
     """Polled by an open panel every few seconds: 204 while the list is as shown (``v``),
     else an ``invoices-changed`` trigger that reloads it. Reads only our rows: no call to
-    Pipedrive or the provider until something changed."""
+    Pipedrive or the provider until something changed. Not counted in the company's request
+    budget: every open panel polls, and that must not crowd out what people do."""
     rows = await InvoiceRepository(session, user.company_id).of_deal(deal_id)
     if list_version(rows) == v:
         return Response(status_code=204)
