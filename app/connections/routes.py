@@ -210,13 +210,15 @@ async def disconnect_from_page(
 ) -> Any:
     """htmx: disconnect, then answer the provider's refreshed card."""
     p = parse_provider(provider)
+    # Read before a rollback expires the admin's row (reloading it then is IO out of place).
+    company_id = admin.company_id
     error = None
     try:
-        await disconnect(settings, session, tokens, admin.company_id, p)
+        await disconnect(settings, session, tokens, company_id, p)
     except AppError as exc:
         await session.rollback()
         error = exc.message
-    row = await ConnectionRepository(session, admin.company_id).latest(p.value)
+    row = await ConnectionRepository(session, company_id).latest(p.value)
     return _page(
         request,
         "connections/_card.html",
