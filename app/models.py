@@ -28,7 +28,7 @@ __all__ = [
     "PipedriveInstallation",
     "PipedriveOAuthState",
     "PipedriveWebhook",
-    "SpentHandoff",
     "ProviderConnection",
+    "SpentHandoff",
     "WebhookEvent",
 ]

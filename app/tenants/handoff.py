@@ -56,9 +56,7 @@ def _claims(body: dict[str, object], what: str) -> SessionClaims:
 
 def issue_handoff(settings: Settings, user: CrmUser) -> str:
     """A one-time code naming this user, valid HANDOFF_TTL_SECONDS."""
-    return _handoff_signer(settings).sign(
-        {"u": user.id, "c": user.company_id}, HANDOFF_TTL_SECONDS
-    )
+    return _handoff_signer(settings).sign({"u": user.id, "c": user.company_id}, HANDOFF_TTL_SECONDS)
 
 
 async def redeem_handoff(session: AsyncSession, settings: Settings, code: str) -> SessionClaims:
