@@ -120,6 +120,7 @@ async def get_page_user(request: Request, session: DbSession, settings: Settings
     if claims is not None:
         user = await user_of(session, claims)
         request.state.session_token = issue_session_token(settings, user)
+        request.state.signed_in_by_cookie = True
         return user
     raise Unauthorized(
         "Open this page from Pipedrive (or from the link at the end of the install): "
@@ -137,3 +138,15 @@ async def get_page_admin(user: PageUser) -> CrmUser:
 
 
 PageAdmin = Annotated[CrmUser, Depends(get_page_admin)]
+
+
+async def get_acting_page_admin(request: Request, admin: PageAdmin) -> CrmUser:
+    """An admin opening a page whose GET acts (tells Pipedrive something): the reload cookie
+    alone is not enough, since another site can make the browser send it with a top-level GET;
+    the one-time code (or the header, or Pipedrive's token) must come with the request."""
+    if getattr(request.state, "signed_in_by_cookie", False):
+        raise Unauthorized("Open this from the app's page (the link asks for a one-time code).")
+    return admin
+
+
+ActingPageAdmin = Annotated[CrmUser, Depends(get_acting_page_admin)]
