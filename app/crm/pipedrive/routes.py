@@ -60,7 +60,7 @@ async def callback(
     nonce = await check_state(session, settings, state) if state else None
     result = await complete_install(session, PipedriveOAuth(http, settings), code, nonce)
     # A one-time code, not a session: the target page trades it and drops it from the address.
-    code = issue_handoff(settings, result.user)
+    handoff = issue_handoff(settings, result.user)
     log.info(
         "pipedrive_installed",
         company_id=result.company.id,
@@ -68,11 +68,11 @@ async def callback(
         marketplace_started=state is None,
     )
     if result.user.is_admin:
-        query = {HANDOFF_PARAM: code, "installed": "1"}
+        query = {HANDOFF_PARAM: handoff, "installed": "1"}
         if result.first_admin:
             query["setup"] = "1"
         return RedirectResponse(f"/preferences?{urlencode(query)}", status_code=303)
-    return RedirectResponse(f"/pipedrive/installed?{urlencode({HANDOFF_PARAM: code})}", 303)
+    return RedirectResponse(f"/pipedrive/installed?{urlencode({HANDOFF_PARAM: handoff})}", 303)
 
 
 @router.get("/pipedrive/installed", include_in_schema=False)
