@@ -133,7 +133,7 @@ async def test_standalone_pages_put_no_session_in_any_url(
 ) -> None:
     admin = await make_user()
     pages = []
-    for path in ("/connections", "/pipedrive/installed"):
+    for path in ("/connections", "/pipedrive/installed", "/preferences"):
         page = await client.get(
             path, params={"handoff": await code_for(client, auth_headers(admin))}
         )
