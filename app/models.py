@@ -9,7 +9,7 @@ from app.crm.pipedrive.models import (
 from app.extension.models import InvoicingLink
 from app.invoices.models import ContactLink, DealInvoice, ItemLink
 from app.preferences.models import InvoicingPreference
-from app.tenants.models import AuditEvent, Company, CrmUser
+from app.tenants.models import AuditEvent, Company, CrmUser, SpentHandoff
 from app.webhooks.models import WebhookEvent
 from app.worker.models import Job
 
@@ -29,5 +29,6 @@ __all__ = [
     "PipedriveOAuthState",
     "PipedriveWebhook",
     "ProviderConnection",
+    "SpentHandoff",
     "WebhookEvent",
 ]

@@ -55,8 +55,19 @@ DbSession = Annotated[AsyncSession, Depends(get_db_session, scope="function")]
 HttpClient = Annotated[httpx2.AsyncClient, Depends(get_http_client)]
 
 
+def set_cookie_on_render(request: Request, **cookie: Any) -> None:
+    """Have the page ``render`` answers for this request set a cookie (``Response.set_cookie``
+    arguments). A dependency cannot set headers on a response the endpoint builds itself."""
+    pending: list[dict[str, Any]] = getattr(request.state, "render_cookies", None) or []
+    pending.append(cookie)
+    request.state.render_cookies = pending
+
+
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> Any:
-    return templates.TemplateResponse(request, template, context, status_code=status_code)
+    response = templates.TemplateResponse(request, template, context, status_code=status_code)
+    for cookie in getattr(request.state, "render_cookies", None) or []:
+        response.set_cookie(**cookie)
+    return response
 
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -106,8 +107,13 @@ async def install(app: httpx2.AsyncClient, sandbox: httpx2.AsyncClient) -> dict[
         raise RuntimeError(f"install not approved: {consent.status_code} {consent.text[:300]}")
     back = urlsplit(consent.headers["location"])
     done = await app.get(f"{back.path}?{back.query}")
-    token = parse_qs(urlsplit(done.headers["location"]).query)["session"][0]
-    return {"X-Session-Token": token}
+    # The install lands with a one-time code; a page trades it for the session in its meta tag.
+    code = parse_qs(urlsplit(done.headers["location"]).query)["handoff"][0]
+    page = await app.get("/pipedrive/installed", params={"handoff": code})
+    found = re.search(r'<meta name="session-token" content="([^"]+)">', page.text)
+    if found is None:
+        raise RuntimeError(f"no session after the install: {page.status_code} {page.text[:300]}")
+    return {"X-Session-Token": found.group(1)}
 
 
 async def connect(

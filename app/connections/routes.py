@@ -25,7 +25,7 @@ from app.connections.service import (
     provider_label,
 )
 from app.errors import AppError, NotFound
-from app.tenants.dependencies import CurrentAdmin, CurrentUser
+from app.tenants.dependencies import CurrentAdmin, CurrentUser, PageAdmin
 from app.tenants.models import CrmUser
 from app.tenants.service import issue_session_token
 from app.web import DbSession, HttpClient, SettingsDep, render
@@ -125,10 +125,10 @@ def _page(request: Request, template: str, status_code: int = 200, **context: An
 
 @pages.get("")
 async def connections_page(
-    request: Request, admin: CurrentAdmin, session: DbSession, settings: SettingsDep
+    request: Request, admin: PageAdmin, session: DbSession, settings: SettingsDep
 ) -> Any:
     """The Connections page (admins): connect, status, organisation, who connected, reconnect,
-    disconnect. Works inside Pipedrive's iframe with ``?session=``."""
+    disconnect. Opened with a one-time ``?handoff=`` code (or reloaded with the page cookie)."""
     items = await list_connections(settings, session, admin.company_id)
     items = await _with_health(session, items, admin.company_id)
     return _page(request, "connections/index.html", connections=items, admin=admin)
@@ -137,7 +137,7 @@ async def connections_page(
 @pages.get("/{provider}/connect")
 async def connect(
     provider: str,
-    admin: CurrentAdmin,
+    admin: PageAdmin,
     session: DbSession,
     settings: SettingsDep,
     http: HttpClient,
@@ -210,13 +210,15 @@ async def disconnect_from_page(
 ) -> Any:
     """htmx: disconnect, then answer the provider's refreshed card."""
     p = parse_provider(provider)
+    # Read before a rollback expires the admin's row (reloading it then is IO out of place).
+    company_id = admin.company_id
     error = None
     try:
-        await disconnect(settings, session, tokens, admin.company_id, p)
+        await disconnect(settings, session, tokens, company_id, p)
     except AppError as exc:
         await session.rollback()
         error = exc.message
-    row = await ConnectionRepository(session, admin.company_id).latest(p.value)
+    row = await ConnectionRepository(session, company_id).latest(p.value)
     return _page(
         request,
         "connections/_card.html",
@@ -241,10 +243,10 @@ async def _connected(
 ) -> Any:
     user = await session.get(CrmUser, row.connected_by_id) if row.connected_by_id else None
     # The round trip ran in a top-level window without our session; the signed state proved
-    # who this admin is, so the way back to the Connections page carries a fresh session.
-    back = (
-        f"/connections?session={issue_session_token(settings, user)}" if user is not None else None
-    )
+    # who this admin is, so the page carries a fresh session (in its meta tag) and its links
+    # ask for a one-time code when clicked.
+    if user is not None:
+        request.state.session_token = issue_session_token(settings, user)
     label = provider_label(row.provider)
     # Pipedrive's Invoicing extension learns of the connection here (an after-connect hook the
     # app factory installs; a failure there never fails the connect: the page then offers to
@@ -257,12 +259,9 @@ async def _connected(
         title=f"{label} connected",
         message=f"{row.organisation_name} ({row.base_currency}) is now connected. Everyone in "
         f"your Pipedrive company can create invoices in it.",
-        back_url=back,
+        back_url="/connections" if user is not None else None,
         connection=row,
         pipedrive_url=registration.redirect_url if registration else None,
         register_error=registration.error if registration else None,
-        register_url=f"/pipedrive/invoicing/register/{row.provider}?session="
-        f"{issue_session_token(settings, user)}"
-        if user is not None
-        else None,
+        register_url=f"/pipedrive/invoicing/register/{row.provider}" if user is not None else None,
     )

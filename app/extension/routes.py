@@ -33,7 +33,7 @@ from app.extension.registration import register
 from app.extension.service import Extension, open_link
 from app.logs import log
 from app.providers.base import ProviderId, ProviderName
-from app.tenants.dependencies import CurrentAdmin
+from app.tenants.dependencies import ActingPageAdmin
 from app.web import DbSession, SettingsDep
 
 ENVELOPE_HEADERS = {"Cache-Control": "no-store"}
@@ -338,7 +338,7 @@ async def unknown_endpoint(rest: str) -> Response:
 
 @pages.get("/register/{provider}")
 async def register_page(
-    provider: str, request: Request, admin: CurrentAdmin, session: DbSession
+    provider: str, request: Request, admin: ActingPageAdmin, session: DbSession
 ) -> Response:
     """ "Register with Pipedrive": (re)announce the company's link for this provider and send
     the admin's browser on to Pipedrive's redirectUrl."""

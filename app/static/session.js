@@ -1,6 +1,6 @@
 // Keeps our session alive inside Pipedrive's iframe, where cookies are unreliable:
-// renews the token in the session-token meta tag (sent by app.js on every htmx request),
-// and takes the token out of the address bar so it is not bookmarked or shared.
+// renews the token in the session-token meta tag (sent by app.js on every htmx request).
+// The token lives only in the page (never in a URL); app.js cleans the address bar.
 (function () {
   var RENEW_EVERY_MS = 20 * 60 * 1000;
 
@@ -32,13 +32,5 @@
   window.crmInvoicing.renewSession = renew;
   window.crmInvoicing.signInWithPipedriveToken = signInWithPipedriveToken;
 
-  if (window.history && window.history.replaceState) {
-    var url = new URL(window.location.href);
-    var changed = false;
-    ["session", "token"].forEach(function (name) {
-      if (url.searchParams.has(name)) { url.searchParams.delete(name); changed = true; }
-    });
-    if (changed) { window.history.replaceState(null, "", url.pathname + url.search + url.hash); }
-  }
   setInterval(renew, RENEW_EVERY_MS);
 })();

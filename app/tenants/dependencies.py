@@ -1,6 +1,8 @@
-"""Who is calling: CurrentUser and CurrentCompany, from our signed session token; PageUser,
-from the CRM's signed iframe token or our session. Once the company is known, the request is
-counted against its budget (``web.spend_request_budget``: 429 past it)."""
+"""Who is calling: CurrentUser and CurrentCompany, from our signed session token (the
+``X-Session-Token`` header, never a URL); PageUser and PageAdmin, for our pages, also from the
+CRM's signed iframe token, a one-time ``handoff`` code or the reload cookie (tenants/handoff.py).
+Once the company is known, the request is counted against its budget
+(``web.spend_request_budget``: 429 past it)."""
 
 from __future__ import annotations
 
@@ -13,22 +15,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.errors import Forbidden, Unauthorized
+from app.tenants.handoff import (
+    HANDOFF_PARAM,
+    redeem_handoff,
+    reload_claims,
+    remember_for_reload,
+)
 from app.tenants.models import Company, CrmUser
-from app.tenants.service import read_session_token
+from app.tenants.service import SessionClaims, issue_session_token, read_session_token
 from app.web import DbSession, SettingsDep, spend_request_budget
 
 SESSION_HEADER = "X-Session-Token"
 
 
 def session_token_from(request: Request) -> str | None:
-    return request.headers.get(SESSION_HEADER) or request.query_params.get("session")
+    """Our session travels only in the header: a URL would leave it in the address bar, the
+    history, server logs and Referer headers."""
+    return request.headers.get(SESSION_HEADER)
 
 
-async def get_current_user(request: Request, session: DbSession, settings: SettingsDep) -> CrmUser:
-    token = session_token_from(request)
-    if not token:
-        raise Unauthorized("sign in from Pipedrive first: no session token was sent")
-    claims = read_session_token(settings, token)
+async def user_of(session: AsyncSession, claims: SessionClaims) -> CrmUser:
     result = await session.execute(
         select(CrmUser).where(CrmUser.id == claims.user_id, CrmUser.company_id == claims.company_id)
     )
@@ -36,6 +42,14 @@ async def get_current_user(request: Request, session: DbSession, settings: Setti
     if user is None:
         # The user uninstalled (or the company left) after the token was issued.
         raise Unauthorized("this session's user is no longer installed")
+    return user
+
+
+async def get_current_user(request: Request, session: DbSession, settings: SettingsDep) -> CrmUser:
+    token = session_token_from(request)
+    if not token:
+        raise Unauthorized("sign in from Pipedrive first: no session token was sent")
+    user = await user_of(session, read_session_token(settings, token))
     request.state.session_token = token
     await spend_request_budget(request, user.company_id)
     return user
@@ -77,11 +91,20 @@ def use_page_sign_in(app: FastAPI, sign_in: PageSignIn) -> None:
 
 
 async def get_page_user(request: Request, session: DbSession, settings: SettingsDep) -> CrmUser:
-    """The user of a page: from the CRM's ``token`` on an iframe load, else our session.
+    """The user of a page, in this order: a one-time ``handoff`` code (traded once; the page
+    then sets the reload cookie); the CRM's ``token`` on an iframe load; our session header
+    (htmx); the reload cookie on a page's GET (F5 on a standalone page).
 
     Either way ``request.state.session_token`` holds the token the page must carry on.
     """
     token = request.query_params.get("token")
+    code = request.query_params.get(HANDOFF_PARAM)
+    if code:
+        user = await user_of(session, await redeem_handoff(session, settings, code))
+        request.state.session_token = issue_session_token(settings, user)
+        remember_for_reload(request, settings, user)
+        await spend_request_budget(request, user.company_id)
+        return user
     if token:
         sign_in: PageSignIn | None = getattr(request.app.state, "page_sign_in", None)
         if sign_in is None:
@@ -98,6 +121,13 @@ async def get_page_user(request: Request, session: DbSession, settings: Settings
         return user
     if session_token_from(request):
         return await get_current_user(request, session, settings)
+    claims = reload_claims(request, settings)
+    if claims is not None:
+        user = await user_of(session, claims)
+        request.state.session_token = issue_session_token(settings, user)
+        request.state.signed_in_by_cookie = True
+        await spend_request_budget(request, user.company_id)
+        return user
     raise Unauthorized(
         "Open this page from Pipedrive (or from the link at the end of the install): "
         "no sign-in was sent with it."
@@ -105,3 +135,24 @@ async def get_page_user(request: Request, session: DbSession, settings: Settings
 
 
 PageUser = Annotated[CrmUser, Depends(get_page_user)]
+
+
+async def get_page_admin(user: PageUser) -> CrmUser:
+    if not user.is_admin:
+        raise Forbidden("only a Pipedrive admin of the company can do this")
+    return user
+
+
+PageAdmin = Annotated[CrmUser, Depends(get_page_admin)]
+
+
+async def get_acting_page_admin(request: Request, admin: PageAdmin) -> CrmUser:
+    """An admin opening a page whose GET acts (tells Pipedrive something): the reload cookie
+    alone is not enough, since another site can make the browser send it with a top-level GET;
+    the one-time code (or the header, or Pipedrive's token) must come with the request."""
+    if getattr(request.state, "signed_in_by_cookie", False):
+        raise Unauthorized("Open this from the app's page (the link asks for a one-time code).")
+    return admin
+
+
+ActingPageAdmin = Annotated[CrmUser, Depends(get_acting_page_admin)]

@@ -59,3 +59,13 @@ class AuditEvent(Base):
     actor_user_id: Mapped[str | None] = mapped_column(String(36))
     action: Mapped[str] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class SpentHandoff(Base):
+    """A spent one-time sign-in code (``handoff``): the signature proves we issued the code,
+    this row that it was used once. No tenant data; rows past ``expires_at`` are swept."""
+
+    __tablename__ = "spent_handoff"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

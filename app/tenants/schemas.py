@@ -25,3 +25,8 @@ class CompanyOut(BaseModel):
 class MeOut(BaseModel):
     user: UserOut
     company: CompanyOut
+
+
+class HandoffOut(BaseModel):
+    handoff: str
+    expires_in: int

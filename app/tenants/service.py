@@ -1,8 +1,8 @@
 """Sessions of our own: short-lived signed tokens naming a user and company.
 
 Pages inside Pipedrive's iframes cannot rely on cookies, so the token travels in the
-``X-Session-Token`` header (htmx sets it on every request) or, for a first page load, the
-``session`` query parameter.
+``X-Session-Token`` header (htmx sets it on every request), never in a URL: a page is opened
+with Pipedrive's JWT or a one-time code instead (``app.tenants.handoff``).
 """
 
 from __future__ import annotations

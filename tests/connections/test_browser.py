@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import pytest
 
+from app.tenants.handoff import issue_handoff
+
 pytestmark = pytest.mark.browser
 
 
-async def test_connect_and_disconnect_in_a_browser(app_server, page, make_user, auth_headers, flow):
+async def test_connect_and_disconnect_in_a_browser(app_server, page, make_user, settings, flow):
     admin = await make_user(pipedrive_company_id=7001, pipedrive_user_id=101, name="Nora Admin")
     await flow.arm_xero()
-    token = auth_headers(admin)["X-Session-Token"]
-    await page.goto(f"{app_server}/connections?session={token}")
+    await page.goto(f"{app_server}/connections?handoff={issue_handoff(settings, admin)}")
     assert await page.locator("#conn-xero .badge").inner_text() == "Not connected"
+    # The one-time code left the address bar once the page had traded it.
+    assert page.url == f"{app_server}/connections"
 
     # The consent runs in its own top-level window, never inside Pipedrive's iframe.
     async with page.expect_popup() as popup_info:
@@ -22,9 +25,11 @@ async def test_connect_and_disconnect_in_a_browser(app_server, page, make_user, 
     await popup.wait_for_load_state()
     assert "Xero connected" in await popup.inner_text("h1")
     await popup.click("text=Back to Connections")
-    await popup.wait_for_load_state()
+    await popup.wait_for_selector("#conn-xero")
     assert "Northwind Traders NZ" in await popup.inner_text("#conn-xero")
+    assert "handoff=" not in popup.url and "session=" not in popup.url
 
+    # F5 keeps the admin signed in (the page cookie), with no token in the address.
     await page.reload()
     card = page.locator("#conn-xero")
     assert await card.locator(".badge").inner_text() == "Connected"
@@ -38,15 +43,15 @@ async def test_connect_and_disconnect_in_a_browser(app_server, page, make_user, 
 
 
 async def test_connections_page_fits_a_narrow_dark_iframe(
-    app_server, browser, make_user, auth_headers, flow
+    app_server, browser, make_user, settings, flow
 ):
     admin = await make_user(pipedrive_company_id=7001, pipedrive_user_id=101)
     assert (await flow.xero(admin)).status_code == 200
-    token = auth_headers(admin)["X-Session-Token"]
     context = await browser.new_context(viewport={"width": 320, "height": 640})
     try:
         narrow = await context.new_page()
-        await narrow.goto(f"{app_server}/connections?session={token}&theme=dark")
+        code = issue_handoff(settings, admin)
+        await narrow.goto(f"{app_server}/connections?handoff={code}&theme=dark")
         overflow = await narrow.evaluate(
             "document.scrollingElement.scrollWidth - document.scrollingElement.clientWidth"
         )

@@ -11,6 +11,7 @@ from app.connections.models import ConnectNonce, PendingConnection, ProviderConn
 from app.connections.service import STATE_PURPOSE
 from app.kit.signing import Signer
 from tests.connections.conftest import XERO_AU, XERO_NZ, local
+from tests.support.sessions import session_of
 
 
 async def _rows(db, company_id=None):
@@ -34,10 +35,12 @@ async def test_connect_single_organisation(flow, make_user, client, auth_headers
     page = await flow.xero(admin)
     assert page.status_code == 200
     assert "Xero connected" in page.text and "Northwind Traders NZ" in page.text
-    # The way back carries a fresh session (the round trip ran without ours).
-    back = re.search(r'href="(/connections\?session=[^"]+)"', page.text)
-    assert back is not None
-    assert (await client.get(back.group(1))).status_code == 200
+    # The way back: the page carries a fresh session (the round trip ran without ours) and
+    # its link asks for a one-time code when clicked; no session in the link itself.
+    assert re.search(r'<a class="button" href="/connections" data-session-link>', page.text)
+    code = await client.post("/api/v1/session/handoff", headers=session_of(page.text))
+    back = await client.get("/connections", params={"handoff": code.json()["handoff"]})
+    assert back.status_code == 200 and "Northwind Traders NZ" in back.text
 
     listing = await client.get("/api/v1/connections", headers=auth_headers(admin))
     xero = next(c for c in listing.json() if c["provider"] == "xero")
@@ -268,7 +271,10 @@ async def test_connections_page_for_admins(flow, make_user, client, auth_headers
     assert "Connect Xero" in page.text and "Connect QuickBooks" in page.text
     assert (await flow.xero(admin)).status_code == 200
     token = auth_headers(admin)["X-Session-Token"]
-    page = await client.get(f"/connections?session={token}")
+    # A session in the URL is not a sign-in any more; a one-time code is.
+    assert (await client.get(f"/connections?session={token}")).status_code == 401
+    code = await client.post("/api/v1/session/handoff", headers=auth_headers(admin))
+    page = await client.get("/connections", params={"handoff": code.json()["handoff"]})
     assert page.status_code == 200
     assert "Northwind Traders NZ" in page.text and "Nora Admin" in page.text
     assert "Reconnect" in page.text and 'hx-delete="/connections/xero"' in page.text

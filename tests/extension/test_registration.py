@@ -82,6 +82,26 @@ async def test_register_page_follows_the_redirect(client, northwind, links, sand
     assert missing.status_code == 404
 
 
+async def test_register_page_opens_with_a_code_but_not_with_the_page_cookie_alone(
+    client, northwind, links
+):
+    """Its GET tells Pipedrive something, so the cookie another site could make the browser
+    send is not enough; the link's one-time code is."""
+    code = (await client.post("/api/v1/session/handoff", headers=northwind.headers)).json()
+    opened = await client.get(
+        "/pipedrive/invoicing/register/xero",
+        params={"handoff": code["handoff"]},
+        follow_redirects=False,
+    )
+    assert opened.status_code == 303
+    code = (await client.post("/api/v1/session/handoff", headers=northwind.headers)).json()
+    page = await client.get("/connections", params={"handoff": code["handoff"]})
+    assert page.status_code == 200 and client.cookies.get("crm_invoicing_page")
+    assert (await client.get("/connections")).status_code == 200  # the cookie signs pages in
+    refused = await client.get("/pipedrive/invoicing/register/xero", follow_redirects=False)
+    assert refused.status_code == 401
+
+
 async def test_another_organisation_gets_a_new_link_and_the_old_one_dies(
     client, contoso, flow, sandbox, sessionmaker, pd
 ):

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from app.tenants.service import issue_session_token
+from app.tenants.handoff import issue_handoff
 from tests.invoices.helpers import body, create, draft
 
 pytestmark = pytest.mark.browser
@@ -140,7 +140,7 @@ async def test_create_an_invoice_from_the_sandbox_deal_page(
 async def test_panel_and_dialog_fit_the_narrow_panel(
     app_server: str, browser: Any, northwind: Any, settings: Any, theme: str
 ) -> None:
-    token = issue_session_token(settings, northwind.user)
+    token = issue_handoff(settings, northwind.user)
     context = await browser.new_context(viewport={"width": 360, "height": 750})
     page = await context.new_page()
     errors: list[str] = []
@@ -148,7 +148,7 @@ async def test_panel_and_dialog_fit_the_narrow_panel(
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     try:
         response = await page.goto(
-            f"{app_server}/pipedrive/panel?selectedIds=33&theme={theme}&session={token}"
+            f"{app_server}/pipedrive/panel?selectedIds=33&theme={theme}&handoff={token}"
         )
         assert response.status == 200
         background = await page.evaluate("getComputedStyle(document.body).backgroundColor")
@@ -193,7 +193,7 @@ async def test_approve_then_void_from_the_panel(
     made = await create(client, northwind.headers, 31, body(d))
     assert made.status_code == 201, made.text
     number = made.json()["number"]
-    token = issue_session_token(settings, northwind.user)
+    token = issue_handoff(settings, northwind.user)
     context = await browser.new_context(viewport={"width": 420, "height": 800})
     page = await context.new_page()
     errors: list[str] = []
@@ -207,7 +207,7 @@ async def test_approve_then_void_from_the_panel(
 
     page.on("dialog", answer)
     try:
-        await page.goto(f"{app_server}/pipedrive/panel?selectedIds=31&session={token}")
+        await page.goto(f"{app_server}/pipedrive/panel?selectedIds=31&handoff={token}")
         invoice = page.locator(".invoice").first
         assert await invoice.locator(".badge").inner_text() == "Draft"
         # A draft cannot be voided: the panel does not offer it.
@@ -241,14 +241,14 @@ async def test_a_payment_in_xero_shows_in_the_open_panel_without_a_reload(
         f"/pipedrive/panel/31/invoices/{row['id']}/actions/AUTHORISED", headers=northwind.headers
     )
     assert approved.status_code == 200
-    token = issue_session_token(settings, northwind.user)
+    token = issue_handoff(settings, northwind.user)
     context = await browser.new_context(viewport={"width": 420, "height": 800})
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     try:
-        await page.goto(f"{app_server}/pipedrive/panel?selectedIds=31&session={token}")
+        await page.goto(f"{app_server}/pipedrive/panel?selectedIds=31&handoff={token}")
         badge = page.locator(".invoice .badge").first
         assert await badge.inner_text() == "Awaiting payment"
         await page.evaluate("window.__marker = 'not reloaded'")
@@ -261,5 +261,53 @@ async def test_a_payment_in_xero_shows_in_the_open_panel_without_a_reload(
         assert await page.evaluate("window.__marker") == "not reloaded"
         await shot(page, "deal31-paid-live")
         assert real_errors(errors) == [], errors
+    finally:
+        await context.close()
+
+
+async def test_the_pdf_downloads_with_a_one_time_code_and_no_session_in_any_url(
+    app_server: str, browser: Any, northwind: Any, settings: Any, client: Any
+) -> None:
+    d = await draft(client, northwind.headers, 31, "xero")
+    made = await create(client, northwind.headers, 31, body(d))
+    assert made.status_code == 201, made.text
+    context = await browser.new_context(accept_downloads=True)
+    page = await context.new_page()
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    try:
+        code = issue_handoff(settings, northwind.user)
+        await page.goto(f"{app_server}/pipedrive/panel?selectedIds=31&handoff={code}")
+        assert "handoff=" not in page.url
+        async with page.expect_download() as info:
+            await page.locator('[data-action="DOWNLOAD"]').first.click()
+        download = await info.value
+        assert download.suggested_filename.endswith(".pdf")
+        assert Path(await download.path()).read_bytes().startswith(b"%PDF")
+        assert "handoff=" in download.url and "session=" not in download.url
+        assert requested and not [u for u in requested if "session=" in u]
+        # F5 on this top-level page: signed in again, the code long spent.
+        await page.reload()
+        assert await page.locator(".invoice").count() == 1
+    finally:
+        await context.close()
+
+
+async def test_the_connections_link_opens_signed_in_without_a_session_in_its_url(
+    app_server: str, browser: Any, contoso: Any, settings: Any
+) -> None:
+    context = await browser.new_context()
+    page = await context.new_page()
+    try:
+        code = issue_handoff(settings, contoso.user)
+        await page.goto(f"{app_server}/pipedrive/panel?selectedIds=131&handoff={code}")
+        link = page.locator("#connections-link")
+        assert await link.get_attribute("href") == "/connections"
+        async with page.expect_popup() as popup_info:
+            await link.click()
+        popup = await popup_info.value
+        await popup.wait_for_selector("#conn-xero")
+        assert "Accounting connections" in await popup.inner_text("h1")
+        assert popup.url == f"{app_server}/connections"  # the code traded, then taken out
     finally:
         await context.close()

@@ -523,3 +523,24 @@ async def test_panel_actions_follow_the_invoice_state(
     assert (
         await client.get(f"{PANEL}/32/invoices/{row}/pdf", headers=northwind.headers)
     ).status_code == 404
+
+
+async def test_the_panel_puts_no_session_in_any_url_and_the_pdf_opens_with_a_code(
+    client: Any, northwind: Any
+) -> None:
+    d = await draft(client, northwind.headers, 31, "xero")
+    made = await create(client, northwind.headers, 31, body(d))
+    assert made.status_code == 201, made.text
+    page = await client.get(PANEL, params={"selectedIds": "31"}, headers=northwind.headers)
+    listing = await client.get(f"{PANEL}/31/invoices", headers=northwind.headers)
+    for html in (page.text, listing.text):
+        urls = re.findall(r'\s(?:href|src|action|hx-[a-z]+|data-url)="([^"]*)"', html)
+        assert urls and not [u for u in urls if "session=" in u]
+    pdf_url = f"{PANEL}/31/invoices/{made.json()['id']}/pdf"
+    assert f'href="{pdf_url}" data-session-link download' in listing.text
+    # The link's script asks for a one-time code and follows the link with it: no header.
+    code = (await client.post("/api/v1/session/handoff", headers=northwind.headers)).json()
+    pdf = await client.get(pdf_url, params={"handoff": code["handoff"]})
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    again = await client.get(pdf_url, params={"handoff": code["handoff"]})
+    assert again.status_code == 401

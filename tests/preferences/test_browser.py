@@ -11,24 +11,22 @@ pytestmark = pytest.mark.browser
 async def test_page_fits_the_panel_and_previews_live(
     app_server, browser, make_user, settings, theme
 ):
-    from app.tenants.service import issue_session_token
+    from app.tenants.handoff import issue_handoff
 
     # No Pipedrive install behind this admin: the page must still work (fields unknown).
     admin = await make_user(pipedrive_company_id=7001, pipedrive_user_id=101, is_admin=True)
-    token = issue_session_token(settings, admin)
+    code = issue_handoff(settings, admin)
     context = await browser.new_context(viewport={"width": 320, "height": 700})
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     try:
-        response = await page.goto(
-            f"{app_server}/preferences?session={token}&theme={theme}&setup=1"
-        )
+        response = await page.goto(f"{app_server}/preferences?handoff={code}&theme={theme}&setup=1")
         assert response.status == 200
         assert await page.is_visible("text=Set up invoicing in three steps")
-        # The session token leaves the address bar; the page keeps it in its meta tag.
-        assert "session=" not in page.url
+        # The one-time code leaves the address bar; the page keeps a session in its meta tag.
+        assert "handoff=" not in page.url and "setup=1" in page.url
         renewed = await page.evaluate("window.crmInvoicing.renewSession()")
         assert renewed["user"]["id"] == admin.id
         # Nothing wider than the panel: no horizontal scrolling at 320 px.

@@ -6,6 +6,7 @@ import re
 
 from tests.crm.pipedrive.fake import COMPANIES
 from tests.preferences.helpers import install_via_oauth
+from tests.support.sessions import session_of
 
 VAT_A = COMPANIES[7001]["vat"]
 HTMX = {"HX-Request": "true"}
@@ -140,9 +141,11 @@ async def test_page_without_sign_in_is_401(client):
 async def test_admins_reach_the_connections_page_from_preferences(client, fake_pipedrive):
     admin = await install_via_oauth(client, "code-101")
     page = await client.get("/preferences", headers=admin)
-    link = re.search(r'href="(/connections\?session=[^"]+)"', page.text)
-    assert link, "the preferences page links to the connections page"
-    connections = await client.get(link.group(1).replace("&amp;", "&"))
+    assert '<a href="/connections" data-session-link>' in page.text
+    # The link's script asks for a one-time code with the page's session, then follows it.
+    code = await client.post("/api/v1/session/handoff", headers=session_of(page.text))
+    assert code.status_code == 200 and code.json()["expires_in"] == 60
+    connections = await client.get("/connections", params={"handoff": code.json()["handoff"]})
     assert connections.status_code == 200
     assert "Accounting connections" in connections.text
-    assert "/preferences?session=" in connections.text
+    assert '<a href="/preferences" data-session-link>' in connections.text

@@ -20,7 +20,8 @@ from app.crm.pipedrive.service import (
 )
 from app.errors import BadRequest, Unauthorized
 from app.logs import log
-from app.tenants.dependencies import CurrentUser
+from app.tenants.dependencies import CurrentUser, PageUser
+from app.tenants.handoff import HANDOFF_PARAM, issue_handoff
 from app.tenants.schemas import UserOut
 from app.tenants.service import issue_session_token
 from app.web import DbSession, HttpClient, SettingsDep, render
@@ -58,7 +59,8 @@ async def callback(
     # whether Pipedrive adds one); ours always carry it, and then it must check out.
     nonce = await check_state(session, settings, state) if state else None
     result = await complete_install(session, PipedriveOAuth(http, settings), code, nonce)
-    token = issue_session_token(settings, result.user)
+    # A one-time code, not a session: the target page trades it and drops it from the address.
+    handoff = issue_handoff(settings, result.user)
     log.info(
         "pipedrive_installed",
         company_id=result.company.id,
@@ -66,15 +68,15 @@ async def callback(
         marketplace_started=state is None,
     )
     if result.user.is_admin:
-        query = {"session": token, "installed": "1"}
+        query = {HANDOFF_PARAM: handoff, "installed": "1"}
         if result.first_admin:
             query["setup"] = "1"
         return RedirectResponse(f"/preferences?{urlencode(query)}", status_code=303)
-    return RedirectResponse(f"/pipedrive/installed?{urlencode({'session': token})}", 303)
+    return RedirectResponse(f"/pipedrive/installed?{urlencode({HANDOFF_PARAM: handoff})}", 303)
 
 
 @router.get("/pipedrive/installed", include_in_schema=False)
-async def installed(request: Request, user: CurrentUser) -> Response:
+async def installed(request: Request, user: PageUser) -> Response:
     """The short "you're set" page for non-admins."""
     return render(
         request,

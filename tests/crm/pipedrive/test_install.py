@@ -146,3 +146,28 @@ async def test_bad_code_is_a_clear_error_and_stores_nothing(client, fake_pipedri
         assert (await session.execute(select(Company))).first() is None
     missing = await client.get("/pipedrive/callback")
     assert missing.status_code == 400
+
+
+async def test_the_install_redirect_carries_a_one_time_code_not_a_session(client, fake_pipedrive):
+    response = await client.get(
+        "/pipedrive/callback", params={"code": "code-101", "state": await start(client)}
+    )
+    assert response.status_code == 303
+    location = response.headers["location"]
+    query = parse_qs(urlsplit(location).query)
+    assert "session" not in query and "session=" not in location
+    assert set(query) == {"handoff", "installed", "setup"}
+
+    page = await client.get(location)
+    assert page.status_code == 200
+    assert "crm_invoicing_page=" in page.headers["set-cookie"]  # F5 signs in again
+    client.cookies.clear()
+    replay = await client.get(location)  # the address, copied before the page cleaned it
+    assert replay.status_code == 401
+    assert "already been used" in replay.text
+
+    rep = await client.get(
+        "/pipedrive/callback", params={"code": "code-102", "state": await start(client)}
+    )
+    assert "session" not in parse_qs(urlsplit(rep.headers["location"]).query)
+    assert "handoff" in parse_qs(urlsplit(rep.headers["location"]).query)

@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from app.crm.pipedrive.models import PipedriveInstallation
 from app.tenants.models import AuditEvent, Company
 from app.tenants.service import company_tables
+from tests.support.sessions import trade_handoff
 
 
 @pytest.fixture(autouse=True)
@@ -23,8 +24,11 @@ def _fresh_field_cache(app):
     app.state.pipedrive_fields = FieldDefinitionCache()
 
 
-async def install_through_sandbox(client, sandbox, user_id: int) -> tuple[str, dict[str, str]]:
-    """Our install link → the sandbox's consent (auto-approved) → our callback."""
+async def install_through_sandbox(
+    client, sandbox, user_id: int, keep_cookie: bool = False
+) -> tuple[str, dict[str, str]]:
+    """Our install link → the sandbox's consent (auto-approved) → our callback; the one-time
+    code traded for a session (``keep_cookie``: and the page's reload cookie kept)."""
     approve = await sandbox.http.post("/_sandbox/pipedrive/auto-approve", json={"user_id": user_id})
     assert approve.status_code < 300, approve.text
     start = await client.get("/pipedrive/install")
@@ -36,9 +40,7 @@ async def install_through_sandbox(client, sandbox, user_id: int) -> tuple[str, d
     assert "state" in parse_qs(back.query)
     done = await client.get(f"{back.path}?{back.query}")
     assert done.status_code == 303, done.text
-    location = done.headers["location"]
-    token = parse_qs(urlsplit(location).query)["session"][0]
-    return location, {"X-Session-Token": token}
+    return await trade_handoff(client, done.headers["location"], keep_cookie)
 
 
 async def field_key(client, headers, entity: str, name: str) -> str:
@@ -47,7 +49,8 @@ async def field_key(client, headers, entity: str, name: str) -> str:
 
 
 async def test_admin_installs_and_sets_preferences_from_live_fields(client, sandbox, sessionmaker):
-    location, admin = await install_through_sandbox(client, sandbox, 101)
+    # As a browser: the code traded, the address cleaned, the page opened again (a reload).
+    location, admin = await install_through_sandbox(client, sandbox, 101, keep_cookie=True)
     assert urlsplit(location).path == "/preferences"
     assert "setup=1" in location
     page = await client.get(location)
