@@ -15,6 +15,7 @@ from app.invoices.context import InvoiceContext
 from app.invoices.flows.linking import check_provider
 from app.invoices.flows.review import ChecksFailed, review_invoice
 from app.invoices.pages.common import PANEL, common, keeps_key, options, problem
+from app.invoices.pages.numbers import user_locale
 from app.invoices.pages.forms import (
     PROVIDER_LABELS,
     Parsed,
@@ -22,6 +23,7 @@ from app.invoices.pages.forms import (
     group_checks,
     invoice_from_form,
     money,
+    plain,
     slot_of_field,
     slots,
 )
@@ -62,7 +64,8 @@ async def dialog_fragment(
         paused = await ctx.paused(provider, meta.organisation.id)
     except AppError as exc:
         return problem(request, exc, in_dialog=True)
-    views = draft_lines(draft)
+    locale = user_locale(user.locale)
+    views = draft_lines(draft, locale)
     totals, amounts = compute_totals(
         meta, draft.lines, draft.details.tax_mode, draft.global_discount, draft.details.tax_code
     )
@@ -88,6 +91,7 @@ async def dialog_fragment(
         templates=templates,
         paused=paused,
         idempotency_key=str(uuid.uuid4()),
+        num=lambda value: plain(value, locale),
         **options(meta),
     )
 
@@ -143,7 +147,9 @@ async def review_fragment(
     """Live totals and checks while the user edits (computed by the server, as the provider
     will compute them)."""
     form = await request.form()
-    parsed = invoice_from_form(form, check_provider(provider), review=True)
+    parsed = invoice_from_form(
+        form, check_provider(provider), review=True, locale=user_locale(user.locale)
+    )
     currency = str(form.get("currency") or "USD").upper()
     if parsed.body is None:
         return review_response(request, parsed, currency, None, [], [])
@@ -163,7 +169,7 @@ async def create_fragment(
     """Create the invoice from the dialog (its Idempotency-Key in the form): the success state
     with the link to the invoice, or the messages beside the fields they name."""
     form = await request.form()
-    parsed = invoice_from_form(form, check_provider(provider))
+    parsed = invoice_from_form(form, check_provider(provider), locale=user_locale(user.locale))
     currency = str(form.get("currency") or "USD").upper()
     key = str(form.get("idempotency_key") or "")
     if parsed.body is None:

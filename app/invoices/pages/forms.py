@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from app.crm.pipedrive.schemas import MAX_PIPEDRIVE_ID
+from app.invoices.pages.numbers import DEFAULT_LOCALE, AmbiguousNumber, parse_number, plain_in
 from app.invoices.rules.meta import PROVIDER_LABEL
 from app.invoices.schemas import Check, DraftLine, DraftOut, InvoiceIn
 from app.providers.base import TaxMode
@@ -75,14 +76,15 @@ def day(value: date | None) -> str:
     return format_date(value, "d MMM yyyy", locale="en") if value else "not set"
 
 
-def plain(value: Decimal | None) -> str:
-    """A number for an input field (no exponent, no trailing zeros beyond the cents)."""
+def plain(value: Decimal | None, locale: str = DEFAULT_LOCALE) -> str:
+    """A number for an input field (no exponent, no trailing zeros beyond the cents, no
+    grouping), with the user's decimal mark."""
     if value is None:
         return ""
     text = format(value, "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
-    return text
+    return plain_in(text, locale)
 
 
 @dataclass
@@ -102,13 +104,13 @@ class LineView:
         return bool(self.get("item_id"))
 
 
-def line_from_draft(index: int, line: DraftLine) -> LineView:
+def line_from_draft(index: int, line: DraftLine, locale: str = DEFAULT_LOCALE) -> LineView:
     values = {
         "description": line.description,
-        "quantity": plain(line.quantity),
-        "unit_price": plain(line.unit_price),
-        "discount_rate": plain(line.discount_rate),
-        "discount_amount": plain(line.discount_amount),
+        "quantity": plain(line.quantity, locale),
+        "unit_price": plain(line.unit_price, locale),
+        "discount_rate": plain(line.discount_rate, locale),
+        "discount_amount": plain(line.discount_amount, locale),
         "tax_code": line.tax_code or "",
         "account_code": line.account_code or "",
         "item_id": line.item_id or "",
@@ -136,14 +138,17 @@ def lines_from_form(form: FormData) -> list[LineView]:
     return [LineView(index=i, values=found[i]) for i in sorted(found)]
 
 
-def _decimal(text: str | None, name: str, errors: dict[str, str], slot: str) -> Decimal | None:
-    text = (text or "").strip().replace(",", "")
+def _decimal(
+    text: str | None, name: str, errors: dict[str, str], slot: str, locale: str
+) -> Decimal | None:
+    """The field read in the user's locale; an ambiguous or malformed one is a message."""
+    text = (text or "").strip()
     if not text:
         return None
     try:
-        value = Decimal(text)
-    except InvalidOperation:
-        errors.setdefault(slot, f"The {name} must be a number.")
+        value = parse_number(text, name, locale)
+    except (AmbiguousNumber, InvalidOperation) as exc:
+        errors.setdefault(slot, str(exc) or f"The {name} must be a number.")
         return None
     if not value.is_finite():
         errors.setdefault(slot, f"The {name} must be a number.")
@@ -165,15 +170,18 @@ class Parsed:
     errors: dict[str, str]
 
 
-def invoice_from_form(form: FormData, provider: str, *, review: bool = False) -> Parsed:
-    """The dialog's fields as the API's ``InvoiceIn`` (same validation, same messages).
+def invoice_from_form(
+    form: FormData, provider: str, *, review: bool = False, locale: str = DEFAULT_LOCALE
+) -> Parsed:
+    """The dialog's fields as the API's ``InvoiceIn`` (same validation, same messages), its
+    amounts and quantities read in the user's ``locale``.
 
     ``review``: a line still being typed (no description yet) is named in the messages but
     does not stop the live totals."""
     errors: dict[str, str] = {}
     soft: dict[str, str] = {}
     views = lines_from_form(form)
-    lines = _line_values(views, errors, soft, review)
+    lines = _line_values(views, errors, soft, review, locale)
     mode = str(form.get("customer_mode") or "existing")
     if review and mode == "create" and not _text(form, "to"):
         # Still typing the name: the totals go on; the message says what is missing.
@@ -182,8 +190,8 @@ def invoice_from_form(form: FormData, provider: str, *, review: bool = False) ->
     discount = None
     if _text(form, "discount_rate") or _text(form, "discount_amount"):
         discount = {
-            "rate": _decimal(_text(form, "discount_rate"), "discount", errors, "form"),
-            "amount": _decimal(_text(form, "discount_amount"), "discount", errors, "form"),
+            "rate": _decimal(_text(form, "discount_rate"), "discount", errors, "form", locale),
+            "amount": _decimal(_text(form, "discount_amount"), "discount", errors, "form", locale),
             "description": _text(form, "discount_description"),
         }
     values = {
@@ -213,16 +221,19 @@ def invoice_from_form(form: FormData, provider: str, *, review: bool = False) ->
 
 
 def _line_values(
-    views: list[LineView], errors: dict[str, str], soft: dict[str, str], review: bool
+    views: list[LineView], errors: dict[str, str], soft: dict[str, str], review: bool, locale: str
 ) -> list[dict[str, Any]]:
     """Each line's fields as the API's line input; what cannot be read goes to ``errors``."""
     lines: list[dict[str, Any]] = []
     for position, view in enumerate(views):
         slot = f"line-{view.index}"
-        quantity = _decimal(view.get("quantity"), "quantity", errors, slot)
-        price = _decimal(view.get("unit_price"), "unit price", errors, slot)
-        rate = _decimal(view.get("discount_rate"), "discount %", errors, slot)
-        amount = _decimal(view.get("discount_amount"), "discount amount", errors, slot)
+        where = f"line {position + 1}"
+        quantity = _decimal(view.get("quantity"), f"{where} quantity", errors, slot, locale)
+        price = _decimal(view.get("unit_price"), f"{where} unit price", errors, slot, locale)
+        rate = _decimal(view.get("discount_rate"), f"{where} discount %", errors, slot, locale)
+        amount = _decimal(
+            view.get("discount_amount"), f"{where} discount amount", errors, slot, locale
+        )
         product = view.get("crm_product_id")
         lines.append(
             {
@@ -334,5 +345,5 @@ def group_checks(checks: list[Check], views: list[LineView] | None) -> dict[str,
     return out
 
 
-def draft_lines(draft: DraftOut) -> list[LineView]:
-    return [line_from_draft(i, line) for i, line in enumerate(draft.lines)]
+def draft_lines(draft: DraftOut, locale: str = DEFAULT_LOCALE) -> list[LineView]:
+    return [line_from_draft(i, line, locale) for i, line in enumerate(draft.lines)]
