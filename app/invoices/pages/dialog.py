@@ -15,7 +15,6 @@ from app.invoices.context import InvoiceContext
 from app.invoices.flows.linking import check_provider
 from app.invoices.flows.review import ChecksFailed, review_invoice
 from app.invoices.pages.common import PANEL, common, keeps_key, options, problem
-from app.invoices.pages.numbers import user_locale
 from app.invoices.pages.forms import (
     PROVIDER_LABELS,
     Parsed,
@@ -27,6 +26,7 @@ from app.invoices.pages.forms import (
     slot_of_field,
     slots,
 )
+from app.invoices.pages.numbers import user_locale
 from app.invoices.rules.meta import ProviderMeta
 from app.invoices.rules.totals import compute_totals
 from app.invoices.schemas import Check, TotalsOut
