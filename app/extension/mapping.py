@@ -269,6 +269,7 @@ def invoice_in(
         tax_mode=TAX_MODES[data.taxModeId],
         tax_code=data.taxRateId or None,
         template_id=data.templateId or None,
+        invoice_number=(data.invoiceNumber or "").strip() or None,
         lines=lines,
         global_discount=discount,
     )

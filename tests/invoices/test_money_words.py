@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import update
 
 from app.tenants.models import CrmUser
+from tests.invoices.helpers import body, create, draft
 from tests.invoices.test_panel_pages import PANEL, form_values
 
 
@@ -83,3 +84,128 @@ async def test_a_german_user_types_a_decimal_comma(
     assert total_of(half.text) != total_of(ten.text)
     dotted = await review(client, northwind, 31, "xero", {**values, first: "1.5"})
     assert "could mean 15 or 1,5" in dotted.text
+
+
+async def test_quickbooks_custom_numbers_are_asked_for_sent_and_kept_unique(
+    client: Any, northwind: Any, sandbox: Any
+) -> None:
+    """With custom transaction numbers on, the dialog asks for the number, QuickBooks gets it
+    as DocNumber, and a number already used is refused in plain words."""
+    await sandbox.http.post("/_sandbox/quickbooks/preferences", json={"CustomTxnNumbers": True})
+    dialog = await client.get(
+        f"{PANEL}/31/dialog", params={"provider": "quickbooks"}, headers=northwind.headers
+    )
+    assert 'name="invoice_number"' in dialog.text
+    # QuickBooks has no drafts: the dialog does not promise one.
+    assert "Create invoice in QuickBooks" in dialog.text
+    assert "as a draft" not in dialog.text and "Create draft" not in dialog.text
+    values = {**form_values(dialog.text), "accept_tax_difference": "on"}
+    missing = await client.post(
+        f"{PANEL}/31/invoices",
+        params={"provider": "quickbooks"},
+        data=values,
+        headers=northwind.headers,
+    )
+    assert missing.status_code == 422
+    assert "give this invoice a number" in missing.text
+    made = await client.post(
+        f"{PANEL}/31/invoices",
+        params={"provider": "quickbooks"},
+        data={**values, "invoice_number": "PD-777"},
+        headers=northwind.headers,
+    )
+    assert made.status_code == 200, made.text
+    assert "Invoice PD-777 created" in made.text
+    assert "status Open," in made.text and "as a open" not in made.text
+    again = await dialog_values(client, northwind, 31, "quickbooks")
+    duplicate = await client.post(
+        f"{PANEL}/31/invoices",
+        params={"provider": "quickbooks"},
+        data={**again, "accept_tax_difference": "on", "invoice_number": "PD-777"},
+        headers=northwind.headers,
+    )
+    assert duplicate.status_code == 422, duplicate.text
+    assert "The invoice number PD-777 is already used in QuickBooks" in duplicate.text
+    assert "Duplicate Document Number" not in duplicate.text
+
+
+async def test_quickbooks_currency_mismatch_is_caught_before_sending(
+    client: Any, northwind: Any, sandbox: Any
+) -> None:
+    """Deal 31's customer bills in NZD at QuickBooks: a USD invoice is refused by our checks
+    in the user's words, naming the currency, and nothing reaches QuickBooks."""
+    d = await draft(client, northwind.headers, 31, "quickbooks")
+    assert d.customer.contact and d.customer.contact.currency
+    other = "USD" if d.customer.contact.currency != "USD" else "NZD"
+    await sandbox.clear_requests()
+    # Through the API without the dialog's contact_currency (as any client may send it).
+    payload = body(d, currency=other, accept_tax_difference=True)
+    payload["customer"]["contact_currency"] = None
+    refused = await create(client, northwind.headers, 31, payload)
+    assert refused.status_code == 422, refused.text
+    problem = refused.json()["error"]
+    assert problem["field"] == "currency", problem
+    assert problem["code"] != "provider_validation"
+    assert f"bills in {d.customer.contact.currency}" in problem["message"]
+    posts = [r for r in await sandbox.requests() if r.get("method") == "POST"]
+    assert not [r for r in posts if "/invoice" in r.get("path", "")]
+    # The dialog's own form: the same refusal beside the currency.
+    values = await dialog_values(client, northwind, 31, "quickbooks")
+    made = await client.post(
+        f"{PANEL}/31/invoices",
+        params={"provider": "quickbooks"},
+        data={**values, "currency": other, "accept_tax_difference": "on"},
+        headers=northwind.headers,
+    )
+    assert made.status_code == 422
+    assert re.search(
+        r'id="slot-currency" hx-swap-oob="innerHTML"><p class="msg msg-error">[^<]*bills in',
+        made.text,
+    )
+
+
+async def test_quickbooks_tax_that_differs_from_the_deal_is_said_and_confirmed(
+    client: Any, northwind: Any, sandbox: Any
+) -> None:
+    """Deal 31 taxes at 15 %; QuickBooks' TAX code would work out 8.25 %. The dialog names the
+    line and both totals before sending; nothing is created until the user confirms."""
+    d = await draft(client, northwind.headers, 31, "quickbooks")
+    (differs,) = [c for c in d.checks if c.code == "tax_differs"]
+    assert differs.severity == "confirm"
+    assert "instead of the deal's 15 %" in differs.message
+    assert "NZ$6,957.50" in differs.message and "NZ$6,549.13" in differs.message
+    assert "Line 1" in differs.message
+    await sandbox.clear_requests()
+    refused = await create(client, northwind.headers, 31, body(d))
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["checks"][0]["code"] == "tax_differs"
+    assert not [
+        r
+        for r in await sandbox.requests()
+        if "/invoice" in r.get("path", "") and r.get("method") == "POST"
+    ]
+    # The dialog: the message beside the line, and a box to confirm it.
+    values = await dialog_values(client, northwind, 31, "quickbooks")
+    dialog = await client.get(
+        f"{PANEL}/31/dialog", params={"provider": "quickbooks"}, headers=northwind.headers
+    )
+    assert 'name="accept_tax_difference"' in dialog.text
+    assert "NZ$6,549.13 instead of the deal&#39;s NZ$6,957.50" in dialog.text
+    made = await client.post(
+        f"{PANEL}/31/invoices",
+        params={"provider": "quickbooks"},
+        data=values,
+        headers=northwind.headers,
+    )
+    assert made.status_code == 422 and "confirm the difference" in made.text
+    confirmed = await client.post(
+        f"{PANEL}/31/invoices",
+        params={"provider": "quickbooks"},
+        data={**values, "accept_tax_difference": "on"},
+        headers=northwind.headers,
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    assert "NZ$6,549.13" in confirmed.text
+    # Xero has the deal's 15 %: nothing to confirm there.
+    xero = await draft(client, northwind.headers, 31, "xero")
+    assert not [c for c in xero.checks if c.code == "tax_differs"]

@@ -115,7 +115,7 @@ async def build_draft(
     for line, amount in zip(lines, amounts, strict=True):
         line.amount = amount
     currency = (deal.currency or meta.organisation.base_currency).upper()
-    checks = final_checks(meta, reads, customer, lines, totals, mode, currency, checks)
+    checks = final_checks(meta, reads, customer, lines, totals, mode, currency, checks, discount)
     url = deal_url(api_domain, deal.id)
     return DraftOut(
         provider=provider,
@@ -329,6 +329,7 @@ def final_checks(
     mode: TaxMode,
     currency: str,
     checks: list[Check],
+    discount: DiscountIn | None = None,
 ) -> list[Check]:
     """The draft's findings so far plus the checks before sending, without duplicates."""
     checks = checks + run_checks(
@@ -343,6 +344,7 @@ def final_checks(
             creating_contact=customer.contact is None and bool(customer.to),
             contact_name=customer.contact.name if customer.contact else customer.to,
             contact_currency=customer.contact.currency if customer.contact else None,
+            discount=discount,
         ),
     )
     # The unmapped tax rate was already named with its percentage; drop the generic duplicate.

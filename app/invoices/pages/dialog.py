@@ -92,6 +92,8 @@ async def dialog_fragment(
         paused=paused,
         idempotency_key=str(uuid.uuid4()),
         num=lambda value: plain(value, locale),
+        needs_confirm=any(c.code == "zero_total" for c in draft.checks),
+        tax_confirm=any(c.code == "tax_differs" for c in draft.checks),
         **options(meta),
     )
 
@@ -120,6 +122,7 @@ def review_response(
     **extra: Any,
 ) -> Response:
     grouped = group_checks(checks, parsed.lines)
+    confirmed_zero = bool(parsed.body and parsed.body.confirm_zero)
     for slot, message in parsed.errors.items():
         grouped.setdefault(slot, []).insert(
             0, Check(code="input", severity="error", field=None, message=message)
@@ -134,8 +137,11 @@ def review_response(
         amounts=[money(a, currency) for a in amounts],
         checks=grouped,
         slots=slots(parsed.lines),
-        needs_confirm=any(c.severity == "confirm" for c in checks),
-        confirmed=bool(parsed.body and parsed.body.confirm_zero),
+        needs_confirm=any(c.code == "zero_total" for c in checks) or confirmed_zero,
+        confirmed=confirmed_zero,
+        # Stays on screen once ticked: the warning it turns the check into says what was seen.
+        tax_confirm=any(c.code == "tax_differs" for c in checks),
+        tax_confirmed=bool(parsed.body and parsed.body.accept_tax_difference),
         **extra,
     )
 

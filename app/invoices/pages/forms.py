@@ -58,6 +58,7 @@ LINE_FIELDS = (
     "kind",
     "link_state",
     "note",
+    "deal_tax_rate",
 )
 _LINE_KEY = re.compile(r"^lines-(\d{1,3})-([a-z_]+)$")
 _LINE_FIELD = re.compile(r"^lines\[(\d+)\]")
@@ -120,6 +121,8 @@ def line_from_draft(index: int, line: DraftLine, locale: str = DEFAULT_LOCALE) -
         "kind": line.kind,
         "link_state": line.link_state,
         "note": line.note or "",
+        # A machine value (never typed), so written plainly, not in the user's locale.
+        "deal_tax_rate": plain(line.deal_tax_rate),
     }
     return LineView(
         index=index,
@@ -154,6 +157,15 @@ def _decimal(
         errors.setdefault(slot, f"The {name} must be a number.")
         return None
     return value
+
+
+def _machine(text: str | None) -> Decimal | None:
+    """A number the dialog wrote itself (a hidden field): plain digits, or nothing."""
+    try:
+        value = Decimal((text or "").strip())
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
 
 
 def _text(form: FormData, name: str) -> str | None:
@@ -204,9 +216,11 @@ def invoice_from_form(
         "tax_code": _text(form, "tax_code"),
         "template_id": _text(form, "template_id"),
         "reference": _text(form, "reference"),
+        "invoice_number": _text(form, "invoice_number"),
         "lines": lines,
         "global_discount": discount,
         "confirm_zero": form.get("confirm_zero") == "on",
+        "accept_tax_difference": form.get("accept_tax_difference") == "on",
         "deal_token": _text(form, "deal_token"),
     }
     if errors:
@@ -248,6 +262,7 @@ def _line_values(
                 "item_code": view.get("item_code") or None,
                 "crm_product_id": pipedrive_id(product),
                 "kind": view.get("kind") or "manual",
+                "deal_tax_rate": _machine(view.get("deal_tax_rate")),
             }
         )
         if not lines[-1]["description"]:
@@ -283,6 +298,7 @@ def _message(error: Any) -> str:
         "due_date": "due date",
         "currency": "currency",
         "reference": "reference",
+        "invoice_number": "invoice number",
     }
     if loc and loc[0] in names:
         if error.get("type", "").startswith("date") or "date" in loc[0]:
@@ -303,7 +319,15 @@ def slot_of_loc(loc: Any, views: list[LineView]) -> str:
     return slot_of_field(".".join(parts))
 
 
-DETAIL_SLOTS = ("issue_date", "due_date", "currency", "tax_mode", "tax_code", "template_id")
+DETAIL_SLOTS = (
+    "issue_date",
+    "due_date",
+    "currency",
+    "tax_mode",
+    "tax_code",
+    "template_id",
+    "invoice_number",
+)
 
 
 def slot_of_field(name: str | None, views: list[LineView] | None = None) -> str:

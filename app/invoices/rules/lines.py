@@ -191,6 +191,7 @@ def product_line(
         kind="product",
         note=note,
         tax_rate=rate_value(meta, tax_code),
+        deal_tax_rate=None if mode is TaxMode.no_tax else (product.tax or ZERO),
     )
 
 
@@ -281,6 +282,7 @@ def provider_draft(
     lines: Sequence[LineBase],
     discount: DiscountIn | None,
     bill_email: str | None,
+    invoice_number: str | None = None,
 ) -> InvoiceDraft:
     """The adapter's InvoiceDraft (always DRAFT) from the reviewed invoice."""
     return InvoiceDraft(
@@ -292,6 +294,7 @@ def provider_draft(
         reference=reference or None,
         url=url,
         template_id=template_id if meta.features.templates else None,
+        invoice_number=(invoice_number or "").strip() or None,
         tax_code=tax_code,
         global_discount=GlobalDiscount(rate=discount.rate, amount=discount.amount)
         if discount
