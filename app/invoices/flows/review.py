@@ -21,6 +21,8 @@ from app.invoices.repository import ContactLinkRepository
 from app.invoices.rules.checks import CheckInput, blocking, run_checks
 from app.invoices.rules.meta import ProviderMeta
 from app.invoices.rules.totals import compute_totals
+from app.preferences.due_dates import Terms, due_date
+from app.preferences.service import load_preferences
 from app.invoices.schemas import (
     Check,
     CustomerIn,
@@ -147,6 +149,17 @@ async def prepare(
     if stop:
         raise ChecksFailed(stop)
     return result.meta, result.connection, result.linked
+
+
+async def with_due_date(ctx: InvoiceContext, session: AsyncSession, body: InvoiceIn) -> InvoiceIn:
+    """The invoice with a due date: the one given, else the company's due-date terms from its
+    issue date (a provider may refuse to approve an invoice without one: Xero's "The
+    document DueDate field must be specified.")."""
+    if body.due_date is not None:
+        return body
+    prefs, _ = await load_preferences(session, ctx.company_id, body.provider, None)
+    terms = Terms(prefs.due_terms.rule, prefs.due_terms.days)
+    return body.model_copy(update={"due_date": due_date(body.issue_date, terms)})
 
 
 async def preview_invoice(

@@ -301,6 +301,8 @@ def tax_difference_checks(meta: ProviderMeta, data: CheckInput) -> list[Check]:
     deal, _ = compute_totals(
         meta, data.lines, data.tax_mode, data.discount, data.tax_code, deal_rates=True
     )
+    if deal.total == data.totals.total:
+        return []  # nothing to tax (a zero total): the same invoice either way
     ours, theirs_total = _money(deal.total, data.currency), _money(data.totals.total, data.currency)
     message = (
         f"{meta.label} would tax {'; '.join(differing)}: the invoice total would be "
