@@ -98,6 +98,8 @@ class DetailsOut(BaseModel):
     reference: str | None = None
     deal_url: str | None = None
     deal_title: str = ""
+    # The IANA zone the dates are in: the company's one timezone (app.tenants.clock).
+    timezone: str = "UTC"
 
 
 class LineBase(BaseModel):

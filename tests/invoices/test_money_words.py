@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import update
 
+from app.tenants.clock import today_in
 from app.tenants.models import CrmUser
 from tests.invoices.helpers import body, create, draft
 from tests.invoices.test_panel_pages import PANEL, form_values
@@ -209,3 +210,24 @@ async def test_quickbooks_tax_that_differs_from_the_deal_is_said_and_confirmed(
     # Xero has the deal's 15 %: nothing to confirm there.
     xero = await draft(client, northwind.headers, 31, "xero")
     assert not [c for c in xero.checks if c.code == "tax_differs"]
+
+
+async def test_one_company_timezone_for_both_providers_and_the_preview(
+    client: Any, northwind: Any
+) -> None:
+    """Northwind is in Pacific/Auckland (Pipedrive says so); its QuickBooks company is in
+    America/Los_Angeles. Its invoices are dated in Auckland whichever provider, the dialog says
+    so, and the preferences preview is for the same day."""
+    auckland = today_in("Pacific/Auckland")
+    xero = await draft(client, northwind.headers, 31, "xero")
+    qbo = await draft(client, northwind.headers, 31, "quickbooks")
+    assert xero.details.issue_date == qbo.details.issue_date == auckland
+    assert xero.details.due_date == qbo.details.due_date
+    assert qbo.details.timezone == "Pacific/Auckland"
+    dialog = await client.get(
+        f"{PANEL}/31/dialog", params={"provider": "quickbooks"}, headers=northwind.headers
+    )
+    assert "Dates are in Pacific/Auckland time" in dialog.text
+    preview = await client.get("/api/v1/preferences/quickbooks/preview", headers=northwind.headers)
+    assert preview.status_code == 200, preview.text
+    assert preview.json()["invoice_date"] == auckland.isoformat()

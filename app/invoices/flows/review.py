@@ -21,8 +21,6 @@ from app.invoices.repository import ContactLinkRepository
 from app.invoices.rules.checks import CheckInput, blocking, run_checks
 from app.invoices.rules.meta import ProviderMeta
 from app.invoices.rules.totals import compute_totals
-from app.preferences.due_dates import Terms, due_date
-from app.preferences.service import load_preferences
 from app.invoices.schemas import (
     Check,
     CustomerIn,
@@ -32,6 +30,8 @@ from app.invoices.schemas import (
     PreviewOut,
     TotalsOut,
 )
+from app.preferences.due_dates import Terms, due_date
+from app.preferences.service import load_preferences
 
 
 class ChecksFailed(ValidationFailed):

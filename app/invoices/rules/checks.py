@@ -147,9 +147,10 @@ def currency_checks(meta: ProviderMeta, data: CheckInput) -> list[Check]:
             error(
                 "currency_mismatch",
                 "currency",
-                f"The {label} customer {data.contact_name or ''} bills in "
-                f"{data.contact_currency}; the invoice is in {data.currency}. "
-                f"{label} needs them to be the same.".replace("  ", " "),
+                f"The currency: the {label} customer {data.contact_name or ''} bills in "
+                f"{data.contact_currency} and the invoice is in {data.currency}; {label} "
+                f"needs them to be the same. Invoice in {data.contact_currency}, or choose "
+                "another contact.".replace("  ", " "),
             )
         )
     return out
