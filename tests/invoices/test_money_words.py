@@ -148,6 +148,12 @@ async def test_quickbooks_currency_mismatch_is_caught_before_sending(
     assert problem["field"] == "currency", problem
     assert problem["code"] != "provider_validation"
     assert f"bills in {d.customer.contact.currency}" in problem["message"]
+    # Every failing check in one answer: a line discount QuickBooks cannot take does not hide
+    # the currency behind it.
+    payload["lines"][0]["discount_rate"] = "10"
+    both = await create(client, northwind.headers, 31, payload)
+    codes = {c["code"] for c in both.json()["error"]["checks"]}
+    assert {"line_discount", "currency_mismatch"} <= codes, codes
     posts = [r for r in await sandbox.requests() if r.get("method") == "POST"]
     assert not [r for r in posts if "/invoice" in r.get("path", "")]
     # The dialog's own form: the same refusal beside the currency.
