@@ -183,7 +183,7 @@ async def test_quickbooks_tax_that_differs_from_the_deal_is_said_and_confirmed(
     assert "NZ$6,957.50" in differs.message and "NZ$6,549.13" in differs.message
     assert "Line 1" in differs.message
     await sandbox.clear_requests()
-    refused = await create(client, northwind.headers, 31, body(d))
+    refused = await create(client, northwind.headers, 31, body(d, accept_tax_difference=False))
     assert refused.status_code == 422, refused.text
     assert refused.json()["error"]["checks"][0]["code"] == "tax_differs"
     assert not [
