@@ -24,7 +24,8 @@ from babel.numbers import get_currency_name
 
 from app.errors import ValidationFailed
 from app.extension import schemas as pd
-from app.invoices.rules.meta import features_json
+from app.invoices.rules.lines import fold_discount
+from app.invoices.rules.meta import PROVIDER_LABEL, features_json
 from app.invoices.schemas import CustomerIn, DiscountIn, InvoiceIn, InvoiceOut, LineIn
 from app.providers.base import (
     Account,
@@ -256,7 +257,7 @@ def invoice_in(
         raise ValidationFailed("contactName must name the customer.", field="contactName")
     discount = discount_in(data.globalDiscount)
     lines = [
-        line_in(index, line, features, item_codes, item_ids)
+        line_in(index, line, features, provider, item_codes, item_ids)
         for index, line in enumerate(data.lineItems)
     ]
     customer = customer_in(data, name)
@@ -269,6 +270,7 @@ def invoice_in(
         tax_mode=TAX_MODES[data.taxModeId],
         tax_code=data.taxRateId or None,
         template_id=data.templateId or None,
+        invoice_number=(data.invoiceNumber or "").strip() or None,
         lines=lines,
         global_discount=discount,
     )
@@ -287,6 +289,7 @@ def line_in(
     index: int,
     line: pd.CreateInvoiceLineItem,
     features: Features,
+    provider: str,
     item_codes: Mapping[str, str],
     item_ids: Mapping[str, str],
 ) -> LineIn:
@@ -297,11 +300,23 @@ def line_in(
         raise ValidationFailed(
             f"Line {index + 1} needs a description.", field=f"lineItems.{index}.description"
         )
+    description = line.description
+    quantity = line.quantity if line.quantity is not None else Decimal("1")
+    price = line.unitPrice if line.unitPrice is not None else ZERO
+    rate = line.discountRate or None
+    if rate is not None and not features.line_discount and ZERO <= rate <= 100:
+        # Folded exactly as the deal panel folds a deal product's discount, so both surfaces
+        # make the same invoice (a rate out of range stays, for the check to name it).
+        label = PROVIDER_LABEL.get(provider, provider)
+        quantity, price, description, _ = fold_discount(
+            label, quantity, price, rate, None, description
+        )
+        rate = None
     return LineIn(
-        description=line.description,
-        quantity=line.quantity if line.quantity is not None else Decimal("1"),
-        unit_price=line.unitPrice if line.unitPrice is not None else ZERO,
-        discount_rate=line.discountRate or None,
+        description=description,
+        quantity=quantity,
+        unit_price=price,
+        discount_rate=rate,
         tax_code=line.taxRateId or None,
         account_code=line.accountId or None,
         item_id=item_id if features.line_item_key == "id" else line.productId,

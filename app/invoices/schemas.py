@@ -98,6 +98,8 @@ class DetailsOut(BaseModel):
     reference: str | None = None
     deal_url: str | None = None
     deal_title: str = ""
+    # The IANA zone the dates are in: the company's one timezone (app.tenants.clock).
+    timezone: str = "UTC"
 
 
 class LineBase(BaseModel):
@@ -112,6 +114,9 @@ class LineBase(BaseModel):
     item_code: str | None = Field(default=None, max_length=64)
     crm_product_id: PipedriveId | None = None
     kind: LineKind = "manual"
+    # The deal product's own tax %, when the line comes from one: the provider's rate for the
+    # line is checked against it, so a different tax is never applied without saying so.
+    deal_tax_rate: Decimal | None = Field(default=None, ge=0, le=100)
 
     @field_validator("quantity", "unit_price", "discount_rate", "discount_amount")
     @classmethod
@@ -229,10 +234,16 @@ class InvoiceIn(_In):
     tax_code: str | None = Field(default=None, max_length=64)
     template_id: str | None = Field(default=None, max_length=64)
     reference: str | None = Field(default=None, max_length=255)
+    # The invoice's number, where the company numbers invoices by hand (QuickBooks custom
+    # transaction numbers: ``features.invoice_number`` "mandatory"); else the provider's own.
+    invoice_number: str | None = Field(default=None, max_length=255)
     lines: list[LineIn] = Field(default_factory=list, max_length=500)
     global_discount: DiscountIn | None = None
     # A zero-amount invoice is created only when the user confirmed it.
     confirm_zero: bool = False
+    # The provider's tax differs from the deal's (``tax_differs``): created only when the
+    # user confirmed it, having seen both totals.
+    accept_tax_difference: bool = False
     # From the draft; without it (or when expired) the deal is read from the CRM first.
     deal_token: str | None = Field(default=None, max_length=1000)
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 
+from app.connections.clock import company_timezone
 from app.crm.pipedrive.schemas import DealData
 from app.crm.pipedrive.service import company_client, company_fields
-from app.db import utcnow
 from app.errors import AppError, ValidationFailed
 from app.preferences.due_dates import DueRule, Terms, describe
 from app.preferences.resolution import ENTITY_LABELS, TARGET_LABELS, TARGETS
@@ -23,9 +25,16 @@ from app.preferences.service import (
     preview,
     save_preferences,
 )
+from app.tenants.clock import today_in
 from app.tenants.dependencies import PageUser
 from app.tenants.models import CrmUser
 from app.web import DbSession, render
+
+
+async def company_day(session: AsyncSession, company_id: str) -> date:
+    """Today in the company's one timezone (the dialog's issue date is the same day)."""
+    return today_in(await company_timezone(session, company_id))
+
 
 router = APIRouter(include_in_schema=False)
 
@@ -173,7 +182,9 @@ async def build_context(
         "deals": deals,
         "sample_id": sample_id,
         "sample_error": sample_error,
-        "preview": preview(provider, prefs, utcnow().date(), data, definitions),
+        "preview": preview(
+            provider, prefs, await company_day(session, user.company_id), data, definitions
+        ),
         **extra,
     }
 
@@ -237,7 +248,9 @@ async def preview_fragment(
         return render(
             request,
             "preferences/_preview.html",
-            preview=preview(provider, stored, utcnow().date(), data, definitions),
+            preview=preview(
+                provider, stored, await company_day(session, user.company_id), data, definitions
+            ),
             errors={},
             sample_error=sample_error,
         )
@@ -254,7 +267,9 @@ async def preview_fragment(
     return render(
         request,
         "preferences/_preview.html",
-        preview=preview(provider, prefs, utcnow().date(), data, definitions),
+        preview=preview(
+            provider, prefs, await company_day(session, user.company_id), data, definitions
+        ),
         errors={},
         sample_error=sample_error,
     )

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from app.connections.clock import company_timezone
 from app.crm.pipedrive.schemas import PipedriveId
 from app.crm.pipedrive.service import company_client, company_fields
 from app.errors import AppError
@@ -25,6 +26,7 @@ from app.preferences.service import (
     preview,
     save_preferences,
 )
+from app.tenants.clock import today_in
 from app.tenants.dependencies import CurrentAdmin, CurrentUser
 from app.web import DbSession
 
@@ -91,4 +93,5 @@ async def preview_preferences(
     if deal_id is not None:
         client = await company_client(request, session, user.company_id, user.id)
         data = await client.deal_data(deal_id)
-    return preview(provider, prefs, invoice_date or date.today(), data, definitions)
+    today = today_in(await company_timezone(session, user.company_id))
+    return preview(provider, prefs, invoice_date or today, data, definitions)

@@ -117,6 +117,9 @@ class Features(_DTO):
     bill_email: bool = False
     # A new item needs an income account.
     item_account_required: bool = False
+    # The state a new invoice is in at the provider, as its users call it: Xero makes drafts,
+    # QuickBooks has none (a new invoice is open at once). Words of the dialog follow it.
+    created_state: Literal["draft", "open"] = "draft"
 
 
 # --- lookups ---------------------------------------------------------------------------------

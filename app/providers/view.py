@@ -119,7 +119,9 @@ def xero_view(invoice: Invoice, *, today: date, can_approve: bool) -> InvoiceVie
 
     DRAFT → SUBMITTED/AUTHORISED/DELETED; SUBMITTED → AUTHORISED/DELETED; AUTHORISED → VOIDED
     only with no payments or credits allocated; email only SUBMITTED/AUTHORISED/PAID; approval
-    only when the connected user's role allows it (``can_approve``, see spec.role_can_approve).
+    only when the connected user's role allows it (``can_approve``, see spec.role_can_approve)
+    and the invoice has a due date (Xero refuses to approve one without: "The document DueDate
+    field must be specified.").
     """
     status = invoice.status.upper()
     paid = invoice.amount_paid + invoice.amount_credited
@@ -128,7 +130,7 @@ def xero_view(invoice: Invoice, *, today: date, can_approve: bool) -> InvoiceVie
     actions: list[InvoiceAction] = []
     if status == "DRAFT":
         actions.append(SUBMIT)
-    if status in {"DRAFT", "SUBMITTED"} and can_approve:
+    if status in {"DRAFT", "SUBMITTED"} and can_approve and invoice.due_date is not None:
         actions.append(APPROVE)
     if status == "AUTHORISED" and not invoice.has_payments and paid == ZERO:
         actions.append(VOID)

@@ -18,6 +18,9 @@ class Company(TimestampMixin, Base):
     pipedrive_company_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     domain: Mapped[str] = mapped_column(String(255), default="")
     name: Mapped[str] = mapped_column(String(255), default="")
+    # Pipedrive's timezone_name for the company (users/me): the one timezone its invoice dates
+    # are in, whatever provider it invoices in (app.invoices.rules.dates.company_zone).
+    timezone: Mapped[str | None] = mapped_column(String(64), default=None)
 
     users: Mapped[list[CrmUser]] = relationship(
         back_populates="company", cascade="all, delete-orphan", passive_deletes=True
@@ -38,6 +41,8 @@ class CrmUser(TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(255), default="")
     email: Mapped[str] = mapped_column(String(320), default="")
     is_admin: Mapped[bool] = mapped_column(default=False)
+    # Pipedrive's locale for the user (en_NZ, de_DE): how they write numbers in our forms.
+    locale: Mapped[str | None] = mapped_column(String(32), default=None)
 
     company: Mapped[Company] = relationship(back_populates="users")
 

@@ -18,6 +18,11 @@ async def draft(client: Any, headers: dict[str, str], deal_id: int, provider: st
 
 
 def body(d: DraftOut, **over: Any) -> dict[str, Any]:
+    """The draft sent back as a user does after reviewing it. Where the draft shows that the
+    provider's tax differs from the deal's (``tax_differs``: the seeded QuickBooks company is
+    in the US, TAX at 8.25 %), the user has seen both totals and confirms them, unless the test
+    says ``accept_tax_difference=False``."""
+    over.setdefault("accept_tax_difference", any(c.code == "tax_differs" for c in d.checks))
     return reviewed(d, **over).model_dump(mode="json")
 
 

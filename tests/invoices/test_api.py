@@ -325,7 +325,7 @@ async def test_create_a_missing_contact_and_update_customer_info(client, northwi
 async def test_create_updates_the_contact_when_chosen(client, northwind, provider):
     h = northwind.headers
     d = await draft(client, h, 31, provider)
-    p = body(d)
+    p = body(d, accept_tax_difference=True)
     p["customer"]["update_contact"] = True
     p["customer"]["email"] = "new-billing@acme.test"
     response = await create(client, h, 31, p)

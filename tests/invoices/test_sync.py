@@ -24,7 +24,7 @@ PANEL = "/pipedrive/panel"
 
 async def created(client: Any, northwind: Any, provider: str) -> dict[str, Any]:
     d = await draft(client, northwind.headers, 31, provider)
-    made = await create(client, northwind.headers, 31, body(d))
+    made = await create(client, northwind.headers, 31, body(d, accept_tax_difference=True))
     assert made.status_code == 201, made.text
     result: dict[str, Any] = made.json()
     return result

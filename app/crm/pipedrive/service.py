@@ -147,6 +147,7 @@ async def _upsert_company_and_user(session: AsyncSession, me: Me) -> tuple[Compa
         session.add(company)
     company.name = me.company_name or company.name or ""
     company.domain = me.company_domain or company.domain or ""
+    company.timezone = me.timezone_name or company.timezone
     await session.flush()
 
     user = (
@@ -162,6 +163,7 @@ async def _upsert_company_and_user(session: AsyncSession, me: Me) -> tuple[Compa
     user.name = me.name
     user.email = me.email
     user.is_admin = me.is_admin
+    user.locale = me.locale or user.locale
     await session.flush()
     return company, user
 

@@ -30,7 +30,7 @@ from app.invoices.flows.deal import ensure_deal
 from app.invoices.flows.delivery import Sent, deliver
 from app.invoices.flows.linking import remember_contact, remember_item
 from app.invoices.flows.listing import invoice_out
-from app.invoices.flows.review import prepare
+from app.invoices.flows.review import prepare, with_due_date
 from app.invoices.models import DealInvoice, InvoiceStatus
 from app.invoices.repository import ContactLinkRepository, ItemLinkRepository
 from app.invoices.rules.dates import company_today
@@ -56,6 +56,8 @@ async def create_invoice(
     url = await ensure_deal(ctx, session, deal_id, body.deal_token) if deal_id is not None else None
     meta, connection, linked = await prepare(ctx, session, body)
     digest = request_hash(deal_id, body)
+    # After the hash, so a retry of the same request matches whatever the terms say by then.
+    body = await with_due_date(ctx, session, body)
     row, held = await claim(ctx, deal_id, body, key, digest, url or ctx.settings.public_url)
     can_approve = ctx.adapter(meta.provider).can_approve(connection.provider_role)
     if held is None:

@@ -199,6 +199,7 @@ def invoice_draft(
         lines=body.lines,
         discount=body.global_discount,
         bill_email=body.customer.email,
+        invoice_number=body.invoice_number,
     )
     return draft.model_copy(update={"marker": marker})
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.connections.clock import company_timezone
 from app.crm.pipedrive.client import PipedriveClient
 from app.crm.pipedrive.errors import PipedriveNotFound
 from app.crm.pipedrive.schemas import Deal, DealData, DealDiscount, DealProduct
@@ -94,12 +95,14 @@ async def build_draft(
     reads = await first_round(ctx, client, deal_id, provider)
     related = await second_round(ctx, session, client, provider, reads)
     meta, deal = reads.meta, reads.deal
+    # One timezone per company (app.tenants.clock), whichever provider: same dates in both.
+    zone = await company_timezone(session, ctx.company_id)
     prefill = invoice_prefill(
         provider,
         prefs,
         related.data,
         reads.definitions,
-        company_today(meta),
+        company_today(meta, timezone=zone),
         contact_terms(related.linked_contact.payment_terms) if related.linked_contact else None,
     )
     customer, checks = await draft_customer(
@@ -115,7 +118,7 @@ async def build_draft(
     for line, amount in zip(lines, amounts, strict=True):
         line.amount = amount
     currency = (deal.currency or meta.organisation.base_currency).upper()
-    checks = final_checks(meta, reads, customer, lines, totals, mode, currency, checks)
+    checks = final_checks(meta, reads, customer, lines, totals, mode, currency, checks, discount)
     url = deal_url(api_domain, deal.id)
     return DraftOut(
         provider=provider,
@@ -131,6 +134,7 @@ async def build_draft(
             reference=prefill.reference,
             deal_url=url,
             deal_title=deal.title,
+            timezone=zone,
         ),
         lines=lines,
         global_discount=discount,
@@ -329,6 +333,7 @@ def final_checks(
     mode: TaxMode,
     currency: str,
     checks: list[Check],
+    discount: DiscountIn | None = None,
 ) -> list[Check]:
     """The draft's findings so far plus the checks before sending, without duplicates."""
     checks = checks + run_checks(
@@ -343,6 +348,7 @@ def final_checks(
             creating_contact=customer.contact is None and bool(customer.to),
             contact_name=customer.contact.name if customer.contact else customer.to,
             contact_currency=customer.contact.currency if customer.contact else None,
+            discount=discount,
         ),
     )
     # The unmapped tax rate was already named with its percentage; drop the generic duplicate.

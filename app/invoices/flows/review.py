@@ -16,6 +16,7 @@ from app.connections.models import ProviderConnection
 from app.errors import ValidationFailed
 from app.invoices.context import InvoiceContext
 from app.invoices.flows.deal import ensure_deal
+from app.invoices.flows.linking import provider_contact
 from app.invoices.repository import ContactLinkRepository
 from app.invoices.rules.checks import CheckInput, blocking, run_checks
 from app.invoices.rules.meta import ProviderMeta
@@ -29,6 +30,8 @@ from app.invoices.schemas import (
     PreviewOut,
     TotalsOut,
 )
+from app.preferences.due_dates import Terms, due_date
+from app.preferences.service import load_preferences
 
 
 class ChecksFailed(ValidationFailed):
@@ -63,10 +66,17 @@ class Evaluation:
 
 
 async def evaluate(
-    ctx: InvoiceContext, session: AsyncSession, body: InvoiceIn, *, currency_as_check: bool = False
+    ctx: InvoiceContext,
+    session: AsyncSession,
+    body: InvoiceIn,
+    *,
+    currency_as_check: bool = False,
+    read_contact: bool = False,
 ) -> Evaluation:
     """Totals and checks of a reviewed invoice, with no provider call (metadata is cached).
-    An unknown currency code is a 422, or with ``currency_as_check`` one more check."""
+    An unknown currency code is a 422, or with ``currency_as_check`` one more check.
+    ``read_contact`` (before creating): where contacts bill in one currency and neither the
+    body nor the link says which, the contact is read, so a mismatch is ours to say."""
     extra: list[Check] = []
     try:
         validate_currency(body.currency)
@@ -88,11 +98,17 @@ async def evaluate(
             body.provider, body.customer.crm_entity, body.customer.crm_id
         )
         if link is not None and link.contact_id == body.customer.contact_id:
-            contact_currency, contact_name = link.contact_currency, link.contact_name
+            contact_currency = link.contact_currency or contact_currency
+            contact_name = link.contact_name or contact_name
             linked = True
     if body.customer.create:
         # A new contact bills in the invoice's currency where contacts have one.
         contact_currency = body.currency if meta.features.contact_currency else None
+    elif read_contact and meta.features.contact_currency and not contact_currency:
+        contact_id = body.customer.contact_id
+        if contact_id:
+            found = await provider_contact(ctx, body.provider, contact_id, "customer.contact_id")
+            contact_currency, contact_name = found.currency, contact_name or found.name
     checks = run_checks(
         meta,
         CheckInput(
@@ -106,6 +122,9 @@ async def evaluate(
             contact_name=contact_name,
             contact_currency=contact_currency,
             confirm_zero=body.confirm_zero,
+            invoice_number=body.invoice_number,
+            discount=body.global_discount,
+            accept_tax_difference=body.accept_tax_difference,
             extra=extra,
         ),
     )
@@ -125,11 +144,22 @@ async def prepare(
     ctx: InvoiceContext, session: AsyncSession, body: InvoiceIn
 ) -> tuple[ProviderMeta, ProviderConnection, bool]:
     """Local checks of the reviewed invoice; raises 422 naming the field when it cannot go."""
-    result = await evaluate(ctx, session, body)
+    result = await evaluate(ctx, session, body, read_contact=True)
     stop = blocking(result.checks)
     if stop:
         raise ChecksFailed(stop)
     return result.meta, result.connection, result.linked
+
+
+async def with_due_date(ctx: InvoiceContext, session: AsyncSession, body: InvoiceIn) -> InvoiceIn:
+    """The invoice with a due date: the one given, else the company's due-date terms from its
+    issue date (a provider may refuse to approve an invoice without one: Xero's "The
+    document DueDate field must be specified.")."""
+    if body.due_date is not None:
+        return body
+    prefs, _ = await load_preferences(session, ctx.company_id, body.provider, None)
+    terms = Terms(prefs.due_terms.rule, prefs.due_terms.days)
+    return body.model_copy(update={"due_date": due_date(body.issue_date, terms)})
 
 
 async def preview_invoice(

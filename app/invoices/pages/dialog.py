@@ -22,9 +22,11 @@ from app.invoices.pages.forms import (
     group_checks,
     invoice_from_form,
     money,
+    plain,
     slot_of_field,
     slots,
 )
+from app.invoices.pages.numbers import user_locale
 from app.invoices.rules.meta import ProviderMeta
 from app.invoices.rules.totals import compute_totals
 from app.invoices.schemas import Check, TotalsOut
@@ -62,7 +64,8 @@ async def dialog_fragment(
         paused = await ctx.paused(provider, meta.organisation.id)
     except AppError as exc:
         return problem(request, exc, in_dialog=True)
-    views = draft_lines(draft)
+    locale = user_locale(user.locale)
+    views = draft_lines(draft, locale)
     totals, amounts = compute_totals(
         meta, draft.lines, draft.details.tax_mode, draft.global_discount, draft.details.tax_code
     )
@@ -88,6 +91,9 @@ async def dialog_fragment(
         templates=templates,
         paused=paused,
         idempotency_key=str(uuid.uuid4()),
+        num=lambda value: plain(value, locale),
+        needs_confirm=any(c.code == "zero_total" for c in draft.checks),
+        tax_confirm=any(c.code == "tax_differs" for c in draft.checks),
         **options(meta),
     )
 
@@ -116,6 +122,7 @@ def review_response(
     **extra: Any,
 ) -> Response:
     grouped = group_checks(checks, parsed.lines)
+    confirmed_zero = bool(parsed.body and parsed.body.confirm_zero)
     for slot, message in parsed.errors.items():
         grouped.setdefault(slot, []).insert(
             0, Check(code="input", severity="error", field=None, message=message)
@@ -130,8 +137,11 @@ def review_response(
         amounts=[money(a, currency) for a in amounts],
         checks=grouped,
         slots=slots(parsed.lines),
-        needs_confirm=any(c.severity == "confirm" for c in checks),
-        confirmed=bool(parsed.body and parsed.body.confirm_zero),
+        needs_confirm=any(c.code == "zero_total" for c in checks) or confirmed_zero,
+        confirmed=confirmed_zero,
+        # Stays on screen once ticked: the warning it turns the check into says what was seen.
+        tax_confirm=any(c.code == "tax_differs" for c in checks),
+        tax_confirmed=bool(parsed.body and parsed.body.accept_tax_difference),
         **extra,
     )
 
@@ -143,7 +153,9 @@ async def review_fragment(
     """Live totals and checks while the user edits (computed by the server, as the provider
     will compute them)."""
     form = await request.form()
-    parsed = invoice_from_form(form, check_provider(provider), review=True)
+    parsed = invoice_from_form(
+        form, check_provider(provider), review=True, locale=user_locale(user.locale)
+    )
     currency = str(form.get("currency") or "USD").upper()
     if parsed.body is None:
         return review_response(request, parsed, currency, None, [], [])
@@ -163,7 +175,7 @@ async def create_fragment(
     """Create the invoice from the dialog (its Idempotency-Key in the form): the success state
     with the link to the invoice, or the messages beside the fields they name."""
     form = await request.form()
-    parsed = invoice_from_form(form, check_provider(provider))
+    parsed = invoice_from_form(form, check_provider(provider), locale=user_locale(user.locale))
     currency = str(form.get("currency") or "USD").upper()
     key = str(form.get("idempotency_key") or "")
     if parsed.body is None:

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from app.crm.pipedrive.schemas import MAX_PIPEDRIVE_ID
+from app.invoices.pages.numbers import DEFAULT_LOCALE, AmbiguousNumber, parse_number, plain_in
 from app.invoices.rules.meta import PROVIDER_LABEL
 from app.invoices.schemas import Check, DraftLine, DraftOut, InvoiceIn
 from app.providers.base import TaxMode
@@ -57,6 +58,7 @@ LINE_FIELDS = (
     "kind",
     "link_state",
     "note",
+    "deal_tax_rate",
 )
 _LINE_KEY = re.compile(r"^lines-(\d{1,3})-([a-z_]+)$")
 _LINE_FIELD = re.compile(r"^lines\[(\d+)\]")
@@ -75,14 +77,15 @@ def day(value: date | None) -> str:
     return format_date(value, "d MMM yyyy", locale="en") if value else "not set"
 
 
-def plain(value: Decimal | None) -> str:
-    """A number for an input field (no exponent, no trailing zeros beyond the cents)."""
+def plain(value: Decimal | None, locale: str = DEFAULT_LOCALE) -> str:
+    """A number for an input field (no exponent, no trailing zeros beyond the cents, no
+    grouping), with the user's decimal mark."""
     if value is None:
         return ""
     text = format(value, "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
-    return text
+    return plain_in(text, locale)
 
 
 @dataclass
@@ -102,13 +105,13 @@ class LineView:
         return bool(self.get("item_id"))
 
 
-def line_from_draft(index: int, line: DraftLine) -> LineView:
+def line_from_draft(index: int, line: DraftLine, locale: str = DEFAULT_LOCALE) -> LineView:
     values = {
         "description": line.description,
-        "quantity": plain(line.quantity),
-        "unit_price": plain(line.unit_price),
-        "discount_rate": plain(line.discount_rate),
-        "discount_amount": plain(line.discount_amount),
+        "quantity": plain(line.quantity, locale),
+        "unit_price": plain(line.unit_price, locale),
+        "discount_rate": plain(line.discount_rate, locale),
+        "discount_amount": plain(line.discount_amount, locale),
         "tax_code": line.tax_code or "",
         "account_code": line.account_code or "",
         "item_id": line.item_id or "",
@@ -118,6 +121,8 @@ def line_from_draft(index: int, line: DraftLine) -> LineView:
         "kind": line.kind,
         "link_state": line.link_state,
         "note": line.note or "",
+        # A machine value (never typed), so written plainly, not in the user's locale.
+        "deal_tax_rate": plain(line.deal_tax_rate),
     }
     return LineView(
         index=index,
@@ -136,19 +141,31 @@ def lines_from_form(form: FormData) -> list[LineView]:
     return [LineView(index=i, values=found[i]) for i in sorted(found)]
 
 
-def _decimal(text: str | None, name: str, errors: dict[str, str], slot: str) -> Decimal | None:
-    text = (text or "").strip().replace(",", "")
+def _decimal(
+    text: str | None, name: str, errors: dict[str, str], slot: str, locale: str
+) -> Decimal | None:
+    """The field read in the user's locale; an ambiguous or malformed one is a message."""
+    text = (text or "").strip()
     if not text:
         return None
     try:
-        value = Decimal(text)
-    except InvalidOperation:
-        errors.setdefault(slot, f"The {name} must be a number.")
+        value = parse_number(text, name, locale)
+    except (AmbiguousNumber, InvalidOperation) as exc:
+        errors.setdefault(slot, str(exc) or f"The {name} must be a number.")
         return None
     if not value.is_finite():
         errors.setdefault(slot, f"The {name} must be a number.")
         return None
     return value
+
+
+def _machine(text: str | None) -> Decimal | None:
+    """A number the dialog wrote itself (a hidden field): plain digits, or nothing."""
+    try:
+        value = Decimal((text or "").strip())
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
 
 
 def _text(form: FormData, name: str) -> str | None:
@@ -165,15 +182,18 @@ class Parsed:
     errors: dict[str, str]
 
 
-def invoice_from_form(form: FormData, provider: str, *, review: bool = False) -> Parsed:
-    """The dialog's fields as the API's ``InvoiceIn`` (same validation, same messages).
+def invoice_from_form(
+    form: FormData, provider: str, *, review: bool = False, locale: str = DEFAULT_LOCALE
+) -> Parsed:
+    """The dialog's fields as the API's ``InvoiceIn`` (same validation, same messages), its
+    amounts and quantities read in the user's ``locale``.
 
     ``review``: a line still being typed (no description yet) is named in the messages but
     does not stop the live totals."""
     errors: dict[str, str] = {}
     soft: dict[str, str] = {}
     views = lines_from_form(form)
-    lines = _line_values(views, errors, soft, review)
+    lines = _line_values(views, errors, soft, review, locale)
     mode = str(form.get("customer_mode") or "existing")
     if review and mode == "create" and not _text(form, "to"):
         # Still typing the name: the totals go on; the message says what is missing.
@@ -182,8 +202,8 @@ def invoice_from_form(form: FormData, provider: str, *, review: bool = False) ->
     discount = None
     if _text(form, "discount_rate") or _text(form, "discount_amount"):
         discount = {
-            "rate": _decimal(_text(form, "discount_rate"), "discount", errors, "form"),
-            "amount": _decimal(_text(form, "discount_amount"), "discount", errors, "form"),
+            "rate": _decimal(_text(form, "discount_rate"), "discount", errors, "form", locale),
+            "amount": _decimal(_text(form, "discount_amount"), "discount", errors, "form", locale),
             "description": _text(form, "discount_description"),
         }
     values = {
@@ -196,9 +216,11 @@ def invoice_from_form(form: FormData, provider: str, *, review: bool = False) ->
         "tax_code": _text(form, "tax_code"),
         "template_id": _text(form, "template_id"),
         "reference": _text(form, "reference"),
+        "invoice_number": _text(form, "invoice_number"),
         "lines": lines,
         "global_discount": discount,
         "confirm_zero": form.get("confirm_zero") == "on",
+        "accept_tax_difference": form.get("accept_tax_difference") == "on",
         "deal_token": _text(form, "deal_token"),
     }
     if errors:
@@ -213,16 +235,19 @@ def invoice_from_form(form: FormData, provider: str, *, review: bool = False) ->
 
 
 def _line_values(
-    views: list[LineView], errors: dict[str, str], soft: dict[str, str], review: bool
+    views: list[LineView], errors: dict[str, str], soft: dict[str, str], review: bool, locale: str
 ) -> list[dict[str, Any]]:
     """Each line's fields as the API's line input; what cannot be read goes to ``errors``."""
     lines: list[dict[str, Any]] = []
     for position, view in enumerate(views):
         slot = f"line-{view.index}"
-        quantity = _decimal(view.get("quantity"), "quantity", errors, slot)
-        price = _decimal(view.get("unit_price"), "unit price", errors, slot)
-        rate = _decimal(view.get("discount_rate"), "discount %", errors, slot)
-        amount = _decimal(view.get("discount_amount"), "discount amount", errors, slot)
+        where = f"line {position + 1}"
+        quantity = _decimal(view.get("quantity"), f"{where} quantity", errors, slot, locale)
+        price = _decimal(view.get("unit_price"), f"{where} unit price", errors, slot, locale)
+        rate = _decimal(view.get("discount_rate"), f"{where} discount %", errors, slot, locale)
+        amount = _decimal(
+            view.get("discount_amount"), f"{where} discount amount", errors, slot, locale
+        )
         product = view.get("crm_product_id")
         lines.append(
             {
@@ -237,6 +262,7 @@ def _line_values(
                 "item_code": view.get("item_code") or None,
                 "crm_product_id": pipedrive_id(product),
                 "kind": view.get("kind") or "manual",
+                "deal_tax_rate": _machine(view.get("deal_tax_rate")),
             }
         )
         if not lines[-1]["description"]:
@@ -272,6 +298,7 @@ def _message(error: Any) -> str:
         "due_date": "due date",
         "currency": "currency",
         "reference": "reference",
+        "invoice_number": "invoice number",
     }
     if loc and loc[0] in names:
         if error.get("type", "").startswith("date") or "date" in loc[0]:
@@ -292,7 +319,15 @@ def slot_of_loc(loc: Any, views: list[LineView]) -> str:
     return slot_of_field(".".join(parts))
 
 
-DETAIL_SLOTS = ("issue_date", "due_date", "currency", "tax_mode", "tax_code", "template_id")
+DETAIL_SLOTS = (
+    "issue_date",
+    "due_date",
+    "currency",
+    "tax_mode",
+    "tax_code",
+    "template_id",
+    "invoice_number",
+)
 
 
 def slot_of_field(name: str | None, views: list[LineView] | None = None) -> str:
@@ -334,5 +369,5 @@ def group_checks(checks: list[Check], views: list[LineView] | None) -> dict[str,
     return out
 
 
-def draft_lines(draft: DraftOut) -> list[LineView]:
-    return [line_from_draft(i, line) for i, line in enumerate(draft.lines)]
+def draft_lines(draft: DraftOut, locale: str = DEFAULT_LOCALE) -> list[LineView]:
+    return [line_from_draft(i, line, locale) for i, line in enumerate(draft.lines)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from decimal import Decimal, InvalidOperation
+from decimal import InvalidOperation
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -16,7 +16,14 @@ from app.invoices import flows
 from app.invoices.context import InvoiceContext
 from app.invoices.flows.linking import check_provider, crm_product, one_click_key
 from app.invoices.pages.common import PANEL, options, problem
-from app.invoices.pages.forms import PROVIDER_LABELS, LineView, lines_from_form, pipedrive_id
+from app.invoices.pages.forms import (
+    PROVIDER_LABELS,
+    LineView,
+    lines_from_form,
+    pipedrive_id,
+    plain,
+)
+from app.invoices.pages.numbers import AmbiguousNumber, parse_number, user_locale
 from app.invoices.rules.meta import ProviderMeta
 from app.invoices.schemas import CreateItemIn
 from app.tenants.dependencies import PageUser
@@ -144,7 +151,7 @@ async def link_line(
     if not line.get("description").strip():
         line.values["description"] = item.description or item.name
     if not line.get("unit_price") and item.unit_price is not None:
-        line.values["unit_price"] = str(item.unit_price)
+        line.values["unit_price"] = plain(item.unit_price, user_locale(user.locale))
     return await line_response(request, ctx, deal_id, provider, line)
 
 
@@ -200,7 +207,7 @@ async def create_line_item(
                 name=name,
                 code=code,
                 description=line.get("description").strip() or None,
-                unit_price=price_of(line.get("unit_price")),
+                unit_price=price_of(line.get("unit_price"), user_locale(user.locale)),
                 tax_code=line.get("tax_code") or None,
                 crm_product_id=product,
             )
@@ -219,8 +226,9 @@ async def create_line_item(
     return await line_response(request, ctx, deal_id, provider, line)
 
 
-def price_of(text: str) -> Any:
+def price_of(text: str, locale: str) -> Any:
+    """The line's price as the user typed it (their locale); None when it is not a number."""
     try:
-        return Decimal(text) if text.strip() else None
-    except InvalidOperation:
+        return parse_number(text, "unit price", locale) if text.strip() else None
+    except (AmbiguousNumber, InvalidOperation):
         return None

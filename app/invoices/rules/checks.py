@@ -9,8 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from app.invoices.rules.meta import ProviderMeta, line_name
-from app.invoices.schemas import Check, LineBase, TotalsOut
+from babel.numbers import format_currency
+
+from app.invoices.rules.meta import ProviderMeta, fmt, line_name
+from app.invoices.rules.totals import compute_totals
+from app.invoices.schemas import Check, DiscountIn, LineBase, TotalsOut
 from app.providers.base import TaxMode
 from app.providers.money import ZERO
 
@@ -29,6 +32,9 @@ class CheckInput:
     contact_name: str | None
     contact_currency: str | None
     confirm_zero: bool = False
+    invoice_number: str | None = None
+    discount: DiscountIn | None = None
+    accept_tax_difference: bool = False
     extra: list[Check] = field(default_factory=list)
 
 
@@ -37,11 +43,13 @@ def run_checks(meta: ProviderMeta, data: CheckInput) -> list[Check]:
     out: list[Check] = list(data.extra)
     out += customer_checks(meta, data)
     out += invoice_checks(meta, data)
+    out += number_checks(meta, data)
     out += currency_checks(meta, data)
     for index, line in enumerate(data.lines):
         out += line_checks(meta, index, line)
         out += item_checks(meta, index, line)
         out += tax_checks(meta, data, index, line)
+    out += tax_difference_checks(meta, data)
     out += total_checks(data)
     return out
 
@@ -92,6 +100,30 @@ def invoice_checks(meta: ProviderMeta, data: CheckInput) -> list[Check]:
     return out
 
 
+def number_checks(meta: ProviderMeta, data: CheckInput) -> list[Check]:
+    """A number where the company numbers invoices by hand, within the provider's length."""
+    number = (data.invoice_number or "").strip()
+    limit = meta.features.limits.invoice_number
+    if meta.features.invoice_number == "mandatory" and not number:
+        return [
+            error(
+                "invoice_number_missing",
+                "invoice_number",
+                f"{meta.organisation.name or meta.label} numbers its invoices by hand in "
+                f"{meta.label}: give this invoice a number.",
+            )
+        ]
+    if len(number) > limit:
+        return [
+            error(
+                "invoice_number_too_long",
+                "invoice_number",
+                f"The invoice number is {len(number)} characters; {meta.label} allows {limit}.",
+            )
+        ]
+    return []
+
+
 def currency_checks(meta: ProviderMeta, data: CheckInput) -> list[Check]:
     """The currency is enabled, and (where contacts bill in one currency) the contact's."""
     label, feats = meta.label, meta.features
@@ -115,9 +147,10 @@ def currency_checks(meta: ProviderMeta, data: CheckInput) -> list[Check]:
             error(
                 "currency_mismatch",
                 "currency",
-                f"The {label} customer {data.contact_name or ''} bills in "
-                f"{data.contact_currency}; the invoice is in {data.currency}. "
-                f"{label} needs them to be the same.".replace("  ", " "),
+                f"The currency: the {label} customer {data.contact_name or ''} bills in "
+                f"{data.contact_currency} and the invoice is in {data.currency}; {label} "
+                f"needs them to be the same. Invoice in {data.contact_currency}, or choose "
+                "another contact.".replace("  ", " "),
             )
         )
     return out
@@ -235,3 +268,57 @@ def total_checks(data: CheckInput) -> list[Check]:
             )
         ]
     return []
+
+
+def _money(amount: object, currency: str) -> str:
+    try:
+        return format_currency(amount, currency, locale="en")  # type: ignore[arg-type]
+    except (ValueError, KeyError):
+        return f"{amount} {currency}"
+
+
+def tax_difference_checks(meta: ProviderMeta, data: CheckInput) -> list[Check]:
+    """The provider would tax a deal line at another rate than the deal does: both totals and
+    the lines, before sending. It needs the user's confirmation (``accept_tax_difference``),
+    after which it stays as a warning, so the difference is never silent."""
+    if data.tax_mode is TaxMode.no_tax:
+        return []
+    differing: list[str] = []
+    first: int | None = None
+    for index, line in enumerate(data.lines):
+        rate = meta.rate_of(line.tax_code or data.tax_code)
+        if line.deal_tax_rate is None or rate is None or rate.rate == line.deal_tax_rate:
+            continue
+        first = index if first is None else first
+        theirs = f"{fmt(rate.rate)} % ({rate.name})"
+        if rate.rate_decided_by_provider:
+            theirs = f"the rate {meta.label} works out ({fmt(rate.rate)} % here, {rate.name})"
+        differing.append(
+            f"{line_name(index, line)} at {theirs} instead of the deal's "
+            f"{fmt(line.deal_tax_rate)} %"
+        )
+    if first is None:
+        return []
+    deal, _ = compute_totals(
+        meta, data.lines, data.tax_mode, data.discount, data.tax_code, deal_rates=True
+    )
+    if deal.total == data.totals.total:
+        return []  # nothing to tax (a zero total): the same invoice either way
+    ours, theirs_total = _money(deal.total, data.currency), _money(data.totals.total, data.currency)
+    message = (
+        f"{meta.label} would tax {'; '.join(differing)}: the invoice total would be "
+        f"{theirs_total} instead of the deal's {ours}. "
+        + (
+            "You confirmed this difference."
+            if data.accept_tax_difference
+            else "Choose another tax rate, or confirm the difference."
+        )
+    )
+    return [
+        Check(
+            code="tax_differs",
+            severity="warning" if data.accept_tax_difference else "confirm",
+            field=f"lines[{first}].tax_code",
+            message=message,
+        )
+    ]

@@ -2,42 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import date, datetime
 
 from app.invoices.rules.meta import ProviderMeta
 from app.preferences.due_dates import DueRule, Terms
 from app.providers.base import PaymentTerms
+from app.tenants.clock import today_in
 
-# Xero sends Windows-style zone names (NEWZEALANDSTANDARDTIME); the ones our customers use.
-WINDOWS_ZONES = {
-    "NEWZEALANDSTANDARDTIME": "Pacific/Auckland",
-    "AUSEASTERNSTANDARDTIME": "Australia/Sydney",
-    "EAUSTRALIASTANDARDTIME": "Australia/Brisbane",
-    "WAUSTRALIASTANDARDTIME": "Australia/Perth",
-    "GMTSTANDARDTIME": "Europe/London",
-    "WEUROPESTANDARDTIME": "Europe/Berlin",
-    "PACIFICSTANDARDTIME": "America/Los_Angeles",
-    "EASTERNSTANDARDTIME": "America/New_York",
-    "CENTRALSTANDARDTIME": "America/Chicago",
-    "UTC": "UTC",
-}
+__all__ = ["company_today", "contact_terms", "today_in"]
 
 
-def company_today(meta: ProviderMeta, now: datetime | None = None) -> date:
-    """Today in the connected organisation's timezone (UTC when it does not say)."""
-    return today_in(meta.organisation.timezone, now)
-
-
-def today_in(timezone: str | None, now: datetime | None = None) -> date:
-    """Today in ``timezone`` (an IANA name, or Xero's Windows-style one; UTC when unknown):
-    an invoice turns overdue at the organisation's midnight, not at ours."""
-    name = timezone or "UTC"
-    try:
-        zone = ZoneInfo(WINDOWS_ZONES.get(name.upper(), name))
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    return (now or datetime.now(UTC)).astimezone(zone).date()
+def company_today(
+    meta: ProviderMeta, now: datetime | None = None, timezone: str | None = None
+) -> date:
+    """Today in the company's timezone (``app.tenants.clock``: ``timezone`` when the caller
+    read it), else the connected organisation's (UTC when it does not say)."""
+    return today_in(timezone or meta.organisation.timezone, now)
 
 
 def contact_terms(terms: PaymentTerms | None) -> Terms | None:

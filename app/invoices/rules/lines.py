@@ -110,9 +110,23 @@ def fold_line_discount(
     amount: Decimal | None,
     description: str,
 ) -> tuple[Decimal, Decimal, str, str]:
+    """A deal product's discount where the provider has none, folded into the line."""
+    return fold_discount(
+        meta.label, product.quantity, product.item_price, rate, amount, description
+    )
+
+
+def fold_discount(
+    label: str,
+    quantity: Decimal,
+    price: Decimal,
+    rate: Decimal | None,
+    amount: Decimal | None,
+    description: str,
+) -> tuple[Decimal, Decimal, str, str]:
     """A line discount where the provider has none, folded into the line: (quantity, unit
-    price, description, note)."""
-    quantity, price = product.quantity, product.item_price
+    price, description, note). Every surface folds with this one rule (the deal panel's
+    draft and Pipedrive's Invoicing extension), so the same deal makes the same invoice."""
     gross = quantity * price
     net = (
         round2(gross * (HUNDRED - rate) / HUNDRED)
@@ -126,15 +140,14 @@ def fold_line_discount(
     # QuickBooks wants Amount = Qty x UnitPrice (error 6070); whether it rounds a finer
     # product is UNCONFIRMED, so fold only when the product is exact to the cent.
     if quantity and quantity * new_price == net:
-        price = Decimal(format(new_price.normalize(), "f"))
         return (
             quantity,
-            price,
+            Decimal(format(new_price.normalize(), "f")),
             description,
-            f"{what} included in the unit price ({meta.label} has no line discounts)",
+            f"{what} included in the unit price ({label} has no line discounts)",
         )
-    description = f"{description} ({fmt(quantity)} x {fmt(product.item_price)}, {what})"
-    note = f"{what} included in the amount ({meta.label} has no line discounts)"
+    description = f"{description} ({fmt(quantity)} x {fmt(price)}, {what})"
+    note = f"{what} included in the amount ({label} has no line discounts)"
     return Decimal("1"), net, description, note
 
 
@@ -191,6 +204,7 @@ def product_line(
         kind="product",
         note=note,
         tax_rate=rate_value(meta, tax_code),
+        deal_tax_rate=None if mode is TaxMode.no_tax else (product.tax or ZERO),
     )
 
 
@@ -281,6 +295,7 @@ def provider_draft(
     lines: Sequence[LineBase],
     discount: DiscountIn | None,
     bill_email: str | None,
+    invoice_number: str | None = None,
 ) -> InvoiceDraft:
     """The adapter's InvoiceDraft (always DRAFT) from the reviewed invoice."""
     return InvoiceDraft(
@@ -292,6 +307,7 @@ def provider_draft(
         reference=reference or None,
         url=url,
         template_id=template_id if meta.features.templates else None,
+        invoice_number=(invoice_number or "").strip() or None,
         tax_code=tax_code,
         global_discount=GlobalDiscount(rate=discount.rate, amount=discount.amount)
         if discount

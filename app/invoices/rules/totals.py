@@ -18,13 +18,17 @@ def rate_value(meta: ProviderMeta, code: str | None) -> Decimal:
 
 
 def line_inputs(
-    meta: ProviderMeta, lines: Sequence[LineBase], default_code: str | None
+    meta: ProviderMeta, lines: Sequence[LineBase], default_code: str | None, deal: bool = False
 ) -> list[LineInput]:
+    """The lines as the money rules take them; ``deal``: at the deal's own tax rates (where a
+    line has one) instead of the provider's."""
     return [
         LineInput(
             quantity=line.quantity,
             unit_price=line.unit_price,
-            tax_rate=rate_value(meta, line.tax_code or default_code),
+            tax_rate=line.deal_tax_rate
+            if deal and line.deal_tax_rate is not None
+            else rate_value(meta, line.tax_code or default_code),
             discount_rate=line.discount_rate,
             discount_amount=line.discount_amount,
             tax_code=line.tax_code or default_code,
@@ -39,11 +43,14 @@ def compute_totals(
     mode: TaxMode,
     discount: DiscountIn | None,
     default_code: str | None = None,
+    *,
+    deal_rates: bool = False,
 ) -> tuple[TotalsOut, list[Decimal]]:
     """Totals exactly as the provider computes them (app.providers.money), and line amounts:
     tax rounded per line (``features.tax_rounding`` "line"), or once per tax rate after an
-    invoice discount line ("rate_group")."""
-    inputs = line_inputs(meta, lines, default_code)
+    invoice discount line ("rate_group"). ``deal_rates``: what they would be at the deal's own
+    tax rates (what the deal promised)."""
+    inputs = line_inputs(meta, lines, default_code, deal_rates)
     if meta.features.tax_rounding == "line":
         totals = xero_totals(inputs, mode)
         return (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx2
@@ -49,6 +50,18 @@ _ELEMENT_FIELDS = {
 }
 
 
+def _plain(code: str, text: str) -> str:
+    """A fault whose QuickBooks words need translating for the person who caused it."""
+    if code == "6140":
+        found = re.search(r"DocNumber=([^\s,;]+)", text)
+        number = f" {found.group(1)}" if found else ""
+        return (
+            f"The invoice number{number} is already used in QuickBooks; "
+            "give this invoice another number."
+        )
+    return text
+
+
 def fault_messages(fault: dict[str, Any]) -> list[tuple[str, FieldMessage]]:
     """(code, message) for each error of a Fault; Message and Detail in plain words."""
     out = []
@@ -59,7 +72,8 @@ def fault_messages(fault: dict[str, Any]) -> list[tuple[str, FieldMessage]]:
         text = message if not detail or detail == message else f"{message}: {detail}"
         element = str(error.get("element") or "").strip().lower()
         field = _CODE_FIELDS.get(code) or _ELEMENT_FIELDS.get(element.split(".")[0])
-        out.append((code, FieldMessage(text or f"QuickBooks error {code}", field)))
+        text = _plain(code, text) if text else f"QuickBooks error {code}"
+        out.append((code, FieldMessage(text, field)))
     return out
 
 

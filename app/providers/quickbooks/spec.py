@@ -86,4 +86,5 @@ def features(
         item_id_on_lines=True,
         bill_email=True,
         item_account_required=True,
+        created_state="open",
     )
