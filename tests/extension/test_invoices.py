@@ -540,10 +540,18 @@ async def test_post_invoice_sends_no_deal_url_and_keeps_deal_invoices_hash(
         tax_mode="Exclusive",
         lines=[{"description": "x", "quantity": 1, "unit_price": "1.00"}],
     )
+    # As before fields were added to the body: a later field at its default is left out.
+    before = body.model_dump(mode="json")
+    before.pop("invoice_number")
+    before.pop("accept_tax_difference")
+    for line in before["lines"]:
+        line.pop("deal_tax_rate")
     expected = hashlib.sha256(
-        json.dumps({"deal_id": 31, "body": body.model_dump(mode="json")}, sort_keys=True).encode()
+        json.dumps({"deal_id": 31, "body": before}, sort_keys=True).encode()
     ).hexdigest()
     assert request_hash(31, body) == expected
+    # A later field set to something else is part of the digest.
+    assert request_hash(31, body.model_copy(update={"invoice_number": "PD-1"})) != expected
 
 
 async def test_approve_follows_the_connections_xero_role(pd, links, sessionmaker, northwind):

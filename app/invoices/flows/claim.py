@@ -40,8 +40,22 @@ def lease_end(ctx: InvoiceContext) -> datetime:
     return utcnow() + timedelta(seconds=ctx.settings.intent_lease_seconds)
 
 
+# Fields added after intents were first recorded: left out of the digest while they hold their
+# defaults, so an intent recorded before they existed still matches its retry after a deploy.
+LATER_FIELDS: dict[str, object] = {"invoice_number": None, "accept_tax_difference": False}
+LATER_LINE_FIELDS: dict[str, object] = {"deal_tax_rate": None}
+
+
 def request_hash(deal_id: int | None, body: InvoiceIn) -> str:
-    payload = json.dumps({"deal_id": deal_id, "body": body.model_dump(mode="json")}, sort_keys=True)
+    dumped = body.model_dump(mode="json")
+    for name, default in LATER_FIELDS.items():
+        if dumped.get(name, default) == default:
+            dumped.pop(name, None)
+    for line in dumped.get("lines") or []:
+        for name, default in LATER_LINE_FIELDS.items():
+            if line.get(name, default) == default:
+                line.pop(name, None)
+    payload = json.dumps({"deal_id": deal_id, "body": dumped}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
