@@ -18,6 +18,7 @@ from sandbox import templating
 from sandbox.pipedrive import extensions
 from sandbox.pipedrive.state import PREFIX, Pipedrive, pipedrive_of
 
+
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     return templating.render(request, f"pipedrive/{name}", status_code, **context)
 

@@ -142,7 +142,9 @@ class PD:
         assert response.status_code == 200
 
 
-def make_settings(receiver: Receiver, public_url: str = PUBLIC, **overrides: Any) -> SandboxSettings:
+def make_settings(
+    receiver: Receiver, public_url: str = PUBLIC, **overrides: Any
+) -> SandboxSettings:
     settings = SandboxSettings(
         public_url=public_url,
         db_path=":memory:",

@@ -53,7 +53,9 @@ async def open_panel(page: Any, url: str, query: str = REQUIRE) -> Any:
 
 async def test_a_page_that_never_initialises_is_hidden_by_the_host(host, page):
     url = host(pipedrive_panel_path="/pages/silent")
-    await page.goto(f"{url}/pipedrive/c/northwind/deal/31?user_id=102&require_sdk=1&sdk_timeout_ms=300")
+    await page.goto(
+        f"{url}/pipedrive/c/northwind/deal/31?user_id=102&require_sdk=1&sdk_timeout_ms=300"
+    )
     await page.wait_for_selector('.pd-ext[data-sdk="timed-out"]', state="attached")
     assert await page.locator("#panel").is_hidden()
     assert await page.locator(".pd-ext-status").inner_text() == "The app did not load in time"
