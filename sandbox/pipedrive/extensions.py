@@ -48,7 +48,12 @@ def sign_panel_token(secret: str, user_id: int, company_id: int, now: float) -> 
 
 
 def frame_url(
-    pd: Pipedrive, path: str, user_id: int, company_id: int, theme: str, **extra: Any
+    pd: Pipedrive,
+    path: str,
+    user_id: int,
+    company_id: int,
+    theme: str,
+    extra: dict[str, Any] | None = None,
 ) -> tuple[str, str]:
     """A custom UI's iframe URL with the query Pipedrive adds, and its runtime id (§3.1)."""
     settings = pd.sandbox.settings
@@ -56,26 +61,23 @@ def frame_url(
     token = sign_panel_token(
         settings.pipedrive_jwt_secret, user_id, company_id, pd.sandbox.clock.timestamp()
     )
-    params: dict[str, Any] = {**extra, "userId": user_id, "companyId": company_id}
+    params: dict[str, Any] = {**(extra or {}), "userId": user_id, "companyId": company_id}
     params.update(id=runtime_id, theme=theme, token=token)
     return f"{settings.app_url.rstrip('/')}{path}?{urlencode(params)}", runtime_id
 
 
 def deal_frame_url(
-    pd: Pipedrive, path: str, user_id: int, company_id: int, deal_id: int, theme: str, **extra: Any
+    pd: Pipedrive,
+    path: str,
+    user_id: int,
+    company_id: int,
+    deal_id: int,
+    theme: str,
+    extra: dict[str, Any] | None = None,
 ) -> tuple[str, str]:
     """A custom UI on a deal's detail view (the panel, or a modal opened from it)."""
-    return frame_url(
-        pd,
-        path,
-        user_id,
-        company_id,
-        theme,
-        resource="deal",
-        view="details",
-        selectedIds=deal_id,
-        **extra,
-    )
+    deal = {"resource": "deal", "view": "details", "selectedIds": deal_id}
+    return frame_url(pd, path, user_id, company_id, theme, {**(extra or {}), **deal})
 
 
 def host_config(
@@ -164,13 +166,13 @@ def router() -> APIRouter:
         extra = {"data": packed} if (packed := _modal_data(data)) else {}
         theme = "dark" if theme == "dark" else "light"
         if not deal_id:  # opened from a page that is not about a deal (the settings page)
-            url, runtime_id = frame_url(pd, path, viewer["id"], company["id"], theme, **extra)
+            url, runtime_id = frame_url(pd, path, viewer["id"], company["id"], theme, extra)
             return JSONResponse({"url": url, "id": runtime_id})
         deal = pd.data.get("deal", company["id"], deal_id) if deal_id.isdigit() else None
         if deal is None or deal["is_deleted"]:
             return JSONResponse({"error": "No such deal"}, 404)
         url, runtime_id = deal_frame_url(
-            pd, path, viewer["id"], company["id"], deal["id"], theme, **extra
+            pd, path, viewer["id"], company["id"], deal["id"], theme, extra
         )
         return JSONResponse({"url": url, "id": runtime_id})
 
@@ -194,7 +196,7 @@ def router() -> APIRouter:
             context.pop(key, None)
         settings = pd.sandbox.settings
         url, runtime_id = frame_url(
-            pd, settings.pipedrive_settings_path, viewer["id"], company["id"], theme, **context
+            pd, settings.pipedrive_settings_path, viewer["id"], company["id"], theme, context
         )
         return templating.render(
             request,

@@ -80,7 +80,13 @@ async def test_modal_url_refuses_unknown_modals_users_and_other_companies_deals(
 async def test_app_settings_page_frames_our_settings_with_the_redirect_context(pd):
     page = await pd.http.get(
         f"{NORTHWIND}/settings/apps/invoicing",
-        params={"user_id": 101, "provider": "xero", "userId": 999, "require_sdk": "1"},
+        params={
+            "user_id": 101,
+            "provider": "xero",
+            "path": "/elsewhere",  # a context key, whatever its name
+            "userId": 999,  # never over Pipedrive's own
+            "require_sdk": "1",
+        },
     )
     assert page.status_code == 200
     assert 'data-kind="settings"' in page.text
@@ -90,6 +96,7 @@ async def test_app_settings_page_frames_our_settings_with_the_redirect_context(p
     assert src.startswith(f"{pd.receiver.url}/preferences?")
     query = query_of(src)
     assert (query["userId"], query["companyId"], query["provider"]) == ("101", "7001", "xero")
+    assert query["path"] == "/elsewhere"
     assert "require_sdk" not in query and "resource" not in query
     assert verify(query["token"])["userId"] == 101
     assert host_config(page.text)["requireSdk"] is True
