@@ -202,3 +202,23 @@ async def test_redirect_to_settings_opens_the_app_settings_page(host, page):
     query = {k: v[0] for k, v in parse_qs(urlparse(settings.url).query).items()}
     assert (query["userId"], query["companyId"], query["provider"]) == ("102", "7001", "xero")
     assert "resource" not in query
+
+
+async def test_collapsing_the_panel_tells_it_that_it_is_hidden(host, page):
+    frame = await open_panel(page, host())
+    await page.locator(".pd-ext-toggle").click()
+    assert await page.locator("#panel").is_hidden()
+    await frame.wait_for_function("window.events.length > 0")
+    assert await frame.evaluate("window.events") == [
+        ["visibility", {"data": {"is_visible": False}}]
+    ]
+    await page.locator(".pd-ext-toggle").click()
+    assert await page.locator("#panel").is_visible()
+
+
+async def test_redirect_to_a_deal_opens_its_page(host, page):
+    frame = await open_panel(page, host())
+    await frame.evaluate("window.sdk.execute('redirect_to', {view: 'deals', id: 32})")
+    await page.wait_for_url("**/deal/32?**")
+    assert "require_sdk=1" in page.url  # the host's switches travel along
+    await page.wait_for_selector('.pd-ext[data-kind="panel"][data-sdk="ready"]')
