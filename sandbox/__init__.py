@@ -18,6 +18,7 @@ Each stand-in (pipedrive/, xero/, quickbooks/) has the same shape, where the con
     api/         the API our adapters call: __init__.py mounts it, common.py holds what every
                  endpoint shares (caller, envelope, paging), then one module per resource
     pages.py     browser pages (consent pages live in oauth.py, rendered from templates/)
+    extensions.py  (Pipedrive) the host of our custom UIs; its script is static/pipedrive/host.js
     control.py   the stand-in's part of the control API (/_sandbox/<service>/...)
     seed.py      its part of the demo world (docs/demo-data.md)
     webhooks.py  what it sends out

@@ -112,6 +112,9 @@ def create_sandbox_app(
         )
 
     app.mount("/_sandbox/vendor", StaticFiles(directory=str(VENDOR_DIR)), name="sandbox-vendor")
+    # The stand-ins' own scripts: the Pipedrive host of custom UI extensions (and the App
+    # Extensions SDK, vendored for the host's test pages).
+    app.mount("/_sandbox/static", StaticFiles(directory=str(STATIC_DIR)), name="sandbox-static")
 
     @app.get("/favicon.ico", include_in_schema=False)
     async def favicon() -> FileResponse:

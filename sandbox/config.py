@@ -25,6 +25,17 @@ class SandboxSettings:
         default_factory=lambda: Client("qbo-client", "qbo-secret", ())
     )
     pipedrive_jwt_secret: str = "pd-secret"
+    # Custom UI extensions the sandbox Pipedrive hosts (reference pipedrive.md §3.1): their iframe
+    # URLs as paths under app_url, and custom modals by the action_id given to OPEN_MODAL.
+    pipedrive_panel_path: str = "/pipedrive/panel"
+    pipedrive_settings_path: str = "/preferences"
+    pipedrive_modals: dict[str, str] = field(
+        default_factory=lambda: {"create-invoice": "/pipedrive/invoice-dialog"}
+    )
+    # Pipedrive hides a custom UI whose SDK has not initialised within 10 s. Off until our pages
+    # call the SDK; a page can still ask for it with ?require_sdk=1 (and ?sdk_timeout_ms=).
+    pipedrive_require_sdk: bool = False
+    pipedrive_sdk_timeout: float = 10.0
     xero_webhook_key: str = "xero-webhook-key"
     quickbooks_verifier_token: str = "qbo-verifier"
     pipedrive_webhook_user: str = ""

@@ -1,50 +1,26 @@
 """The stand-in's pages: a user picker, a home page per company listing its deals, a deal
 detail page hosting our panel in an iframe, and the Invoicing "connected" page.
 
-The deal page plays Pipedrive's part in a custom UI panel (reference §3.1): the iframe URL
-carries ``resource, view, userId, companyId, selectedIds, id, theme, token`` where ``token`` is
-an HS256 JWT signed with the app's JWT secret (claims ``userId``, ``companyId``, ``iat``,
-``exp`` five minutes later), and the page answers the SDK's ``GET_SIGNED_TOKEN`` requests
-(postMessage ``{type: "GET_SIGNED_TOKEN", requestId}``) with a fresh token.
+The deal page plays Pipedrive's part in a custom UI panel (reference §3.1): extensions.py builds
+the framed URL (query and JWT as Pipedrive sends them) and static/pipedrive/host.js answers the
+App Extensions SDK over postMessage.
 """
 
 from __future__ import annotations
 
-import uuid
-import warnings
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse
-from joserfc import jwt
-from joserfc.errors import SecurityWarning
-from joserfc.jwk import OctKey
+from fastapi.responses import HTMLResponse
 
 from sandbox import templating
+from sandbox.pipedrive import extensions
 from sandbox.pipedrive.state import PREFIX, Pipedrive, pipedrive_of
-
-PANEL_TOKEN_TTL = 300
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     return templating.render(request, f"pipedrive/{name}", status_code, **context)
-
-
-def sign_panel_token(secret: str, user_id: int, company_id: int, now: float) -> str:
-    """The iframe JWT. The full real claim set is UNCONFIRMED (reference §3.1): ids + iat/exp."""
-    with warnings.catch_warnings():
-        # Pipedrive signs with whatever secret the developer set, short ones included.
-        warnings.simplefilter("ignore", SecurityWarning)
-        key = OctKey.import_key(secret)
-    claims = {
-        "userId": user_id,
-        "companyId": company_id,
-        "iat": int(now),
-        "exp": int(now) + PANEL_TOKEN_TTL,
-    }
-    return jwt.encode({"alg": "HS256", "typ": "JWT"}, claims, key)
 
 
 def money(value: Any) -> str:
@@ -64,27 +40,6 @@ def _viewer(pd: Pipedrive, company: dict[str, Any], raw: str | None) -> dict[str
 
 def _not_found(request: Request, message: str) -> HTMLResponse:
     return render(request, "not_found.html", 404, message=message)
-
-
-def _panel_url(
-    pd: Pipedrive, viewer: dict[str, Any], cid: int, deal: dict[str, Any], theme: str
-) -> str:
-    """Our panel's iframe URL with the query Pipedrive adds, its JWT included (§3.1)."""
-    settings = pd.sandbox.settings
-    token = sign_panel_token(
-        settings.pipedrive_jwt_secret, viewer["id"], cid, pd.sandbox.clock.timestamp()
-    )
-    params = {
-        "resource": "deal",
-        "view": "details",
-        "userId": viewer["id"],
-        "companyId": cid,
-        "selectedIds": deal["id"],
-        "id": str(uuid.uuid4()),
-        "theme": theme,
-        "token": token,
-    }
-    return f"{settings.app_url.rstrip('/')}/pipedrive/panel?{urlencode(params)}"
 
 
 def router() -> APIRouter:
@@ -168,7 +123,9 @@ def deal_pages() -> APIRouter:
             {**line, "item_price_text": money(line["item_price"]), "sum_text": money(line["sum"])}
             for line in pd.data.deal_lines(cid, deal["id"])
         ]
-        panel_url = _panel_url(pd, viewer, cid, deal, theme)
+        panel_url, panel_id = extensions.deal_frame_url(
+            pd, pd.sandbox.settings.pipedrive_panel_path, viewer["id"], cid, deal["id"], theme
+        )
         return render(
             request,
             "deal.html",
@@ -182,33 +139,17 @@ def deal_pages() -> APIRouter:
             lines=lines,
             discounts=pd.data.deal_discounts(cid, deal["id"]),
             panel_url=panel_url,
-            token_url=f"{PREFIX}/c/{domain}/extensions/signed-token?user_id={viewer['id']}",
+            panel_id=panel_id,
+            host=extensions.host_config(request, pd, domain, viewer["id"], theme),
             theme=theme,
-            other_theme="dark" if theme == "light" else "light",
         )
 
     return r
 
 
 def extension_pages() -> APIRouter:
-    """What the Invoicing extension's iframe and connect flow call."""
+    """Where the Invoicing extension's connect flow lands."""
     r = APIRouter()
-
-    @r.get("/c/{domain}/extensions/signed-token")
-    async def signed_token(request: Request, domain: str, user_id: str = "") -> JSONResponse:
-        """A fresh panel JWT, which the deal page hands to the iframe (GET_SIGNED_TOKEN)."""
-        pd = pipedrive_of(request)
-        company = _company_or_404(pd, domain)
-        viewer = _viewer(pd, company, user_id) if company else None
-        if company is None or viewer is None:
-            return JSONResponse({"success": False, "error": "Unknown user"}, 404)
-        token = sign_panel_token(
-            pd.sandbox.settings.pipedrive_jwt_secret,
-            viewer["id"],
-            company["id"],
-            pd.sandbox.clock.timestamp(),
-        )
-        return JSONResponse({"token": token})
 
     @r.get("/c/{domain}/invoicing/connected", response_class=HTMLResponse)
     async def invoicing_connected(request: Request, domain: str, link_id: str = "") -> HTMLResponse:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from sandbox.pipedrive import api, control, oauth, pages
+from sandbox.pipedrive import api, control, extensions, oauth, pages
 from sandbox.pipedrive.errors import PipedriveError, error_response, fault_body
 from sandbox.pipedrive.limits import RateLimits
 from sandbox.pipedrive.seed import seed
@@ -44,4 +44,5 @@ def install(app: FastAPI, sandbox: Sandbox) -> None:
     app.include_router(control.router())
     api.install(app)
     app.include_router(pages.router())
+    app.include_router(extensions.router())
     api.install_fallback(app)

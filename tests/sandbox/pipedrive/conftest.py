@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sandbox.app import Sandbox, create_sandbox_app
 from sandbox.config import SandboxSettings
 from sandbox.oauth import Client
+from tests.sandbox.pipedrive.sdk_pages import SDK_BUNDLE, SDK_PAGE, SILENT_PAGE
 from tests.support.servers import ServerThread, free_port
 
 CLIENT_ID = "pd-test-client"
@@ -29,16 +30,6 @@ CONTOSO = f"{PUBLIC}/pipedrive/c/contoso"
 
 def basic(user: str = CLIENT_ID, password: str = CLIENT_SECRET) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-
-
-PANEL_PAGE = """<!doctype html><p id="out">waiting</p><script>
-window.addEventListener("message", function (event) {
-  if (event.data && event.data.type === "SIGNED_TOKEN") {
-    document.getElementById("out").textContent = JSON.stringify(event.data);
-  }
-});
-window.parent.postMessage({type: "GET_SIGNED_TOKEN", requestId: "req-1"}, "*");
-</script>"""
 
 
 @dataclass
@@ -59,10 +50,20 @@ def receiver_server() -> Iterator[Receiver]:
     receiver = Receiver(url=f"http://127.0.0.1:{port}")
     app = FastAPI()
 
+    # Our custom UIs as the host frames them: the panel and the create-invoice modal use the
+    # real SDK; /pages/silent never initialises it.
     @app.get("/pipedrive/panel")
-    async def panel() -> HTMLResponse:
-        # Plays our panel: asks the host page for a fresh token the way the SDK does.
-        return HTMLResponse(PANEL_PAGE)
+    @app.get("/pipedrive/invoice-dialog")
+    async def sdk_page() -> HTMLResponse:
+        return HTMLResponse(SDK_PAGE)
+
+    @app.get("/pages/silent")
+    async def silent_page() -> HTMLResponse:
+        return HTMLResponse(SILENT_PAGE)
+
+    @app.get("/sdk.js")
+    async def sdk_bundle() -> Response:
+        return Response(SDK_BUNDLE.read_bytes(), media_type="text/javascript")
 
     @app.api_route("/{path:path}", methods=["GET", "POST", "DELETE", "PUT", "PATCH"])
     async def record(request: Request, path: str) -> Response:
@@ -141,8 +142,10 @@ class PD:
         assert response.status_code == 200
 
 
-def make_settings(receiver: Receiver, public_url: str = PUBLIC) -> SandboxSettings:
-    return SandboxSettings(
+def make_settings(
+    receiver: Receiver, public_url: str = PUBLIC, **overrides: Any
+) -> SandboxSettings:
+    settings = SandboxSettings(
         public_url=public_url,
         db_path=":memory:",
         app_url=receiver.url,
@@ -153,6 +156,7 @@ def make_settings(receiver: Receiver, public_url: str = PUBLIC) -> SandboxSettin
         pipedrive_webhook_password="hook-pass",
         webhook_retry_delays=(0.05, 0.1),
     )
+    return replace(settings, **overrides)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ pipedrive.md §3.1), the company home page and the user picker."""
 from __future__ import annotations
 
 import html
+import json
 import re
 import time
 from urllib.parse import parse_qs, urlparse
@@ -15,9 +16,17 @@ from tests.sandbox.pipedrive.conftest import JWT_SECRET, NORTHWIND
 
 
 def panel_src(page: str) -> str:
-    match = re.search(r'<iframe[^>]*id="panel"[^>]*src="([^"]+)"', page)
+    # The host script sets src from data-src once it listens for the frame's SDK.
+    match = re.search(r'<iframe[^>]*id="panel"[^>]*data-src="([^"]+)"', page)
     assert match, "no panel iframe"
     return html.unescape(match.group(1))
+
+
+def host_config(page: str) -> dict:
+    match = re.search(r'<script type="application/json" id="pd-host-config">([^<]+)</script>', page)
+    assert match, "no host configuration"
+    config: dict = json.loads(match.group(1))
+    return config
 
 
 def verify(token: str) -> dict:
@@ -57,16 +66,16 @@ async def test_dark_theme_is_passed_to_the_panel(pd):
     page = await pd.http.get(f"{NORTHWIND}/deal/32", params={"user_id": 101, "theme": "dark"})
     assert 'data-theme="dark"' in page.text
     assert parse_qs(urlparse(panel_src(page.text)).query)["theme"] == ["dark"]
-    assert "theme=light" in page.text  # the switch back
+    assert ">Light theme</button>" in page.text  # the switch back
+    assert host_config(page.text)["theme"] == "dark"
 
 
 async def test_page_answers_get_signed_token_with_a_fresh_token(pd):
     page = await pd.http.get(f"{NORTHWIND}/deal/31", params={"user_id": 101})
-    assert "GET_SIGNED_TOKEN" in page.text and "SIGNED_TOKEN" in page.text
-    match = re.search(r'fetch\("([^"]+)"\)', page.text)
-    assert match
+    assert "/_sandbox/static/pipedrive/host.js" in page.text
+    token_url = host_config(page.text)["tokenUrl"]
     await pd.advance(600)  # the iframe's first token is now stale
-    fresh = (await pd.http.get(match.group(1).replace("\\u0026", "&"))).json()["token"]
+    fresh = (await pd.http.get(token_url)).json()["token"]
     claims = verify(fresh)
     assert (claims["userId"], claims["companyId"]) == (101, 7001)
     assert claims["iat"] >= time.time() + 590
