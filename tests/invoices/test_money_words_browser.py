@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from app.tenants.service import issue_session_token
+from app.tenants.handoff import issue_handoff
 from tests.invoices.helpers import body, create, draft
 from tests.invoices.test_panel_browser import real_errors, shot, until
 
@@ -27,10 +27,10 @@ async def open_page(browser: Any, width: int = 900) -> tuple[Any, Any, list[str]
 async def test_quickbooks_dialog_numbers_tax_wording_and_dates(
     app_server: str, browser: Any, northwind: Any, settings: Any
 ) -> None:
-    token = issue_session_token(settings, northwind.user)
+    token = issue_handoff(settings, northwind.user)
     context, page, errors = await open_page(browser)
     try:
-        await page.goto(f"{app_server}/pipedrive/panel?selectedIds=31&session={token}")
+        await page.goto(f"{app_server}/pipedrive/panel?selectedIds=31&handoff={token}")
         await page.select_option("#provider-choice", "quickbooks")
         await page.click("#create-button")
         await page.wait_for_selector("#total-total", timeout=15000)
@@ -86,11 +86,11 @@ async def test_a_share_link_replaces_the_previous_actions_message(
         f"/pipedrive/panel/31/invoices/{row['id']}/actions/AUTHORISED", headers=northwind.headers
     )
     assert approved.status_code == 200
-    token = issue_session_token(settings, northwind.user)
+    token = issue_handoff(settings, northwind.user)
     context, page, errors = await open_page(browser, 420)
     page.on("dialog", lambda dialog: dialog.accept())
     try:
-        await page.goto(f"{app_server}/pipedrive/panel?selectedIds=31&session={token}")
+        await page.goto(f"{app_server}/pipedrive/panel?selectedIds=31&handoff={token}")
         invoice = page.locator(".invoice").first
         await invoice.locator('[data-action="EMAIL"]').click()
         await page.locator("#action-notice", has_text="sent by email").wait_for(timeout=15000)
