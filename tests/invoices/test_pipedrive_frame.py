@@ -103,7 +103,9 @@ def modal_params(settings: Settings, user_id: int, company_id: int, data: Any) -
 async def test_the_create_invoice_modal_opens_for_the_deal(
     client: Any, settings: Settings, northwind: Any
 ) -> None:
-    params = modal_params(settings, 101, 7001, {"dealId": 31, "provider": "xero", "companyId": 7001})
+    params = modal_params(
+        settings, 101, 7001, {"dealId": 31, "provider": "xero", "companyId": 7001}
+    )
     page = await client.get(MODAL, params=params)
     assert page.status_code == 200, page.text
     assert 'id="invoice-form"' in page.text and "data-custom-modal" in page.text
@@ -117,7 +119,9 @@ async def test_a_modal_for_a_deal_of_another_company_is_404(
 ) -> None:
     await installed(client, sandbox, sessionmaker, 201)
     # Contoso's admin, with data naming Northwind's deal 31: Contoso's Pipedrive has no such deal.
-    theirs = modal_params(settings, 201, 7002, {"dealId": 31, "provider": "xero", "companyId": 7002})
+    theirs = modal_params(
+        settings, 201, 7002, {"dealId": 31, "provider": "xero", "companyId": 7002}
+    )
     response = await client.get(MODAL, params=theirs)
     assert response.status_code == 404
     assert 'id="invoice-form"' not in response.text

@@ -20,9 +20,9 @@ import pytest
 from app.config import Settings
 from app.tenants.handoff import issue_handoff
 from tests.crm.pipedrive.conftest import sign_jwt
-from tests.support.browser import CHROMIUM_ARGS, chromium_path
 from tests.invoices.helpers import body, create, draft
 from tests.invoices.test_panel_browser import real_errors, until
+from tests.support.browser import CHROMIUM_ARGS, chromium_path
 
 pytestmark = pytest.mark.browser
 
@@ -326,6 +326,8 @@ async def test_standalone_the_panel_runs_without_the_sdk(
         await page.wait_for_selector("#total-total", timeout=15000)
         assert await page.evaluate("document.getElementById('invoice-dialog').open")
         assert await page.evaluate("window.crmInvoicing.sdk") is None
-        assert await page.evaluate("document.documentElement.hasAttribute('data-pipedrive')") is False
+        assert (
+            await page.evaluate("document.documentElement.hasAttribute('data-pipedrive')") is False
+        )
     finally:
         await context.close()
