@@ -65,8 +65,16 @@
   }
 
   function status(text) {
-    var box = document.getElementById("panel-status");
-    if (!box) { return; }
+    var box = document.getElementById("panel-status") || document.getElementById("pipedrive-status");
+    if (!box) {
+      // Pages without the panel's status line (the settings page) get one at the top.
+      var main = document.querySelector("main");
+      if (!main) { return; }
+      box = document.createElement("div");
+      box.id = "pipedrive-status";
+      box.setAttribute("role", "status");
+      main.insertBefore(box, main.firstChild);
+    }
     box.textContent = "";
     if (!text) { return; }
     var p = document.createElement("p");
@@ -226,6 +234,8 @@
       sdk.execute(SDK.Command.CLOSE_MODAL).catch(function () {});
       return;
     }
+    var link = event.target.closest("a[data-session-link]");
+    if (link && !link.target) { keepFrame(link); }
     var away = event.target.closest("[data-pipedrive-redirect]");
     if (away) {
       event.preventDefault();
@@ -234,6 +244,19 @@
       sdk.execute(SDK.Command.REDIRECT_TO, args).catch(function () {});
     }
   }, true);
+
+  // A link to another of our pages opened in this same frame keeps Pipedrive's runtime ``id``
+  // (and the frame's ids and theme): the next page initialises the SDK with it, as Pipedrive
+  // asks of a page that navigates inside its iframe. (app.js then adds the one-time code.)
+  function keepFrame(link) {
+    var url = new URL(link.href, window.location.href);
+    if (url.origin !== window.location.origin) { return; }
+    ["id", "userId", "companyId", "theme"].forEach(function (name) {
+      var value = name === "theme" ? document.documentElement.dataset.theme : params.get(name);
+      if (value && value !== "auto" && !url.searchParams.has(name)) { url.searchParams.set(name, value); }
+    });
+    link.href = url.toString();
+  }
 
   function watchSize() {
     var last = 0;

@@ -129,8 +129,10 @@ def frame_url(app_server: str, path: str, settings: Settings, runtime_id: str, *
     return f"{app_server}{path}?{urlencode(query)}"
 
 
-async def open_host(browser: Any, app_server: str, settings: Settings, deal: int = 31) -> Any:
-    """A page on the sandbox's origin, framing our panel as Pipedrive does."""
+async def open_host(
+    browser: Any, app_server: str, settings: Settings, deal: int = 31, framed: str | None = None
+) -> Any:
+    """A page on the sandbox's origin, framing our panel (or ``framed``) as Pipedrive does."""
     context = await browser.new_context(viewport={"width": 1200, "height": 900})
     page = await context.new_page()
     page.js_errors = []
@@ -145,6 +147,8 @@ async def open_host(browser: Any, app_server: str, settings: Settings, deal: int
         view="details",
         selectedIds=str(deal),
     )
+    if framed is not None:
+        panel = framed
     modal = frame_url(app_server, "/pipedrive/modal/create-invoice", settings, "modal-1")
     html = (
         HOST_PAGE.replace("TOKEN", json.dumps(signed(settings)))
@@ -331,3 +335,31 @@ async def test_standalone_the_panel_runs_without_the_sdk(
         )
     finally:
         await context.close()
+
+
+async def test_the_settings_page_initialises_and_keeps_the_frame_when_navigating(
+    app_server: str, browser: Any, northwind: Any, settings: Settings
+) -> None:
+    prefs = frame_url(app_server, "/preferences", settings, "settings-1")
+    page = await open_host(browser, app_server, settings, framed=prefs)
+    try:
+        await until(page, "!!window.host && !!window.host.initialized['settings-1']", timeout=15)
+        inner = page.frame(url=lambda u: "/preferences" in u)
+        await until(inner, "document.documentElement.getAttribute('data-pipedrive') === 'settings'")
+        await until(page, "!!host.listeners['user_settings_change']")
+        await page.evaluate("setTheme('dark')")
+        await until(inner, "document.documentElement.dataset.theme === 'dark'")
+        # Another of our pages in the same frame keeps Pipedrive's runtime id: it initialises too.
+        await inner.locator("a[href^='/connections']").first.click()
+        await until(
+            page,
+            "host.log.filter(m => m.command === 'initialize' && m.id === 'settings-1').length >= 2",
+            timeout=15,
+        )
+        connections = page.frame(url=lambda u: "/connections" in u)
+        assert connections is not None
+        assert "handoff=" not in connections.url and "token=" not in connections.url
+        assert await connections.evaluate("document.documentElement.dataset.theme") == "dark"
+        assert real_errors(page.js_errors) == [], page.js_errors
+    finally:
+        await page.context.close()
