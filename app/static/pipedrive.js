@@ -220,8 +220,10 @@
     if (!target) { return; }
     snackbars(target);
     if (surface() === "modal" && target.querySelector("#created-state")) {
-      // Created: the snackbar says so (with the link), the modal closes, the panel refreshes.
-      sdk.execute(SDK.Command.CLOSE_MODAL).catch(function () {});
+      // Created: the snackbar says so (with the link), the modal closes as ``submitted`` (the
+      // SDK passes the argument on; how the real Pipedrive reports it is UNCONFIRMED, so the
+      // panel refreshes on any close), the panel refreshes.
+      sdk.execute(SDK.Command.CLOSE_MODAL, { status: SDK.ModalStatus.SUBMITTED }).catch(function () {});
     }
   });
 

@@ -74,7 +74,8 @@ window.addEventListener("message", function (event) {
     case "close_modal":
       var open = document.getElementById("modal-frame");
       if (open) { open.remove(); }
-      reply(host.modalPort, { status: "closed" });
+      host.closed = args;
+      reply(host.modalPort, { status: args.status === "submitted" ? "submitted" : "closed" });
       host.modalPort = null;
       return reply(port, {});
     default: return reply(port, {});
@@ -284,6 +285,7 @@ async def test_create_invoice_opens_as_a_custom_modal_and_the_panel_refreshes(
         await modal.locator("#submit-invoice").click()
         # Created: Pipedrive's snackbar with the link, the modal closed, the panel refreshed.
         await until(page, "!document.getElementById('modal-frame')", timeout=20)
+        assert await page.evaluate("host.closed") == {"status": "submitted"}
         snack = await page.evaluate("host.snackbars[host.snackbars.length - 1]")
         assert snack["message"].startswith("Invoice ") and snack["message"].endswith(
             "created in Xero"
