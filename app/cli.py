@@ -1,4 +1,5 @@
-"""The `invoicing` command line: serve, worker, sync, migrate, sandbox, demo, rotate-keys."""
+"""The `invoicing` command line: serve, worker, sync, migrate, sandbox, demo, rotate-keys,
+pipedrive-manifest."""
 
 from __future__ import annotations
 
@@ -139,6 +140,14 @@ def _cmd_rotate_keys(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_pipedrive_manifest(args: argparse.Namespace, settings: Settings) -> int:
+    from app.crm.pipedrive.manifest import manifest_json, manifest_text
+
+    render = manifest_json if args.json else manifest_text
+    print(render(settings, show_secret=args.show_secret))
+    return 0
+
+
 def _cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
     if not _sandbox_installed():
         return _fail(SANDBOX_MISSING)
@@ -261,6 +270,13 @@ def build_parser() -> argparse.ArgumentParser:
         "rotate-keys", help="re-encrypt stored tokens with the first TOKEN_KEYS key"
     )
     rot.set_defaults(func=_cmd_rotate_keys)
+
+    man = sub.add_parser(
+        "pipedrive-manifest", help="what to register in Pipedrive's Developer Hub (extensions)"
+    )
+    man.add_argument("--json", action="store_true", help="as JSON")
+    man.add_argument("--show-secret", action="store_true", help="print the JWT secret itself")
+    man.set_defaults(func=_cmd_pipedrive_manifest)
     return parser
 
 

@@ -90,8 +90,9 @@ class Children:
 
     def __init__(self, settings: Settings, port: int, lease: float, check: float) -> None:
         self.port = port
-        self.env = dict(
-            os.environ,
+        self.var_dir = settings.var_dir
+        self.env = dict(os.environ, **app_env(settings))
+        self.env.update(
             PYTHONPATH=str(ROOT),
             DATABASE_URL=settings.database_url,
             WORKER_IN_APP="false",
@@ -100,16 +101,18 @@ class Children:
             SCHEDULER_TICK_SECONDS=str(min(check, 5.0)),
             WORKER_POLL_SECONDS="0.2",
             CATCH_UP_MINUTES="0",
-            **app_env(settings),
+            LOG_LEVEL="INFO",
+            LOG_FORMAT="console",
         )
         self.app: subprocess.Popen[bytes] | None = None
         self.worker: subprocess.Popen[bytes] | None = None
 
     def _spawn(self, *args: str) -> subprocess.Popen[bytes]:
         command = [sys.executable, "-m", "app.cli", *args]
-        return subprocess.Popen(
-            command, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+        # Each process's log goes to a file of its own next to the database, kept across
+        # restarts (appended), for reading what a run left open.
+        log = open(Path(self.var_dir) / f"{args[0]}.log", "ab")  # noqa: SIM115
+        return subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=log)
 
     async def start(self) -> None:
         self.app = self._spawn("serve", "--port", str(self.port))

@@ -30,7 +30,7 @@ class SandboxSettings:
     pipedrive_panel_path: str = "/pipedrive/panel"
     pipedrive_settings_path: str = "/preferences"
     pipedrive_modals: dict[str, str] = field(
-        default_factory=lambda: {"create-invoice": "/pipedrive/invoice-dialog"}
+        default_factory=lambda: {"create-invoice": "/pipedrive/modal/create-invoice"}
     )
     # Pipedrive hides a custom UI whose SDK has not initialised within 10 s. Off until our pages
     # call the SDK; a page can still ask for it with ?require_sdk=1 (and ?sdk_timeout_ms=).

@@ -25,7 +25,8 @@
     var target = event.detail.target;
     if (!target || target.id !== "dialog-body") { return; }
     var dlg = dialog();
-    if (!dlg.open) { dlg.showModal(); }
+    // In Pipedrive's custom modal the page is the dialog: there is no <dialog> to open.
+    if (dlg && !dlg.open) { dlg.showModal(); }
     focusFirst(target);
   });
 
@@ -122,12 +123,14 @@
       // only cut it short.
       if (busy || document.hidden || !version || document.querySelector(".htmx-request")) { return; }
       busy = true;
-      var meta = document.querySelector('meta[name="session-token"]');
-      var headers = meta ? { "X-Session-Token": meta.getAttribute("content") } : {};
       var url = watcher.getAttribute("data-url") + "?v=" + encodeURIComponent(version.value);
-      fetch(url, { headers: headers, credentials: "same-origin" })
+      // Our session, or inside Pipedrive a fresh signed token (pipedrive.js); null: reopen.
+      window.crmInvoicing.authHeaders()
+        .then(function (headers) {
+          return headers ? fetch(url, { headers: headers, credentials: "same-origin" }) : null;
+        })
         .then(function (response) {
-          if (response.status === 200 && response.headers.get("HX-Trigger") === "invoices-changed") {
+          if (response && response.status === 200 && response.headers.get("HX-Trigger") === "invoices-changed") {
             htmx.trigger(document.body, "invoices-changed");
           }
         })

@@ -26,6 +26,11 @@ from app.tenants.service import SessionClaims, issue_session_token, read_session
 from app.web import DbSession, SettingsDep, spend_request_budget
 
 SESSION_HEADER = "X-Session-Token"
+# Inside the CRM's iframe the page sends, with every request, a fresh signed token from the
+# CRM's SDK (``Authorization: Bearer``) and the ids of the user and company its frame was
+# opened for (the iframe URL's ``userId``/``companyId``): a token naming anyone else is refused.
+FRAME_USER_HEADER = "X-Frame-User-Id"
+FRAME_COMPANY_HEADER = "X-Frame-Company-Id"
 
 
 def session_token_from(request: Request) -> str | None:
@@ -85,14 +90,56 @@ PageSignIn = Callable[
 ]
 
 
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header[:7].lower() != "bearer ":
+        return None
+    return header[7:].strip() or None
+
+
 def use_page_sign_in(app: FastAPI, sign_in: PageSignIn) -> None:
     """Install how an iframe page's ``token`` is verified (the app factory does it once)."""
     app.state.page_sign_in = sign_in
 
 
+async def signed_in_by_crm(
+    request: Request,
+    session: AsyncSession,
+    settings: Settings,
+    token: str,
+    user_id: str | None,
+    company_id: str | None,
+) -> CrmUser:
+    """Verify the CRM's signed token (on the iframe's load, or fresh from its SDK with a
+    request) through the installed sign-in; the ids, when given, must be the token's own."""
+    sign_in: PageSignIn | None = getattr(request.app.state, "page_sign_in", None)
+    if sign_in is None:
+        raise Unauthorized("This app cannot verify the CRM's sign-in token.")
+    user, session_token = await sign_in(session, settings, token, user_id, company_id)
+    request.state.session_token = session_token
+    await spend_request_budget(request, user.company_id)
+    return user
+
+
+def check_same_session(request: Request, settings: Settings, user: CrmUser) -> None:
+    """A page that carries our session too must be that user's: a signed token for anyone
+    else is refused rather than silently switching the page to them."""
+    token = session_token_from(request)
+    if not token:
+        return
+    try:
+        claims = read_session_token(settings, token)
+    except Unauthorized:
+        # Expired on a long-open panel: the fresh signed token is what signs it in now.
+        return
+    if (claims.user_id, claims.company_id) != (user.id, user.company_id):
+        raise Unauthorized("the CRM's signed token names another user than this page's")
+
+
 async def get_page_user(request: Request, session: DbSession, settings: SettingsDep) -> CrmUser:
     """The user of a page, in this order: a one-time ``handoff`` code (traded once; the page
-    then sets the reload cookie); the CRM's ``token`` on an iframe load; our session header
+    then sets the reload cookie); the CRM's ``token`` on an iframe load; a fresh signed token
+    from the CRM's SDK (``Authorization: Bearer``, htmx inside the iframe); our session header
     (htmx); the reload cookie on a page's GET (F5 on a standalone page).
 
     Either way ``request.state.session_token`` holds the token the page must carry on.
@@ -106,18 +153,25 @@ async def get_page_user(request: Request, session: DbSession, settings: Settings
         await spend_request_budget(request, user.company_id)
         return user
     if token:
-        sign_in: PageSignIn | None = getattr(request.app.state, "page_sign_in", None)
-        if sign_in is None:
-            raise Unauthorized("This app cannot verify the CRM's sign-in token.")
-        user, session_token = await sign_in(
+        return await signed_in_by_crm(
+            request,
             session,
             settings,
             token,
             request.query_params.get("userId"),
             request.query_params.get("companyId"),
         )
-        request.state.session_token = session_token
-        await spend_request_budget(request, user.company_id)
+    bearer = bearer_token(request)
+    if bearer:
+        user = await signed_in_by_crm(
+            request,
+            session,
+            settings,
+            bearer,
+            request.headers.get(FRAME_USER_HEADER),
+            request.headers.get(FRAME_COMPANY_HEADER),
+        )
+        check_same_session(request, settings, user)
         return user
     if session_token_from(request):
         return await get_current_user(request, session, settings)
@@ -130,7 +184,8 @@ async def get_page_user(request: Request, session: DbSession, settings: Settings
         return user
     raise Unauthorized(
         "Open this page from Pipedrive (or from the link at the end of the install): "
-        "no sign-in was sent with it."
+        "no sign-in was sent with it.",
+        code="no_sign_in",
     )
 
 

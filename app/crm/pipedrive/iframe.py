@@ -72,7 +72,8 @@ def check_token_times(claims: dict[str, Any], now: float | None = None) -> None:
     if issued - now > CLOCK_LEEWAY_SECONDS:
         raise Unauthorized("the Pipedrive token was issued in the future; check the clock")
     if now - expires > CLOCK_LEEWAY_SECONDS:
-        raise Unauthorized("the Pipedrive token has expired; reload the page")
+        # A stable code: the page's script asks the SDK for a fresh token once on it.
+        raise Unauthorized("the Pipedrive token has expired; reload the page", code="token_expired")
     if now - issued > MAX_TOKEN_AGE_SECONDS:
         raise Unauthorized("the Pipedrive token is too old; reload the page")
 

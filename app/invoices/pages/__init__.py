@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.invoices.pages import customer, dialog, lines, panel
+from app.invoices.pages import customer, dialog, lines, modal, panel
 
 router = APIRouter(include_in_schema=False)
-for part in (panel, dialog, lines, customer):
+for part in (panel, dialog, modal, lines, customer):
     router.include_router(part.router)
 
 __all__ = ["router"]

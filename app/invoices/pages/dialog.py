@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm.pipedrive.schemas import PipedriveId
 from app.errors import AppError
@@ -31,6 +32,7 @@ from app.invoices.rules.meta import ProviderMeta
 from app.invoices.rules.totals import compute_totals
 from app.invoices.schemas import Check, TotalsOut
 from app.tenants.dependencies import PageUser
+from app.tenants.models import CrmUser
 from app.web import DbSession, render
 
 router = APIRouter(include_in_schema=False)
@@ -46,24 +48,16 @@ async def templates_of(ctx: InvoiceContext, meta: ProviderMeta) -> list[Any]:
         return []
 
 
-@router.get(PANEL + "/{deal_id}/dialog")
-async def dialog_fragment(
-    deal_id: PipedriveId,
-    request: Request,
-    session: DbSession,
-    user: PageUser,
-    provider: str = "xero",
-) -> Response:
-    """The Create invoice dialog for one provider, prefilled from the draft. Each opening gets
-    its own Idempotency-Key, so a double click (or a retry after a lost answer) creates once."""
+async def dialog_context(
+    request: Request, session: AsyncSession, user: CrmUser, deal_id: int, provider: str
+) -> dict[str, Any]:
+    """Everything the Create invoice dialog shows, prefilled from the draft (raises AppError:
+    the panel's fragment shows it in place, the custom modal's page as its status)."""
     ctx = flows.context(request, user)
-    try:
-        draft = await flows.build_draft(ctx, session, deal_id, provider)
-        meta = await ctx.meta_cache.get(ctx, provider)
-        templates = await templates_of(ctx, meta)
-        paused = await ctx.paused(provider, meta.organisation.id)
-    except AppError as exc:
-        return problem(request, exc, in_dialog=True)
+    draft = await flows.build_draft(ctx, session, deal_id, provider)
+    meta = await ctx.meta_cache.get(ctx, provider)
+    templates = await templates_of(ctx, meta)
+    paused = await ctx.paused(provider, meta.organisation.id)
     locale = user_locale(user.locale)
     views = draft_lines(draft, locale)
     totals, amounts = compute_totals(
@@ -73,29 +67,46 @@ async def dialog_fragment(
         view.amount = money(amount, draft.details.currency)
     live = [c for c in draft.checks if c.code not in DRAFT_ONLY]
     notes = [c for c in draft.checks if c.code in DRAFT_ONLY]
-    return render(
-        request,
-        "invoices/_dialog.html",
+    return {
         **common(request, user, deal_id),
-        provider=provider,
-        label=PROVIDER_LABELS[provider],
-        draft=draft,
-        customer=draft.customer,
-        details=draft.details,
-        lines=views,
-        totals=totals,
-        currency=draft.details.currency,
-        checks=group_checks(live, views),
-        notes=group_checks(notes, views),
-        slots=slots(views),
-        templates=templates,
-        paused=paused,
-        idempotency_key=str(uuid.uuid4()),
-        num=lambda value: plain(value, locale),
-        needs_confirm=any(c.code == "zero_total" for c in draft.checks),
-        tax_confirm=any(c.code == "tax_differs" for c in draft.checks),
+        "provider": provider,
+        "label": PROVIDER_LABELS[provider],
+        "draft": draft,
+        "customer": draft.customer,
+        "details": draft.details,
+        "lines": views,
+        "totals": totals,
+        "currency": draft.details.currency,
+        "checks": group_checks(live, views),
+        "notes": group_checks(notes, views),
+        "slots": slots(views),
+        "templates": templates,
+        "paused": paused,
+        # Each opening gets its own Idempotency-Key, so a double click (or a retry after a
+        # lost answer) creates once.
+        "idempotency_key": str(uuid.uuid4()),
+        "num": lambda value: plain(value, locale),
+        "needs_confirm": any(c.code == "zero_total" for c in draft.checks),
+        "tax_confirm": any(c.code == "tax_differs" for c in draft.checks),
         **options(meta),
-    )
+    }
+
+
+@router.get(PANEL + "/{deal_id}/dialog")
+async def dialog_fragment(
+    deal_id: PipedriveId,
+    request: Request,
+    session: DbSession,
+    user: PageUser,
+    provider: str = "xero",
+) -> Response:
+    """The Create invoice dialog for one provider, prefilled from the draft (the panel's own
+    dialog outside Pipedrive)."""
+    try:
+        context = await dialog_context(request, session, user, deal_id, provider)
+    except AppError as exc:
+        return problem(request, exc, in_dialog=True)
+    return render(request, "invoices/_dialog.html", **context)
 
 
 # Findings of the draft builder that the live review cannot see again (they come from the

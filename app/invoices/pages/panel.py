@@ -33,7 +33,7 @@ from app.invoices.pages.common import (
 from app.invoices.repository import InvoiceRepository
 from app.tenants.dependencies import PageUser
 from app.tenants.models import CrmUser
-from app.web import DbSession, render, unmetered
+from app.web import DbSession, SettingsDep, render, unmetered
 
 router = APIRouter(include_in_schema=False)
 
@@ -60,14 +60,23 @@ async def invoices_context(
 
 
 @router.get(PANEL)
-async def panel_page(request: Request, session: DbSession, user: PageUser) -> Response:
+async def panel_page(
+    request: Request, session: DbSession, settings: SettingsDep, user: PageUser
+) -> Response:
     """The deal's invoices and the Create invoice button (Pipedrive's custom UI panel)."""
     deal_id = deal_id_of(request)
     providers = await connected_providers(session, user.company_id)
     # A provider that keeps failing is paused: say so up front, with when it is tried again.
     paused = await paused_connections(flows.context(request, user), session)
     context = common(
-        request, user, deal_id, theme=theme(request), providers=providers, paused=paused
+        request,
+        user,
+        deal_id,
+        theme=theme(request),
+        providers=providers,
+        paused=paused,
+        # Inside Pipedrive the Create invoice button opens this custom modal (pipedrive.js).
+        modal_id=settings.pipedrive.modal_id,
     )
     try:
         context.update(await invoices_context(request, session, user, deal_id))
