@@ -32,9 +32,10 @@ class SandboxSettings:
     pipedrive_modals: dict[str, str] = field(
         default_factory=lambda: {"create-invoice": "/pipedrive/modal/create-invoice"}
     )
-    # Pipedrive hides a custom UI whose SDK has not initialised within 10 s. Off until our pages
-    # call the SDK; a page can still ask for it with ?require_sdk=1 (and ?sdk_timeout_ms=).
-    pipedrive_require_sdk: bool = False
+    # Pipedrive hides a custom UI whose SDK has not initialised within 10 s, and so does the
+    # sandbox (our pages initialise it); a page may turn it off with ?require_sdk=0, and set
+    # the wait with ?sdk_timeout_ms=.
+    pipedrive_require_sdk: bool = True
     pipedrive_sdk_timeout: float = 10.0
     xero_webhook_key: str = "xero-webhook-key"
     quickbooks_verifier_token: str = "qbo-verifier"

@@ -47,13 +47,16 @@ async def test_the_home_page_walk_ends_in_the_sandbox_xero(
         assert page.url.startswith(settings.sandbox_url)
         frame = page.frame_locator("#panel")
         await frame.locator("#provider-choice").select_option("xero")
+        # Create invoice opens Pipedrive's custom modal (the sandbox host's overlay).
         await frame.locator("#create-button").click()
-        await frame.locator("#total-total").wait_for(timeout=20000)
-        assert await frame.locator("#total-total").inner_text() == "NZ$6,957.50"
-        assert await frame.locator(".line.unlinked").count() == 0
-        await frame.locator("#submit-invoice").click()
-        await frame.locator("#created-state").wait_for(timeout=20000)
-        await frame.locator("#created-state button", has_text="Close").click()
+        modal = page.frame_locator("#pd-modal-frame")
+        await modal.locator("#total-total").wait_for(timeout=20000)
+        assert await modal.locator("#total-total").inner_text() == "NZ$6,957.50"
+        assert await modal.locator(".line.unlinked").count() == 0
+        await modal.locator("#submit-invoice").click()
+        # Created: the modal closes itself and the host shows Pipedrive's snackbar.
+        await page.locator("#pd-modal").wait_for(state="detached", timeout=20000)
+        await page.locator("#pd-snackbar .pd-snackbar-message").wait_for(timeout=10000)
 
         # 5. Listed as a Draft; Open in Xero shows it in the sandbox Xero.
         invoice = frame.locator(".invoice").first

@@ -53,7 +53,7 @@ def receiver_server() -> Iterator[Receiver]:
     # Our custom UIs as the host frames them: the panel and the create-invoice modal use the
     # real SDK; /pages/silent never initialises it.
     @app.get("/pipedrive/panel")
-    @app.get("/pipedrive/invoice-dialog")
+    @app.get("/pipedrive/modal/create-invoice")
     async def sdk_page() -> HTMLResponse:
         return HTMLResponse(SDK_PAGE)
 

@@ -140,7 +140,7 @@ async def open_modal(page: Any, frame: Any) -> Any:
         ".then(function (a) { window.modal = a; }); }"
     )
     await page.wait_for_selector('#pd-modal .pd-ext[data-sdk="ready"]')
-    modal = page.frame(url=lambda u: "/pipedrive/invoice-dialog" in u)
+    modal = page.frame(url=lambda u: "/pipedrive/modal/create-invoice" in u)
     assert modal is not None
     return modal
 

@@ -18,16 +18,16 @@ def query_of(url: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlparse(url).query).items()}
 
 
-async def test_the_host_requires_the_sdk_only_when_told_to(pd):
+async def test_the_host_requires_the_sdk_unless_told_not_to(pd):
     page = await pd.http.get(f"{NORTHWIND}/deal/31", params={"user_id": 101})
     config = host_config(page.text)
-    assert (config["requireSdk"], config["timeoutMs"]) == (False, 10_000)
+    assert (config["requireSdk"], config["timeoutMs"]) == (True, 10_000)
     assert config["appOrigin"] == pd.receiver.url
     page = await pd.http.get(
-        f"{NORTHWIND}/deal/31", params={"user_id": 101, "require_sdk": "1", "sdk_timeout_ms": "250"}
+        f"{NORTHWIND}/deal/31", params={"user_id": 101, "require_sdk": "0", "sdk_timeout_ms": "250"}
     )
     assert (host_config(page.text)["requireSdk"], host_config(page.text)["timeoutMs"]) == (
-        True,
+        False,
         250,
     )
 
@@ -56,7 +56,7 @@ async def test_modal_url_frames_the_registered_custom_modal_with_its_data(pd):
     )
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["url"].startswith(f"{pd.receiver.url}/pipedrive/invoice-dialog?")
+    assert body["url"].startswith(f"{pd.receiver.url}/pipedrive/modal/create-invoice?")
     query = query_of(body["url"])
     assert (query["resource"], query["view"], query["selectedIds"]) == ("deal", "details", "31")
     assert (query["userId"], query["companyId"], query["theme"]) == ("102", "7001", "dark")
