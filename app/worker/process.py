@@ -15,13 +15,16 @@ import httpx2
 
 from app.config import Settings
 from app.db import create_engine, create_sessionmaker
+from app.kit.crypto import keyring
 from app.kit.ratelimit import configure_budgets
 from app.logs import log
 from app.worker.runtime import JobMachinery
 
 
 def open_state(settings: Settings) -> SimpleNamespace:
-    """What handlers reach as ``ctx.state``: the same attributes the app's state has."""
+    """What handlers reach as ``ctx.state``: the same attributes the app's state has, and the
+    token keys, as the app configures them (a job reading a connection decrypts its tokens)."""
+    keyring.configure(settings.token_key_list)
     engine = create_engine(settings)
     return SimpleNamespace(
         settings=settings,

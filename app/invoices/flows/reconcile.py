@@ -58,9 +58,13 @@ async def resolve_intent(ctx: InvoiceContext, row_id: str) -> str:
     body = InvoiceIn.model_validate(held.row.request_body)
     try:
         meta, connection = await ctx.meta_cache.connected(ctx, held.row.provider)
-    except AppError as exc:
+    except Exception as exc:
+        # Whatever stops it here, the intent is let go at once (unknown, with a backoff),
+        # never left held until its lease runs out.
         await settle(ctx, Attempt(held, body), exc)
-        return f"unknown: {exc.message}"
+        if isinstance(exc, AppError):
+            return f"unknown: {exc.message}"
+        raise
     try:
         sent = await deliver(ctx, meta, held, body)
     except AppError as exc:
