@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from app.crm.pipedrive.iframe import sign_in_with_jwt
 from app.crm.pipedrive.oauth import PipedriveOAuth
 from app.crm.pipedrive.service import (
+    STATE_TTL_SECONDS,
     basic_credentials_ok,
     check_state,
     complete_install,
@@ -28,12 +29,30 @@ from app.web import DbSession, HttpClient, SettingsDep, render
 
 router = APIRouter(tags=["pipedrive"])
 
+CALLBACK_PATH = "/pipedrive/callback"
+INSTALL_COOKIE = "crm_invoicing_install"
+_DROP_INSTALL_COOKIE = f"{INSTALL_COOKIE}=; Max-Age=0; Path={CALLBACK_PATH}; HttpOnly; SameSite=lax"
+
 
 @router.get("/pipedrive/install", include_in_schema=False)
 async def install(settings: SettingsDep, http: HttpClient) -> RedirectResponse:
-    """Start the install: to Pipedrive's consent screen with a signed, single-use state."""
+    """Start the install: to Pipedrive's consent screen with a signed, single-use state.
+
+    The browser also gets a short-lived marker cookie: a callback that comes back to it
+    without a state is one of our installs that lost its state, not a Marketplace install.
+    """
     url = PipedriveOAuth(http, settings).authorize_url(issue_state(settings))
-    return RedirectResponse(url, status_code=302)
+    response = RedirectResponse(url, status_code=302)
+    response.set_cookie(
+        INSTALL_COOKIE,
+        "1",
+        max_age=STATE_TTL_SECONDS,
+        path=CALLBACK_PATH,
+        httponly=True,
+        secure=settings.public_url.startswith("https://"),
+        samesite="lax",  # sent on Pipedrive's top-level redirect back to the callback
+    )
+    return response
 
 
 @router.get("/pipedrive/callback", include_in_schema=False)
@@ -50,13 +69,24 @@ async def callback(
     if error:
         # Nothing is stored for a refusal: the user simply did not install.
         status = 200 if error == "user_denied" else 400
-        return render(
+        page = render(
             request, "pipedrive/denied.html", status_code=status, error=error, settings=settings
         )
+        page.headers.append("set-cookie", _DROP_INSTALL_COOKIE)
+        return page
     if not code:
         raise BadRequest("the install callback carries no authorization code", field="code")
     # Installs started from the Marketplace listing come without our state (UNCONFIRMED
-    # whether Pipedrive adds one); ours always carry it, and then it must check out.
+    # whether Pipedrive adds one); ours always carry it, and then it must check out. A
+    # state-less callback to a browser that started one of ours is refused.
+    if not state and request.cookies.get(INSTALL_COOKIE):
+        raise BadRequest(
+            "this install was started here but came back without its state; "
+            "start the install again",
+            field="state",
+            code="missing_state",
+            headers={"set-cookie": _DROP_INSTALL_COOKIE},
+        )
     nonce = await check_state(session, settings, state) if state else None
     result = await complete_install(session, PipedriveOAuth(http, settings), code, nonce)
     # A one-time code, not a session: the target page trades it and drops it from the address.
@@ -71,8 +101,12 @@ async def callback(
         query = {HANDOFF_PARAM: handoff, "installed": "1"}
         if result.first_admin:
             query["setup"] = "1"
-        return RedirectResponse(f"/preferences?{urlencode(query)}", status_code=303)
-    return RedirectResponse(f"/pipedrive/installed?{urlencode({HANDOFF_PARAM: handoff})}", 303)
+        target = f"/preferences?{urlencode(query)}"
+    else:
+        target = f"/pipedrive/installed?{urlencode({HANDOFF_PARAM: handoff})}"
+    response = RedirectResponse(target, status_code=303)
+    response.headers.append("set-cookie", _DROP_INSTALL_COOKIE)
+    return response
 
 
 @router.get("/pipedrive/installed", include_in_schema=False)
