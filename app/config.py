@@ -263,6 +263,16 @@ def validate_token_keys(keys: list[str]) -> None:
             ) from exc
 
 
+def validate_production_url(public_url: str) -> None:
+    """Pipedrive frames, redirects to and calls only https URLs (and our cookies are Secure
+    only over https), so production refuses any other PUBLIC_URL."""
+    if not public_url.lower().startswith("https://"):
+        raise ConfigError(
+            f"PUBLIC_URL must be an https:// URL in production (Pipedrive frames and calls only "
+            f"https URLs); it is {public_url!r}"
+        )
+
+
 def complete_secrets(settings: Settings) -> Settings:
     """Check or fill in the secrets, depending on the environment.
 
@@ -285,6 +295,7 @@ def complete_secrets(settings: Settings) -> Settings:
                 )
         if len(settings.secret_key) < 32:
             raise ConfigError("SECRET_KEY is too short: use at least 32 random characters")
+        validate_production_url(settings.public_url)
     else:
         stored: dict[str, str] = {}
         path = settings.var_dir / "secrets.json"
