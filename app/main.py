@@ -24,6 +24,7 @@ from app.connections.routes import api as connections_api
 from app.connections.routes import pages as connections_pages
 from app.connections.service import connections_purge_hook
 from app.crm.pipedrive.iframe import sign_in_with_jwt
+from app.crm.pipedrive.routes import install_as_sign_in
 from app.crm.pipedrive.routes import router as pipedrive_router
 from app.crm.pipedrive.subscriptions import webhooks_purge_hook
 from app.db import create_engine, create_sessionmaker
@@ -234,8 +235,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The page step first: the extension router ends in a catch-all for its prefix.
     app.include_router(invoicing_pages)
     app.include_router(invoicing_router)
-    # Pages opened in Pipedrive's iframes sign in with Pipedrive's JWT.
-    use_page_sign_in(app, sign_in_with_jwt)
+    # Pages opened in Pipedrive's iframes sign in with Pipedrive's JWT; a top-level window
+    # that came without any sign-in signs in through Pipedrive's OAuth (the install flow).
+    use_page_sign_in(app, sign_in_with_jwt, install_as_sign_in)
     # Each new connection is registered with Pipedrive's Invoicing extension.
     add_after_connect(app, register_after_connect)
     app.include_router(webhooks_router)

@@ -24,8 +24,15 @@ from app.connections.service import (
     parse_provider,
     provider_label,
 )
-from app.errors import AppError, NotFound
-from app.tenants.dependencies import CurrentAdmin, CurrentUser, PageAdmin
+from app.errors import AppError, NotFound, Unauthorized
+from app.tenants.dependencies import (
+    CurrentAdmin,
+    CurrentUser,
+    MaybePageUser,
+    PageAdmin,
+    get_page_admin,
+    sign_in_redirect,
+)
 from app.tenants.models import CrmUser
 from app.tenants.service import issue_session_token
 from app.web import DbSession, HttpClient, SettingsDep, render
@@ -137,15 +144,27 @@ async def connections_page(
 @pages.get("/{provider}/connect")
 async def connect(
     provider: str,
-    admin: PageAdmin,
+    request: Request,
+    user: MaybePageUser,
     session: DbSession,
     settings: SettingsDep,
     http: HttpClient,
     sessionmaker: Sessionmaker,
     adapters: Adapters,
 ) -> Response:
-    """Start the consent: redirect to the provider with a signed, single-use state."""
+    """Start the consent: redirect to the provider with a signed, single-use state.
+
+    This is also the reconnect URL Pipedrive's Invoicing extension and Intuit's app center
+    open in a window of their own, without our session: such a browser is sent to sign in
+    (Pipedrive's OAuth) and comes back here with a one-time code.
+    """
     p = parse_provider(provider)
+    if user is None:
+        target = sign_in_redirect(request)
+        if target is None:
+            raise Unauthorized("Open this page from Pipedrive: no sign-in was sent with it.")
+        return RedirectResponse(target, status_code=303)
+    admin = await get_page_admin(user)
     url = ConnectService(settings, session, sessionmaker, http, adapters).authorize_url(admin, p)
     return RedirectResponse(url, status_code=303)
 

@@ -61,3 +61,21 @@ async def test_connections_page_fits_a_narrow_dark_iframe(
         assert await narrow.locator("#conn-xero button:has-text('Disconnect')").is_visible()
     finally:
         await context.close()
+
+
+async def test_reconnect_from_outside_signs_in_with_pipedrive_then_connects(
+    app_server, page, sandbox, flow
+):
+    # Pipedrive's Invoicing extension (getProviderAccountConnectUrl) and Intuit's app center
+    # (Reconnect URL) open this in a window of their own: no session, no page cookie.
+    approve = await sandbox.http.post("/_sandbox/pipedrive/auto-approve", json={"user_id": 101})
+    assert approve.status_code < 300, approve.text
+    await flow.arm_xero()
+    response = await page.goto(f"{app_server}/connections/xero/connect")
+    assert response.status == 200
+    assert "Xero connected" in await page.inner_text("h1")
+    assert "handoff=" not in page.url
+    await page.click("text=Back to Connections")
+    await page.wait_for_selector("#conn-xero")
+    assert await page.locator("#conn-xero .badge").inner_text() == "Connected"
+    assert page.js_errors == []

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel
 
@@ -34,14 +34,27 @@ INSTALL_COOKIE = "crm_invoicing_install"
 _DROP_INSTALL_COOKIE = f"{INSTALL_COOKIE}=; Max-Age=0; Path={CALLBACK_PATH}; HttpOnly; SameSite=lax"
 
 
+def install_as_sign_in(back: str) -> str:
+    """Where a page sends a browser that came with no sign-in: Pipedrive's OAuth, then back."""
+    return f"/pipedrive/install?{urlencode({'next': back})}"
+
+
 @router.get("/pipedrive/install", include_in_schema=False)
-async def install(settings: SettingsDep, http: HttpClient) -> RedirectResponse:
+async def install(
+    settings: SettingsDep,
+    http: HttpClient,
+    next_path: Annotated[str | None, Query(alias="next")] = None,
+) -> RedirectResponse:
     """Start the install: to Pipedrive's consent screen with a signed, single-use state.
+
+    With ``next`` (a path on this site) it is a sign-in: a user who comes without our session
+    (from Pipedrive's Invoicing flow or a provider's app center) signs in with Pipedrive and
+    is sent back to ``next`` with a one-time code.
 
     The browser also gets a short-lived marker cookie: a callback that comes back to it
     without a state is one of our installs that lost its state, not a Marketplace install.
     """
-    url = PipedriveOAuth(http, settings).authorize_url(issue_state(settings))
+    url = PipedriveOAuth(http, settings).authorize_url(issue_state(settings, next_path))
     response = RedirectResponse(url, status_code=302)
     response.set_cookie(
         INSTALL_COOKIE,
@@ -87,7 +100,8 @@ async def callback(
             code="missing_state",
             headers={"set-cookie": _DROP_INSTALL_COOKIE},
         )
-    nonce = await check_state(session, settings, state) if state else None
+    checked = await check_state(session, settings, state) if state else None
+    nonce = checked.nonce if checked else None
     result = await complete_install(session, PipedriveOAuth(http, settings), code, nonce)
     # A one-time code, not a session: the target page trades it and drops it from the address.
     handoff = issue_handoff(settings, result.user)
@@ -96,8 +110,12 @@ async def callback(
         company_id=result.company.id,
         reinstall=result.reinstall,
         marketplace_started=state is None,
+        sign_in=bool(checked and checked.next_path),
     )
-    if result.user.is_admin:
+    if checked and checked.next_path:
+        joiner = "&" if "?" in checked.next_path else "?"
+        target = f"{checked.next_path}{joiner}{urlencode({HANDOFF_PARAM: handoff})}"
+    elif result.user.is_admin:
         query = {HANDOFF_PARAM: handoff, "installed": "1"}
         if result.first_admin:
             query["setup"] = "1"
