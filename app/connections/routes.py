@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -271,6 +272,10 @@ async def _connected(
     # app factory installs; a failure there never fails the connect: the page then offers to
     # register again).
     registration = await run_after_connect(request.app.state, session, row)
+    if registration and registration.redirect_url and _is_web_url(registration.redirect_url):
+        # The extension contract: the browser goes on to Pipedrive's page, which says whether
+        # the connection succeeded and leads on to the invoicing preferences there.
+        return RedirectResponse(registration.redirect_url, status_code=303)
     return _page(
         request,
         "connections/result.html",
@@ -280,7 +285,10 @@ async def _connected(
         f"your Pipedrive company can create invoices in it.",
         back_url="/connections" if user is not None else None,
         connection=row,
-        pipedrive_url=registration.redirect_url if registration else None,
         register_error=registration.error if registration else None,
         register_url=f"/pipedrive/invoicing/register/{row.provider}" if user is not None else None,
     )
+
+
+def _is_web_url(url: str) -> bool:
+    return urlsplit(url).scheme in ("https", "http") and bool(urlsplit(url).netloc)

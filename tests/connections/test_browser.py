@@ -64,7 +64,7 @@ async def test_connections_page_fits_a_narrow_dark_iframe(
 
 
 async def test_reconnect_from_outside_signs_in_with_pipedrive_then_connects(
-    app_server, page, sandbox, flow
+    app_server, sandbox_server, page, sandbox, flow
 ):
     # Pipedrive's Invoicing extension (getProviderAccountConnectUrl) and Intuit's app center
     # (Reconnect URL) open this in a window of their own: no session, no page cookie.
@@ -73,9 +73,8 @@ async def test_reconnect_from_outside_signs_in_with_pipedrive_then_connects(
     await flow.arm_xero()
     response = await page.goto(f"{app_server}/connections/xero/connect")
     assert response.status == 200
-    assert "Xero connected" in await page.inner_text("h1")
-    assert "handoff=" not in page.url
-    await page.click("text=Back to Connections")
-    await page.wait_for_selector("#conn-xero")
-    assert await page.locator("#conn-xero .badge").inner_text() == "Connected"
-    assert page.js_errors == []
+    # Signed in with Pipedrive, consented at Xero, and sent back to Pipedrive: the link's
+    # registration answered its redirectUrl, where the browser lands (the extension contract).
+    assert page.url.startswith(sandbox_server)
+    assert "link_id=" in page.url
+    assert "connected" in await page.inner_text("h1")
