@@ -28,6 +28,7 @@ from app.invoices.pages.common import (
     connected_providers,
     deal_id_of,
     problem,
+    renewals_due,
     theme,
 )
 from app.invoices.repository import InvoiceRepository
@@ -67,7 +68,13 @@ async def panel_page(request: Request, session: DbSession, user: PageUser) -> Re
     # A provider that keeps failing is paused: say so up front, with when it is tried again.
     paused = await paused_connections(flows.context(request, user), session)
     context = common(
-        request, user, deal_id, theme=theme(request), providers=providers, paused=paused
+        request,
+        user,
+        deal_id,
+        theme=theme(request),
+        providers=providers,
+        paused=paused,
+        renewals=await renewals_due(session, user.company_id),
     )
     try:
         context.update(await invoices_context(request, session, user, deal_id))
