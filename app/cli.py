@@ -1,4 +1,5 @@
-"""The `invoicing` command line: serve, worker, sync, migrate, sandbox, demo, rotate-keys."""
+"""The `invoicing` command line: serve, worker, sync, migrate, sandbox, demo, rotate-keys,
+purge-company."""
 
 from __future__ import annotations
 
@@ -139,6 +140,21 @@ def _cmd_rotate_keys(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_purge_company(args: argparse.Namespace, settings: Settings) -> int:
+    from app.errors import NotFound
+    from app.offboard import offboard_company
+
+    try:
+        done = asyncio.run(offboard_company(settings, args.company))
+    except NotFound as exc:
+        return _fail(exc.message)
+    print(f"{done.company_name}: {sum(done.deleted.values())} rows deleted")
+    print(f"Pipedrive tokens revoked: {done.pipedrive_tokens_revoked}")
+    for failure in done.pipedrive_revoke_failures:
+        print(f"not revoked at Pipedrive: {failure}", file=sys.stderr)
+    return 1 if done.pipedrive_revoke_failures else 0
+
+
 def _cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
     if not _sandbox_installed():
         return _fail(SANDBOX_MISSING)
@@ -261,6 +277,14 @@ def build_parser() -> argparse.ArgumentParser:
         "rotate-keys", help="re-encrypt stored tokens with the first TOKEN_KEYS key"
     )
     rot.set_defaults(func=_cmd_rotate_keys)
+
+    purge = sub.add_parser(
+        "purge-company",
+        help="vendor-side uninstall: delete a company's data, revoke its provider and "
+        "Pipedrive tokens",
+    )
+    purge.add_argument("company", help="our company id, its Pipedrive company id or domain")
+    purge.set_defaults(func=_cmd_purge_company)
     return parser
 
 
