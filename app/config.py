@@ -132,6 +132,12 @@ class Settings(BaseSettings):
     database_url: str = ""
     redis_url: str | None = None
     public_url: str = "http://localhost:8000"
+    # Pipedrive Marketplace listing: Terms of service, Privacy policy, Support. Empty: our own
+    # pages (/legal/terms, /legal/privacy, /support) are linked.
+    terms_url: str = ""
+    privacy_url: str = ""
+    support_url: str = ""
+    support_email: str = ""
     secret_key: str = ""
     token_keys: str = ""
     log_level: str = "INFO"
@@ -203,6 +209,15 @@ class Settings(BaseSettings):
             for field, path in paths.items():
                 if getattr(group, field) == defaults[field].default:
                     setattr(group, field, base + path)
+
+    @property
+    def legal_links(self) -> dict[str, str]:
+        """The Terms, Privacy and Support links the pages show (configured, else ours)."""
+        return {
+            "terms": self.terms_url or "/legal/terms",
+            "privacy": self.privacy_url or "/legal/privacy",
+            "support": self.support_url or "/support",
+        }
 
     @property
     def is_production(self) -> bool:

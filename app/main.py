@@ -37,6 +37,7 @@ from app.invoices.pages import router as invoices_pages_router
 from app.invoices.routes import router as invoices_router
 from app.kit.crypto import keyring
 from app.kit.ratelimit import configure_budgets
+from app.legal import router as legal_router
 from app.logs import configure_logging, log
 from app.preferences.pages import router as preferences_pages_router
 from app.preferences.routes import router as preferences_router
@@ -224,6 +225,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(health_router)
+    app.include_router(legal_router)
+    # The Terms, Privacy and Support links every page's footer shows (settings.legal_links).
+    templates.env.globals["legal_settings"] = settings
     app.include_router(tenants_router)
     app.include_router(pipedrive_router)
     app.include_router(preferences_router)
