@@ -219,6 +219,18 @@ async def choose(
     return await _connected(request, session, settings, row)
 
 
+@pages.get("/{provider}/card")
+async def card(
+    provider: str, request: Request, admin: CurrentAdmin, session: DbSession, settings: SettingsDep
+) -> Any:
+    """htmx/script: the provider's card as it is now (the page re-reads it while a connect runs
+    in the other window, and when it gets the focus back)."""
+    p = parse_provider(provider)
+    row = await ConnectionRepository(session, admin.company_id).latest(p.value)
+    items = await _with_health(session, [connection_out(settings, p.value, row)], admin.company_id)
+    return _page(request, "connections/_card.html", c=items[0], error=None)
+
+
 @pages.delete("/{provider}")
 async def disconnect_from_page(
     provider: str,

@@ -24,6 +24,9 @@ async def test_connect_and_disconnect_in_a_browser(app_server, page, make_user, 
     popup = await popup_info.value
     await popup.wait_for_load_state()
     assert "Xero connected" in await popup.inner_text("h1")
+    # The page that opened it follows along without a reload, while the window is still open.
+    await page.wait_for_selector("#conn-xero .badge-active", timeout=15000)
+    assert "Northwind Traders NZ" in await page.inner_text("#conn-xero")
     await popup.click("text=Back to Connections")
     await popup.wait_for_selector("#conn-xero")
     assert "Northwind Traders NZ" in await popup.inner_text("#conn-xero")
