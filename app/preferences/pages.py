@@ -22,6 +22,7 @@ from app.preferences.service import (
     describe_preferences,
     is_mappable,
     load_preferences,
+    mapping_problems,
     preview,
     save_preferences,
 )
@@ -293,6 +294,16 @@ async def preview_fragment(
             "preferences/_preview.html",
             preview=None,
             errors=validation_messages(exc),
+            sample_error=sample_error,
+        )
+    problems = mapping_problems(prefs, definitions) if definitions is not None else {}
+    if problems:
+        # Say why before the save does: the field's type cannot fill that part of the invoice.
+        return render(
+            request,
+            "preferences/_preview.html",
+            preview=None,
+            errors=problems,
             sample_error=sample_error,
         )
     return render(

@@ -185,3 +185,23 @@ async def test_a_reference_template_error_names_the_placeholder(client, fake_pip
     )
     assert unbalanced.status_code == 422
     assert "a { without its }" in unbalanced.text
+
+
+async def test_a_mapping_must_suit_the_fields_type(client, fake_pipedrive):
+    admin = await install_via_oauth(client, "code-101")
+    why = "Email cannot be filled from Deal – Value: it is a monetary field"  # noqa: RUF001
+    preview = await client.post(
+        "/preferences/xero/preview", data=form(email="deal:value"), headers={**admin, **HTMX}
+    )
+    assert preview.status_code == 200
+    assert why in preview.text
+    refused = await client.post("/preferences/xero", data=form(email="deal:value"), headers=admin)
+    assert refused.status_code == 422
+    assert why in refused.text
+    api = await client.put(
+        "/api/v1/preferences/xero",
+        json={"mapping": {"email": {"entity": "deal", "key": "value"}}},
+        headers=admin,
+    )
+    assert api.status_code == 422
+    assert "Email cannot be filled" in api.text
