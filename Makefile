@@ -7,9 +7,10 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 .PHONY: setup demo serve migrate test test-postgres lint format bench clean
 
 $(STAMP): pyproject.toml
+	@echo "== installing into $(VENV): the first run downloads about 600 MB of packages (a minute or more); later runs skip this"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --progress-bar on -e '.[dev]'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 

@@ -1,5 +1,5 @@
 """The `invoicing` command line: serve, worker, sync, migrate, sandbox, demo, rotate-keys,
-pipedrive-manifest."""
+pipedrive-manifest, purge-company."""
 
 from __future__ import annotations
 
@@ -148,6 +148,21 @@ def _cmd_pipedrive_manifest(args: argparse.Namespace, settings: Settings) -> int
     return 0
 
 
+def _cmd_purge_company(args: argparse.Namespace, settings: Settings) -> int:
+    from app.errors import NotFound
+    from app.offboard import offboard_company
+
+    try:
+        done = asyncio.run(offboard_company(settings, args.company))
+    except NotFound as exc:
+        return _fail(exc.message)
+    print(f"{done.company_name}: {sum(done.deleted.values())} rows deleted")
+    print(f"Pipedrive tokens revoked: {done.pipedrive_tokens_revoked}")
+    for failure in done.pipedrive_revoke_failures:
+        print(f"not revoked at Pipedrive: {failure}", file=sys.stderr)
+    return 1 if done.pipedrive_revoke_failures else 0
+
+
 def _cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
     if not _sandbox_installed():
         return _fail(SANDBOX_MISSING)
@@ -277,6 +292,13 @@ def build_parser() -> argparse.ArgumentParser:
     man.add_argument("--json", action="store_true", help="as JSON")
     man.add_argument("--show-secret", action="store_true", help="print the JWT secret itself")
     man.set_defaults(func=_cmd_pipedrive_manifest)
+    purge = sub.add_parser(
+        "purge-company",
+        help="vendor-side uninstall: delete a company's data, revoke its provider and "
+        "Pipedrive tokens",
+    )
+    purge.add_argument("company", help="our company id, its Pipedrive company id or domain")
+    purge.set_defaults(func=_cmd_purge_company)
     return parser
 
 

@@ -135,6 +135,12 @@ class Settings(BaseSettings):
     database_url: str = ""
     redis_url: str | None = None
     public_url: str = "http://localhost:8000"
+    # Pipedrive Marketplace listing: Terms of service, Privacy policy, Support. Empty: our own
+    # pages (/legal/terms, /legal/privacy, /support) are linked.
+    terms_url: str = ""
+    privacy_url: str = ""
+    support_url: str = ""
+    support_email: str = ""
     secret_key: str = ""
     token_keys: str = ""
     log_level: str = "INFO"
@@ -208,6 +214,15 @@ class Settings(BaseSettings):
                     setattr(group, field, base + path)
 
     @property
+    def legal_links(self) -> dict[str, str]:
+        """The Terms, Privacy and Support links the pages show (configured, else ours)."""
+        return {
+            "terms": self.terms_url or "/legal/terms",
+            "privacy": self.privacy_url or "/legal/privacy",
+            "support": self.support_url or "/support",
+        }
+
+    @property
     def is_production(self) -> bool:
         return self.app_env == AppEnv.production
 
@@ -266,6 +281,16 @@ def validate_token_keys(keys: list[str]) -> None:
             ) from exc
 
 
+def validate_production_url(public_url: str) -> None:
+    """Pipedrive frames, redirects to and calls only https URLs (and our cookies are Secure
+    only over https), so production refuses any other PUBLIC_URL."""
+    if not public_url.lower().startswith("https://"):
+        raise ConfigError(
+            f"PUBLIC_URL must be an https:// URL in production (Pipedrive frames and calls only "
+            f"https URLs); it is {public_url!r}"
+        )
+
+
 def complete_secrets(settings: Settings) -> Settings:
     """Check or fill in the secrets, depending on the environment.
 
@@ -288,6 +313,7 @@ def complete_secrets(settings: Settings) -> Settings:
                 )
         if len(settings.secret_key) < 32:
             raise ConfigError("SECRET_KEY is too short: use at least 32 random characters")
+        validate_production_url(settings.public_url)
     else:
         stored: dict[str, str] = {}
         path = settings.var_dir / "secrets.json"

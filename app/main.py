@@ -24,6 +24,7 @@ from app.connections.routes import api as connections_api
 from app.connections.routes import pages as connections_pages
 from app.connections.service import connections_purge_hook
 from app.crm.pipedrive.iframe import sign_in_with_jwt
+from app.crm.pipedrive.routes import install_as_sign_in
 from app.crm.pipedrive.routes import router as pipedrive_router
 from app.crm.pipedrive.subscriptions import webhooks_purge_hook
 from app.db import create_engine, create_sessionmaker
@@ -36,6 +37,7 @@ from app.invoices.pages import router as invoices_pages_router
 from app.invoices.routes import router as invoices_router
 from app.kit.crypto import keyring
 from app.kit.ratelimit import configure_budgets
+from app.legal import router as legal_router
 from app.logs import configure_logging, log
 from app.preferences.pages import router as preferences_pages_router
 from app.preferences.routes import router as preferences_router
@@ -223,6 +225,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(health_router)
+    app.include_router(legal_router)
+    # The Terms, Privacy and Support links every page's footer shows (settings.legal_links).
+    templates.env.globals["legal_settings"] = settings
     app.include_router(tenants_router)
     app.include_router(pipedrive_router)
     app.include_router(preferences_router)
@@ -234,8 +239,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The page step first: the extension router ends in a catch-all for its prefix.
     app.include_router(invoicing_pages)
     app.include_router(invoicing_router)
-    # Pages opened in Pipedrive's iframes sign in with Pipedrive's JWT.
-    use_page_sign_in(app, sign_in_with_jwt)
+    # Pages opened in Pipedrive's iframes sign in with Pipedrive's JWT; a top-level window
+    # that came without any sign-in signs in through Pipedrive's OAuth (the install flow).
+    use_page_sign_in(app, sign_in_with_jwt, install_as_sign_in)
     # Each new connection is registered with Pipedrive's Invoicing extension.
     add_after_connect(app, register_after_connect)
     app.include_router(webhooks_router)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, String, text
@@ -11,6 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db import Base, TimestampMixin, new_uuid, utcnow
 from app.kit.crypto import EncryptedString
 from app.tenants import models as _tenants  # noqa: F401 - the tables our foreign keys name
+
+# How long before a refresh token's hard cap admins are told to reconnect.
+RENEW_WARNING_DAYS = 30
 
 
 class Provider(StrEnum):
@@ -85,6 +88,9 @@ class ProviderConnection(TimestampMixin, Base):
     refresh_token: Mapped[str | None] = mapped_column(EncryptedString(2048), default=None)
     expires_at: Mapped[datetime | None] = mapped_column(default=None)
     refresh_expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    # QuickBooks: the refresh token's hard cap (five years from the consent at most); past it
+    # only a new consent helps, so admins are warned RENEW_WARNING_DAYS before.
+    refresh_hard_expires_at: Mapped[datetime | None] = mapped_column(default=None)
     # The refresh token replaced by the last rotation, and when: Xero accepts it again for
     # 30 minutes, which rescues a rotation whose answer never reached us.
     previous_refresh_token: Mapped[str | None] = mapped_column(EncryptedString(2048), default=None)
@@ -104,6 +110,15 @@ class ProviderConnection(TimestampMixin, Base):
     @property
     def is_live(self) -> bool:
         return self.status != ConnectionStatus.disconnected.value
+
+    def renew_by(self, now: datetime) -> datetime | None:
+        """The hard cap when it falls within RENEW_WARNING_DAYS of ``now``: the admin must
+        reconnect before then. None when there is no cap, it is far off, or not live."""
+        cap = self.refresh_hard_expires_at
+        if cap is None or not self.is_live:
+            return None
+        cap = cap if cap.tzinfo else cap.replace(tzinfo=UTC)
+        return cap if cap - now <= timedelta(days=RENEW_WARNING_DAYS) else None
 
 
 class ConnectNonce(Base):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -24,8 +25,15 @@ from app.connections.service import (
     parse_provider,
     provider_label,
 )
-from app.errors import AppError, NotFound
-from app.tenants.dependencies import CurrentAdmin, CurrentUser, PageAdmin
+from app.errors import AppError, NotFound, Unauthorized
+from app.tenants.dependencies import (
+    CurrentAdmin,
+    CurrentUser,
+    MaybePageUser,
+    PageAdmin,
+    get_page_admin,
+    sign_in_redirect,
+)
 from app.tenants.models import CrmUser
 from app.tenants.service import issue_session_token
 from app.web import DbSession, HttpClient, SettingsDep, render
@@ -137,15 +145,27 @@ async def connections_page(
 @pages.get("/{provider}/connect")
 async def connect(
     provider: str,
-    admin: PageAdmin,
+    request: Request,
+    user: MaybePageUser,
     session: DbSession,
     settings: SettingsDep,
     http: HttpClient,
     sessionmaker: Sessionmaker,
     adapters: Adapters,
 ) -> Response:
-    """Start the consent: redirect to the provider with a signed, single-use state."""
+    """Start the consent: redirect to the provider with a signed, single-use state.
+
+    This is also the reconnect URL Pipedrive's Invoicing extension and Intuit's app center
+    open in a window of their own, without our session: such a browser is sent to sign in
+    (Pipedrive's OAuth) and comes back here with a one-time code.
+    """
     p = parse_provider(provider)
+    if user is None:
+        target = sign_in_redirect(request)
+        if target is None:
+            raise Unauthorized("Open this page from Pipedrive: no sign-in was sent with it.")
+        return RedirectResponse(target, status_code=303)
+    admin = await get_page_admin(user)
     url = ConnectService(settings, session, sessionmaker, http, adapters).authorize_url(admin, p)
     return RedirectResponse(url, status_code=303)
 
@@ -197,6 +217,18 @@ async def choose(
         await session.rollback()
         return _refused(request, refused)
     return await _connected(request, session, settings, row)
+
+
+@pages.get("/{provider}/card")
+async def card(
+    provider: str, request: Request, admin: CurrentAdmin, session: DbSession, settings: SettingsDep
+) -> Any:
+    """htmx/script: the provider's card as it is now (the page re-reads it while a connect runs
+    in the other window, and when it gets the focus back)."""
+    p = parse_provider(provider)
+    row = await ConnectionRepository(session, admin.company_id).latest(p.value)
+    items = await _with_health(session, [connection_out(settings, p.value, row)], admin.company_id)
+    return _page(request, "connections/_card.html", c=items[0], error=None)
 
 
 @pages.delete("/{provider}")
@@ -252,6 +284,10 @@ async def _connected(
     # app factory installs; a failure there never fails the connect: the page then offers to
     # register again).
     registration = await run_after_connect(request.app.state, session, row)
+    if registration and registration.redirect_url and _is_web_url(registration.redirect_url):
+        # The extension contract: the browser goes on to Pipedrive's page, which says whether
+        # the connection succeeded and leads on to the invoicing preferences there.
+        return RedirectResponse(registration.redirect_url, status_code=303)
     return _page(
         request,
         "connections/result.html",
@@ -261,7 +297,10 @@ async def _connected(
         f"your Pipedrive company can create invoices in it.",
         back_url="/connections" if user is not None else None,
         connection=row,
-        pipedrive_url=registration.redirect_url if registration else None,
         register_error=registration.error if registration else None,
         register_url=f"/pipedrive/invoicing/register/{row.provider}" if user is not None else None,
     )
+
+
+def _is_web_url(url: str) -> bool:
+    return urlsplit(url).scheme in ("https", "http") and bool(urlsplit(url).netloc)

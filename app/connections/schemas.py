@@ -26,6 +26,8 @@ class ConnectionOut(BaseModel):
     disconnected_at: datetime | None = None
     provider_role: str | None = None
     expires_at: datetime | None = None
+    # Set within 30 days of the refresh token's hard cap (QuickBooks): reconnect before then.
+    renew_by: datetime | None = None
     connect_url: str
     # Sync health (status sync): the last complete catch-up, how far behind it is, the last
     # error since, and webhook events received but not processed yet.

@@ -58,6 +58,8 @@ def apply_rotation(row: ProviderConnection, tokens: TokenSet) -> None:
     row.expires_at = tokens.expires_at
     if tokens.refresh_expires_at:
         row.refresh_expires_at = tokens.refresh_expires_at
+    if tokens.refresh_hard_expires_at:
+        row.refresh_hard_expires_at = tokens.refresh_hard_expires_at
     row.token_version = row.token_version + 1
     row.last_refreshed_at = now
     row.refresh_lease_until = None

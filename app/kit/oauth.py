@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx2
 from authlib.common.security import generate_token
@@ -145,6 +145,8 @@ class OAuthClient:
     name: str = "the OAuth server"
     # Lifetime assumed when the token answer gives no ``expires_in``.
     default_lifetime = timedelta(minutes=30)
+    # Headers sent with every token call (code exchange and refresh).
+    token_headers: ClassVar[dict[str, str]] = {}
 
     def __init__(self, settings: Any, http: httpx2.AsyncClient, *, pkce: bool) -> None:
         self.settings = settings
@@ -195,6 +197,7 @@ class OAuthClient:
             "Authorization": basic_auth(self.settings.client_id, self.settings.client_secret),
             "Accept": "application/json",
         }
+        request_headers.update(self.token_headers)
         request_headers.update(headers or {})
         try:
             response = await self.http.post(self.token_endpoint, data=form, headers=request_headers)

@@ -22,6 +22,7 @@ from app.preferences.service import (
     describe_preferences,
     is_mappable,
     load_preferences,
+    mapping_problems,
     preview,
     save_preferences,
 )
@@ -89,7 +90,28 @@ def form_to_input(form: FormData) -> PreferencesIn:
     )
 
 
+# What each form field is called in a message, and pydantic's error types said plainly.
+FIELD_NAMES = {
+    "due_days": "Due days",
+    "tax_rate": "Tax rate",
+    "revenue_account": "Revenue account",
+    "template": "Template",
+    "reference_template": "The invoice reference",
+    "tax_mode": "Tax",
+}
+PLAIN_ERRORS = {
+    "int_parsing": "{name} must be a whole number",
+    "int_from_float": "{name} must be a whole number",
+    "int_type": "{name} must be a whole number",
+    "string_too_long": "{name} is too long (at most {max_length} characters)",
+    "string_too_short": "{name} cannot be empty",
+    "literal_error": "{name} must be one of {expected}",
+    "enum": "{name} must be one of {expected}",
+}
+
+
 def validation_messages(exc: ValidationError) -> dict[str, str]:
+    """Pydantic's errors as one plain sentence per form field."""
     messages: dict[str, str] = {}
     for error in exc.errors():
         loc = [str(p) for p in error.get("loc", ())]
@@ -98,7 +120,15 @@ def validation_messages(exc: ValidationError) -> dict[str, str]:
             name = "due_days"
         elif loc[:1] == ["mapping"] and len(loc) > 1:
             name = loc[1]
-        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        plain = PLAIN_ERRORS.get(str(error.get("type", "")))
+        if plain:
+            context = {k: str(v) for k, v in (error.get("ctx") or {}).items()}
+            context.setdefault("max_length", "")
+            context.setdefault("expected", "the listed values")
+            message = plain.format(name=FIELD_NAMES.get(name, name.replace("_", " ")), **context)
+        else:
+            message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+            message = message[:1].upper() + message[1:]
         messages.setdefault(name, message)
     return messages
 
@@ -179,6 +209,8 @@ async def build_context(
         "session_token": getattr(request.state, "session_token", None),
         "can_edit": user.is_admin,
         "errors": {},
+        # A refused save's form as the admin typed it (field name → value); else empty.
+        "typed": {},
         "deals": deals,
         "sample_id": sample_id,
         "sample_error": sample_error,
@@ -264,6 +296,16 @@ async def preview_fragment(
             errors=validation_messages(exc),
             sample_error=sample_error,
         )
+    problems = mapping_problems(prefs, definitions) if definitions is not None else {}
+    if problems:
+        # Say why before the save does: the field's type cannot fill that part of the invoice.
+        return render(
+            request,
+            "preferences/_preview.html",
+            preview=None,
+            errors=problems,
+            sample_error=sample_error,
+        )
     return render(
         request,
         "preferences/_preview.html",
@@ -286,6 +328,9 @@ async def save_fragment(
     definitions = await _definitions(request, session, user)
     stored, row = await load_preferences(session, user.company_id, provider, definitions)
 
+    # A refused save shows the form as the admin left it, not as it was stored.
+    typed = {key: str(value) for key, value in form.items()}
+
     async def refuse(
         status: int, message: str, errors: dict[str, str], shown: PreferencesIn
     ) -> Response:
@@ -300,6 +345,7 @@ async def save_fragment(
             sample_id,
             errors=errors,
             message=message,
+            typed=typed if status == 422 else {},
         )
         return render(request, "preferences/_form.html", status_code=status, **context)
 

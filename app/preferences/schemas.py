@@ -68,11 +68,17 @@ class DefaultsIn(_In):
         try:
             names = [name for _, name, _, _ in string.Formatter().parse(value) if name is not None]
         except ValueError as exc:
-            raise ValueError(f"the invoice reference has unbalanced braces: {exc}") from exc
+            raise ValueError(
+                "the invoice reference has a { without its } (or a } without its {); write "
+                "placeholders as {deal_title}"
+            ) from exc
         unknown = [n for n in names if n not in REFERENCE_PLACEHOLDERS]
         if unknown:
             allowed = ", ".join("{" + p + "}" for p in REFERENCE_PLACEHOLDERS)
-            raise ValueError(f"unknown placeholder {{{unknown[0]}}}; use {allowed}")
+            raise ValueError(
+                f"the invoice reference uses {{{unknown[0]}}}, which is not a placeholder; "
+                f"use {allowed}"
+            )
         return value
 
 

@@ -181,8 +181,43 @@ async def load_preferences(
     return to_input(row), row
 
 
+_WORDS = frozenset({"varchar", "varchar_auto", "varchar_options", "text"})
+# Which Pipedrive field types each invoice part can be filled from: an email from a text or
+# email field, never from a number, an amount or a person picker.
+TARGET_TYPES: dict[Target, frozenset[str]] = {
+    "to": _WORDS | {"name", "org", "people", "enum"},
+    "address": _WORDS | {"address"},
+    "email": _WORDS | {"email"},
+    "tax_id": _WORDS | {"int", "double", "enum"},
+}
+_WHAT = {
+    "to": "a customer name",
+    "address": "an address",
+    "email": "an email address",
+    "tax_id": "a tax ID",
+}
+
+
+def mapping_problems(prefs: PreferencesIn, definitions: Definitions) -> dict[str, str]:
+    """Target → why the chosen field cannot fill it (its type), for the fields that exist."""
+    problems: dict[str, str] = {}
+    for target in TARGETS:
+        ref: FieldRefIn | None = getattr(prefs.mapping, target)
+        found = find_field(definitions, ref.entity, ref.key) if ref else None
+        if ref is None or found is None or found.field_type in TARGET_TYPES[target]:
+            continue
+        problems[target] = (
+            f"{TARGET_LABELS[target]} cannot be filled from {ENTITY_LABELS[ref.entity]} – "  # noqa: RUF001 - as the form labels it
+            f"{found.name}: it is a {found.field_type.replace('_', ' ')} field, not "
+            f"{_WHAT[target]}"
+        )
+    return problems
+
+
 def validate_mapping(prefs: PreferencesIn, definitions: Definitions) -> None:
-    """Every chosen field must exist in Pipedrive and be able to hold text; 422 names it."""
+    """Every chosen field must exist in Pipedrive and suit the invoice part it fills (its
+    type); 422 names it."""
+    problems = mapping_problems(prefs, definitions)
     for target in TARGETS:
         ref: FieldRefIn | None = getattr(prefs.mapping, target)
         if ref is None:
@@ -200,6 +235,8 @@ def validate_mapping(prefs: PreferencesIn, definitions: Definitions) -> None:
                 "hold text for an invoice",
                 field=where,
             )
+        if target in problems:
+            raise ValidationFailed(f"{where}: {problems[target]}", field=where)
 
 
 async def save_preferences(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import Depends, FastAPI, Request
 from sqlalchemy import select
@@ -97,9 +98,31 @@ def bearer_token(request: Request) -> str | None:
     return header[7:].strip() or None
 
 
-def use_page_sign_in(app: FastAPI, sign_in: PageSignIn) -> None:
-    """Install how an iframe page's ``token`` is verified (the app factory does it once)."""
+# Where a browser that came without any sign-in (a top-level window opened from the CRM or a
+# provider's app center) goes to sign in; given the path to come back to. The CRM provides it
+# (Pipedrive: its OAuth install flow used as a sign-in, ``/pipedrive/install?next=``).
+SignInStart = Callable[[str], str]
+
+
+def use_page_sign_in(app: FastAPI, sign_in: PageSignIn, start: SignInStart | None = None) -> None:
+    """Install how an iframe page's ``token`` is verified and where a page with no sign-in
+    sends the browser to sign in (the app factory does it once)."""
     app.state.page_sign_in = sign_in
+    app.state.page_sign_in_start = start
+
+
+def sign_in_redirect(request: Request) -> str | None:
+    """Where to send this request's browser to sign in and come back here (the one-time code
+    and the CRM's token left out of the way back); None when the CRM offers no sign-in."""
+    start: SignInStart | None = getattr(request.app.state, "page_sign_in_start", None)
+    if start is None:
+        return None
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in _SIGN_IN_PARAMS]
+    back = request.url.path + (f"?{urlencode(kept)}" if kept else "")
+    return start(back)
+
+
+_SIGN_IN_PARAMS = {HANDOFF_PARAM, "token", "userId", "companyId"}
 
 
 async def signed_in_by_crm(
@@ -137,12 +160,27 @@ def check_same_session(request: Request, settings: Settings, user: CrmUser) -> N
 
 
 async def get_page_user(request: Request, session: DbSession, settings: SettingsDep) -> CrmUser:
+    """The user of a page (see ``get_page_user_or_none``); 401 when none was sent."""
+    user = await get_page_user_or_none(request, session, settings)
+    if user is None:
+        raise Unauthorized(
+            "Open this page from Pipedrive (or from the link at the end of the install): "
+            "no sign-in was sent with it.",
+            code="no_sign_in",
+        )
+    return user
+
+
+async def get_page_user_or_none(
+    request: Request, session: DbSession, settings: SettingsDep
+) -> CrmUser | None:
     """The user of a page, in this order: a one-time ``handoff`` code (traded once; the page
     then sets the reload cookie); the CRM's ``token`` on an iframe load; a fresh signed token
     from the CRM's SDK (``Authorization: Bearer``, htmx inside the iframe); our session header
     (htmx); the reload cookie on a page's GET (F5 on a standalone page).
 
-    Either way ``request.state.session_token`` holds the token the page must carry on.
+    Either way ``request.state.session_token`` holds the token the page must carry on; None
+    when nothing was sent.
     """
     token = request.query_params.get("token")
     code = request.query_params.get(HANDOFF_PARAM)
@@ -182,14 +220,12 @@ async def get_page_user(request: Request, session: DbSession, settings: Settings
         request.state.signed_in_by_cookie = True
         await spend_request_budget(request, user.company_id)
         return user
-    raise Unauthorized(
-        "Open this page from Pipedrive (or from the link at the end of the install): "
-        "no sign-in was sent with it.",
-        code="no_sign_in",
-    )
+    return None
 
 
 PageUser = Annotated[CrmUser, Depends(get_page_user)]
+# A page that sends a browser with no sign-in to sign in (``sign_in_redirect``) instead of 401.
+MaybePageUser = Annotated[CrmUser | None, Depends(get_page_user_or_none)]
 
 
 async def get_page_admin(user: PageUser) -> CrmUser:

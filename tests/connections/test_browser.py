@@ -24,6 +24,9 @@ async def test_connect_and_disconnect_in_a_browser(app_server, page, make_user, 
     popup = await popup_info.value
     await popup.wait_for_load_state()
     assert "Xero connected" in await popup.inner_text("h1")
+    # The page that opened it follows along without a reload, while the window is still open.
+    await page.wait_for_selector("#conn-xero .badge-active", timeout=15000)
+    assert "Northwind Traders NZ" in await page.inner_text("#conn-xero")
     await popup.click("text=Back to Connections")
     await popup.wait_for_selector("#conn-xero")
     assert "Northwind Traders NZ" in await popup.inner_text("#conn-xero")
@@ -61,3 +64,20 @@ async def test_connections_page_fits_a_narrow_dark_iframe(
         assert await narrow.locator("#conn-xero button:has-text('Disconnect')").is_visible()
     finally:
         await context.close()
+
+
+async def test_reconnect_from_outside_signs_in_with_pipedrive_then_connects(
+    app_server, sandbox_server, page, sandbox, flow
+):
+    # Pipedrive's Invoicing extension (getProviderAccountConnectUrl) and Intuit's app center
+    # (Reconnect URL) open this in a window of their own: no session, no page cookie.
+    approve = await sandbox.http.post("/_sandbox/pipedrive/auto-approve", json={"user_id": 101})
+    assert approve.status_code < 300, approve.text
+    await flow.arm_xero()
+    response = await page.goto(f"{app_server}/connections/xero/connect")
+    assert response.status == 200
+    # Signed in with Pipedrive, consented at Xero, and sent back to Pipedrive: the link's
+    # registration answered its redirectUrl, where the browser lands (the extension contract).
+    assert page.url.startswith(sandbox_server)
+    assert "link_id=" in page.url
+    assert "connected" in await page.inner_text("h1")

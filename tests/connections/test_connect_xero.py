@@ -242,7 +242,10 @@ async def test_only_admins_connect(make_user, client, auth_headers):
     rep = await make_user(pipedrive_company_id=7001, pipedrive_user_id=102, is_admin=False)
     response = await client.get("/connections/xero/connect", headers=auth_headers(rep))
     assert response.status_code == 403
-    assert (await client.get("/connections/xero/connect")).status_code == 401
+    # No sign-in at all: sent to sign in with Pipedrive (the reconnect URL), not a dead end.
+    anonymous = await client.get("/connections/xero/connect")
+    assert anonymous.status_code == 303
+    assert anonymous.headers["location"].startswith("/pipedrive/install?next=")
     assert (await client.get("/connections", headers=auth_headers(rep))).status_code == 403
     admin = await make_user(pipedrive_company_id=7001, pipedrive_user_id=101)
     unknown = await client.get("/connections/sage/connect", headers=auth_headers(admin))

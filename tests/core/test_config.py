@@ -14,6 +14,7 @@ GOOD_PRODUCTION = {
     "secret_key": "s" * 40,
     "token_keys": Fernet.generate_key().decode(),
     "database_url": "sqlite+aiosqlite:///./var/x.db",
+    "public_url": "https://invoicing.example.com",
 }
 
 
@@ -56,6 +57,18 @@ def test_production_names_placeholder_pipedrive_secret(monkeypatch):
     _prod(monkeypatch, PIPEDRIVE_CLIENT_SECRET="placeholder")
     with pytest.raises(ConfigError, match="PIPEDRIVE_CLIENT_SECRET"):
         load_settings(**GOOD_PRODUCTION)
+
+
+@pytest.mark.parametrize("url", ["http://invoicing.example.com", "http://localhost:8000"])
+def test_production_refuses_a_public_url_that_is_not_https(monkeypatch, url):
+    _prod(monkeypatch)
+    with pytest.raises(ConfigError, match="PUBLIC_URL must be an https"):
+        load_settings(**{**GOOD_PRODUCTION, "public_url": url})
+
+
+def test_development_accepts_a_plain_http_public_url(tmp_path):
+    settings = load_settings(app_env="test", public_url="http://localhost:8000")
+    assert settings.public_url.startswith("http://")
 
 
 def test_development_creates_secrets_once_and_keeps_them(tmp_path, monkeypatch):

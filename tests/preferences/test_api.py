@@ -143,7 +143,7 @@ async def test_bad_shapes_are_422(client, fake_pipedrive):
     bad_ref["defaults"]["reference_template"] = "{deal_name}"
     response = await client.put("/api/v1/preferences/xero", json=bad_ref, headers=admin)
     assert response.status_code == 422
-    assert "unknown placeholder {deal_name}" in response.json()["error"]["message"]
+    assert "{deal_name}, which is not a placeholder" in response.json()["error"]["message"]
     response = await client.put("/api/v1/preferences/sage", json=body(), headers=admin)
     assert response.status_code == 422
     assert response.json()["error"]["field"] == "provider"

@@ -149,3 +149,59 @@ async def test_admins_reach_the_connections_page_from_preferences(client, fake_p
     assert connections.status_code == 200
     assert "Accounting connections" in connections.text
     assert '<a href="/preferences" data-session-link>' in connections.text
+
+
+async def test_a_refused_save_keeps_what_was_typed_and_says_it_plainly(client, fake_pipedrive):
+    admin = await install_via_oauth(client, "code-101")
+    await client.post("/preferences/xero", data=form(), headers=admin)
+    bad = await client.post(
+        "/preferences/xero",
+        data=form(due_days="fourteen", revenue_account="4000", reference_template="{deal}"),
+        headers=admin,
+    )
+    assert bad.status_code == 422
+    assert "Due days must be a whole number" in bad.text
+    assert "Input should be" not in bad.text
+    # The admin's input is still there to correct, not replaced by what was stored.
+    assert (
+        'name="due_days" type="number" inputmode="numeric" min="0" max="365" value="fourteen"'
+        in (bad.text)
+    )
+    assert 'name="revenue_account" value="4000"' in bad.text
+    assert 'name="reference_template" value="{deal}"' in bad.text
+    saved = (await client.get("/api/v1/preferences/xero", headers=admin)).json()
+    assert saved["due_terms"]["days"] == 7 and saved["defaults"]["revenue_account"] == "200"
+
+
+async def test_a_reference_template_error_names_the_placeholder(client, fake_pipedrive):
+    admin = await install_via_oauth(client, "code-101")
+    unknown = await client.post(
+        "/preferences/xero", data=form(reference_template="INV {deal_name}"), headers=admin
+    )
+    assert unknown.status_code == 422
+    assert "{deal_name}, which is not a placeholder" in unknown.text
+    unbalanced = await client.post(
+        "/preferences/xero", data=form(reference_template="INV {deal_title"), headers=admin
+    )
+    assert unbalanced.status_code == 422
+    assert "a { without its }" in unbalanced.text
+
+
+async def test_a_mapping_must_suit_the_fields_type(client, fake_pipedrive):
+    admin = await install_via_oauth(client, "code-101")
+    why = "Email cannot be filled from Deal – Value: it is a monetary field"  # noqa: RUF001
+    preview = await client.post(
+        "/preferences/xero/preview", data=form(email="deal:value"), headers={**admin, **HTMX}
+    )
+    assert preview.status_code == 200
+    assert why in preview.text
+    refused = await client.post("/preferences/xero", data=form(email="deal:value"), headers=admin)
+    assert refused.status_code == 422
+    assert why in refused.text
+    api = await client.put(
+        "/api/v1/preferences/xero",
+        json={"mapping": {"email": {"entity": "deal", "key": "value"}}},
+        headers=admin,
+    )
+    assert api.status_code == 422
+    assert "Email cannot be filled" in api.text

@@ -1,36 +1,22 @@
 """Xero's official OpenAPI, loaded once per test session, for request validation.
 
-The file lives outside the repo (../shared/specs/xero/ from the main checkout); set
-XERO_OPENAPI_PATH to point elsewhere. Tests that need it skip with the reason when it is absent.
+Where the file is: ``tests.support.xero_spec`` (../shared/specs/xero/ from the project root, or
+XERO_OPENAPI_PATH); tests that need it skip with the reason when it is absent, fail in CI.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import warnings
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx2
-import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-CANDIDATES = [
-    ROOT.parent / "shared/specs/xero/xero_accounting.yaml",
-    ROOT.parent.parent / "shared/specs/xero/xero_accounting.yaml",
-]
-
-
-def spec_path() -> Path | None:
-    override = os.environ.get("XERO_OPENAPI_PATH")
-    if override:
-        return Path(override) if Path(override).is_file() else None
-    return next((p for p in CANDIDATES if p.is_file()), None)
+from tests.support.xero_spec import require_spec, spec_path
 
 
 def _config() -> Any:
@@ -72,7 +58,6 @@ def _load() -> tuple[dict[str, Any], Any]:
     from openapi_core import OpenAPI
 
     path = spec_path()
-    assert path is not None
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with path.open() as fh:
         spec: dict[str, Any] = yaml.load(fh, Loader=loader)
@@ -83,8 +68,7 @@ def _load() -> tuple[dict[str, Any], Any]:
 
 def xero_spec() -> tuple[dict[str, Any], Any]:
     """(spec dict, openapi_core.OpenAPI); skips the test when the file is absent."""
-    if spec_path() is None:
-        pytest.skip("Xero OpenAPI file not found; set XERO_OPENAPI_PATH")
+    require_spec()
     return _load()
 
 

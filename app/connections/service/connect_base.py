@@ -238,6 +238,7 @@ def _store_tokens(row: ProviderConnection, tokens: TokenSet) -> None:
     row.refresh_token = tokens.refresh_token
     row.expires_at = tokens.expires_at
     row.refresh_expires_at = tokens.refresh_expires_at
+    row.refresh_hard_expires_at = tokens.refresh_hard_expires_at
     row.previous_refresh_token = None
     row.rotated_at = None
     row.refresh_lease_until = None

@@ -76,6 +76,7 @@ def connection_out(
         disconnected_at=row.disconnected_at,
         provider_role=row.provider_role or None,
         expires_at=row.expires_at if row.is_live else None,
+        renew_by=row.renew_by(utcnow()),
         last_sync_at=row.last_sync_at,
         synced_until=row.synced_until,
         sync_lag_seconds=(utcnow() - row.last_sync_at).total_seconds()

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel
 
 from app.crm.pipedrive.iframe import sign_in_with_jwt
 from app.crm.pipedrive.oauth import PipedriveOAuth
 from app.crm.pipedrive.service import (
+    STATE_TTL_SECONDS,
     basic_credentials_ok,
     check_state,
     complete_install,
@@ -28,12 +29,43 @@ from app.web import DbSession, HttpClient, SettingsDep, render
 
 router = APIRouter(tags=["pipedrive"])
 
+CALLBACK_PATH = "/pipedrive/callback"
+INSTALL_COOKIE = "crm_invoicing_install"
+_DROP_INSTALL_COOKIE = f"{INSTALL_COOKIE}=; Max-Age=0; Path={CALLBACK_PATH}; HttpOnly; SameSite=lax"
+
+
+def install_as_sign_in(back: str) -> str:
+    """Where a page sends a browser that came with no sign-in: Pipedrive's OAuth, then back."""
+    return f"/pipedrive/install?{urlencode({'next': back})}"
+
 
 @router.get("/pipedrive/install", include_in_schema=False)
-async def install(settings: SettingsDep, http: HttpClient) -> RedirectResponse:
-    """Start the install: to Pipedrive's consent screen with a signed, single-use state."""
-    url = PipedriveOAuth(http, settings).authorize_url(issue_state(settings))
-    return RedirectResponse(url, status_code=302)
+async def install(
+    settings: SettingsDep,
+    http: HttpClient,
+    next_path: Annotated[str | None, Query(alias="next")] = None,
+) -> RedirectResponse:
+    """Start the install: to Pipedrive's consent screen with a signed, single-use state.
+
+    With ``next`` (a path on this site) it is a sign-in: a user who comes without our session
+    (from Pipedrive's Invoicing flow or a provider's app center) signs in with Pipedrive and
+    is sent back to ``next`` with a one-time code.
+
+    The browser also gets a short-lived marker cookie: a callback that comes back to it
+    without a state is one of our installs that lost its state, not a Marketplace install.
+    """
+    url = PipedriveOAuth(http, settings).authorize_url(issue_state(settings, next_path))
+    response = RedirectResponse(url, status_code=302)
+    response.set_cookie(
+        INSTALL_COOKIE,
+        "1",
+        max_age=STATE_TTL_SECONDS,
+        path=CALLBACK_PATH,
+        httponly=True,
+        secure=settings.public_url.startswith("https://"),
+        samesite="lax",  # sent on Pipedrive's top-level redirect back to the callback
+    )
+    return response
 
 
 @router.get("/pipedrive/callback", include_in_schema=False)
@@ -50,14 +82,26 @@ async def callback(
     if error:
         # Nothing is stored for a refusal: the user simply did not install.
         status = 200 if error == "user_denied" else 400
-        return render(
+        page = render(
             request, "pipedrive/denied.html", status_code=status, error=error, settings=settings
         )
+        page.headers.append("set-cookie", _DROP_INSTALL_COOKIE)
+        return page
     if not code:
         raise BadRequest("the install callback carries no authorization code", field="code")
     # Installs started from the Marketplace listing come without our state (UNCONFIRMED
-    # whether Pipedrive adds one); ours always carry it, and then it must check out.
-    nonce = await check_state(session, settings, state) if state else None
+    # whether Pipedrive adds one); ours always carry it, and then it must check out. A
+    # state-less callback to a browser that started one of ours is refused.
+    if not state and request.cookies.get(INSTALL_COOKIE):
+        raise BadRequest(
+            "this install was started here but came back without its state; "
+            "start the install again",
+            field="state",
+            code="missing_state",
+            headers={"set-cookie": _DROP_INSTALL_COOKIE},
+        )
+    checked = await check_state(session, settings, state) if state else None
+    nonce = checked.nonce if checked else None
     result = await complete_install(session, PipedriveOAuth(http, settings), code, nonce)
     # A one-time code, not a session: the target page trades it and drops it from the address.
     handoff = issue_handoff(settings, result.user)
@@ -66,13 +110,21 @@ async def callback(
         company_id=result.company.id,
         reinstall=result.reinstall,
         marketplace_started=state is None,
+        sign_in=bool(checked and checked.next_path),
     )
-    if result.user.is_admin:
+    if checked and checked.next_path:
+        joiner = "&" if "?" in checked.next_path else "?"
+        target = f"{checked.next_path}{joiner}{urlencode({HANDOFF_PARAM: handoff})}"
+    elif result.user.is_admin:
         query = {HANDOFF_PARAM: handoff, "installed": "1"}
         if result.first_admin:
             query["setup"] = "1"
-        return RedirectResponse(f"/preferences?{urlencode(query)}", status_code=303)
-    return RedirectResponse(f"/pipedrive/installed?{urlencode({HANDOFF_PARAM: handoff})}", 303)
+        target = f"/preferences?{urlencode(query)}"
+    else:
+        target = f"/pipedrive/installed?{urlencode({HANDOFF_PARAM: handoff})}"
+    response = RedirectResponse(target, status_code=303)
+    response.headers.append("set-cookie", _DROP_INSTALL_COOKIE)
+    return response
 
 
 @router.get("/pipedrive/installed", include_in_schema=False)

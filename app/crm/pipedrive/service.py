@@ -35,15 +35,36 @@ STATE_TTL_SECONDS = 600
 # OAuth state -------------------------------------------------------------------------------
 
 
-def issue_state(settings: Settings) -> str:
-    """A signed, short-lived state; its nonce is spent on the callback (single use)."""
-    return Signer(settings.secret_key, STATE_PURPOSE).sign(
-        {"nonce": secrets.token_urlsafe(24)}, STATE_TTL_SECONDS
-    )
+def local_path(value: str | None) -> str | None:
+    """``value`` if it is a path on this site (``/x``, never ``//host`` or ``/\\host``), else
+    None: where an install used as a sign-in may send the browser back to."""
+    if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
+        return None
+    if any(ch in value for ch in "\\\r\n") or len(value) > 512:
+        return None
+    return value
 
 
-async def check_state(session: AsyncSession, settings: Settings, state: str) -> str:
-    """Verify signature and expiry and that the nonce is unspent; returns the nonce."""
+def issue_state(settings: Settings, next_path: str | None = None) -> str:
+    """A signed, short-lived state; its nonce is spent on the callback (single use).
+
+    ``next_path`` (a path on this site) makes the install a sign-in: the callback sends the
+    browser there, with a one-time code, instead of to the install's landing page.
+    """
+    body: dict[str, str] = {"nonce": secrets.token_urlsafe(24)}
+    if local_path(next_path):
+        body["next"] = str(next_path)
+    return Signer(settings.secret_key, STATE_PURPOSE).sign(body, STATE_TTL_SECONDS)
+
+
+@dataclass(frozen=True)
+class CheckedState:
+    nonce: str
+    next_path: str | None
+
+
+async def check_state(session: AsyncSession, settings: Settings, state: str) -> CheckedState:
+    """Verify signature and expiry and that the nonce is unspent."""
     try:
         body = Signer(settings.secret_key, STATE_PURPOSE).unsign(state)
     except Unauthorized as exc:
@@ -57,7 +78,7 @@ async def check_state(session: AsyncSession, settings: Settings, state: str) -> 
             "this install link has already been used; start the install again",
             code="invalid_state",
         )
-    return nonce
+    return CheckedState(nonce=nonce, next_path=local_path(str(body.get("next") or "")))
 
 
 async def spend_state(session: AsyncSession, nonce: str) -> None:

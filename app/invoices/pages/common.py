@@ -4,12 +4,14 @@ shown in place."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from fastapi import Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.connections.repository import ConnectionRepository
+from app.db import utcnow
 from app.errors import AppError, ValidationFailed
 from app.invoices.pages.forms import PROVIDER_LABELS, TAX_MODE_LABELS, day, money, pipedrive_id
 from app.invoices.rules.meta import ProviderMeta
@@ -51,6 +53,13 @@ async def connected_providers(session: AsyncSession, company_id: str) -> dict[st
     rows = await ConnectionRepository(session, company_id).all_live()
     pairs = [(row.provider, row.status) for row in rows]
     return {p: s for p, s in sorted(pairs, key=lambda r: list(PROVIDER_LABELS).index(r[0]))}
+
+
+async def renewals_due(session: AsyncSession, company_id: str) -> dict[str, datetime]:
+    """Providers whose connection must be renewed soon (its hard cap is near) → by when."""
+    now = utcnow()
+    rows = await ConnectionRepository(session, company_id).all_live()
+    return {row.provider: by for row in rows if (by := row.renew_by(now)) is not None}
 
 
 def common(request: Request, user: CrmUser, deal_id: int, **extra: Any) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from app.invoices.pages.common import (
     connected_providers,
     deal_id_of,
     problem,
+    renewals_due,
     theme,
 )
 from app.invoices.repository import InvoiceRepository
@@ -77,6 +78,7 @@ async def panel_page(
         paused=paused,
         # Inside Pipedrive the Create invoice button opens this custom modal (pipedrive.js).
         modal_id=settings.pipedrive.modal_id,
+        renewals=await renewals_due(session, user.company_id),
     )
     try:
         context.update(await invoices_context(request, session, user, deal_id))

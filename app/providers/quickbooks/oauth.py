@@ -8,6 +8,7 @@ our confidential client authenticates with its secret and ``state`` guards the c
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 import httpx2
 
@@ -22,6 +23,9 @@ class QuickBooksOAuth(ProviderOAuthClient):
 
     provider = PROVIDER
     chosen_tenant_param = "realmId"
+    # The five-year hard expiry of the refresh token (``x_refresh_token_hard_expires_in``),
+    # on the first exchange as on every refresh: admins are warned before it ends.
+    token_headers: ClassVar[dict[str, str]] = {"x-include-refresh-token-hard-expires-in": "true"}
     settings: QuickBooksSettings
 
     def __init__(
@@ -54,9 +58,7 @@ class QuickBooksOAuth(ProviderOAuthClient):
         Asks for the five-year hard expiry too (``x_refresh_token_hard_expires_in``).
         """
         return await self._token(
-            {"grant_type": "refresh_token", "refresh_token": refresh_token},
-            now,
-            headers={"x-include-refresh-token-hard-expires-in": "true"},
+            {"grant_type": "refresh_token", "refresh_token": refresh_token}, now
         )
 
     async def revoke(self, token: str) -> None:

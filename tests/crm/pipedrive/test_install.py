@@ -171,3 +171,27 @@ async def test_the_install_redirect_carries_a_one_time_code_not_a_session(client
     )
     assert "session" not in parse_qs(urlsplit(rep.headers["location"]).query)
     assert "handoff" in parse_qs(urlsplit(rep.headers["location"]).query)
+
+
+async def test_an_install_we_started_is_refused_when_it_returns_without_state(
+    client, fake_pipedrive, sessionmaker
+):
+    await start(client)  # our install: this browser now carries the marker it started here
+    stripped = await client.get("/pipedrive/callback", params={"code": "code-101"})
+    assert stripped.status_code == 400
+    assert "state" in stripped.text
+    async with sessionmaker() as session:
+        assert (await session.execute(select(Company))).first() is None
+    assert not any("oauth/token" in r for r in fake_pipedrive.requests)
+    # The refusal drops the marker, so a Marketplace install from this browser still works.
+    retried = await client.get("/pipedrive/callback", params={"code": "code-201"})
+    assert retried.status_code == 303, retried.text
+
+
+async def test_a_completed_install_drops_the_marker(client, fake_pipedrive):
+    state = await start(client)
+    ok = await client.get("/pipedrive/callback", params={"code": "code-101", "state": state})
+    assert ok.status_code == 303
+    # Later, the Marketplace listing's own install (no state) from the same browser is fine.
+    market = await client.get("/pipedrive/callback", params={"code": "code-201"})
+    assert market.status_code == 303, market.text

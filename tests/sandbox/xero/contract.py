@@ -1,14 +1,13 @@
 """Contract checks: what the Xero stand-in accepts and answers, validated against Xero's
 official OpenAPI files (xero_accounting.yaml, xero-identity.yaml).
 
-The spec path is overridable with XERO_OPENAPI_PATH; when the file is absent the contract
-checks are skipped with a reason. The spec is large, so it is loaded once per session.
+Where the spec is: ``tests.support.xero_spec`` (absent: skipped with the reason, failed in
+CI). The spec is large, so it is loaded once per session.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,13 +19,10 @@ from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-DEFAULT_SPEC = Path("/work/shared/specs/xero/xero_accounting.yaml")
+from tests.support.xero_spec import spec_path
+
 ACCOUNTING = "/xero/api/api.xro/2.0"
 IDENTITY = "/xero/api"
-
-
-def spec_path() -> Path:
-    return Path(os.environ.get("XERO_OPENAPI_PATH") or DEFAULT_SPEC)
 
 
 def _load(path: Path) -> OpenAPI | None:

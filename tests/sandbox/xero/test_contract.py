@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.sandbox.xero.contract import accounting_spec, spec_path
+from tests.sandbox.xero.contract import accounting_spec
+from tests.support.xero_spec import require_spec
 
-pytestmark = pytest.mark.skipif(
-    not spec_path().is_file(),
-    reason=f"Xero OpenAPI spec not found at {spec_path()} (set XERO_OPENAPI_PATH)",
-)
+
+@pytest.fixture(autouse=True)
+def _spec_required() -> None:
+    require_spec()  # skipped with the reason when absent; failed in CI
 
 
 async def test_every_endpoint_conforms_to_the_spec(xero, http, recorder):
