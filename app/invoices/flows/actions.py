@@ -14,8 +14,6 @@ repeat with the same key sends no second email.
 
 from __future__ import annotations
 
-import hashlib
-import uuid
 from dataclasses import dataclass
 from datetime import date
 
@@ -28,6 +26,7 @@ from app.invoices.flows.apply import apply_invoice
 from app.invoices.models import DealInvoice
 from app.invoices.repository import InvoiceRepository
 from app.invoices.rules.dates import company_today
+from app.kit.signing import derived_key
 from app.providers.base import AccountingProvider, Invoice, ProviderNotFound
 from app.providers.view import OPERATIONS, InvoiceView, invoice_view
 from app.tenants.models import AuditEvent
@@ -147,8 +146,7 @@ async def record(
 def action_key(company_id: str, provider: str, invoice_id: str, action: str, key: str) -> str:
     """The provider idempotency key of one caller's action: 36 characters (fits Xero's 128
     and QuickBooks' 50), the same for every repeat of that caller's request."""
-    digest = hashlib.sha256(f"{company_id}:{provider}:{invoice_id}:{action}:{key}".encode())
-    return str(uuid.UUID(hex=digest.hexdigest()[:32]))
+    return derived_key(company_id, provider, invoice_id, action, key)
 
 
 async def share_url(ctx: InvoiceContext, provider: str, invoice_id: str) -> str:

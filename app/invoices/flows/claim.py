@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,6 +19,7 @@ from app.invoices.context import InvoiceContext
 from app.invoices.models import DealInvoice, InvoiceStatus
 from app.invoices.repository import InvoiceRepository
 from app.invoices.schemas import InvoiceIn
+from app.kit.signing import derived_key
 
 WAIT_SECONDS = 60.0
 POLL_SECONDS = 0.05
@@ -62,8 +62,7 @@ def request_hash(deal_id: int | None, body: InvoiceIn) -> str:
 def provider_key(company_id: str, key: str, attempt: int) -> str:
     """The provider's idempotency key: 36 characters (fits Xero's 128 and QuickBooks' 50),
     the same for every retry of one attempt, different for a new attempt after a failure."""
-    digest = hashlib.sha256(f"{company_id}:{key}:{attempt}".encode()).hexdigest()
-    return str(uuid.UUID(hex=digest[:32]))
+    return derived_key(company_id, key, attempt)
 
 
 def validate_key(key: str | None) -> str:
