@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -38,3 +39,26 @@ async def create(
         json=payload,
         headers={**headers, "Idempotency-Key": key or str(uuid.uuid4())},
     )
+
+
+async def until(check: Any, timeout: float = 20.0) -> Any:
+    """``check()``'s first truthy value, polled every 0.1 s (AssertionError after ``timeout``)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await check()
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("timed out")
+        await asyncio.sleep(0.1)
+
+
+# A line Xero refuses: its item code does not exist there.
+UNKNOWN_ITEM_LINE: dict[str, Any] = {
+    "description": "Advisory",
+    "quantity": "1",
+    "unit_price": "100",
+    "tax_code": "OUTPUT2",
+    "item_code": "NO-SUCH-ITEM",
+    "kind": "manual",
+}

@@ -14,7 +14,7 @@ from app.connections.models import ProviderConnection
 from app.invoices.context import MetaCache
 from app.invoices.models import DealInvoice
 from app.tenants.models import AuditEvent
-from tests.invoices.helpers import body, create, draft
+from tests.invoices.helpers import UNKNOWN_ITEM_LINE, body, create, draft
 
 
 def invoice_posts(requests, provider="xero"):
@@ -142,16 +142,7 @@ async def test_a_provider_validation_error_leaves_no_invoice_and_keeps_the_orpha
 ):
     d = await draft(client, northwind.headers, 34, "xero")
     payload = body(d)
-    payload["lines"] = [
-        {
-            "description": "Advisory",
-            "quantity": "1",
-            "unit_price": "100",
-            "tax_code": "OUTPUT2",
-            "item_code": "NO-SUCH-ITEM",
-            "kind": "manual",
-        }
-    ]
+    payload["lines"] = [dict(UNKNOWN_ITEM_LINE)]
     key = str(uuid.uuid4())
     failed = await create(client, northwind.headers, 34, payload, key)
     assert failed.status_code == 422, failed.text

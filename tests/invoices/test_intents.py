@@ -4,7 +4,6 @@ intent, resolved by the worker's reconciler with no client involved."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import date, timedelta
 from typing import Any
@@ -18,18 +17,7 @@ from app.invoices.models import DealInvoice
 from app.invoices.schemas import InvoiceIn
 from app.worker.models import Job
 from app.worker.outbox import enqueue
-from tests.invoices.helpers import body, create, draft
-
-
-async def until(check: Any, timeout: float = 20.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("timed out")
-        await asyncio.sleep(0.1)
+from tests.invoices.helpers import UNKNOWN_ITEM_LINE, body, create, draft, until
 
 
 async def xero_invoices(app: Any, company_id: str, contact_id: str) -> list[Any]:
@@ -198,16 +186,7 @@ async def test_a_refusal_found_by_the_reconciler_fails_the_intent_and_the_panel_
 ):
     d = await draft(client, northwind.headers, 31, "xero")
     payload = body(d)
-    payload["lines"] = [
-        {
-            "description": "Advisory",
-            "quantity": "1",
-            "unit_price": "100",
-            "tax_code": "OUTPUT2",
-            "item_code": "NO-SUCH-ITEM",
-            "kind": "manual",
-        }
-    ]
+    payload["lines"] = [dict(UNKNOWN_ITEM_LINE)]
     key = str(uuid.uuid4())
     await crashed_before_sending(sessionmaker, northwind.user.company_id, payload, key)
     row = await row_of(sessionmaker, key)

@@ -17,7 +17,7 @@ from app.invoices.models import DealInvoice
 from app.webhooks.models import WebhookEvent
 from app.worker.models import Job
 from app.worker.outbox import enqueue
-from tests.invoices.helpers import body, create, draft
+from tests.invoices.helpers import body, create, draft, until
 
 PANEL = "/pipedrive/panel"
 
@@ -83,17 +83,6 @@ async def hold_periodic_catch_up(sessionmaker: Any, company_id: str) -> None:
             .values(last_sync_at=utcnow())
         )
         await session.commit()
-
-
-async def until(check: Any, timeout: float = 20.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("timed out")
-        await asyncio.sleep(0.1)
 
 
 async def test_a_xero_payment_reaches_the_api_through_the_webhook_and_the_worker(
