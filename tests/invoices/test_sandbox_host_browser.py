@@ -64,7 +64,7 @@ async def settled(frame: Any, script: str, timeout: float = 20.0) -> None:
         try:
             if await frame.evaluate(script):
                 return
-        except Exception:  # noqa: BLE001 - navigating: ask again
+        except Exception:
             pass
         await asyncio.sleep(0.1)
     raise AssertionError(f"still false after {timeout} s: {script}")
@@ -81,7 +81,7 @@ async def test_the_panel_initialises_resizes_and_follows_the_hosts_theme(
 ) -> None:
     page = host_page
     panel = await open_deal(page, settings)
-    # The host sized the iframe to the panel's content, within Pipedrive's 100–750 px.
+    # The host sized the iframe to the panel's content, within Pipedrive's 100 to 750 px.
     await until(page, "!!document.getElementById('panel').style.height")
     height = await page.evaluate("parseInt(document.getElementById('panel').style.height)")
     assert 100 <= height <= 750
@@ -156,7 +156,8 @@ async def test_a_reload_of_the_panel_iframe_stays_signed_in(
     await panel.evaluate("window.location.reload()")
     # The reloaded page has no token in its address: it asks the host for a fresh signed token
     # (GET_SIGNED_TOKEN), trades it for a one-time code and shows the panel again, signed in.
-    await settled(panel, "window.__marker === undefined && !!document.getElementById('invoice-list')")
+    fresh = "window.__marker === undefined && !!document.getElementById('invoice-list')"
+    await settled(panel, fresh)
     reloaded = page.frame(url=lambda u: "/pipedrive/panel" in u)
     assert reloaded is not None
     assert await reloaded.locator("text=No invoices for this deal yet.").count() == 1
@@ -196,7 +197,8 @@ async def test_a_token_for_another_user_shows_nothing_and_an_expired_one_says_re
 
     async def sign(route: Any) -> None:
         token = answers.pop(0) if answers else token_for(settings, 101, 7001)
-        await route.fulfill(status=200, content_type="application/json", body=json.dumps({"token": token}))
+        answer = json.dumps({"token": token})
+        await route.fulfill(status=200, content_type="application/json", body=answer)
 
     asked: list[str] = []
     page.on("request", lambda r: asked.append(r.url) if "signed-token" in r.url else None)
@@ -214,10 +216,12 @@ async def test_a_token_for_another_user_shows_nothing_and_an_expired_one_says_re
     expired = token_for(settings, 101, 7001, age=900)
     answers.extend([expired, expired])
     sent: list[str] = []
-    page.on(
-        "request",
-        lambda r: sent.append(r.url) if r.url.startswith(app_server) and r.method == "POST" else None,
-    )
+
+    def posted(request: Any) -> None:
+        if request.url.startswith(app_server) and request.method == "POST":
+            sent.append(request.url)
+
+    page.on("request", posted)
     before = len(asked)
     await panel.locator("#refresh-button").click()
     await panel.locator("#reopen-notice").wait_for(timeout=15000)
