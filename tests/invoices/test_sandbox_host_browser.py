@@ -152,6 +152,9 @@ async def test_a_reload_of_the_panel_iframe_stays_signed_in(
     urls: list[str] = []
     page.on("request", lambda r: urls.append(r.url) if r.url.startswith(app_server) else None)
     panel = await open_deal(page, settings)
+    signed = "/extensions/signed-token"
+    tokens_before = len([u for u in urls if signed in u])
+    page.on("request", lambda r: urls.append(r.url) if signed in r.url else None)
     await panel.evaluate("window.__marker = 'before reload'")
     await panel.evaluate("window.location.reload()")
     # The reloaded page has no token in its address: it asks the host for a fresh signed token
@@ -163,6 +166,8 @@ async def test_a_reload_of_the_panel_iframe_stays_signed_in(
     assert await reloaded.locator("text=No invoices for this deal yet.").count() == 1
     assert "token=" not in reloaded.url and "handoff=" not in reloaded.url
     assert await page.locator(READY).count() == 1
+    # The sign-in came from the host's GET_SIGNED_TOKEN, not from anything kept in the page.
+    assert len([u for u in urls if signed in u]) > tokens_before
     # No session token ever travelled in an address.
     assert [u for u in urls if "session" in urlsplit(u).query] == []
 
