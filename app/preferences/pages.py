@@ -14,7 +14,9 @@ from app.connections.clock import company_timezone
 from app.crm.pipedrive.schemas import DealData
 from app.crm.pipedrive.service import company_client, company_fields
 from app.errors import AppError, ValidationFailed
+from app.preferences.choices import canonical, choice_problems, provider_choices
 from app.preferences.due_dates import DueRule, Terms, describe
+from app.preferences.messages import validation_messages
 from app.preferences.resolution import ENTITY_LABELS, TARGET_LABELS, TARGETS
 from app.preferences.schemas import PROVIDERS, PreferencesIn, Provider
 from app.preferences.service import (
@@ -90,49 +92,6 @@ def form_to_input(form: FormData) -> PreferencesIn:
     )
 
 
-# What each form field is called in a message, and pydantic's error types said plainly.
-FIELD_NAMES = {
-    "due_days": "Due days",
-    "tax_rate": "Tax rate",
-    "revenue_account": "Revenue account",
-    "template": "Template",
-    "reference_template": "The invoice reference",
-    "tax_mode": "Tax",
-}
-PLAIN_ERRORS = {
-    "int_parsing": "{name} must be a whole number",
-    "int_from_float": "{name} must be a whole number",
-    "int_type": "{name} must be a whole number",
-    "string_too_long": "{name} is too long (at most {max_length} characters)",
-    "string_too_short": "{name} cannot be empty",
-    "literal_error": "{name} must be one of {expected}",
-    "enum": "{name} must be one of {expected}",
-}
-
-
-def validation_messages(exc: ValidationError) -> dict[str, str]:
-    """Pydantic's errors as one plain sentence per form field."""
-    messages: dict[str, str] = {}
-    for error in exc.errors():
-        loc = [str(p) for p in error.get("loc", ())]
-        name = loc[-1] if loc else "form"
-        if loc[:1] == ["due_terms"]:
-            name = "due_days"
-        elif loc[:1] == ["mapping"] and len(loc) > 1:
-            name = loc[1]
-        plain = PLAIN_ERRORS.get(str(error.get("type", "")))
-        if plain:
-            context = {k: str(v) for k, v in (error.get("ctx") or {}).items()}
-            context.setdefault("max_length", "")
-            context.setdefault("expected", "the listed values")
-            message = plain.format(name=FIELD_NAMES.get(name, name.replace("_", " ")), **context)
-        else:
-            message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-            message = message[:1].upper() + message[1:]
-        messages.setdefault(name, message)
-    return messages
-
-
 async def _definitions(request: Request, session: DbSession, user: CrmUser) -> Definitions | None:
     try:
         return await company_fields(request, session, user.company_id, user.id)
@@ -187,7 +146,11 @@ async def build_context(
     sample_id: int | None,
     **extra: Any,
 ) -> dict[str, Any]:
-    """Everything the form and its preview need."""
+    """Everything the form and its preview need (``choices``: the provider's lists, when the
+    caller has read them already)."""
+    choices = extra.pop("choices", None) or await provider_choices(
+        request, session, user.company_id, provider
+    )
     deals = await _deals(request, session, user)
     if sample_id is None and deals:
         sample_id = deals[0]["id"]
@@ -208,6 +171,7 @@ async def build_context(
         "tax_modes": TAX_MODES,
         "session_token": getattr(request.state, "session_token", None),
         "can_edit": user.is_admin,
+        "choices": choices,
         "errors": {},
         # A refused save's form as the admin typed it (field name → value); else empty.
         "typed": {},
@@ -332,7 +296,7 @@ async def save_fragment(
     typed = {key: str(value) for key, value in form.items()}
 
     async def refuse(
-        status: int, message: str, errors: dict[str, str], shown: PreferencesIn
+        status: int, message: str, errors: dict[str, str], shown: PreferencesIn, **more: Any
     ) -> Response:
         context = await build_context(
             request,
@@ -346,6 +310,7 @@ async def save_fragment(
             errors=errors,
             message=message,
             typed=typed if status == 422 else {},
+            **more,
         )
         return render(request, "preferences/_form.html", status_code=status, **context)
 
@@ -362,6 +327,16 @@ async def save_fragment(
         return await refuse(
             503, "Pipedrive could not be reached to check the fields; nothing was saved.", {}, prefs
         )
+    # Tax rate, revenue account and template come from the provider's own lists.
+    choices = await provider_choices(request, session, user.company_id, provider)
+    problems = {
+        **mapping_problems(prefs, definitions),
+        **choice_problems(prefs.defaults, choices, stored.defaults),
+    }
+    if problems:
+        message = "Nothing was saved: " + " ".join(problems.values())
+        return await refuse(422, message, problems, prefs, choices=choices)
+    prefs = prefs.model_copy(update={"defaults": canonical(prefs.defaults, choices)})
     try:
         row = await save_preferences(
             session, user.company_id, provider, prefs, definitions, user.id
@@ -379,6 +354,7 @@ async def save_fragment(
         definitions,
         row,
         sample_id,
+        choices=choices,
         saved_message=f"Saved. Invoices fall due {terms}.",
     )
     return render(request, "preferences/_form.html", **context)

@@ -11,6 +11,7 @@ from app.connections.clock import company_timezone
 from app.crm.pipedrive.schemas import PipedriveId
 from app.crm.pipedrive.service import company_client, company_fields
 from app.errors import AppError
+from app.preferences.choices import checked, given, provider_choices
 from app.preferences.schemas import (
     CrmFieldsOut,
     PreferencesIn,
@@ -25,6 +26,7 @@ from app.preferences.service import (
     load_preferences,
     preview,
     save_preferences,
+    validate_mapping,
 )
 from app.tenants.clock import today_in
 from app.tenants.dependencies import CurrentAdmin, CurrentUser
@@ -70,8 +72,15 @@ async def put_preferences(
     admin: CurrentAdmin,
 ) -> PreferencesOut:
     """Save the preferences (admins only). Every field is checked against Pipedrive's live
-    definitions; a missing one is a 422 naming it and nothing is saved."""
+    definitions, and the tax rate, revenue account and template against the connected
+    provider's lists; a missing one is a 422 naming it and nothing is saved."""
     definitions = await company_fields(request, session, admin.company_id, admin.id)
+    validate_mapping(body, definitions)  # Pipedrive's fields first, then the provider's lists
+    if given(body.defaults):
+        # Tax rate, revenue account and template must be in the provider's own lists.
+        stored, _ = await load_preferences(session, admin.company_id, provider, definitions)
+        choices = await provider_choices(request, session, admin.company_id, provider)
+        body = checked(body, choices, stored.defaults)
     row = await save_preferences(session, admin.company_id, provider, body, definitions, admin.id)
     return describe_preferences(provider, body, definitions, row)
 

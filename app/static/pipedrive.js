@@ -146,7 +146,9 @@
     var description = cut > 0 ? question.slice(cut + 1).trim() : "";
     var args = {
       title: title,
-      okText: (elt.textContent || "OK").trim() || "OK",
+      // ``data-confirm-ok`` names the button when the element's own text is longer ("Change
+      // the item of line 1" asks "Unlink …?", answered "Unlink").
+      okText: elt.getAttribute("data-confirm-ok") || (elt.textContent || "OK").trim() || "OK",
       cancelText: "Cancel",
       okColor: elt.classList.contains("danger") ? SDK.Color.NEGATIVE : SDK.Color.PRIMARY
     };

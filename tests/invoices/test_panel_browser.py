@@ -83,6 +83,8 @@ async def test_create_an_invoice_from_the_sandbox_deal_page(
             await until(dialog, f"document.querySelectorAll('.line.unlinked').length === {left}")
         first = modal.locator("#line-0")
         await first.locator("button", has_text="Change").click()
+        # Unlinking asks first, in Pipedrive's own confirmation (the host's chrome).
+        await page.locator("#pd-confirm button[data-answer='ok']").click()
         await modal.locator("#line-0 .warn-icon").wait_for()
         assert (
             await modal.locator("#line-0 .warn-icon").get_attribute("aria-label")

@@ -22,7 +22,7 @@ def form(**over):
         "due_days": "7",
         "tax_mode": "exclusive",
         "tax_rate": "",
-        "revenue_account": "200",
+        "revenue_account": "",
         "template": "",
         "reference_template": "{deal_title}",
         "sample_deal": "31",
@@ -170,7 +170,7 @@ async def test_a_refused_save_keeps_what_was_typed_and_says_it_plainly(client, f
     assert 'name="revenue_account" value="4000"' in bad.text
     assert 'name="reference_template" value="{deal}"' in bad.text
     saved = (await client.get("/api/v1/preferences/xero", headers=admin)).json()
-    assert saved["due_terms"]["days"] == 7 and saved["defaults"]["revenue_account"] == "200"
+    assert saved["due_terms"]["days"] == 7 and saved["defaults"]["revenue_account"] is None
 
 
 async def test_a_reference_template_error_names_the_placeholder(client, fake_pipedrive):
