@@ -65,6 +65,7 @@ class DealPatch(BaseModel):
     currency: str | None = None
     status: str | None = None
     stage_id: int | None = Field(None, description="move the deal to this stage (fires change)")
+    notify: bool = Field(True, description="false: a change whose webhook Pipedrive never sent")
     org_id: int | None = None
     person_id: int | None = None
     tax_method: str | None = None
@@ -177,7 +178,9 @@ def edit_deal(pd: Pipedrive, deal_id: int, body: DealPatch) -> dict[str, Any]:
     before = dict(deal)
     now = pd.sandbox.clock.now()
     stamp = rfc3339(now)
-    changes = body.model_dump(exclude_unset=True, exclude={"products", "user_id", "tax_method"})
+    changes = body.model_dump(
+        exclude_unset=True, exclude={"products", "user_id", "tax_method", "notify"}
+    )
     if "status" in changes and changes["status"] not in DEAL_STATUSES:
         raise HTTPException(422, f"status must be one of {', '.join(DEAL_STATUSES)}")
     _check_links(pd, cid, changes.get("org_id"), changes.get("person_id"))
@@ -222,6 +225,8 @@ def edit_deal(pd: Pipedrive, deal_id: int, body: DealPatch) -> dict[str, Any]:
         previous["update_time"] = before["update_time"]
     pd.data.put("deal", cid, deal)
     user = body.user_id or deal["owner_id"]
+    if not body.notify:
+        return {"deal": deal, "products": lines, "previous": previous, "webhooks": []}
     sent = send_event(pd, company, "deal", "change", deal_id, deal, previous, user)
     if lines is not old_lines:
         sent += send_line_events(pd, company, old_lines, lines, user)
