@@ -75,8 +75,8 @@ def rule_from_form(form: FormData, locale: str | None) -> RuleIn:
     pipeline = text("pipeline_id")
     return RuleIn(
         name=text("name") or "Invoice rule",
-        provider=text("provider") or "xero",  # type: ignore[arg-type]
-        trigger=trigger,  # type: ignore[arg-type]
+        provider=text("provider") or "xero",
+        trigger=trigger,
         pipeline_id=int(pipeline) if pipeline.isdigit() and trigger == "stage" else None,
         stage_id=int(stage) if stage.isdigit() and trigger == "stage" else None,
         only_with_products=form.get("only_with_products") == "on",
