@@ -157,9 +157,8 @@ async def main() -> None:
     print(f"deal-won webhook -> invoice at Xero, {args.samples} deals, {LATENCY_MS} ms per call")
     print(f"  p50 {statistics.median(times):.2f} s   p95 {percentile(times, 0.95):.2f} s")
     print(f"  min {min(times):.2f} s   max {max(times):.2f} s   worker poll {poll:.1f} s")
-    print(
-        f"  load average before {load_before[0]:.2f}, after {load_after[0]:.2f} ({os.cpu_count()} cores)"
-    )
+    cores = os.cpu_count()
+    print(f"  load average before {load_before[0]:.2f}, after {load_after[0]:.2f} ({cores} cores)")
 
 
 if __name__ == "__main__":
