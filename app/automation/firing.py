@@ -33,7 +33,7 @@ from app.automation.context import forget_firing, insert_firing, rule_context, u
 from app.automation.models import Outcome, RuleFiring
 from app.automation.repository import AutomationRepository
 from app.crm.pipedrive.client import PipedriveClient
-from app.crm.pipedrive.errors import PipedriveError
+from app.crm.pipedrive.errors import PipedriveError, PipedriveForbidden
 from app.crm.pipedrive.schemas import ActivityIn
 from app.errors import AppError, Conflict, ServiceUnavailable
 from app.invoices.context import InvoiceContext
@@ -204,6 +204,17 @@ async def _block(
                 note=content,
             )
         )
+    except PipedriveForbidden:
+        # An install from before the app asked for deals:full and activities:full: the log
+        # says so (a reinstall grants them) instead of retrying what cannot succeed.
+        await update_firing(
+            state,
+            row.id,
+            reason=f"{row.reason}\nPipedrive refused the note: reinstall the app to allow it."[
+                :2000
+            ],
+        )
+        return f"{spec.name}: blocked (the note was refused)"
     except BaseException:
         # Let the job's retry write them: the reasons are not noted yet.
         await forget_firing(state, row.id)

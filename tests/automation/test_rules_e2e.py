@@ -83,6 +83,37 @@ async def test_a_rule_that_cannot_invoice_notes_the_deal_and_sends_nothing(
     await jobs_settled(sessionmaker)
     assert len(await api.notes(33)) == 1 and len(await api.activities(33)) == 1
 
+    # Fixed in our app (the items created and linked), the deal's next change invoices it,
+    # and the fix-it activity is done.
+    draft = await client.get(
+        "/api/v1/deals/33/invoice-draft",
+        params={"provider": "quickbooks"},
+        headers=northwind.headers,
+    )
+    for line in draft.json()["lines"]:
+        if line["crm_product_id"] and not line["item_id"]:
+            made = await client.post(
+                "/api/v1/providers/quickbooks/items",
+                json={
+                    "name": line["description"].splitlines()[0][:100],
+                    "crm_product_id": line["crm_product_id"],
+                },
+                headers=northwind.headers,
+            )
+            assert made.status_code in (200, 201), made.text
+    await post_event(client, settings, deal_event(7001, 33, "won"))
+
+    async def invoiced():
+        rows = await rule_invoices(sessionmaker, 33)
+        return rows if rows and rows[0].status == "created" else None
+
+    await until(invoiced, timeout=30)
+
+    async def fix_done() -> bool:
+        return [a.done for a in await api.activities(33)] == [True]
+
+    await until(fix_done, timeout=30)
+
 
 async def test_events_of_other_or_unknown_companies_are_dropped(
     client, app, settings, sandbox, sessionmaker, northwind, contoso
