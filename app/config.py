@@ -173,6 +173,10 @@ class Settings(BaseSettings):
     intent_check_seconds: float = Field(10.0, gt=0)
     intent_reconciler: bool = True
     webhook_retention_days: int = 14
+    # Invoice automation (docs/automation.md): how often the rules' catch-up reads recently
+    # updated deals, and how often overdue follow-ups are looked for.
+    automation_catch_up_seconds: float = Field(300.0, gt=0)
+    automation_overdue_seconds: float = Field(600.0, gt=0)
 
     # Backpressure (docs/architecture.md). Requests one company may make to our API, pages and
     # Pipedrive's Invoicing extension, per minute and per second (bursts); past either the

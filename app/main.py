@@ -18,6 +18,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import app.models  # noqa: F401 - every table on the metadata (the purge walks them all)
+from app.automation.pages import router as automation_pages
+from app.automation.routes import router as automation_router
 from app.config import Settings, get_settings
 from app.connections.hooks import add_after_connect
 from app.connections.routes import api as connections_api
@@ -235,6 +237,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(connections_api)
     app.include_router(connections_pages)
     app.include_router(invoices_router)
+    app.include_router(automation_router)
+    app.include_router(automation_pages)
     app.include_router(invoices_pages_router)
     # The page step first: the extension router ends in a catch-all for its prefix.
     app.include_router(invoicing_pages)

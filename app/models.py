@@ -1,5 +1,6 @@
 """Every model, imported once so that Alembic and the metadata see the whole schema."""
 
+from app.automation.models import AutomationSettings, InvoiceRule, OverdueFollowup, RuleFiring
 from app.connections.models import ConnectNonce, PendingConnection, ProviderConnection
 from app.crm.pipedrive.models import (
     PipedriveInstallation,
@@ -15,20 +16,24 @@ from app.worker.models import Job
 
 __all__ = [
     "AuditEvent",
+    "AutomationSettings",
     "Company",
     "ConnectNonce",
     "ContactLink",
     "CrmUser",
     "DealInvoice",
+    "InvoiceRule",
     "InvoicingLink",
     "InvoicingPreference",
     "ItemLink",
     "Job",
+    "OverdueFollowup",
     "PendingConnection",
     "PipedriveInstallation",
     "PipedriveOAuthState",
     "PipedriveWebhook",
     "ProviderConnection",
+    "RuleFiring",
     "SpentHandoff",
     "WebhookEvent",
 ]

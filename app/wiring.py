@@ -10,6 +10,7 @@ from __future__ import annotations
 import app.crm.pipedrive.tasks
 import app.webhooks.tasks
 import app.worker.housekeeping  # noqa: F401  (registers worker.forget_done)
+from app.automation import tasks as automation_tasks
 from app.config import Settings
 from app.invoices import tasks as invoice_tasks
 from app.webhooks.tasks import register_processor
@@ -24,6 +25,9 @@ def register_jobs(settings: Settings) -> None:
     """Idempotent: registering twice replaces the same entries."""
     register_processor("xero", ["INVOICE"], invoice_tasks.process_provider_events)
     register_processor("quickbooks", ["Invoice", "Payment"], invoice_tasks.process_provider_events)
+    register_processor("pipedrive", ["deal"], automation_tasks.process_deal_events)
+    every(automation_tasks.CATCH_UP_DUE, settings.automation_catch_up_seconds)
+    every(automation_tasks.OVERDUE_DUE, settings.automation_overdue_seconds)
     every(invoice_tasks.CATCH_UP_DUE, CATCH_UP_CHECK_SECONDS)
     # With a 30 s lease and a 10 s check, every intent of a crashed process is resolved
     # within a minute of its restart.

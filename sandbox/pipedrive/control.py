@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
+from sandbox.pipedrive.api.pipelines import delete_stage, stages
 from sandbox.pipedrive.api.webhooks import remove_owned
 from sandbox.pipedrive.control_changes import change_routes, company_or_404
 from sandbox.pipedrive.limits import PLAN_MULTIPLIER
@@ -63,6 +64,8 @@ class DealPatch(BaseModel):
     value: float | None = None
     currency: str | None = None
     status: str | None = None
+    stage_id: int | None = Field(None, description="move the deal to this stage (fires change)")
+    notify: bool = Field(True, description="false: a change whose webhook Pipedrive never sent")
     org_id: int | None = None
     person_id: int | None = None
     tax_method: str | None = None
@@ -175,10 +178,19 @@ def edit_deal(pd: Pipedrive, deal_id: int, body: DealPatch) -> dict[str, Any]:
     before = dict(deal)
     now = pd.sandbox.clock.now()
     stamp = rfc3339(now)
-    changes = body.model_dump(exclude_unset=True, exclude={"products", "user_id", "tax_method"})
+    changes = body.model_dump(
+        exclude_unset=True, exclude={"products", "user_id", "tax_method", "notify"}
+    )
     if "status" in changes and changes["status"] not in DEAL_STATUSES:
         raise HTTPException(422, f"status must be one of {', '.join(DEAL_STATUSES)}")
     _check_links(pd, cid, changes.get("org_id"), changes.get("person_id"))
+    if "stage_id" in changes:
+        stage = next((x for x in stages(pd.data, cid) if x["id"] == changes["stage_id"]), None)
+        if stage is None or stage["is_deleted"]:
+            raise HTTPException(422, f"no stage {changes['stage_id']} in company {cid}")
+        changes["pipeline_id"] = stage["pipeline_id"]
+        if changes["stage_id"] != before["stage_id"]:
+            deal["stage_change_time"] = stamp
     deal.update(changes)
     if "status" in changes and changes["status"] != before["status"]:
         closed = changes["status"] in ("won", "lost")
@@ -213,6 +225,8 @@ def edit_deal(pd: Pipedrive, deal_id: int, body: DealPatch) -> dict[str, Any]:
         previous["update_time"] = before["update_time"]
     pd.data.put("deal", cid, deal)
     user = body.user_id or deal["owner_id"]
+    if not body.notify:
+        return {"deal": deal, "products": lines, "previous": previous, "webhooks": []}
     sent = send_event(pd, company, "deal", "change", deal_id, deal, previous, user)
     if lines is not old_lines:
         sent += send_line_events(pd, company, old_lines, lines, user)
@@ -325,6 +339,15 @@ def deal_routes() -> APIRouter:
     async def change_deal(request: Request, deal_id: int, body: DealPatch) -> dict[str, Any]:
         """Change a deal's title, value, currency, status, links or products; fires `change`."""
         return edit_deal(pipedrive_of(request), deal_id, body)
+
+    @r.delete("/companies/{company_id}/stages/{stage_id}")
+    async def remove_stage(request: Request, company_id: int, stage_id: int) -> dict[str, Any]:
+        """Delete a pipeline stage (rules naming it must notice)."""
+        pd = pipedrive_of(request)
+        company_or_404(pd, company_id)
+        if not delete_stage(pd.data, company_id, stage_id):
+            raise HTTPException(404, f"no stage {stage_id} in company {company_id}")
+        return {"deleted": stage_id}
 
     @r.delete("/deals/{deal_id}")
     async def delete_deal(

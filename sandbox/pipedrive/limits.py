@@ -42,6 +42,7 @@ COSTS = {
     "webhooks": 10,
     "notes": 10,
     "activities": 10,
+    "stages": 5,
 }
 
 

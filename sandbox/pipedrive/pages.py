@@ -12,11 +12,13 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from sandbox import templating
 from sandbox.pipedrive import extensions
 from sandbox.pipedrive.api.notes import deal_activities, deal_notes
+from sandbox.pipedrive.api.pipelines import stages
+from sandbox.pipedrive.control import DealPatch, edit_deal
 from sandbox.pipedrive.state import PREFIX, Pipedrive, pipedrive_of
 
 
@@ -140,6 +142,7 @@ def deal_pages() -> APIRouter:
             lines=lines,
             discounts=pd.data.deal_discounts(cid, deal["id"]),
             notes=deal_notes(pd.data, cid, deal["id"]),
+            stages=[x for x in stages(pd.data, cid) if not x["is_deleted"]],
             activities=deal_activities(pd.data, cid, deal["id"]),
             owners={u["id"]: u["name"] for u in pd.data.users(cid)},
             panel_url=panel_url,
@@ -147,6 +150,28 @@ def deal_pages() -> APIRouter:
             host=extensions.host_config(request, pd, domain, viewer["id"], theme),
             theme=theme,
         )
+
+    @r.post("/c/{domain}/deal/{deal_id}/change", response_class=RedirectResponse)
+    async def change_deal(request: Request, domain: str, deal_id: int) -> RedirectResponse:
+        """The deal page's Won / Lost / Reopen buttons and stage picker: a change as a user
+        makes it, firing the same v2 webhook (so the demo shows a rule firing)."""
+        pd = pipedrive_of(request)
+        company = _company_or_404(pd, domain)
+        deal = pd.data.get("deal", company["id"], deal_id) if company else None
+        if company is None or deal is None:
+            return RedirectResponse(f"{PREFIX}/", 303)
+        form = await request.form()
+        patch: dict[str, Any] = {}
+        if form.get("status") in ("open", "won", "lost"):
+            patch["status"] = form["status"]
+        if str(form.get("stage_id") or "").isdigit():
+            patch["stage_id"] = int(str(form["stage_id"]))
+        viewer = str(form.get("user_id") or "")
+        if viewer.isdigit():
+            patch["user_id"] = int(viewer)
+        edit_deal(pd, deal_id, DealPatch(**patch))
+        query = f"?user_id={viewer}" if viewer.isdigit() else ""
+        return RedirectResponse(f"{PREFIX}/c/{domain}/deal/{deal_id}{query}", 303)
 
     return r
 

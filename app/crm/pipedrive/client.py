@@ -16,6 +16,7 @@ import asyncio
 import re
 import time
 from collections.abc import Awaitable, Sequence
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import httpx2
@@ -170,6 +171,18 @@ class PipedriveClient:
             )
             for d in rows
         ]
+
+    async def updated_deals(self, since: datetime) -> list[Deal]:
+        """Deals updated since ``since`` (the polling backstop of deal webhooks)."""
+        stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        params = {"updated_since": stamp, "sort_by": "update_time", "sort_direction": "asc"}
+        rows = await self._paged_v2("/api/v2/deals", params)
+        return [Deal.model_validate(dict(d, org_id=None, person_id=None)) for d in rows]
+
+    async def stage(self, stage_id: int) -> dict[str, Any]:
+        """A pipeline stage (``id``, ``name``, ``pipeline_id``); PipedriveNotFound when gone."""
+        data = await self._data(f"/api/v2/stages/{stage_id}")
+        return dict(data) if isinstance(data, dict) else {}
 
     async def deal_products(self, deal_id: int) -> list[DealProduct]:
         rows = await self._paged_v2(f"/api/v2/deals/{deal_id}/products")

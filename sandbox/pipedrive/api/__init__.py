@@ -8,7 +8,7 @@ from enum import Enum
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from sandbox.pipedrive.api import fields, notes, v1, v2, webhooks
+from sandbox.pipedrive.api import fields, notes, pipelines, v1, v2, webhooks
 from sandbox.pipedrive.errors import error_body
 from sandbox.pipedrive.state import PREFIX
 
@@ -48,6 +48,9 @@ def install(app: FastAPI) -> None:
         )
         app.include_router(
             notes.v2_router(), prefix=f"{host}/api/v2", include_in_schema=in_schema, tags=tags
+        )
+        app.include_router(
+            pipelines.router(), prefix=f"{host}/api/v2", include_in_schema=in_schema, tags=tags
         )
 
 

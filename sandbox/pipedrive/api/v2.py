@@ -9,6 +9,7 @@ Deleted deals: v2's deal schema carries ``is_deleted`` and its status filter kno
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
@@ -16,6 +17,7 @@ from fastapi import APIRouter, Depends
 from sandbox.pipedrive.api.common import ApiContext, api_call, ok, paginate, parse_id, parse_ids
 from sandbox.pipedrive.errors import PipedriveError
 from sandbox.pipedrive.limits import COSTS
+from sandbox.pipedrive.state import rfc3339
 
 LINE_SORTS = ("id", "add_time", "update_time", "order_nr")
 DEAL_STATUSES = ("open", "won", "lost", "deleted", "all_not_deleted")
@@ -60,6 +62,34 @@ def _sorted_lines(
     return sorted(lines, key=lambda line: (line[key], line["id"]), reverse=direction == "desc")
 
 
+DEAL_SORTS = ("id", "update_time", "add_time")
+
+
+def rfc3339_or_400(raw: str, what: str) -> str:
+    """An RFC 3339 time, normalised to the stand-in's own ``...Z`` form (compared as text)."""
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise PipedriveError(
+            400, f"Validation failed: {what}: Parameter must be an RFC 3339 date-time"
+        )
+    return rfc3339(moment.astimezone(UTC))
+
+
+def sorted_deals(
+    deals: list[dict[str, Any]], sort_by: str | None, sort_direction: str | None
+) -> list[dict[str, Any]]:
+    key = sort_by or "id"
+    if key not in DEAL_SORTS:
+        raise PipedriveError(
+            400, f"Validation failed: sort_by: Parameter must be one of {', '.join(DEAL_SORTS)}"
+        )
+    desc = (sort_direction or "asc").lower() == "desc"
+    return sorted(deals, key=lambda d: (d.get(key) or "", d["id"]), reverse=desc)
+
+
 def deal_or_404(ctx: ApiContext, raw_id: str) -> dict[str, Any]:
     deal = ctx.data.get("deal", ctx.company_id, parse_id(raw_id, "id"))
     if deal is None:
@@ -88,8 +118,12 @@ def deal_list_routes() -> APIRouter:
         status: str | None = None,
         cursor: str | None = None,
         limit: str | None = None,
+        updated_since: str | None = None,
+        sort_by: str | None = None,
+        sort_direction: str | None = None,
     ) -> dict[str, Any]:
-        """Deals of the company, oldest first; deleted and archived deals left out."""
+        """Deals of the company, by id (or ``sort_by`` id|update_time|add_time), deleted and
+        archived deals left out; ``updated_since`` (RFC 3339) keeps those updated since."""
         wanted = set(parse_ids(ids, "ids")) if ids else None
         state = status or "all_not_deleted"
         if state not in DEAL_STATUSES:
@@ -108,7 +142,10 @@ def deal_list_routes() -> APIRouter:
             and (org is None or d["org_id"] == org)
             and (person is None or d["person_id"] == person)
         ]
-        page, extra = paginate(sorted(deals, key=lambda d: d["id"]), cursor, limit)
+        if updated_since is not None:
+            since = rfc3339_or_400(updated_since, "updated_since")
+            deals = [d for d in deals if d["update_time"] >= since]
+        page, extra = paginate(sorted_deals(deals, sort_by, sort_direction), cursor, limit)
         return ok(page, extra)
 
     @r.get("/deals/products")
