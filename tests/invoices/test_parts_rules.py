@@ -103,12 +103,14 @@ def test_parts_always_sum_to_the_deal(case: tuple[str, list[Decimal], list[Decim
         invoiced += sum(final.shares)
     # All of the deal's invoices add up to the deal to the minor unit.
     assert invoiced == deal
-    assert from_minor(invoiced, digits) == sum(from_minor(to_minor(x, digits), digits) for x in lines)
+    assert from_minor(invoiced, digits) == sum(
+        from_minor(to_minor(x, digits), digits) for x in lines
+    )
 
 
 @settings(max_examples=300, deadline=None)
 @given(
-    st.lists(st.integers(min_value=-10**6, max_value=10**12), min_size=1, max_size=10),
+    st.lists(st.integers(min_value=-(10**6), max_value=10**12), min_size=1, max_size=10),
     st.integers(min_value=1, max_value=10**12),
 )
 def test_scale_puts_the_remainder_on_the_last_line(lines: list[int], target: int) -> None:

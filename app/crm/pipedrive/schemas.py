@@ -6,6 +6,7 @@ Decimal: the client parses JSON numbers straight into Decimal, never through flo
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -136,6 +137,17 @@ class DealDiscount(_Model):
     @classmethod
     def _id_text(cls, value: Any) -> Any:
         return str(value)
+
+
+class DealInstallment(_Model):
+    """A deal installment (API v2, Growth plans and up): one amount to bill on a date, in the
+    deal's currency (installments carry none). Installments exclude recurring products."""
+
+    id: int
+    deal_id: int
+    description: str = ""
+    amount: Decimal
+    billing_date: date | None = None
 
 
 class ProductPrice(_Model):

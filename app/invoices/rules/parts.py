@@ -108,7 +108,7 @@ def part_minor(
                 field="part.percent",
             )
         # value x deal / 100 in exact integers: scale the percentage to an integer first.
-        exponent = max(0, -int(value.as_tuple().exponent))  # type: ignore[operator]
+        exponent = max(0, -int(value.as_tuple().exponent))
         scaled = int(value.scaleb(exponent))
         return half_up(deal_minor * scaled, 100 * 10**exponent)
     minor = exact_minor(value, digits)

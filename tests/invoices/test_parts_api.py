@@ -1,0 +1,125 @@
+"""Deposits, milestones and the balance through our JSON API, the sandbox Xero and QuickBooks:
+the parts add up to the deal to the cent, each part is its own intent, and nothing
+over-invoices a deal without a confirmation."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+import pytest
+
+from tests.invoices.helpers import body, create, draft
+
+
+async def billing(client, headers, deal_id):
+    response = await client.get(f"/api/v1/deals/{deal_id}/billing", headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def line_total(invoice):
+    return sum(
+        Decimal(str(line["unit_price"])) * Decimal(str(line["quantity"])) for line in invoice
+    )
+
+
+@pytest.mark.parametrize(("provider", "deal_id"), [("xero", 31), ("quickbooks", 31), ("xero", 32)])
+async def test_deposit_then_balance_add_up_to_the_deal(client, northwind, provider, deal_id):
+    d = await draft(client, northwind.headers, deal_id, provider)
+    key = str(uuid.uuid4())
+    deposit = body(d, part={"percent": "30"})
+    first = await create(client, northwind.headers, deal_id, deposit, key)
+    assert first.status_code == 201, first.text
+    # A double click on the deposit is one invoice.
+    again = await create(client, northwind.headers, deal_id, deposit, key)
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    seen = await billing(client, northwind.headers, deal_id)
+    deal = Decimal(seen["deal_amount"])
+    assert deal > 0
+    assert Decimal(seen["invoiced"]) == (deal * Decimal("0.3")).quantize(Decimal("0.01"))
+    assert Decimal(seen["remaining"]) == deal - Decimal(seen["invoiced"])
+    assert [p["label"] for p in seen["parts"]] == ["Deposit 30 %"]
+    assert seen["parts"][0]["status_label"]
+    # The balance from the same opening of the dialog is a second intent, not a repeat.
+    last = await create(client, northwind.headers, deal_id, body(d, part={"balance": True}), key)
+    assert last.status_code == 201, last.text
+    assert last.json()["id"] != first.json()["id"]
+    done = await billing(client, northwind.headers, deal_id)
+    assert Decimal(done["invoiced"]) == deal and Decimal(done["remaining"]) == 0
+    assert [p["label"] for p in done["parts"]] == ["Deposit 30 %", "Balance"]
+    # The provider's own amounts: the two invoices' net amounts add up to the deal.
+    net = [
+        Decimal(i["total"]) - Decimal(i["tax"])
+        if d.details.tax_mode.value != "Inclusive"
+        else Decimal(i["total"])
+        for i in (first.json(), last.json())
+    ]
+    assert sum(net) == deal
+    # Nothing is left: another balance is refused in words.
+    none_left = await create(client, northwind.headers, deal_id, body(d, part={"balance": True}))
+    assert none_left.status_code == 422
+    assert "Nothing is left" in none_left.json()["error"]["message"]
+
+
+async def test_over_invoicing_needs_a_confirmation(client, northwind):
+    d = await draft(client, northwind.headers, 31, "xero")
+    assert (
+        await create(client, northwind.headers, 31, body(d, part={"percent": 80}))
+    ).status_code == 201
+    seen = await billing(client, northwind.headers, 31)
+    over = body(d, part={"percent": 30, "label": "Milestone 2"})
+    refused = await create(client, northwind.headers, 31, over)
+    assert refused.status_code == 422, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "over_invoice" and error["field"] == "part.percent"
+    remaining = Decimal(seen["remaining"])
+    assert error["remaining"] == str(remaining)
+    assert f"{remaining:,.2f}" in error["message"] and "confirm" in error["message"]
+    # Nothing was recorded for the refused part.
+    assert len((await billing(client, northwind.headers, 31))["parts"]) == 1
+    over["part"]["confirm_over"] = True
+    confirmed = await create(client, northwind.headers, 31, over)
+    assert confirmed.status_code == 201, confirmed.text
+    after = await billing(client, northwind.headers, 31)
+    assert Decimal(after["remaining"]) < 0
+    assert [p["label"] for p in after["parts"]] == ["Deposit 80 %", "Milestone 2"]
+
+
+async def test_amounts_in_the_users_locale_and_bad_parts(client, northwind, sessionmaker):
+    from app.tenants.models import CrmUser
+
+    async with sessionmaker() as session:
+        user = await session.get(CrmUser, northwind.user.id)
+        user.locale = "de_DE"
+        await session.commit()
+    d = await draft(client, northwind.headers, 31, "xero")
+    made = await create(client, northwind.headers, 31, body(d, part={"amount": "1.000,50"}))
+    assert made.status_code == 201, made.text
+    seen = await billing(client, northwind.headers, 31)
+    assert Decimal(seen["invoiced"]) == Decimal("1000.50")
+    for part, field in [
+        ({"amount": "1,000.50"}, "part.amount"),
+        ({"amount": "10.505"}, "part.amount"),
+        ({"percent": 0}, "part.percent"),
+        ({"percent": 30, "balance": True}, None),
+        ({}, None),
+    ]:
+        payload = body(d)
+        payload["part"] = part
+        refused = await create(client, northwind.headers, 31, payload)
+        assert refused.status_code == 422, (part, refused.text)
+        if field:
+            assert refused.json()["error"]["field"] == field, refused.text
+
+
+async def test_billing_is_404_for_another_companys_deal(client, northwind, contoso):
+    assert (
+        await client.get("/api/v1/deals/31/billing", headers=contoso.headers)
+    ).status_code == 404
+    assert (
+        await client.get("/api/v1/deals/31/billing", headers=northwind.headers)
+    ).status_code == 200
+    d = await draft(client, northwind.headers, 31, "xero")
+    refused = await create(client, contoso.headers, 31, body(d, part={"percent": 30}))
+    assert refused.status_code == 404
