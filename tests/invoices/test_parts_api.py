@@ -123,3 +123,33 @@ async def test_billing_is_404_for_another_companys_deal(client, northwind, conto
     d = await draft(client, northwind.headers, 31, "xero")
     refused = await create(client, contoso.headers, 31, body(d, part={"percent": 30}))
     assert refused.status_code == 404
+
+
+async def test_pipedrive_installments_are_offered_as_the_parts(client, northwind, sandbox):
+    await sandbox.http.post("/_sandbox/pipedrive/companies/7001/limits", json={"plan": "growth"})
+    for description, amount, when in [("Deposit", 500, "2026-01-15"), ("Go-live", 250.5, "2026-03-01")]:
+        added = await sandbox.http.post(
+            "/_sandbox/pipedrive/deals/31/installments",
+            json={"description": description, "amount": amount, "billing_date": when},
+        )
+        assert added.status_code == 201, added.text
+    offered = (await billing(client, northwind.headers, 31))["installments"]
+    assert [(i["description"], Decimal(i["amount"])) for i in offered] == [
+        ("Deposit", Decimal(500)),
+        ("Go-live", Decimal("250.5")),
+    ]
+    assert all(i["invoice_id"] is None for i in offered)
+    d = await draft(client, northwind.headers, 31, "xero")
+    part = {"amount": offered[0]["amount"], "label": "Deposit", "installment_id": offered[0]["id"]}
+    made = await create(client, northwind.headers, 31, body(d, part=part))
+    assert made.status_code == 201, made.text
+    seen = await billing(client, northwind.headers, 31)
+    assert seen["installments"][0]["invoice_id"] == made.json()["id"]
+    assert seen["installments"][1]["invoice_id"] is None
+    assert Decimal(seen["invoiced"]) == Decimal(500)
+    assert Decimal(made.json()["total"]) - Decimal(made.json()["tax"]) == Decimal(500)
+
+
+async def test_no_installments_below_growth(client, northwind):
+    # Lite plans have none: the parts are typed by hand, and billing still answers.
+    assert (await billing(client, northwind.headers, 31))["installments"] == []
