@@ -240,6 +240,13 @@ class PartIn(_In):
     # Invoice it even though it goes past what is left of the deal (seen and confirmed).
     confirm_over: bool = False
 
+    @field_validator("percent", "amount")
+    @classmethod
+    def _number(cls, value: Decimal | str | None, info: object) -> Decimal | str | None:
+        if isinstance(value, Decimal):
+            return _finite(value, getattr(info, "field_name", "amount"))
+        return value
+
     @model_validator(mode="after")
     def _one(self) -> PartIn:
         given = [self.percent is not None, self.amount is not None, self.balance]

@@ -127,7 +127,10 @@ async def test_billing_is_404_for_another_companys_deal(client, northwind, conto
 
 async def test_pipedrive_installments_are_offered_as_the_parts(client, northwind, sandbox):
     await sandbox.http.post("/_sandbox/pipedrive/companies/7001/limits", json={"plan": "growth"})
-    for description, amount, when in [("Deposit", 500, "2026-01-15"), ("Go-live", 250.5, "2026-03-01")]:
+    for description, amount, when in [
+        ("Deposit", 500, "2026-01-15"),
+        ("Go-live", 250.5, "2026-03-01"),
+    ]:
         added = await sandbox.http.post(
             "/_sandbox/pipedrive/deals/31/installments",
             json={"description": description, "amount": amount, "billing_date": when},

@@ -226,19 +226,30 @@ def scaled_body(body: InvoiceIn, plan: PartPlan, has_discount: bool) -> InvoiceI
     return body.model_copy(update={"lines": lines, "global_discount": discount})
 
 
-async def deal_billing(ctx: InvoiceContext, session: AsyncSession, deal_id: int) -> BillingOut:
+async def deal_billing(
+    ctx: InvoiceContext,
+    session: AsyncSession,
+    deal_id: int,
+    *,
+    read: bool = True,
+    installments: bool = True,
+) -> BillingOut:
     """How much of the deal is invoiced: its value (from its invoices), what they come to,
     what is left, each part with its invoice's status, and the deal's Pipedrive installments
-    (offered as the parts). Another company's deal is a 404."""
+    (offered as the parts). Another company's deal is a 404 (``read``: the caller has not
+    just read the deal itself)."""
     client, _ = await ctx.pipedrive(session)
-    await read_deal(client, deal_id)
-    try:
-        installments = await client.deal_installments(deal_id)
-    except (PipedriveError, PipedriveForbidden, PipedriveNotFound):
-        # Installments are a Growth plan feature: without them the parts are typed by hand.
-        installments = []
+    if read:
+        await read_deal(client, deal_id)
+    offered: list[DealInstallment] = []
+    if installments:
+        try:
+            offered = await client.deal_installments(deal_id)
+        except (PipedriveError, PipedriveForbidden, PipedriveNotFound):
+            # Installments are a Growth plan feature: without them parts are typed by hand.
+            offered = []
     rows = await InvoiceRepository(session, ctx.company_id).of_deal(deal_id)
-    return await billing_of(ctx, session, deal_id, list(rows), installments)
+    return await billing_of(ctx, session, deal_id, list(rows), offered)
 
 
 async def billing_of(

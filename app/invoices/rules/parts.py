@@ -26,6 +26,8 @@ from babel.numbers import NumberFormatError, get_currency_precision, parse_decim
 
 PartKind = Literal["percent", "amount", "balance"]
 HUNDRED = Decimal(100)
+# Beyond this a part is a typo, not an invoice (the API's bound on amounts).
+MAX_NUMBER = Decimal("999999999999")
 
 
 class PartError(ValueError):
@@ -88,6 +90,8 @@ def parse_amount(value: Decimal | str | int | float, locale: str, name: str) -> 
             raise PartError(f"The part's {name} “{text}” is not a number.", f"part.{name}") from exc
     if not number.is_finite():
         raise PartError(f"The part's {name} must be a number.", f"part.{name}")
+    if abs(number) > MAX_NUMBER:
+        raise PartError(f"The part's {name} is too large.", f"part.{name}")
     return number
 
 

@@ -35,11 +35,15 @@ async def test_installments_follow_pipedrives_rules(pd, northwind):
         refused = await post(pd, northwind, f"{V2}/deals/31/installments", bad)
         assert refused.status_code == 400 and field in refused.json()["error"], refused.text
     await post(pd, northwind, f"{V2}/deals/31/installments", {**GOOD, "billing_date": "2026-01-01"})
-    listed = await pd.get(f"{V2}/deals/installments", northwind, deal_ids="31", sort_by="billing_date")
+    listed = await pd.get(
+        f"{V2}/deals/installments", northwind, deal_ids="31", sort_by="billing_date"
+    )
     assert [i["billing_date"] for i in listed.json()["data"]] == ["2026-01-01", "2026-02-01"]
     assert (await pd.get(f"{V2}/deals/installments", northwind)).status_code == 400
     # Another company's api_domain or deal: nothing to see.
-    assert (await post(pd, northwind, f"{CONTOSO}/api/v2/deals/31/installments", GOOD)).status_code in (401, 403, 404)
+    assert (
+        await post(pd, northwind, f"{CONTOSO}/api/v2/deals/31/installments", GOOD)
+    ).status_code in (401, 403, 404)
     edited = await pd.http.patch(
         f"{V2}/deals/31/installments/{item['id']}",
         json={"amount": 250.5},
