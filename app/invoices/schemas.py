@@ -314,6 +314,8 @@ class InvoiceOut(BaseModel):
     actions: list[dict[str, object]] = Field(default_factory=list)
     failure_reason: str | None = None
     orphan_contact_id: str | None = None
+    # The part of the deal it invoices ("Deposit 30 %", "Balance"); None: the whole deal.
+    part_label: str | None = None
 
 
 # Ids that become a segment of the provider's URL are URL-safe (``ProviderId``).

@@ -156,3 +156,24 @@ async def test_pipedrive_installments_are_offered_as_the_parts(client, northwind
 async def test_no_installments_below_growth(client, northwind):
     # Lite plans have none: the parts are typed by hand, and billing still answers.
     assert (await billing(client, northwind.headers, 31))["installments"] == []
+
+
+async def test_a_burst_of_clicks_on_one_part_is_one_invoice(client, northwind, sandbox):
+    import asyncio
+
+    d = await draft(client, northwind.headers, 31, "quickbooks")
+    await sandbox.clear_requests()
+    key = str(uuid.uuid4())
+    payload = body(d, part={"percent": "30", "label": "Deposit"})
+    answers = await asyncio.gather(
+        *(create(client, northwind.headers, 31, payload, key) for _ in range(5))
+    )
+    assert sorted(a.status_code for a in answers) == [200, 200, 200, 200, 201]
+    assert len({a.json()["id"] for a in answers}) == 1
+    posts = [
+        r
+        for r in await sandbox.requests()
+        if r.get("method") == "POST" and r.get("path", "").endswith("/invoice")
+    ]
+    assert len(posts) == 1
+    assert len((await billing(client, northwind.headers, 31))["parts"]) == 1

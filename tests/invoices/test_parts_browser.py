@@ -48,6 +48,10 @@ async def test_dialog_creates_a_thirty_percent_deposit_and_shows_remaining(
         deposit = (whole * Decimal("0.3")).quantize(Decimal("0.01"))
         assert remaining == whole - deposit
         await shot(page, "parts-31-deposit")
+        # The deal panel's list says it too, and names the part.
+        await page.locator("#panel-remaining").wait_for(state="attached", timeout=15000)
+        assert amount(await page.locator("#panel-remaining").inner_text()) == remaining
+        assert "Deposit 30 %" in await page.locator("#invoice-list").inner_text()
         # Opened again: the deal says what is invoiced and what is left, part by part.
         await open_dialog(page, app_server, issue_handoff(settings, northwind.user))
         summary = await page.locator("#billing-summary").inner_text()
@@ -58,6 +62,16 @@ async def test_dialog_creates_a_thirty_percent_deposit_and_shows_remaining(
         await page.click("#submit-invoice")
         await page.locator("#created-state").wait_for(timeout=20000)
         assert amount(await page.locator("#created-remaining").inner_text()) == 0
+        # Nothing is left: a further 10 % is refused beside the part, naming the amounts.
+        await open_dialog(page, app_server, issue_handoff(settings, northwind.user))
+        await page.select_option("#part-mode", "percent")
+        await page.fill("#part-value", "10")
+        await page.locator("#part-value").blur()
+        await page.wait_for_timeout(600)
+        await page.click("#submit-invoice")
+        refused = page.locator("#slot-part", has_text="more than the NZ$0.00 left")
+        await refused.wait_for(timeout=15000)
+        assert await page.locator("#created-state").count() == 0
         assert real_errors(errors) == [], errors
     finally:
         await context.close()
