@@ -177,3 +177,22 @@ async def test_a_burst_of_clicks_on_one_part_is_one_invoice(client, northwind, s
     ]
     assert len(posts) == 1
     assert len((await billing(client, northwind.headers, 31))["parts"]) == 1
+
+
+async def test_a_repeated_deposit_answers_with_it_after_the_balance(client, northwind):
+    d = await draft(client, northwind.headers, 31, "xero")
+    key = str(uuid.uuid4())
+    deposit = body(d, part={"percent": 30})
+    first = await create(client, northwind.headers, 31, deposit, key)
+    last = await create(client, northwind.headers, 31, body(d, part={"balance": True}))
+    extra = await create(
+        client, northwind.headers, 31, body(d, part={"percent": 10, "confirm_over": True})
+    )
+    assert first.status_code == 201 and last.status_code == 201 and extra.status_code == 201
+    # Less than the deposit is left now (over-invoiced, confirmed), yet the deposit's retry is the same invoice, not a refusal.
+    again = await create(client, northwind.headers, 31, deposit, key)
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    changed = await create(
+        client, northwind.headers, 31, body(d, part={"percent": 30}, reference="x"), key
+    )
+    assert changed.status_code == 409

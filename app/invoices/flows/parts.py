@@ -144,7 +144,7 @@ async def split_part(
     deal_id: int,
     body: InvoiceIn,
     key: str,
-) -> tuple[InvoiceIn, str, dict[str, object]]:
+) -> tuple[InvoiceIn, str, dict[str, object] | None]:
     """The part's invoice (the deal's lines scaled to it), the part's intent key and the row's
     part columns. A part past what is left of the deal is a 422 naming the amount unless the
     body confirms it (``part.confirm_over``)."""
@@ -158,6 +158,11 @@ async def split_part(
     entries = [*amounts, -discount] if discount else amounts
     identity = identity_of(want.kind, want.value, part.installment_id)
     intent_key = part_key(key, identity)
+    earlier = await InvoiceRepository(session, ctx.company_id).by_key(intent_key)
+    if earlier is not None and earlier.status != InvoiceStatus.failed:
+        # A repeat of a part already recorded: what it sent, whatever was invoiced since
+        # (the claim still refuses another body under the key).
+        return InvoiceIn.model_validate(earlier.request_body), intent_key, None
     already = await invoiced_minor(session, ctx.company_id, deal_id, body.currency, intent_key)
     try:
         plan = plan_part(
