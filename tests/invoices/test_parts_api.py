@@ -189,7 +189,8 @@ async def test_a_repeated_deposit_answers_with_it_after_the_balance(client, nort
         client, northwind.headers, 31, body(d, part={"percent": 10, "confirm_over": True})
     )
     assert first.status_code == 201 and last.status_code == 201 and extra.status_code == 201
-    # Less than the deposit is left now (over-invoiced, confirmed), yet the deposit's retry is the same invoice, not a refusal.
+    # Less than the deposit is left now (over-invoiced, confirmed), yet the deposit's retry
+    # is the same invoice, not a refusal.
     again = await create(client, northwind.headers, 31, deposit, key)
     assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
     changed = await create(

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.crm.pipedrive.schemas import PipedriveId
 from app.errors import AppError, NotFound
 from app.invoices import flows
-from app.invoices.flows.parts import billing_of
 from app.invoices.context import paused_connections
+from app.invoices.flows.parts import billing_of
 from app.invoices.flows.sync import refresh_deal
 from app.invoices.models import DealInvoice
 from app.invoices.pages.common import (
