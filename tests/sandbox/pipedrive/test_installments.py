@@ -4,6 +4,10 @@ dates as YYYY-MM-DD, one-time products only, another company's deal a 404."""
 
 from __future__ import annotations
 
+import pytest
+
+from sandbox.pipedrive.api.installments import allowed_on
+from sandbox.pipedrive.errors import PipedriveError
 from tests.sandbox.pipedrive.conftest import CONTOSO, NORTHWIND
 
 V2 = f"{NORTHWIND}/api/v2"
@@ -56,3 +60,28 @@ async def test_installments_follow_pipedrives_rules(pd, northwind):
     assert gone.status_code == 200
     listed = await pd.get(f"{V2}/deals/installments", northwind, deal_ids="31")
     assert len(listed.json()["data"]) == 1
+
+
+class FakeData:
+    def __init__(self, frequencies: list[str]) -> None:
+        self.lines = [{"billing_frequency": f} for f in frequencies]
+
+    def deal_lines(self, company_id: int, deal_id: int) -> list[dict[str, str]]:
+        return self.lines
+
+
+class FakePipedrive:
+    def __init__(self, frequencies: list[str]) -> None:
+        self.data = FakeData(frequencies)
+
+
+def test_installments_and_recurring_products_exclude_each_other() -> None:
+    company, deal = {"id": 7001, "plan": "growth"}, {"id": 31}
+    allowed_on(FakePipedrive(["one-time"]), company, deal)  # type: ignore[arg-type]
+    for frequencies, words in [
+        (["one-time", "monthly"], "recurring products"),
+        ([], "one-time product"),
+    ]:
+        with pytest.raises(PipedriveError) as exc:
+            allowed_on(FakePipedrive(frequencies), company, deal)  # type: ignore[arg-type]
+        assert exc.value.status == 400 and words in exc.value.message
