@@ -4,11 +4,13 @@ over-invoices a deal without a confirmation."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from decimal import Decimal
 
 import pytest
 
+from app.tenants.models import CrmUser
 from tests.invoices.helpers import body, create, draft
 
 
@@ -87,8 +89,6 @@ async def test_over_invoicing_needs_a_confirmation(client, northwind):
 
 
 async def test_amounts_in_the_users_locale_and_bad_parts(client, northwind, sessionmaker):
-    from app.tenants.models import CrmUser
-
     async with sessionmaker() as session:
         user = await session.get(CrmUser, northwind.user.id)
         user.locale = "de_DE"
@@ -159,8 +159,6 @@ async def test_no_installments_below_growth(client, northwind):
 
 
 async def test_a_burst_of_clicks_on_one_part_is_one_invoice(client, northwind, sandbox):
-    import asyncio
-
     d = await draft(client, northwind.headers, 31, "quickbooks")
     await sandbox.clear_requests()
     key = str(uuid.uuid4())
