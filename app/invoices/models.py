@@ -85,6 +85,12 @@ class DealInvoice(TimestampMixin, Base):
     provider_updated_at: Mapped[datetime | None] = mapped_column(default=None)
     provider_version: Mapped[str | None] = mapped_column(String(32), default=None)
     created_by_user_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    # A part of the deal (deposit, milestone, balance; migration 0042): None for the whole
+    # deal. Amounts in minor units, net of discounts (rules/parts.py says what "value" is).
+    part_label: Mapped[str | None] = mapped_column(String(100), default=None)
+    part_kind: Mapped[str | None] = mapped_column(String(16), default=None)
+    part_amount_minor: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    deal_amount_minor: Mapped[int | None] = mapped_column(BigInteger, default=None)
     request_body: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 

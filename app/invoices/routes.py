@@ -10,8 +10,10 @@ from app.crm.pipedrive.schemas import PipedriveId
 from app.invoices import flows
 from app.invoices.context import context
 from app.invoices.flows.linking import one_click_key
+from app.invoices.flows.parts import deal_billing
 from app.invoices.flows.sync import refresh_deal
 from app.invoices.schemas import (
+    BillingOut,
     ContactOut,
     ContactUpdateIn,
     CreateContactIn,
@@ -65,6 +67,15 @@ async def post_invoice(
     )
     response.status_code = 201 if created else 200
     return out
+
+
+@router.get("/deals/{deal_id}/billing", response_model=BillingOut)
+async def get_billing(
+    deal_id: DealId, request: Request, session: DbSession, user: CurrentUser
+) -> BillingOut:
+    """How much of the deal is invoiced: its value, invoiced so far, remaining, each part with
+    its status, and the deal's Pipedrive installments (offered as the parts)."""
+    return await deal_billing(context(request, user), session, deal_id)
 
 
 @router.post("/deals/{deal_id}/invoice-preview", response_model=PreviewOut)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -222,6 +222,39 @@ class CustomerIn(_In):
         return self
 
 
+# A part's number: a JSON number, or text the user typed (read in their locale).
+PartNumber = Decimal | Annotated[str, Field(max_length=40)]
+
+
+class PartIn(_In):
+    """A part of the deal to invoice (a deposit, a milestone, the balance): exactly one of
+    ``percent``, ``amount`` or ``balance``. The lines sent are the whole deal's; they are
+    scaled to the part (app/invoices/rules/parts.py)."""
+
+    percent: PartNumber | None = None
+    amount: PartNumber | None = None
+    balance: bool = False
+    label: str | None = Field(default=None, max_length=100)
+    # The Pipedrive deal installment this part invoices (offered as the parts when present).
+    installment_id: PipedriveId | None = None
+    # Invoice it even though it goes past what is left of the deal (seen and confirmed).
+    confirm_over: bool = False
+
+    @field_validator("percent", "amount")
+    @classmethod
+    def _number(cls, value: Decimal | str | None, info: object) -> Decimal | str | None:
+        if isinstance(value, Decimal):
+            return _finite(value, getattr(info, "field_name", "amount"))
+        return value
+
+    @model_validator(mode="after")
+    def _one(self) -> PartIn:
+        given = [self.percent is not None, self.amount is not None, self.balance]
+        if sum(given) != 1:
+            raise ValueError("give the part as a percent, an amount or the balance (one of them)")
+        return self
+
+
 class InvoiceIn(_In):
     """The reviewed draft the dialog sends to create the invoice."""
 
@@ -246,6 +279,8 @@ class InvoiceIn(_In):
     accept_tax_difference: bool = False
     # From the draft; without it (or when expired) the deal is read from the CRM first.
     deal_token: str | None = Field(default=None, max_length=1000)
+    # Invoice only a part of the deal (None: the whole deal).
+    part: PartIn | None = None
 
     @field_validator("currency")
     @classmethod
@@ -279,6 +314,8 @@ class InvoiceOut(BaseModel):
     actions: list[dict[str, object]] = Field(default_factory=list)
     failure_reason: str | None = None
     orphan_contact_id: str | None = None
+    # The part of the deal it invoices ("Deposit 30 %", "Balance"); None: the whole deal.
+    part_label: str | None = None
 
 
 # Ids that become a segment of the provider's URL are URL-safe (``ProviderId``).
@@ -322,3 +359,38 @@ class ContactUpdateIn(_In):
     address: str | None = Field(default=None, max_length=MAX_TEXT)
     tax_id: str | None = Field(default=None, max_length=100)
     apply: bool = False
+
+
+class PartOut(BaseModel):
+    """One part of a deal already invoiced (or being invoiced), with its invoice's status."""
+
+    invoice_id: str
+    provider: Provider
+    label: str
+    amount: Decimal
+    status: str
+    status_label: str | None = None
+    number: str | None = None
+
+
+class InstallmentOut(BaseModel):
+    """A Pipedrive deal installment, offered as a part; ``invoice_id`` once it is invoiced."""
+
+    id: int
+    description: str
+    amount: Decimal
+    billing_date: date | None = None
+    invoice_id: str | None = None
+
+
+class BillingOut(BaseModel):
+    """How much of a deal is invoiced: its value, what its invoices come to, what is left."""
+
+    deal_id: int
+    currency: str | None = None
+    # None until the deal has been invoiced (its value is then known from its lines).
+    deal_amount: Decimal | None = None
+    invoiced: Decimal = Decimal(0)
+    remaining: Decimal | None = None
+    parts: list[PartOut] = Field(default_factory=list)
+    installments: list[InstallmentOut] = Field(default_factory=list)

@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from sandbox.pipedrive import api, control, extensions, oauth, pages
+from sandbox.pipedrive.api import installments
 from sandbox.pipedrive.errors import PipedriveError, error_response, fault_body
 from sandbox.pipedrive.limits import RateLimits
 from sandbox.pipedrive.seed import seed
@@ -42,6 +43,7 @@ def install(app: FastAPI, sandbox: Sandbox) -> None:
     app.add_exception_handler(PipedriveError, handle)
     app.include_router(oauth.router())
     app.include_router(control.router())
+    app.include_router(installments.control_router())
     api.install(app)
     app.include_router(pages.router())
     app.include_router(extensions.router())

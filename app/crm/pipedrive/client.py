@@ -35,6 +35,7 @@ from app.crm.pipedrive.schemas import (
     Deal,
     DealData,
     DealDiscount,
+    DealInstallment,
     DealProduct,
     Entity,
     FieldDefinition,
@@ -187,6 +188,14 @@ class PipedriveClient:
     async def deal_products(self, deal_id: int) -> list[DealProduct]:
         rows = await self._paged_v2(f"/api/v2/deals/{deal_id}/products")
         return [DealProduct.model_validate(r) for r in rows]
+
+    async def deal_installments(self, deal_id: int) -> list[DealInstallment]:
+        """The deal's installments, by billing date (``GET /api/v2/deals/installments``)."""
+        rows = await self._paged_v2(
+            "/api/v2/deals/installments",
+            {"deal_ids": str(deal_id), "sort_by": "billing_date", "sort_direction": "asc"},
+        )
+        return [DealInstallment.model_validate(r) for r in rows]
 
     async def deal_discounts(self, deal_id: int) -> list[DealDiscount]:
         rows = await self._data(f"/api/v2/deals/{deal_id}/discounts")

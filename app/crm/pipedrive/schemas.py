@@ -139,6 +139,17 @@ class DealDiscount(_Model):
         return str(value)
 
 
+class DealInstallment(_Model):
+    """A deal installment (API v2, Growth plans and up): one amount to bill on a date, in the
+    deal's currency (installments carry none). Installments exclude recurring products."""
+
+    id: int
+    deal_id: int
+    description: str = ""
+    amount: Decimal
+    billing_date: date | None = None
+
+
 class ProductPrice(_Model):
     currency: str
     price: Decimal | None = None

@@ -42,7 +42,11 @@ def lease_end(ctx: InvoiceContext) -> datetime:
 
 # Fields added after intents were first recorded: left out of the digest while they hold their
 # defaults, so an intent recorded before they existed still matches its retry after a deploy.
-LATER_FIELDS: dict[str, object] = {"invoice_number": None, "accept_tax_difference": False}
+LATER_FIELDS: dict[str, object] = {
+    "invoice_number": None,
+    "accept_tax_difference": False,
+    "part": None,
+}
 LATER_LINE_FIELDS: dict[str, object] = {"deal_tax_rate": None}
 
 
@@ -86,13 +90,15 @@ async def claim(
     key: str,
     digest: str,
     url: str | None,
+    columns: dict[str, object] | None = None,
 ) -> tuple[DealInvoice, Claim | None]:
     """The intent for this key and, when this request must work on it, its claim (None: it
     was created already). A key used for a different invoice is a 409 whatever the intent's
-    state, except a failed one, which may be retried with corrected input for its deal."""
+    state, except a failed one, which may be retried with corrected input for its deal.
+    ``columns``: more of the row's values (the part of the deal it invoices)."""
     deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
     while True:
-        fresh = await insert_row(ctx, deal_id, body, key, digest, url)
+        fresh = await insert_row(ctx, deal_id, body, key, digest, url, columns)
         if fresh is not None:
             return fresh, Claim(fresh, fresh.claim_token or "", resumed=False)
         async with ctx.sessionmaker() as session:
@@ -111,7 +117,7 @@ async def claim(
                     )
                 await asyncio.sleep(POLL_SECONDS)
                 continue
-            taken = await take_over(ctx, session, existing, body, digest)
+            taken = await take_over(ctx, session, existing, body, digest, columns=columns)
             if taken is not None:
                 return taken.row, taken
 
@@ -137,6 +143,7 @@ async def insert_row(
     key: str,
     digest: str,
     url: str | None,
+    columns: dict[str, object] | None = None,
 ) -> DealInvoice | None:
     """A new ``pending`` row for the key, committed; None when the key already has one."""
     async with ctx.sessionmaker() as session:
@@ -156,6 +163,7 @@ async def insert_row(
             due_date=body.due_date,
             created_by_user_id=ctx.user.id,
             request_body=body.model_dump(mode="json"),
+            **(columns or {}),
         )
         session.add(row)
         try:
@@ -173,6 +181,7 @@ async def take_over(
     body: InvoiceIn | None = None,
     digest: str | None = None,
     by_reconciler: bool = False,
+    columns: dict[str, object] | None = None,
 ) -> Claim | None:
     """Take over a failed or unknown intent, or a pending one whose holder died: compare and
     swap on status, attempt and lease, so exactly one taker wins (None: another one did).
@@ -198,6 +207,7 @@ async def take_over(
             currency=body.currency,
             issue_date=body.issue_date,
             due_date=body.due_date,
+            **(columns or {}),
         )
     result = await session.execute(
         update(DealInvoice)

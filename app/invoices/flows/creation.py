@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.connections.models import ProviderConnection
-from app.errors import Conflict
+from app.errors import Conflict, ValidationFailed
 from app.invoices.context import InvoiceContext, organisation_of
 from app.invoices.flows.apply import apply_invoice
 from app.invoices.flows.claim import Claim, claim, request_hash, validate_key
@@ -30,6 +30,7 @@ from app.invoices.flows.deal import ensure_deal
 from app.invoices.flows.delivery import Sent, deliver
 from app.invoices.flows.linking import remember_contact, remember_item
 from app.invoices.flows.listing import invoice_out
+from app.invoices.flows.parts import split_part, whole_columns
 from app.invoices.flows.review import prepare, with_due_date
 from app.invoices.models import DealInvoice, InvoiceStatus
 from app.invoices.repository import ContactLinkRepository, ItemLinkRepository
@@ -56,15 +57,37 @@ async def create_invoice(
     url = await ensure_deal(ctx, session, deal_id, body.deal_token) if deal_id is not None else None
     meta, connection, linked = await prepare(ctx, session, body)
     digest = request_hash(deal_id, body)
+    body, key, columns = await part_of_deal(ctx, session, meta, deal_id, body, key)
     # After the hash, so a retry of the same request matches whatever the terms say by then.
     body = await with_due_date(ctx, session, body)
-    row, held = await claim(ctx, deal_id, body, key, digest, url or ctx.settings.public_url)
+    row, held = await claim(
+        ctx, deal_id, body, key, digest, url or ctx.settings.public_url, columns
+    )
     can_approve = ctx.adapter(meta.provider).can_approve(connection.provider_role)
     if held is None:
         return invoice_out(row, company_today(meta), can_approve=can_approve), False
     sent = await deliver(ctx, meta, held, body)
     saved = await record_created(ctx, meta, connection, held, body, sent, linked)
     return invoice_out(saved, company_today(meta), can_approve=can_approve), True
+
+
+async def part_of_deal(
+    ctx: InvoiceContext,
+    session: AsyncSession,
+    meta: ProviderMeta,
+    deal_id: int | None,
+    body: InvoiceIn,
+    key: str,
+) -> tuple[InvoiceIn, str, dict[str, object] | None]:
+    """The body, intent key and part columns: a part of the deal is scaled to the part and
+    keyed by it (``flows.parts``); an invoice of the whole deal records the deal's value."""
+    if body.part is not None:
+        if deal_id is None:
+            raise ValidationFailed(
+                "Only an invoice of a deal can invoice a part of it.", field="part"
+            )
+        return await split_part(ctx, session, meta, deal_id, body, key)
+    return body, key, whole_columns(meta, body) if deal_id is not None else None
 
 
 async def record_created(

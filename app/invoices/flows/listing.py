@@ -57,6 +57,7 @@ def invoice_out(row: DealInvoice, today: date, *, can_approve: bool) -> InvoiceO
         url=row.url,
         failure_reason=row.failure_reason,
         orphan_contact_id=row.orphan_contact_id,
+        part_label=row.part_label,
     )
     if row.status == InvoiceStatus.created and row.provider_invoice_id and row.provider_status:
         view = invoice_view(

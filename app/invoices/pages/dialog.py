@@ -14,6 +14,7 @@ from app.errors import AppError
 from app.invoices import flows
 from app.invoices.context import InvoiceContext
 from app.invoices.flows.linking import check_provider
+from app.invoices.flows.parts import deal_billing
 from app.invoices.flows.review import ChecksFailed, review_invoice
 from app.invoices.pages.common import PANEL, common, keeps_key, options, problem
 from app.invoices.pages.forms import (
@@ -55,6 +56,7 @@ async def dialog_context(
     the panel's fragment shows it in place, the custom modal's page as its status)."""
     ctx = flows.context(request, user)
     draft = await flows.build_draft(ctx, session, deal_id, provider)
+    billing = await deal_billing(ctx, session, deal_id, read=False)
     meta = await ctx.meta_cache.get(ctx, provider)
     templates = await templates_of(ctx, meta)
     paused = await ctx.paused(provider, meta.organisation.id)
@@ -82,6 +84,7 @@ async def dialog_context(
         "slots": slots(views),
         "templates": templates,
         "paused": paused,
+        "billing": billing,
         # Each opening gets its own Idempotency-Key, so a double click (or a retry after a
         # lost answer) creates once.
         "idempotency_key": str(uuid.uuid4()),
@@ -217,12 +220,16 @@ async def create_fragment(
             reconnect_url=exc.extra.get("reconnect_url") or exc.extra.get("connect_url"),
             label=PROVIDER_LABELS[provider],
         )
+    billing = None
+    if parsed.body.part is not None:
+        billing = await deal_billing(ctx, session, deal_id, read=False, installments=False)
     response = render(
         request,
         "invoices/_created.html",
         **common(request, user, deal_id),
         invoice=invoice,
         created=created,
+        billing=billing,
         label=PROVIDER_LABELS[invoice.provider],
     )
     # The success state replaces the whole form (nothing is left to submit twice).

@@ -20,6 +20,7 @@ from starlette.datastructures import FormData
 
 from app.crm.pipedrive.schemas import MAX_PIPEDRIVE_ID
 from app.invoices.pages.numbers import DEFAULT_LOCALE, AmbiguousNumber, parse_number, plain_in
+from app.invoices.pages.parts import part_from_form
 from app.invoices.rules.meta import PROVIDER_LABEL
 from app.invoices.schemas import Check, DraftLine, DraftOut, InvoiceIn
 from app.providers.base import TaxMode
@@ -222,6 +223,7 @@ def invoice_from_form(
         "confirm_zero": form.get("confirm_zero") == "on",
         "accept_tax_difference": form.get("accept_tax_difference") == "on",
         "deal_token": _text(form, "deal_token"),
+        "part": part_from_form(form, errors, review),
     }
     if errors:
         return Parsed(None, views, {**soft, **errors})
@@ -347,6 +349,8 @@ def slot_of_field(name: str | None, views: list[LineView] | None = None) -> str:
         return head
     if head in ("lines", "global_discount"):
         return "lines"
+    if head == "part":
+        return "part"
     return "form"
 
 
@@ -357,6 +361,7 @@ def slots(views: list[LineView]) -> list[str]:
         "customer",
         *DETAIL_SLOTS,
         "reference",
+        "part",
         "lines",
         *(f"line-{v.index}" for v in views),
     ]

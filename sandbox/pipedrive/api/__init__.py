@@ -8,7 +8,7 @@ from enum import Enum
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from sandbox.pipedrive.api import fields, notes, pipelines, v1, v2, webhooks
+from sandbox.pipedrive.api import fields, installments, notes, pipelines, v1, v2, webhooks
 from sandbox.pipedrive.errors import error_body
 from sandbox.pipedrive.state import PREFIX
 
@@ -40,6 +40,10 @@ def install(app: FastAPI) -> None:
             app.include_router(
                 notes.v1_router(), prefix=v1_prefix, include_in_schema=shown, tags=tags
             )
+        # Before v2's /deals/{deal_id}, which would take /deals/installments.
+        app.include_router(
+            installments.router(), prefix=f"{host}/api/v2", include_in_schema=in_schema, tags=tags
+        )
         app.include_router(
             v2.router(), prefix=f"{host}/api/v2", include_in_schema=in_schema, tags=tags
         )
