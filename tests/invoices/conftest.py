@@ -10,10 +10,13 @@ import pytest
 from sqlalchemy import select
 
 from app.crm.pipedrive.client import FieldDefinitionCache
+from app.crm.pipedrive.subscriptions import REGISTER_JOB
 from app.invoices.context import MetaCache
 from app.tenants.models import CrmUser
+from app.worker.models import Job
 from tests.connections.conftest import Flow, flow  # noqa: F401 - fixture
 from tests.crm.pipedrive.test_sandbox_flows import install_through_sandbox
+from tests.invoices.helpers import until
 
 
 @dataclass
@@ -33,11 +36,28 @@ def _fresh_caches(app: Any) -> None:
 
 async def installed(client: Any, sandbox: Any, sessionmaker: Any, user_id: int) -> Company:
     _, headers = await install_through_sandbox(client, sandbox, user_id)
+    await registered(sessionmaker)
     async with sessionmaker() as session:
         user = (
             await session.execute(select(CrmUser).where(CrmUser.pipedrive_user_id == user_id))
         ).scalar_one()
     return Company(user=user, headers=headers)
+
+
+async def registered(sessionmaker: Any) -> None:
+    """The install's webhook registration job has run: it calls Pipedrive in the background,
+    and a test that counts the calls it causes would otherwise see them."""
+
+    async def idle() -> bool:
+        async with sessionmaker() as session:
+            busy = await session.scalars(
+                select(Job.id).where(
+                    Job.name == REGISTER_JOB, Job.status.in_(("pending", "running"))
+                )
+            )
+            return not busy.all()
+
+    await until(idle, timeout=30)
 
 
 @pytest.fixture
