@@ -42,6 +42,7 @@ from app.logs import configure_logging, log
 from app.preferences.pages import router as preferences_pages_router
 from app.preferences.routes import router as preferences_router
 from app.tenants.dependencies import use_page_sign_in
+from app.tenants.permission_routes import router as permissions_router
 from app.tenants.routes import router as tenants_router
 from app.tenants.service import register_before_purge
 from app.web import STATIC_DIR, templates
@@ -229,6 +230,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The Terms, Privacy and Support links every page's footer shows (settings.legal_links).
     templates.env.globals["legal_settings"] = settings
     app.include_router(tenants_router)
+    app.include_router(permissions_router)
     app.include_router(pipedrive_router)
     app.include_router(preferences_router)
     app.include_router(preferences_pages_router)

@@ -70,6 +70,16 @@ def me(ctx: ApiContext) -> dict[str, Any]:
         "company_country": company["country"],
         "company_industry": "Software, App Development",
         "language": dict(user["language"]),
+        # The user's rights per Pipedrive app (PDN v1 user model): admin flag and permission set.
+        "access": [
+            {
+                "app": "sales",
+                "admin": bool(user["is_admin"]),
+                "permission_set_id": user.get("permission_set_id")
+                or ("sales-admin" if user["is_admin"] else "sales-regular"),
+            },
+            {"app": "global", "admin": bool(user["is_admin"]), "permission_set_id": None},
+        ],
     }
 
 
