@@ -33,6 +33,7 @@ from app.extension.registration import register_after_connect
 from app.extension.routes import pages as invoicing_pages
 from app.extension.routes import router as invoicing_router
 from app.health import router as health_router
+from app.invoices.changelog_routes import router as changelog_router
 from app.invoices.pages import router as invoices_pages_router
 from app.invoices.routes import router as invoices_router
 from app.kit.crypto import keyring
@@ -237,6 +238,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(connections_api)
     app.include_router(connections_pages)
     app.include_router(invoices_router)
+    app.include_router(changelog_router)
     app.include_router(invoices_pages_router)
     # The page step first: the extension router ends in a catch-all for its prefix.
     app.include_router(invoicing_pages)

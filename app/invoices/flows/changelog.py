@@ -97,6 +97,14 @@ async def notes_on(session: AsyncSession, company_id: str) -> bool:
     return bool(on)
 
 
+async def company_zone(session: AsyncSession, company_id: str) -> str | None:
+    """The company's timezone: its changelog's days and times are in it."""
+    zone: str | None = await session.scalar(
+        select(Company.timezone).where(Company.id == company_id)
+    )
+    return zone
+
+
 async def set_notes(session: AsyncSession, company_id: str, on: bool) -> None:
     company = await session.get(Company, company_id)
     if company is not None:
