@@ -55,7 +55,7 @@ class PipedriveSettings(_Group):
     webhook_password: str = ""
     # What the Marketplace app is configured with in Developer Hub (Pipedrive takes no scope
     # parameter): `admin` lets us register the app webhooks that report deal changes.
-    scopes: str = "base deals:read products:read contacts:read admin"
+    scopes: str = "base deals:full products:read contacts:read activities:full admin"
     # The Create invoice custom modal's ID in Developer Hub: the panel opens it with the SDK's
     # OPEN_MODAL (``action_id``). ``invoicing pipedrive-manifest`` lists what to register.
     modal_id: str = "create-invoice"

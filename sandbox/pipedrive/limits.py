@@ -40,6 +40,8 @@ COSTS = {
     "invoice_provider": 10,
     # Not in the v2 spec (webhooks are v1 only): UNCONFIRMED, priced like other v1 writes.
     "webhooks": 10,
+    "notes": 10,
+    "activities": 10,
 }
 
 

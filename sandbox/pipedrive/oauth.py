@@ -29,7 +29,7 @@ EXPIRES_IN = 3599
 REFRESH_TTL = 60 * 24 * 3600
 # The scopes a Marketplace app gets are configured in Developer Hub, not requested in the URL;
 # the stand-in's registered app has the minimal invoicing set (reference §1.2).
-APP_SCOPES = "base,deals:read,products:read,contacts:read,admin"
+APP_SCOPES = "base,deals:full,products:read,contacts:read,activities:full,admin"
 FORM = "application/x-www-form-urlencoded"
 
 

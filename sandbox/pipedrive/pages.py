@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse
 
 from sandbox import templating
 from sandbox.pipedrive import extensions
+from sandbox.pipedrive.api.notes import deal_activities, deal_notes
 from sandbox.pipedrive.state import PREFIX, Pipedrive, pipedrive_of
 
 
@@ -138,6 +139,9 @@ def deal_pages() -> APIRouter:
             person=person,
             lines=lines,
             discounts=pd.data.deal_discounts(cid, deal["id"]),
+            notes=deal_notes(pd.data, cid, deal["id"]),
+            activities=deal_activities(pd.data, cid, deal["id"]),
+            owners={u["id"]: u["name"] for u in pd.data.users(cid)},
             panel_url=panel_url,
             panel_id=panel_id,
             host=extensions.host_config(request, pd, domain, viewer["id"], theme),

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import httpx2
 
+from app.crm.pipedrive.activities import DealHistory
 from app.crm.pipedrive.errors import (
     PipedriveAuthError,
     PipedriveError,
@@ -28,6 +29,8 @@ from app.crm.pipedrive.errors import (
 from app.crm.pipedrive.oauth import parse_json
 from app.crm.pipedrive.schemas import (
     ENTITIES,
+    Activity,
+    ActivityIn,
     Deal,
     DealData,
     DealDiscount,
@@ -35,6 +38,7 @@ from app.crm.pipedrive.schemas import (
     Entity,
     FieldDefinition,
     FieldOption,
+    Note,
     Organization,
     Person,
     Product,
@@ -258,6 +262,23 @@ class PipedriveClient:
             await self.request("DELETE", f"/api/v1/webhooks/{webhook_id}")
         except PipedriveNotFound:
             return
+
+    # a deal's history: notes (v1) and activities (v2), in activities.py
+
+    async def add_note(self, deal_id: int, content: str, pinned: bool = False) -> int:
+        return await DealHistory(self).add_note(deal_id, content, pinned)
+
+    async def notes(self, deal_id: int) -> list[Note]:
+        return await DealHistory(self).notes(deal_id)
+
+    async def create_activity(self, activity: ActivityIn) -> Activity:
+        return await DealHistory(self).create_activity(activity)
+
+    async def update_activity(self, activity_id: int, *, done: bool) -> Activity:
+        return await DealHistory(self).update_activity(activity_id, done=done)
+
+    async def activities(self, deal_id: int) -> list[Activity]:
+        return await DealHistory(self).activities(deal_id)
 
     # field definitions
 

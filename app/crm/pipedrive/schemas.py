@@ -6,6 +6,7 @@ Decimal: the client parses JSON numbers straight into Decimal, never through flo
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -311,3 +312,48 @@ class Webhook(_Model):
     subscription_url: str
     name: str | None = None
     version: str | None = None
+
+
+class Note(_Model):
+    """A note as ``/v1/notes`` answers it (content is Pipedrive-sanitized HTML)."""
+
+    id: int
+    content: str = ""
+    deal_id: int | None = None
+    user_id: int | None = None
+    add_time: str | None = None
+
+
+ActivityType = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class ActivityIn(BaseModel):
+    """``POST /api/v2/activities``: a to-do for ``owner_id`` on ``deal_id``; ``type`` is an
+    activity type's ``key_string`` (``call``, ``task``, ...), ``note`` is HTML."""
+
+    subject: str = Field(min_length=1, max_length=255)
+    type: ActivityType = "task"
+    owner_id: PipedriveId | None = None
+    deal_id: PipedriveId | None = None
+    due_date: date | None = None
+    note: str | None = None
+    done: bool = False
+
+    def body(self) -> dict[str, Any]:
+        out = self.model_dump(exclude_none=True)
+        if self.due_date is not None:
+            out["due_date"] = self.due_date.isoformat()
+        return out
+
+
+class Activity(_Model):
+    """An activity as API v2 answers it."""
+
+    id: int
+    subject: str = ""
+    type: str = ""
+    owner_id: int | None = None
+    deal_id: int | None = None
+    due_date: str | None = None
+    done: bool = False
+    note: str | None = None

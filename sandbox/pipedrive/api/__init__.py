@@ -8,7 +8,7 @@ from enum import Enum
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from sandbox.pipedrive.api import fields, v1, v2, webhooks
+from sandbox.pipedrive.api import fields, notes, v1, v2, webhooks
 from sandbox.pipedrive.errors import error_body
 from sandbox.pipedrive.state import PREFIX
 
@@ -37,11 +37,17 @@ def install(app: FastAPI) -> None:
             app.include_router(
                 webhooks.router(), prefix=v1_prefix, include_in_schema=shown, tags=tags
             )
+            app.include_router(
+                notes.v1_router(), prefix=v1_prefix, include_in_schema=shown, tags=tags
+            )
         app.include_router(
             v2.router(), prefix=f"{host}/api/v2", include_in_schema=in_schema, tags=tags
         )
         app.include_router(
             fields.v2_router(), prefix=f"{host}/api/v2", include_in_schema=in_schema, tags=tags
+        )
+        app.include_router(
+            notes.v2_router(), prefix=f"{host}/api/v2", include_in_schema=in_schema, tags=tags
         )
 
 

@@ -71,6 +71,15 @@ def api_call(cost: int) -> Any:
     return dependency
 
 
+def has_scope(ctx: ApiContext, *any_of: str) -> bool:
+    """Whether the token's grant holds one of ``any_of`` (``x:full`` also grants ``x:read``)."""
+    record = ctx.pd.grants.access(ctx.token) or {}
+    grant = ctx.pd.grants.grant(record.get("grant_id", "")) or {}
+    granted = set(str(grant.get("scope", "")).replace(" ", ",").split(","))
+    granted |= {s.replace(":full", ":read") for s in granted if s.endswith(":full")}
+    return any(scope in granted for scope in any_of)
+
+
 def ok(data: Any, additional_data: dict[str, Any] | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {"success": True, "data": data}
     if additional_data is not None:

@@ -232,4 +232,4 @@ async def test_the_install_offer_says_why_each_scope_is_asked(client):
         in home.text
     )
     denied = await client.get("/pipedrive/callback", params={"error": "user_denied"})
-    assert "<code>admin</code>" in denied.text and "<code>deals:read</code>" in denied.text
+    assert "<code>admin</code>" in denied.text and "<code>deals:full</code>" in denied.text

@@ -1,0 +1,59 @@
+"""Our client's notes and activities calls against the sandbox's Pipedrive over real HTTP."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from app.crm.pipedrive.errors import PipedriveNotFound
+from app.crm.pipedrive.models import PipedriveInstallation
+from app.crm.pipedrive.schemas import ActivityIn
+from app.crm.pipedrive.service import client_for
+from tests.crm.pipedrive.test_sandbox_flows import install_through_sandbox
+
+
+async def _client(client, sandbox, app, sessionmaker, user_id: int = 101):
+    await install_through_sandbox(client, sandbox, user_id)
+    async with sessionmaker() as session:
+        row = (await session.execute(select(PipedriveInstallation))).scalars().first()
+    assert row is not None
+    return client_for(app.state.http, app.state.settings, sessionmaker, row.id)
+
+
+async def test_note_and_activity_round_trip(client, sandbox, app, sessionmaker):
+    api = await _client(client, sandbox, app, sessionmaker)
+    note_id = await api.add_note(31, "<p>Link <b>Consulting hour</b> to an item</p>")
+    assert note_id > 0
+    notes = await api.notes(31)
+    assert [n.id for n in notes] == [note_id] and "Consulting hour" in notes[0].content
+
+    made = await api.create_activity(
+        ActivityIn(
+            subject="Acme Ltd: INV-0005 is 3 days overdue",
+            type="task",
+            owner_id=101,
+            deal_id=31,
+            due_date=date(2026, 3, 14),
+            note="<p>https://example.test/pay</p>",
+        )
+    )
+    assert made.id > 0 and made.done is False and made.due_date == "2026-03-14"
+    done = await api.update_activity(made.id, done=True)
+    assert done.done is True
+    assert [(a.id, a.done) for a in await api.activities(31)] == [(made.id, True)]
+
+
+async def test_another_companys_deal_is_not_found(client, sandbox, app, sessionmaker):
+    api = await _client(client, sandbox, app, sessionmaker)
+    with pytest.raises(PipedriveNotFound):
+        await api.add_note(131, "<p>x</p>")
+    with pytest.raises(PipedriveNotFound):
+        await api.create_activity(ActivityIn(subject="x", deal_id=131))
+
+
+def test_activity_body_is_what_pipedrive_expects():
+    body = ActivityIn(subject="s", deal_id=5, due_date=date(2026, 1, 2)).body()
+    expected = {"subject": "s", "type": "task", "deal_id": 5, "due_date": "2026-01-02"}
+    assert body == {**expected, "done": False}
