@@ -72,7 +72,7 @@ def offered(invoice: dict[str, Any]) -> set[str]:
 async def test_defaults_regular_users_create_submit_email_link_admins_all(client, sam, northwind):
     mine = await client.get("/api/v1/permissions", headers=sam.headers)
     assert mine.json() == {
-        "role": "set:sales-regular",
+        "role": "set:ps-7001-regular",
         "permissions": sorted(p.value for p in DEFAULTS[REGULAR]),
     }
     admin = await client.get("/api/v1/permissions", headers=northwind.headers)
@@ -81,7 +81,7 @@ async def test_defaults_regular_users_create_submit_email_link_admins_all(client
     # Only admins see and change every role's permissions.
     assert (await client.get("/api/v1/permissions/roles", headers=sam.headers)).status_code == 403
     roles = (await client.get("/api/v1/permissions/roles", headers=northwind.headers)).json()
-    assert [r["role"] for r in roles] == ["admin", "regular", "set:sales-regular"]
+    assert [r["role"] for r in roles] == ["admin", "regular", "set:ps-7001-regular"]
     denied = await client.put(
         "/api/v1/permissions/roles/regular", json={"permissions": []}, headers=sam.headers
     )
@@ -129,12 +129,12 @@ async def test_each_action_permission_both_ways(client, northwind, action):
 
 
 async def test_create_permission_both_ways(client, sam, northwind):
-    await set_role(client, northwind, "set:sales-regular", ["submit"])
+    await set_role(client, northwind, "set:ps-7001-regular", ["submit"])
     d = await draft(client, sam.headers, 31, "xero")
     refused(await create(client, sam.headers, 31, body(d)), "create")
     page = await client.get(PANEL, params={"selectedIds": "31"}, headers=sam.headers)
     assert 'id="create-button"' not in page.text
-    await set_role(client, northwind, "set:sales-regular", ["create"])
+    await set_role(client, northwind, "set:ps-7001-regular", ["create"])
     assert (await create(client, sam.headers, 31, body(d))).status_code == 201
 
 
@@ -144,13 +144,13 @@ async def test_link_and_unlink_permissions_both_ways(client, sam, northwind):
     )
     contact_id = contacts.json()[0]["id"]
     url = "/api/v1/providers/xero/links/organization/11"
-    await set_role(client, northwind, "set:sales-regular", ["unlink"])
+    await set_role(client, northwind, "set:ps-7001-regular", ["unlink"])
     refused(await client.put(url, json={"contact_id": contact_id}, headers=sam.headers), "link")
-    await set_role(client, northwind, "set:sales-regular", ["link"])
+    await set_role(client, northwind, "set:ps-7001-regular", ["link"])
     linked = await client.put(url, json={"contact_id": contact_id}, headers=sam.headers)
     assert linked.status_code == 200, linked.text
     refused(await client.delete(url, headers=sam.headers), "unlink")
-    await set_role(client, northwind, "set:sales-regular", ["unlink"])
+    await set_role(client, northwind, "set:ps-7001-regular", ["unlink"])
     assert (await client.delete(url, headers=sam.headers)).status_code == 204
 
 
@@ -159,7 +159,7 @@ async def test_preferences_permission_both_ways(client, sam, northwind):
     payload = {k: v for k, v in saved.json().items() if k in ("mappings", "due_date", "defaults")}
     response = await client.put("/api/v1/preferences/xero", json=payload, headers=sam.headers)
     refused(response, "preferences")
-    await set_role(client, northwind, "set:sales-regular", ["preferences"])
+    await set_role(client, northwind, "set:ps-7001-regular", ["preferences"])
     response = await client.put("/api/v1/preferences/xero", json=payload, headers=sam.headers)
     assert response.status_code != 403, response.text
 
@@ -171,7 +171,7 @@ async def test_credit_is_a_permission_admins_choose(client, sam, northwind):
         not in (await client.get("/api/v1/permissions", headers=sam.headers)).json()["permissions"]
     )
     await set_role(client, northwind, "regular", ["credit"])
-    await set_role(client, northwind, "set:sales-regular", ["credit", "create"])
+    await set_role(client, northwind, "set:ps-7001-regular", ["credit", "create"])
     mine = (await client.get("/api/v1/permissions", headers=sam.headers)).json()
     assert mine["permissions"] == ["create", "credit"]
 
@@ -195,7 +195,7 @@ async def test_a_companys_rules_stay_its_own(
 ):
     rita = await installed(client, sandbox, sessionmaker, 202)
     await set_role(client, contoso, "regular", [])
-    await set_role(client, contoso, "set:sales-regular", [])
+    await set_role(client, contoso, "set:ps-7001-regular", [])
     assert (await client.get("/api/v1/permissions", headers=rita.headers)).json()[
         "permissions"
     ] == []
@@ -208,11 +208,11 @@ async def test_a_companys_rules_stay_its_own(
 async def test_the_permissions_page_for_admins(client, sam, northwind):
     page = await client.get("/permissions", headers=northwind.headers)
     assert page.status_code == 200
-    assert 'value="set:sales-regular:approve"' in page.text
+    assert 'value="set:ps-7001-regular:approve"' in page.text
     assert (await client.get("/permissions", headers=sam.headers)).status_code == 403
-    form = [("roles", "admin"), ("roles", "regular"), ("roles", "set:sales-regular")]
+    form = [("roles", "admin"), ("roles", "regular"), ("roles", "set:ps-7001-regular")]
     form += [("allow", f"admin:{p.value}") for p in Permission]
-    form += [("allow", "set:sales-regular:create"), ("allow", "set:sales-regular:approve")]
+    form += [("allow", "set:ps-7001-regular:create"), ("allow", "set:ps-7001-regular:approve")]
     saved = await client.post("/permissions", content=urlencode(form), headers=formed(northwind))
     assert saved.status_code == 200 and 'id="permissions-saved"' in saved.text
     mine = (await client.get("/api/v1/permissions", headers=sam.headers)).json()

@@ -75,8 +75,9 @@ def me(ctx: ApiContext) -> dict[str, Any]:
             {
                 "app": "sales",
                 "admin": bool(user["is_admin"]),
+                # Pipedrive's ids are per company (UUIDs); ours say whose and which.
                 "permission_set_id": user.get("permission_set_id")
-                or ("sales-admin" if user["is_admin"] else "sales-regular"),
+                or f"ps-{company['id']}-{'admin' if user['is_admin'] else 'regular'}",
             },
             {"app": "global", "admin": bool(user["is_admin"]), "permission_set_id": None},
         ],
