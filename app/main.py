@@ -23,7 +23,7 @@ from app.connections.hooks import add_after_connect
 from app.connections.routes import api as connections_api
 from app.connections.routes import pages as connections_pages
 from app.connections.service import connections_purge_hook
-from app.crm.pipedrive.iframe import sign_in_with_jwt
+from app.crm.pipedrive.roles import role_refreshing_sign_in
 from app.crm.pipedrive.routes import install_as_sign_in
 from app.crm.pipedrive.routes import router as pipedrive_router
 from app.crm.pipedrive.subscriptions import webhooks_purge_hook
@@ -245,7 +245,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(invoicing_router)
     # Pages opened in Pipedrive's iframes sign in with Pipedrive's JWT; a top-level window
     # that came without any sign-in signs in through Pipedrive's OAuth (the install flow).
-    use_page_sign_in(app, sign_in_with_jwt, install_as_sign_in)
+    # The sign-in re-reads the user's Pipedrive role when ours is older than 10 minutes.
+    use_page_sign_in(app, role_refreshing_sign_in(app.state), install_as_sign_in)
     # Each new connection is registered with Pipedrive's Invoicing extension.
     add_after_connect(app, register_after_connect)
     app.include_router(webhooks_router)

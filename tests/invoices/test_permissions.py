@@ -5,13 +5,19 @@ admin's settings page, and one company's choices never reaching another."""
 
 from __future__ import annotations
 
+import time
 import uuid
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from sqlalchemy import update
 
+from app.db import utcnow
+from app.tenants.models import CrmUser
 from app.tenants.permissions import DEFAULTS, REGULAR, Permission
+from tests.crm.pipedrive.conftest import sign_jwt
 from tests.invoices.conftest import Company, installed
 from tests.invoices.helpers import body, create, draft
 
@@ -59,6 +65,14 @@ def refused(response: Any, permission: str) -> None:
     error = response.json()["error"]
     assert error["code"] == "permission_denied" and error["field"] == permission
     assert f"lacks the {permission} permission" in error["message"]
+
+
+def pipedrive_jwt_for(settings: Any, user_id: int) -> str:
+    """Pipedrive's iframe JWT for a Northwind user (as tests/crm/pipedrive/conftest.py signs)."""
+    now = int(time.time())
+    secret = settings.pipedrive.jwt_secret or settings.pipedrive.client_secret
+    claims = {"userId": user_id, "companyId": 7001, "iat": now, "exp": now + 300}
+    return str(sign_jwt(secret, claims))
 
 
 def formed(who: Company) -> dict[str, str]:
@@ -223,3 +237,43 @@ async def test_the_permissions_page_for_admins(client, sam, northwind):
         "/permissions", content=urlencode([("roles", "owner")]), headers=formed(northwind)
     )
     assert bad.status_code == 422
+
+
+async def test_a_stale_role_is_read_again_at_sign_in(
+    client, sam, northwind, sessionmaker, settings
+):
+    """What we hold is older than 10 minutes and wrong (Sam made admin, no permission set):
+    the panel's sign-in with Pipedrive's JWT reads users/me again and Sam is regular again."""
+    async with sessionmaker() as session:
+        await session.execute(
+            update(CrmUser)
+            .where(CrmUser.id == sam.user.id)
+            .values(
+                is_admin=True, permission_set_id=None, updated_at=utcnow() - timedelta(minutes=11)
+            )
+        )
+        await session.commit()
+    assert (await client.get("/api/v1/permissions", headers=sam.headers)).json()["role"] == "admin"
+    jwt = pipedrive_jwt_for(settings, 102)
+    page = await client.get(
+        PANEL, params={"selectedIds": "31", "token": jwt, "userId": "102", "companyId": "7001"}
+    )
+    assert page.status_code == 200, page.text
+    async with sessionmaker() as session:
+        user = await session.get(CrmUser, sam.user.id)
+        assert user is not None
+        assert (user.is_admin, user.permission_set_id) == (False, "ps-7001-regular")
+    mine = (await client.get("/api/v1/permissions", headers=sam.headers)).json()
+    assert mine["role"] == "set:ps-7001-regular" and "approve" not in mine["permissions"]
+    # Fresh now: the next sign-in reads nothing from Pipedrive.
+    async with sessionmaker() as session:
+        await session.execute(
+            update(CrmUser).where(CrmUser.id == sam.user.id).values(is_admin=True)
+        )
+        await session.commit()
+    await client.get(
+        PANEL, params={"selectedIds": "31", "token": jwt, "userId": "102", "companyId": "7001"}
+    )
+    async with sessionmaker() as session:
+        user = await session.get(CrmUser, sam.user.id)
+        assert user is not None and user.is_admin is True
