@@ -25,7 +25,7 @@ from app.connections.hooks import add_after_connect
 from app.connections.routes import api as connections_api
 from app.connections.routes import pages as connections_pages
 from app.connections.service import connections_purge_hook
-from app.crm.pipedrive.iframe import sign_in_with_jwt
+from app.crm.pipedrive.roles import role_refreshing_sign_in
 from app.crm.pipedrive.routes import install_as_sign_in
 from app.crm.pipedrive.routes import router as pipedrive_router
 from app.crm.pipedrive.subscriptions import webhooks_purge_hook
@@ -35,6 +35,7 @@ from app.extension.registration import register_after_connect
 from app.extension.routes import pages as invoicing_pages
 from app.extension.routes import router as invoicing_router
 from app.health import router as health_router
+from app.invoices.changelog_routes import router as changelog_router
 from app.invoices.pages import router as invoices_pages_router
 from app.invoices.routes import router as invoices_router
 from app.kit.crypto import keyring
@@ -44,6 +45,7 @@ from app.logs import configure_logging, log
 from app.preferences.pages import router as preferences_pages_router
 from app.preferences.routes import router as preferences_router
 from app.tenants.dependencies import use_page_sign_in
+from app.tenants.permission_routes import router as permissions_router
 from app.tenants.routes import router as tenants_router
 from app.tenants.service import register_before_purge
 from app.web import STATIC_DIR, templates
@@ -231,6 +233,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The Terms, Privacy and Support links every page's footer shows (settings.legal_links).
     templates.env.globals["legal_settings"] = settings
     app.include_router(tenants_router)
+    app.include_router(permissions_router)
     app.include_router(pipedrive_router)
     app.include_router(preferences_router)
     app.include_router(preferences_pages_router)
@@ -239,13 +242,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(invoices_router)
     app.include_router(automation_router)
     app.include_router(automation_pages)
+    app.include_router(changelog_router)
     app.include_router(invoices_pages_router)
     # The page step first: the extension router ends in a catch-all for its prefix.
     app.include_router(invoicing_pages)
     app.include_router(invoicing_router)
     # Pages opened in Pipedrive's iframes sign in with Pipedrive's JWT; a top-level window
     # that came without any sign-in signs in through Pipedrive's OAuth (the install flow).
-    use_page_sign_in(app, sign_in_with_jwt, install_as_sign_in)
+    # The sign-in re-reads the user's Pipedrive role when ours is older than 10 minutes.
+    use_page_sign_in(app, role_refreshing_sign_in(app.state), install_as_sign_in)
     # Each new connection is registered with Pipedrive's Invoicing extension.
     add_after_connect(app, register_after_connect)
     app.include_router(webhooks_router)

@@ -10,7 +10,7 @@ from app.crm.pipedrive.models import (
 from app.extension.models import InvoicingLink
 from app.invoices.models import ContactLink, DealInvoice, ItemLink
 from app.preferences.models import InvoicingPreference
-from app.tenants.models import AuditEvent, Company, CrmUser, SpentHandoff
+from app.tenants.models import AuditEvent, Company, CrmUser, RolePermissions, SpentHandoff
 from app.webhooks.models import WebhookEvent
 from app.worker.models import Job
 
@@ -33,6 +33,7 @@ __all__ = [
     "PipedriveOAuthState",
     "PipedriveWebhook",
     "ProviderConnection",
+    "RolePermissions",
     "RuleFiring",
     "SpentHandoff",
     "WebhookEvent",

@@ -31,7 +31,8 @@ STATUS_ACTIONS = ("SUBMITTED", "AUTHORISED", "VOIDED", "DELETED")
 def make_view(
     ext: Extension, connection: ProviderConnection, inv: Invoice, today: date
 ) -> InvoiceView:
-    return invoice_actions.view_of(ext.adapter, connection, inv, today)
+    view = invoice_actions.view_of(ext.adapter, connection, inv, today)
+    return invoice_actions.permitted(view, ext.permissions)
 
 
 def shaped(ext: Extension, connection: ProviderConnection, inv: Invoice, today: date) -> pd.Invoice:

@@ -26,6 +26,7 @@ from app.invoices import flows
 from app.invoices.context import InvoiceContext, live_connection, organisation_of
 from app.invoices.rules.meta import ProviderMeta
 from app.providers.base import ProviderError, ProviderNotFound
+from app.tenants.permissions import Permission, permissions_of
 from app.web import spend_request_budget
 
 
@@ -36,6 +37,9 @@ class Extension:
     link: InvoicingLink
     ctx: InvoiceContext
     session: AsyncSession
+    # What the acting user's Pipedrive role may do (app.tenants.permissions): invoices show
+    # only those actions, and the flows refuse the rest with 403 naming the permission.
+    permissions: frozenset[Permission] = frozenset()
 
     @property
     def provider(self) -> str:
@@ -207,4 +211,9 @@ async def open_link(request: Any, session: AsyncSession, link_id: str) -> Extens
     link = await find_link(session, link_id)
     await spend_request_budget(request, link.company_id)
     user = await acting_user(session, link)
-    return Extension(link=link, ctx=flows.context(request, user), session=session)
+    return Extension(
+        link=link,
+        ctx=flows.context(request, user),
+        session=session,
+        permissions=await permissions_of(session, user),
+    )

@@ -30,6 +30,7 @@ from app.invoices.schemas import (
 )
 from app.providers.base import ProviderId
 from app.tenants.dependencies import CurrentUser
+from app.tenants.permissions import permissions_of
 from app.web import DbSession
 
 router = APIRouter(prefix="/api/v1", tags=["invoices"])
@@ -127,7 +128,10 @@ async def post_invoice_action(
     assert done.row is not None
     meta = await ctx.meta_cache.get(ctx, done.row.provider)
     return flows.invoice_out(
-        done.row, flows.company_today(meta), can_approve=done.view.allows("AUTHORISED")
+        done.row,
+        flows.company_today(meta),
+        can_approve=done.view.allows("AUTHORISED"),
+        permissions=await permissions_of(session, user),
     )
 
 

@@ -13,6 +13,8 @@ from app.connections.models import ConnectionStatus, ProviderConnection
 from app.connections.repository import ConnectionRepository
 from app.db import utcnow
 from app.invoices.context import background_context
+from app.invoices.flows.changelog import POST_NOTE
+from app.invoices.flows.notes import post_note
 from app.invoices.flows.reconcile import due_intents, resolve_intent
 from app.invoices.flows.sync import catch_up, sync_invoices
 from app.logs import log
@@ -154,3 +156,12 @@ async def resolve(ctx: JobContext, row_id: str) -> None:
         return
     outcome = await resolve_intent(invoice_ctx, row_id)
     log.info("invoice_intent_resolved", row=row_id, outcome=outcome)
+
+
+@job(POST_NOTE)
+async def post_changelog_note(ctx: JobContext, event_id: str) -> None:
+    """Write one changelog event to its deal in Pipedrive as a note (once: see flows.notes)."""
+    if ctx.company_id is None:
+        return
+    outcome = await post_note(ctx.state, ctx.session, ctx.company_id, event_id)
+    log.info("changelog_note", event_id=event_id, outcome=outcome)

@@ -31,6 +31,7 @@ from app.preferences.service import (
 from app.tenants.clock import today_in
 from app.tenants.dependencies import PageUser
 from app.tenants.models import CrmUser
+from app.tenants.permissions import Permission, may, refusal
 from app.web import DbSession, render
 
 
@@ -170,7 +171,7 @@ async def build_context(
         "rule_labels": RULE_LABELS,
         "tax_modes": TAX_MODES,
         "session_token": getattr(request.state, "session_token", None),
-        "can_edit": user.is_admin,
+        "can_edit": await may(session, user, Permission.preferences),
         "choices": choices,
         "errors": {},
         # A refused save's form as the admin typed it (field name → value); else empty.
@@ -238,7 +239,7 @@ async def preview_fragment(
     definitions = await _definitions(request, session, user)
     sample_id = _int_or_none(form.get("sample_deal"))
     data, sample_error = await _sample(request, session, user, sample_id)
-    if not user.is_admin:
+    if not await may(session, user, Permission.preferences):
         # A rep's form is read only (disabled fields are not submitted): preview what is saved.
         stored, _ = await load_preferences(session, user.company_id, provider, definitions)
         return render(
@@ -314,10 +315,8 @@ async def save_fragment(
         )
         return render(request, "preferences/_form.html", status_code=status, **context)
 
-    if not user.is_admin:
-        return await refuse(
-            403, "Only a Pipedrive admin of your company can change these preferences.", {}, stored
-        )
+    if not await may(session, user, Permission.preferences):
+        return await refuse(403, refusal(Permission.preferences).message, {}, stored)
     try:
         prefs = form_to_input(form)
     except ValidationError as exc:

@@ -29,7 +29,8 @@ from app.preferences.service import (
     validate_mapping,
 )
 from app.tenants.clock import today_in
-from app.tenants.dependencies import CurrentAdmin, CurrentUser
+from app.tenants.dependencies import CurrentUser
+from app.tenants.permissions import Permission, require
 from app.web import DbSession
 
 router = APIRouter(prefix="/api/v1", tags=["preferences"])
@@ -69,11 +70,13 @@ async def put_preferences(
     body: PreferencesIn,
     request: Request,
     session: DbSession,
-    admin: CurrentAdmin,
+    admin: CurrentUser,
 ) -> PreferencesOut:
-    """Save the preferences (admins only). Every field is checked against Pipedrive's live
-    definitions, and the tax rate, revenue account and template against the connected
-    provider's lists; a missing one is a 422 naming it and nothing is saved."""
+    """Save the preferences (roles with the ``preferences`` permission: admins by default).
+    Every field is checked against Pipedrive's live definitions, and the tax rate, revenue
+    account and template against the connected provider's lists; a missing one is a 422 naming
+    it and nothing is saved."""
+    await require(session, admin, Permission.preferences)
     definitions = await company_fields(request, session, admin.company_id, admin.id)
     validate_mapping(body, definitions)  # Pipedrive's fields first, then the provider's lists
     if given(body.defaults):

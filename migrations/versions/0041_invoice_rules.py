@@ -5,7 +5,7 @@ company's automation settings, and the overdue follow-up activities sent (one pe
 reminder step).
 
 Revision ID: 0041
-Revises: 0038
+Revises: 0040
 Create Date: 2026-12-04
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0041"
-down_revision: str | None = "0038"
+down_revision: str | None = "0040"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -350,7 +350,7 @@ async def test_xero_actions_email_share_pdf(pd, links, sessionmaker):
         )
     assert row.provider_status == "VOIDED"
     assert sorted(actions) == sorted(
-        ["invoice.created", "invoice.status_changed", "invoice.emailed", "invoice.status_changed"]
+        ["invoice.created", "invoice.approved", "invoice.emailed", "invoice.voided"]
     )
 
 

@@ -511,7 +511,9 @@ async def test_panel_actions_follow_the_invoice_state(
             (
                 await session.execute(
                     select(AuditEvent.details).where(
-                        AuditEvent.action.in_(["invoice.status_changed", "invoice.emailed"])
+                        AuditEvent.action.in_(
+                            ["invoice.approved", "invoice.voided", "invoice.emailed"]
+                        )
                     )
                 )
             )

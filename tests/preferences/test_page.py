@@ -87,7 +87,7 @@ async def test_rep_sees_read_only_and_cannot_save(client, fake_pipedrive):
     assert "Save preferences" not in page.text
     response = await client.post("/preferences/xero", data=form(), headers=rep)
     assert response.status_code == 403
-    assert "Only a Pipedrive admin" in response.text
+    assert "lacks the preferences permission" in response.text
     # The rep's preview shows the saved preferences (suggested here), whatever the form says.
     preview = await client.post(
         "/preferences/xero/preview", data={"sample_deal": "31", "due_days": "400"}, headers=rep

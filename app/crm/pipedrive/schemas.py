@@ -26,8 +26,16 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
 
+class Access(_Model):
+    """One of ``users/me`` ``access[]``: the user's rights in one Pipedrive app."""
+
+    app: str = ""
+    admin: bool = False
+    permission_set_id: str | None = None
+
+
 class Me(_Model):
-    """``GET /api/v1/users/me``: who installed, in which company."""
+    """``GET /api/v1/users/me``: who installed, in which company, with which rights."""
 
     id: int
     company_id: int
@@ -39,6 +47,26 @@ class Me(_Model):
     default_currency: str | None = None
     timezone_name: str | None = None
     locale: str | None = None
+    access: list[Access] = Field(default_factory=list)
+
+    def sales_access(self) -> Access | None:
+        """The sales (else global) app's entry of ``access[]``, if Pipedrive sent one."""
+        by_app = {a.app: a for a in self.access}
+        return by_app.get("sales") or by_app.get("global")
+
+    @property
+    def admin(self) -> bool:
+        """Admin by ``access[]`` (authoritative, lifecycle-and-billing.md §3.6), else by the
+        documented ``is_admin``."""
+        entry = self.sales_access()
+        if entry is not None:
+            return entry.admin or any(a.admin for a in self.access if a.app == "global")
+        return self.is_admin
+
+    @property
+    def permission_set_id(self) -> str | None:
+        entry = self.sales_access()
+        return entry.permission_set_id if entry is not None else None
 
 
 class LabeledValue(_Model):

@@ -148,7 +148,7 @@ async def complete_install(
         company_id=company.id,
         pipedrive_company_id=company.pipedrive_company_id,
         actor_user_id=user.id,
-        details={"pipedrive_user_id": me.id, "is_admin": me.is_admin},
+        details={"pipedrive_user_id": me.id, "is_admin": me.admin},
     )
     return InstallResult(
         user=user,
@@ -183,7 +183,8 @@ async def _upsert_company_and_user(session: AsyncSession, me: Me) -> tuple[Compa
         session.add(user)
     user.name = me.name
     user.email = me.email
-    user.is_admin = me.is_admin
+    user.is_admin = me.admin
+    user.permission_set_id = me.permission_set_id
     user.locale = me.locale or user.locale
     await session.flush()
     return company, user

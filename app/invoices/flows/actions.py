@@ -23,16 +23,38 @@ from app.connections.models import ProviderConnection
 from app.errors import Conflict, NotFound
 from app.invoices.context import InvoiceContext, live_connection
 from app.invoices.flows.apply import apply_invoice
+from app.invoices.flows.changelog import ACTION_EVENTS, record_event
 from app.invoices.models import DealInvoice
 from app.invoices.repository import InvoiceRepository
 from app.invoices.rules.dates import company_today
 from app.kit.signing import derived_key
 from app.providers.base import AccountingProvider, Invoice, ProviderNotFound
 from app.providers.view import OPERATIONS, InvoiceView, invoice_view
-from app.tenants.models import AuditEvent
+from app.tenants.permissions import Permission, permissions_of, require
 
 # Actions that change the invoice at the provider (the others read: PDF, share link).
 CHANGING = ("SUBMITTED", "AUTHORISED", "VOIDED", "DELETED", "EMAIL")
+# The permission each changing action needs (app.tenants.permissions); reading needs none.
+ACTION_PERMISSIONS = {
+    "SUBMITTED": Permission.submit,
+    "AUTHORISED": Permission.approve,
+    "VOIDED": Permission.void,
+    "DELETED": Permission.delete,
+    "EMAIL": Permission.email,
+}
+
+
+def action_permitted(action_id: str, permissions: frozenset[Permission]) -> bool:
+    """Whether a user with ``permissions`` is offered ``action_id`` (reads always are)."""
+    needed = ACTION_PERMISSIONS.get(action_id)
+    return needed is None or needed in permissions
+
+
+def permitted(view: InvoiceView, permissions: frozenset[Permission]) -> InvoiceView:
+    """The view with only the actions the user may take: the provider's state decides what
+    the invoice offers, the user's role what of it they are offered."""
+    kept = tuple(a for a in view.actions if action_permitted(a.id, permissions))
+    return view if kept == view.actions else view.model_copy(update={"actions": kept})
 
 
 @dataclass
@@ -81,11 +103,15 @@ async def act(
     """Carry out ``action`` (SUBMITTED, AUTHORISED, VOIDED, DELETED or EMAIL) on the provider's
     invoice, if its current state offers it (else 409 ``illegal_action``); a status it has
     already reached is answered as done. ``key`` (the caller's Idempotency-Key) makes a
-    repeated email send nothing more. The session is flushed, not committed."""
+    repeated email send nothing more. The user's role must allow the action (403 naming the
+    permission, before any call). The session is flushed, not committed."""
+    if action in ACTION_PERMISSIONS:
+        await require(session, ctx.user, ACTION_PERMISSIONS[action])
+    allowed = await permissions_of(session, ctx.user)
     connection = connection or await live_connection(ctx, provider)
     adapter = ctx.adapter(provider)
     current = await provider_invoice(ctx, provider, invoice_id)
-    view = view_of(adapter, connection, current, today)
+    view = permitted(view_of(adapter, connection, current, today), allowed)
     if action in CHANGING and action != "EMAIL" and current.status == action:
         row = await record(ctx, session, provider, current, action, via, audit=False)
         return Acted(current, view, row)
@@ -102,7 +128,7 @@ async def act(
         options["idempotency_key"] = action_key(ctx.company_id, provider, invoice_id, action, key)
     changed: Invoice = await ctx.call(provider, lambda c: method(c, invoice_id, **options))
     row = await record(ctx, session, provider, changed, action, via)
-    return Acted(changed, view_of(adapter, connection, changed, today), row)
+    return Acted(changed, permitted(view_of(adapter, connection, changed, today), allowed), row)
 
 
 async def record(
@@ -124,22 +150,16 @@ async def record(
     if not audit:
         await session.flush()
         return row
-    session.add(
-        AuditEvent(
-            company_id=ctx.company_id,
-            actor_user_id=ctx.user.id,
-            action="invoice.emailed" if action == "EMAIL" else "invoice.status_changed",
-            details={
-                "via": via,
-                "provider": provider,
-                "provider_invoice_id": invoice.id,
-                "action": action,
-                "status": invoice.status,
-                "deal_id": row.deal_id if row is not None else None,
-            },
-        )
+    await record_event(
+        session,
+        ctx.company_id,
+        ACTION_EVENTS[action],
+        actor=ctx.user,
+        deal_id=row.deal_id if row is not None else None,
+        provider=provider,
+        provider_invoice_id=invoice.id,
+        details={"via": via, "action": action, "status": invoice.status, "number": invoice.number},
     )
-    await session.flush()
     return row
 
 

@@ -25,6 +25,7 @@ from app.connections.models import ProviderConnection
 from app.errors import Conflict, ValidationFailed
 from app.invoices.context import InvoiceContext, organisation_of
 from app.invoices.flows.apply import apply_invoice
+from app.invoices.flows.changelog import record_event
 from app.invoices.flows.claim import Claim, claim, request_hash, validate_key
 from app.invoices.flows.deal import ensure_deal
 from app.invoices.flows.delivery import Sent, deliver
@@ -38,7 +39,7 @@ from app.invoices.rules.dates import company_today
 from app.invoices.rules.meta import ProviderMeta
 from app.invoices.schemas import InvoiceIn, InvoiceOut
 from app.providers.base import Contact, Invoice
-from app.tenants.models import AuditEvent
+from app.tenants.permissions import Permission, permissions_of, require
 
 
 async def create_invoice(
@@ -55,6 +56,8 @@ async def create_invoice(
     key = validate_key(idempotency_key)
     # The deal first: another company's deal is a 404 whatever else is wrong with the body.
     url = await ensure_deal(ctx, session, deal_id, body.deal_token) if deal_id is not None else None
+    await require(session, ctx.user, Permission.create)
+    allowed = await permissions_of(session, ctx.user)
     meta, connection, linked = await prepare(ctx, session, body)
     digest = request_hash(deal_id, body)
     body, key, columns = await part_of_deal(ctx, session, meta, deal_id, body, key)
@@ -65,10 +68,13 @@ async def create_invoice(
     )
     can_approve = ctx.adapter(meta.provider).can_approve(connection.provider_role)
     if held is None:
-        return invoice_out(row, company_today(meta), can_approve=can_approve), False
+        out = invoice_out(row, company_today(meta), can_approve=can_approve, permissions=allowed)
+        return out, False
     sent = await deliver(ctx, meta, held, body)
     saved = await record_created(ctx, meta, connection, held, body, sent, linked)
-    return invoice_out(saved, company_today(meta), can_approve=can_approve), True
+    return invoice_out(
+        saved, company_today(meta), can_approve=can_approve, permissions=allowed
+    ), True
 
 
 async def part_of_deal(
@@ -180,27 +186,30 @@ async def apply_created(
         contact.currency if contact else None,
         contact_known=linked and contact is None,
     )
-    final.add(created_event(ctx, meta, body, saved, invoice, saved.deal_id))
+    await created_event(final, ctx, meta, body, saved, invoice, saved.deal_id)
     await final.flush()
 
 
-def created_event(
+async def created_event(
+    session: AsyncSession,
     ctx: InvoiceContext,
     meta: ProviderMeta,
     body: InvoiceIn,
     saved: DealInvoice,
     invoice: Invoice,
     deal_id: int | None,
-) -> AuditEvent:
-    return AuditEvent(
-        company_id=ctx.company_id,
-        actor_user_id=ctx.user.id,
-        action="invoice.created",
+) -> None:
+    """The changelog's ``invoice.created`` (and its deal note, when the company keeps them)."""
+    await record_event(
+        session,
+        ctx.company_id,
+        "invoice.created",
+        actor=ctx.user,
+        deal_id=deal_id,
+        provider=meta.provider,
+        provider_invoice_id=invoice.id,
         details={
-            "deal_id": deal_id,
-            "provider": meta.provider,
             "invoice_row": saved.id,
-            "provider_invoice_id": invoice.id,
             "number": invoice.number,
             "total_minor": saved.total_minor,
             "currency": saved.currency,

@@ -40,6 +40,7 @@ from app.providers.base import (
     ProviderNotFound,
     ProviderValidationError,
 )
+from app.tenants.permissions import Permission, require
 
 PROVIDERS = ("xero", "quickbooks")
 
@@ -166,6 +167,7 @@ async def link_item(
 ) -> ItemOut:
     """Remember that this CRM product is this provider item (both must exist)."""
     provider = check_provider(provider)
+    await require(session, ctx.user, Permission.link)
     item: Item = await first_error_from_crm(
         crm_product(ctx, session, product_id), provider_item(ctx, provider, item_id)
     )
@@ -178,6 +180,7 @@ async def link_item(
 async def unlink_item(
     ctx: InvoiceContext, session: AsyncSession, provider: str, product_id: int
 ) -> None:
+    await require(session, ctx.user, Permission.unlink)
     repo = ItemLinkRepository(session, ctx.company_id)
     row = await repo.one(check_provider(provider), product_id)
     if row is None:
@@ -216,6 +219,7 @@ async def link_contact(
     """Remember that this CRM organization or person is this provider contact."""
     provider = check_provider(provider)
     check_entity(entity)
+    await require(session, ctx.user, Permission.link)
     contact: Contact = await first_error_from_crm(
         crm_entity(ctx, session, entity, crm_id), provider_contact(ctx, provider, contact_id)
     )
@@ -226,6 +230,7 @@ async def link_contact(
 async def unlink_contact(
     ctx: InvoiceContext, session: AsyncSession, provider: str, entity: str, crm_id: int
 ) -> None:
+    await require(session, ctx.user, Permission.unlink)
     repo = ContactLinkRepository(session, ctx.company_id)
     row = await repo.one(check_provider(provider), check_entity(entity), crm_id)
     if row is None:

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.connections.repository import ConnectionRepository
 from app.invoices.context import InvoiceContext
+from app.invoices.flows.actions import permitted
 from app.invoices.flows.deal import read_deal
 from app.invoices.flows.linking import check_provider
 from app.invoices.models import DealInvoice, InvoiceStatus
@@ -17,6 +18,7 @@ from app.invoices.schemas import InvoiceOut
 from app.providers.base import Invoice
 from app.providers.money import from_minor
 from app.providers.view import invoice_view
+from app.tenants.permissions import Permission, permissions_of
 
 
 async def approvers(ctx: InvoiceContext, session: AsyncSession) -> dict[str, bool]:
@@ -32,9 +34,16 @@ async def todays(ctx: InvoiceContext, session: AsyncSession) -> dict[str, date]:
     return {row.provider: today_in(row.timezone) for row in rows}
 
 
-def invoice_out(row: DealInvoice, today: date, *, can_approve: bool) -> InvoiceOut:
+def invoice_out(
+    row: DealInvoice,
+    today: date,
+    *,
+    can_approve: bool,
+    permissions: frozenset[Permission] | None = None,
+) -> InvoiceOut:
     """Our row as the API shape; ``can_approve`` (the connection's role may approve) decides
-    whether "approve" is among the actions offered."""
+    whether "approve" is among the actions offered, ``permissions`` (the user's role, all
+    when None) which of the offered actions the user sees."""
     currency = row.currency or "USD"
     out = InvoiceOut(
         id=row.id,
@@ -76,6 +85,8 @@ def invoice_out(row: DealInvoice, today: date, *, can_approve: bool) -> InvoiceO
             today=today,
             can_approve=can_approve,
         )
+        if permissions is not None:
+            view = permitted(view, permissions)
         out.status_label = view.status_label
         out.actions = [a.model_dump(mode="json") for a in view.actions]
     return out
@@ -93,8 +104,14 @@ async def list_invoices(
     utc_today = datetime.now(UTC).date()
     local = await todays(ctx, session)
     allowed = await approvers(ctx, session)
+    mine = await permissions_of(session, ctx.user)
     return [
-        invoice_out(r, local.get(r.provider, utc_today), can_approve=allowed.get(r.provider, False))
+        invoice_out(
+            r,
+            local.get(r.provider, utc_today),
+            can_approve=allowed.get(r.provider, False),
+            permissions=mine,
+        )
         for r in rows
         if shown(r)
     ]

@@ -25,6 +25,7 @@ from app.connections.tokens import TokenService
 from app.db import utcnow
 from app.invoices.context import InvoiceContext
 from app.invoices.flows.apply import DELETED, apply_deleted, apply_invoice
+from app.invoices.flows.changelog import record_event
 from app.invoices.models import DealInvoice, InvoiceStatus
 from app.invoices.repository import InvoiceRepository
 from app.providers.base import ChangeSet, Invoice
@@ -91,8 +92,10 @@ def _apply_all(
     rows: dict[str, DealInvoice],
     invoices: Sequence[Invoice],
     deleted_ids: Iterable[str] = (),
-) -> None:
+) -> list[tuple[DealInvoice, str | None]]:
+    """Apply each; answers the rows whose status changed, with the status they had."""
     now = utcnow()
+    changed: list[tuple[DealInvoice, str | None]] = []
     for invoice in invoices:
         report.read += 1
         row = rows.get(invoice.id)
@@ -100,22 +103,46 @@ def _apply_all(
             report.outcomes[invoice.id] = NOT_OURS
             continue
         before = _shown(row)
+        status_before = row.provider_status
         if not apply_invoice(row, invoice):
             report.outcomes[invoice.id] = OLDER
         elif _shown(row) != before:
             report.updated += 1
             report.outcomes[invoice.id] = f"updated: {invoice.status}"
+            if row.provider_status != status_before:
+                changed.append((row, status_before))
         else:
             report.outcomes[invoice.id] = f"unchanged: {invoice.status}"
     for invoice_id in deleted_ids:
         row = rows.get(invoice_id)
         if row is None:
             report.outcomes[invoice_id] = NOT_OURS
-        elif apply_deleted(row, now):
-            report.deleted += 1
-            report.outcomes[invoice_id] = "updated: DELETED"
         else:
-            report.outcomes[invoice_id] = "unchanged: DELETED"
+            status_before = row.provider_status
+            if apply_deleted(row, now):
+                report.deleted += 1
+                report.outcomes[invoice_id] = "updated: DELETED"
+                changed.append((row, status_before))
+            else:
+                report.outcomes[invoice_id] = "unchanged: DELETED"
+    return changed
+
+
+async def _log_changes(
+    session: AsyncSession, company_id: str, changed: list[tuple[DealInvoice, str | None]]
+) -> None:
+    """A changelog event per status that arrived from the provider (no user acted)."""
+    for row, before in changed:
+        await record_event(
+            session,
+            company_id,
+            "invoice.status_synced",
+            actor=None,
+            deal_id=row.deal_id,
+            provider=row.provider,
+            provider_invoice_id=row.provider_invoice_id,
+            details={"number": row.number, "from": before, "to": row.provider_status},
+        )
 
 
 async def sync_invoices(
@@ -137,7 +164,8 @@ async def sync_invoices(
     invoices = await tokens.call(company_id, provider, lambda c: adapter.get_invoices(c, wanted))
     returned = {invoice.id for invoice in invoices}
     # An id the provider no longer returns was deleted there (QuickBooks drops them).
-    _apply_all(report, rows, invoices, [i for i in wanted if i not in returned])
+    changed = _apply_all(report, rows, invoices, [i for i in wanted if i not in returned])
+    await _log_changes(session, company_id, changed)
     await session.flush()
     return report
 
@@ -183,7 +211,8 @@ async def catch_up(
     report = SyncReport(provider)
     ids = [i.id for i in changes.invoices] + list(changes.deleted_ids)
     rows = await _ours(session, company_id, provider, ids)
-    _apply_all(report, rows, changes.invoices, changes.deleted_ids)
+    changed = _apply_all(report, rows, changes.invoices, changes.deleted_ids)
+    await _log_changes(session, company_id, changed)
     if too_old:
         # Bounded: our own open invoices only, batched by the adapter.
         report.merge(

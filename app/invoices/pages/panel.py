@@ -35,6 +35,7 @@ from app.invoices.pages.common import (
 from app.invoices.repository import InvoiceRepository
 from app.tenants.dependencies import PageUser
 from app.tenants.models import CrmUser
+from app.tenants.permissions import Permission, may
 from app.web import DbSession, SettingsDep, render, unmetered
 
 router = APIRouter(include_in_schema=False)
@@ -84,6 +85,8 @@ async def panel_page(
         # Inside Pipedrive the Create invoice button opens this custom modal (pipedrive.js).
         modal_id=settings.pipedrive.modal_id,
         renewals=await renewals_due(session, user.company_id),
+        # The Create invoice button only for roles that may create (app.tenants.permissions).
+        can_create=await may(session, user, Permission.create),
     )
     try:
         context.update(await invoices_context(request, session, user, deal_id))

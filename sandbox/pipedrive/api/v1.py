@@ -70,6 +70,17 @@ def me(ctx: ApiContext) -> dict[str, Any]:
         "company_country": company["country"],
         "company_industry": "Software, App Development",
         "language": dict(user["language"]),
+        # The user's rights per Pipedrive app (PDN v1 user model): admin flag and permission set.
+        "access": [
+            {
+                "app": "sales",
+                "admin": bool(user["is_admin"]),
+                # Pipedrive's ids are per company (UUIDs); ours say whose and which.
+                "permission_set_id": user.get("permission_set_id")
+                or f"ps-{company['id']}-{'admin' if user['is_admin'] else 'regular'}",
+            },
+            {"app": "global", "admin": bool(user["is_admin"]), "permission_set_id": None},
+        ],
     }
 
 

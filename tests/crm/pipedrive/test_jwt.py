@@ -29,7 +29,7 @@ async def test_page_load_with_token_renders_the_session_meta_tag(client, install
     assert response.status_code == 200, response.text
     assert '<meta name="session-token" content="' in response.text
     # A rep sees the page read only.
-    assert "only a Pipedrive admin can change these" in response.text
+    assert "your Pipedrive role may not change these" in response.text
 
 
 async def test_forged_signature_is_401(client, install, settings):

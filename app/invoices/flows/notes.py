@@ -1,0 +1,50 @@
+"""Writing a changelog event to its deal in Pipedrive as a note (the ``invoices.post_note``
+job), so it shows in the deal's history as Pipedrive's own invoicing does.
+
+Exactly one note per event, however often the job runs: Pipedrive notes have no external id,
+so the note carries the event's marker (``changelog ref <event id>``) and the job first looks
+for it among the deal's notes; the note's id is kept on the event (``note_id``) and a job that
+finds one does nothing. A retry after a note was posted but before our commit finds the note
+by its marker instead of posting a second one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.crm.pipedrive.errors import PipedriveNotFound
+from app.crm.pipedrive.service import client_for, installation_for
+from app.invoices.flows.changelog import note_html, note_marker, notes_on
+from app.logs import log
+from app.tenants.models import AuditEvent
+
+# Kept on an event whose deal Pipedrive no longer has (or this install may not see).
+NO_DEAL = "-"
+
+
+async def post_note(state: Any, session: AsyncSession, company_id: str, event_id: str) -> str:
+    """Post the event's note unless it exists; answers what happened (for the log and tests).
+    Written as the acting user when they still have the app installed, else as an admin."""
+    event = await session.get(AuditEvent, event_id)
+    if event is None or event.company_id != company_id or event.deal_id is None:
+        return "gone"
+    if event.note_id:
+        return "already posted"
+    if not await notes_on(session, company_id):
+        return "notes off"
+    installation = await installation_for(session, company_id, event.actor_user_id)
+    client = client_for(state.http, state.settings, state.sessionmaker, installation.id)
+    marker = note_marker(event)
+    try:
+        for note in await client.notes(event.deal_id):
+            if marker in note.content:
+                event.note_id = str(note.id)
+                return "found"
+        event.note_id = str(await client.add_note(event.deal_id, note_html(event)))
+    except PipedriveNotFound:
+        log.info("changelog_note_no_deal", event_id=event.id)
+        event.note_id = NO_DEAL
+        return "no deal"
+    return "posted"
