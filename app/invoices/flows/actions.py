@@ -178,8 +178,9 @@ async def deal_invoice(
     session: AsyncSession, company_id: str, deal_id: int, row_id: str
 ) -> tuple[DealInvoice, str]:
     """The deal's created invoice ``row_id`` (404 for anything else) and its provider id."""
-    row = await InvoiceRepository(session, company_id).get(row_id)
-    if row is None or row.deal_id != deal_id or row.status != "created":
+    repo = InvoiceRepository(session, company_id)
+    row = await repo.get(row_id)
+    if row is None or row.status != "created" or not await repo.is_linked(row.id, deal_id):
         raise NotFound("This invoice is not one of the deal's invoices.", field="invoice_id")
     assert row.provider_invoice_id is not None
     return row, row.provider_invoice_id
