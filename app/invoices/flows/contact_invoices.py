@@ -20,6 +20,7 @@ from app.invoices.context import InvoiceContext
 from app.invoices.flows.deal import read_deal
 from app.invoices.flows.listing import approvers, invoice_out, row_view, todays
 from app.invoices.flows.mirror import ensure_mirrored
+from app.invoices.flows.permits import LINK, UNLINK, require
 from app.invoices.models import ContactLink, DealInvoice, DealInvoiceLink, InvoiceStatus
 from app.invoices.repository import ContactLinkRepository, InvoiceRepository
 from app.invoices.rules.summary import CurrencyTotals, date_range, totals_by_currency
@@ -235,6 +236,7 @@ async def link_invoice(
 ) -> tuple[DealInvoice, bool]:
     """List the contact's invoice ``row_id`` in the deal; returns it and whether this call
     linked it (False: it already was, nothing changed)."""
+    await require(ctx, LINK)
     row = await linkable(ctx, session, deal_id, row_id)
     repo = InvoiceRepository(session, ctx.company_id)
     if await repo.is_linked(row.id, deal_id):
@@ -256,6 +258,7 @@ async def unlink_invoice(
 ) -> DealInvoice:
     """Take the invoice out of the deal's list. The invoice row and its history stay, even
     when this was its last link (it is still the contact's, in "View all")."""
+    await require(ctx, UNLINK)
     repo = InvoiceRepository(session, ctx.company_id)
     row = await repo.get(row_id)
     if row is None or not await repo.is_linked(row.id, deal_id):
@@ -282,3 +285,14 @@ async def linkable(
         if row is not None and row.provider == contact.provider:
             return await contact_invoice(session, ctx.company_id, contact, row_id)
     raise NotFound("This invoice is not one of the contact's invoices.", field="invoice_id")
+
+
+async def unlink_deal_contact(
+    ctx: InvoiceContext, session: AsyncSession, deal_id: int, provider: str | None
+) -> DealContact:
+    """Forget the link between the deal's organization (or person) and its provider contact:
+    the next draft suggests contacts again. Invoices and their history stay."""
+    await require(ctx, UNLINK)
+    contact = await deal_contact(ctx, session, deal_id, provider)
+    await ContactLinkRepository(session, ctx.company_id).delete(contact.link)
+    return contact
