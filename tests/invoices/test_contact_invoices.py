@@ -130,16 +130,22 @@ async def test_another_contacts_invoice_is_404(client, northwind):
     refused = await client.put(f"{API}/deals/32/invoice-links/{invoice}", headers=northwind.headers)
     assert refused.status_code == 404
     assert refused.json()["error"]["field"] == "invoice_id"
-    unknown = await client.put(f"{API}/deals/31/invoice-links/no-such-row", headers=northwind.headers)
+    unknown = await client.put(
+        f"{API}/deals/31/invoice-links/no-such-row", headers=northwind.headers
+    )
     assert unknown.status_code == 404
 
 
 async def test_bad_ranges_are_422_naming_the_field(client, northwind):
     await link_acme(client, northwind)
     h = northwind.headers
-    backwards = await view_all(client, h, range="custom", **{"from": "2026-05-01", "to": "2026-04-01"})
+    backwards = await view_all(
+        client, h, range="custom", **{"from": "2026-05-01", "to": "2026-04-01"}
+    )
     assert backwards.status_code == 422 and backwards.json()["error"]["field"] == "from"
-    too_long = await view_all(client, h, range="custom", **{"from": "2015-01-01", "to": "2026-01-01"})
+    too_long = await view_all(
+        client, h, range="custom", **{"from": "2015-01-01", "to": "2026-01-01"}
+    )
     assert too_long.status_code == 422 and too_long.json()["error"]["field"] == "to"
     open_ended = await view_all(client, h, range="custom", **{"from": "2026-01-01"})
     assert open_ended.status_code == 422 and open_ended.json()["error"]["field"] == "to"
@@ -169,18 +175,28 @@ async def test_another_companys_ids_are_404_on_every_route(client, northwind, co
     await link_acme(client, northwind)
     page = (await view_all(client, northwind.headers, range="all")).json()
     invoice = page["invoices"][0]["id"]
-    assert (await client.put(f"{API}/deals/31/invoice-links/{invoice}", headers=northwind.headers)).status_code == 201
+    assert (
+        await client.put(f"{API}/deals/31/invoice-links/{invoice}", headers=northwind.headers)
+    ).status_code == 201
     connected = await flow.xero(contoso.user, email="colin@contoso.test", tenant_ids=(XERO_AU,))
     assert connected.status_code in (200, 303), connected.text
     h = contoso.headers
     # Northwind's deal is not Contoso's.
     assert (await view_all(client, h, 31)).status_code == 404
-    assert (await client.put(f"{API}/deals/31/invoice-links/{invoice}", headers=h)).status_code == 404
-    assert (await client.delete(f"{API}/deals/31/invoice-links/{invoice}", headers=h)).status_code == 404
+    assert (
+        await client.put(f"{API}/deals/31/invoice-links/{invoice}", headers=h)
+    ).status_code == 404
+    assert (
+        await client.delete(f"{API}/deals/31/invoice-links/{invoice}", headers=h)
+    ).status_code == 404
     assert (await client.delete(f"{API}/deals/31/contact-link", headers=h)).status_code == 404
     # Contoso's own deal, Northwind's invoice.
-    assert (await client.put(f"{API}/deals/131/invoice-links/{invoice}", headers=h)).status_code == 404
-    assert (await client.delete(f"{API}/deals/131/invoice-links/{invoice}", headers=h)).status_code == 404
+    assert (
+        await client.put(f"{API}/deals/131/invoice-links/{invoice}", headers=h)
+    ).status_code == 404
+    assert (
+        await client.delete(f"{API}/deals/131/invoice-links/{invoice}", headers=h)
+    ).status_code == 404
     # Northwind still has its link.
     deal = await client.get(f"{API}/deals/31/invoices", headers=northwind.headers)
     assert [i["id"] for i in deal.json()] == [invoice]

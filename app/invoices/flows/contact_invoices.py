@@ -296,3 +296,9 @@ async def unlink_deal_contact(
     contact = await deal_contact(ctx, session, deal_id, provider)
     await ContactLinkRepository(session, ctx.company_id).delete(contact.link)
     return contact
+
+
+async def refresh_contacts(ctx: InvoiceContext, session: AsyncSession, deal_id: int) -> None:
+    """Re-read the deal's linked contacts' invoices at their providers (the panel's refresh)."""
+    for contact in await deal_contacts(ctx, session, deal_id):
+        await ensure_mirrored(ctx, session, contact.provider, contact.link.contact_id, refresh=True)
