@@ -59,10 +59,30 @@ async def query_of(request: Request) -> flow.Query:
         raise ValidationFailed("The page must be a number from 1.", field="page")
     return flow.Query(
         range=name,
-        date_from=day_of(params.get("from"), "from") if name == "custom" else None,
-        date_to=day_of(params.get("to"), "to") if name == "custom" else None,
+        # Kept whatever the range, so the fields show them again; only "custom" uses them.
+        date_from=day_of(params.get("from"), "from"),
+        date_to=day_of(params.get("to"), "to"),
         status=params.get("status") or "all",
         page=int(page),
+    )
+
+
+async def lenient(request: Request) -> flow.Query:
+    """The filters as given, for showing them again beside a refusal."""
+    params = request.query_params
+
+    def day(raw: str | None) -> date | None:
+        try:
+            return date.fromisoformat(raw or "")
+        except ValueError:
+            return None
+
+    name = params.get("range") or "last_12_months"
+    return flow.Query(
+        range=name if name in RANGES else "last_12_months",
+        date_from=day(params.get("from")),
+        date_to=day(params.get("to")),
+        status=params.get("status") or "all",
     )
 
 
@@ -91,10 +111,19 @@ async def contact_fragment(
 ) -> Response:
     """The totals or the view-all fragment for the filters asked; a deal without a linked
     contact says so; bad filters say what is wrong, in place."""
-    query = None
     try:
         query = await query_of(request)
         found = await flow.contact_page(flows.context(request, user), session, deal_id, query)
+    except ValidationFailed as exc:
+        # The filters stay on screen with what is wrong beside them.
+        return render(
+            request,
+            template,
+            status_code=exc.status_code,
+            **page_context(
+                request, user, deal_id, found=None, query=await lenient(request), error=exc.message
+            ),
+        )
     except AppError as exc:
         if exc.status_code == 404 and exc.field == "provider":
             return render(
@@ -166,13 +195,12 @@ async def unlink_contact(
         found = await flow.unlink_deal_contact(flows.context(request, user), session, deal_id, None)
     except AppError as exc:
         return problem(request, exc)
-    response = render(
+    # The totals' own place shows it (and "View all" closes): nothing else to reload.
+    return render(
         request,
         "invoices/_no_contact.html",
         **page_context(request, user, deal_id, unlinked=found.link.contact_name),
     )
-    response.headers["HX-Trigger"] = "contact-changed"
-    return response
 
 
 @router.get(PANEL + "/{deal_id}/settings")
