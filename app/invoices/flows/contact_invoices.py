@@ -140,6 +140,8 @@ class Query:
     page: int = 1
     provider: str | None = None
     refresh: bool = False
+    # What to read: the page of invoices, the range's totals, or both (the JSON API).
+    parts: tuple[str, ...] = ("page", "totals")
 
 
 async def contact_page(
@@ -155,8 +157,39 @@ async def contact_page(
     await ensure_mirrored(
         ctx, session, contact.provider, contact.link.contact_id, refresh=query.refresh
     )
-    criteria = contact_criteria(ctx.company_id, contact, date_from, date_to)
-    wanted = status_filter(query.status, today)
+    local = await todays(ctx, session)
+    provider_today = local.get(contact.provider, today)
+    found = ContactPage(
+        contact=contact,
+        invoices=[],
+        linked=set(),
+        total=0,
+        page=query.page,
+        page_size=PAGE_SIZE,
+        date_from=date_from,
+        date_to=date_to,
+        today=today,
+    )
+    if "page" in query.parts:
+        await read_page(ctx, session, deal_id, query, found, provider_today)
+    if "totals" in query.parts:
+        found.totals = await range_totals(
+            session, ctx.company_id, contact, date_from, date_to, provider_today
+        )
+    return found
+
+
+async def read_page(
+    ctx: InvoiceContext,
+    session: AsyncSession,
+    deal_id: int,
+    query: Query,
+    found: ContactPage,
+    provider_today: date,
+) -> None:
+    """Fill ``found`` with one page of the invoices in its range and the query's status."""
+    criteria = contact_criteria(ctx.company_id, found.contact, found.date_from, found.date_to)
+    wanted = status_filter(query.status, found.today)
     listed = criteria if wanted is None else [*criteria, wanted]
     total = await session.scalar(select(func.count()).select_from(DealInvoice).where(*listed))
     rows = list(
@@ -168,10 +201,8 @@ async def contact_page(
             .limit(PAGE_SIZE)
         )
     )
-    local = await todays(ctx, session)
-    can = (await approvers(ctx, session)).get(contact.provider, False)
-    provider_today = local.get(contact.provider, today)
-    linked = set(
+    can = (await approvers(ctx, session)).get(found.contact.provider, False)
+    found.linked = set(
         await session.scalars(
             select(DealInvoiceLink.invoice_id).where(
                 DealInvoiceLink.company_id == ctx.company_id,
@@ -180,20 +211,8 @@ async def contact_page(
             )
         )
     )
-    return ContactPage(
-        contact=contact,
-        invoices=[invoice_out(r, provider_today, can_approve=can) for r in rows],
-        linked=linked,
-        total=total or 0,
-        page=query.page,
-        page_size=PAGE_SIZE,
-        date_from=date_from,
-        date_to=date_to,
-        today=today,
-        totals=await range_totals(
-            session, ctx.company_id, contact, date_from, date_to, provider_today
-        ),
-    )
+    found.invoices = [invoice_out(r, provider_today, can_approve=can) for r in rows]
+    found.total = total or 0
 
 
 async def range_totals(

@@ -107,12 +107,19 @@ def page_context(request: Request, user: CrmUser, deal_id: int, **extra: Any) ->
 
 
 async def contact_fragment(
-    request: Request, session: DbSession, user: CrmUser, deal_id: int, template: str, **extra: Any
+    request: Request,
+    session: DbSession,
+    user: CrmUser,
+    deal_id: int,
+    template: str,
+    parts: tuple[str, ...],
+    **extra: Any,
 ) -> Response:
     """The totals or the view-all fragment for the filters asked; a deal without a linked
     contact says so; bad filters say what is wrong, in place."""
     try:
         query = await query_of(request)
+        query.parts = parts
         found = await flow.contact_page(flows.context(request, user), session, deal_id, query)
     except ValidationFailed as exc:
         # The filters stay on screen with what is wrong beside them.
@@ -142,7 +149,9 @@ async def contact_totals(
     deal_id: PipedriveId, request: Request, session: DbSession, user: PageUser
 ) -> Response:
     """The linked contact's totals per currency for the chosen period, with the bar."""
-    return await contact_fragment(request, session, user, deal_id, "invoices/_contact_totals.html")
+    return await contact_fragment(
+        request, session, user, deal_id, "invoices/_contact_totals.html", parts=("totals",)
+    )
 
 
 @router.get(PANEL + "/{deal_id}/contact/invoices")
@@ -150,7 +159,9 @@ async def contact_invoices(
     deal_id: PipedriveId, request: Request, session: DbSession, user: PageUser
 ) -> Response:
     """View all invoices: one page of the contact's invoices in the range and status."""
-    return await contact_fragment(request, session, user, deal_id, "invoices/_view_all.html")
+    return await contact_fragment(
+        request, session, user, deal_id, "invoices/_view_all.html", parts=("page",)
+    )
 
 
 @router.post(PANEL + "/{deal_id}/contact/invoices/{row_id}/{verb}")
@@ -179,7 +190,7 @@ async def link_or_unlink(
         # Another company's or another contact's invoice: 404, said in place.
         return problem(request, exc)
     response = await contact_fragment(
-        request, session, user, deal_id, "invoices/_view_all.html", notice=notice
+        request, session, user, deal_id, "invoices/_view_all.html", ("page",), notice=notice
     )
     response.headers["HX-Trigger"] = "invoices-changed, contact-changed"
     return response
