@@ -4,9 +4,13 @@ contact, bad input, and another company's ids (404 on every route)."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
+
+from app.invoices.models import DealInvoice
 from tests.connections.conftest import XERO_AU
 from tests.invoices.helpers import body, create, draft
 
@@ -200,3 +204,22 @@ async def test_another_companys_ids_are_404_on_every_route(client, northwind, co
     # Northwind still has its link.
     deal = await client.get(f"{API}/deals/31/invoices", headers=northwind.headers)
     assert [i["id"] for i in deal.json()] == [invoice]
+
+
+async def test_two_first_reads_at_once_mirror_each_invoice_once(client, northwind, sessionmaker):
+    await link_acme(client, northwind)
+    both = await asyncio.gather(
+        view_all(client, northwind.headers, range="all"),
+        client.get("/pipedrive/panel/31/contact/totals", headers=northwind.headers),
+    )
+    assert [r.status_code for r in both] == [200, 200], [r.text[:300] for r in both]
+    async with sessionmaker() as session:
+        ids = list(
+            await session.scalars(
+                select(DealInvoice.provider_invoice_id).where(
+                    DealInvoice.company_id == northwind.user.company_id,
+                    DealInvoice.source == "provider",
+                )
+            )
+        )
+    assert len(ids) == len(set(ids)) == 4

@@ -13,9 +13,11 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import utcnow
+from app.db import insert_ignoring_conflicts, new_uuid, utcnow
 from app.invoices.context import InvoiceContext, live_connection, organisation_of
 from app.invoices.flows.apply import apply_invoice
 from app.invoices.models import (
@@ -30,6 +32,9 @@ from app.providers.base import Invoice
 PAGE_SIZE = 100
 # A contact with more than 10,000 invoices is read to that many (newest first).
 MAX_PAGES = 100
+
+# Rows per insert statement (SQLite allows 32,766 parameters; a row has about 40).
+INSERT_BATCH = 200
 
 UrlOf = Callable[[str], str | None]
 
@@ -96,12 +101,31 @@ async def mirrored_at(
 async def mark_mirrored(
     session: AsyncSession, company_id: str, provider: str, contact_id: str
 ) -> None:
-    row = await mirrored_at(session, company_id, provider, contact_id)
-    if row is None:
-        session.add(ContactMirror(company_id=company_id, provider=provider, contact_id=contact_id))
-    else:
-        row.synced_at = utcnow()
-    await session.flush()
+    # Two requests may read the same contact at once (the panel's totals and View all): the
+    # loser's insert does nothing instead of failing its transaction.
+    await session.execute(
+        insert_ignoring_conflicts(
+            session,
+            ContactMirror.__table__,
+            {
+                "id": new_uuid(),
+                "company_id": company_id,
+                "provider": provider,
+                "contact_id": contact_id,
+                "synced_at": utcnow(),
+            },
+            ["company_id", "provider", "contact_id"],
+        )
+    )
+    await session.execute(
+        update(ContactMirror)
+        .where(
+            ContactMirror.company_id == company_id,
+            ContactMirror.provider == provider,
+            ContactMirror.contact_id == contact_id,
+        )
+        .values(synced_at=utcnow())
+    )
 
 
 async def upsert(
@@ -112,7 +136,8 @@ async def upsert(
     url_of: UrlOf,
 ) -> int:
     """Apply each invoice to our row for it (ours or mirrored), adding a mirrored row for
-    those we have none of; returns how many rows were added."""
+    those we have none of; returns how many rows were added. Rows another request added at
+    the same moment are left to it (the insert ignores conflicts)."""
     if not invoices:
         return 0
     known = {
@@ -125,18 +150,38 @@ async def upsert(
             )
         )
     }
-    added = 0
+    fresh: dict[str, dict[str, object]] = {}
     for invoice in invoices:
         row = known.get(invoice.id)
         if row is None:
-            row = mirror_row(company_id, provider, invoice, url_of(invoice.id))
-            session.add(row)
-            known[invoice.id] = row
-            added += 1
+            made = mirror_row(company_id, provider, invoice, url_of(invoice.id))
+            fresh[invoice.id] = values_of(made)
         elif row.status == InvoiceStatus.created:
             apply_invoice(row, invoice)
     await session.flush()
-    return added
+    rows = list(fresh.values())
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    for start in range(0, len(rows), INSERT_BATCH):
+        # A row another request inserted meanwhile (same key or provider id) is skipped.
+        await session.execute(
+            insert(DealInvoice).values(rows[start : start + INSERT_BATCH]).on_conflict_do_nothing()
+        )
+    return len(rows)
+
+
+def values_of(row: DealInvoice) -> dict[str, object]:
+    """Every column value of a new row, its defaults filled as a flush would (the same keys
+    for every row, as one multi-row insert needs)."""
+    now = utcnow()
+    values: dict[str, object] = {}
+    for column in DealInvoice.__table__.columns:
+        value = getattr(row, column.key, None)
+        if value is None and column.default is not None and column.default.is_scalar:
+            value = column.default.arg
+        values[column.key] = value
+    values.update(id=new_uuid(), created_at=now, updated_at=now)
+    return values
 
 
 def mirror_row(company_id: str, provider: str, invoice: Invoice, url: str | None) -> DealInvoice:
