@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.invoices.models import DealInvoice
 from tests.connections.conftest import XERO_AU
-from tests.invoices.helpers import body, create, draft
+from tests.invoices.helpers import body, create, draft, until
 
 API = "/api/v1"
 
@@ -223,3 +223,27 @@ async def test_two_first_reads_at_once_mirror_each_invoice_once(client, northwin
             )
         )
     assert len(ids) == len(set(ids)) == 4
+
+
+async def test_a_linked_invoice_made_in_xero_follows_a_payment(
+    client, northwind, sandbox, app_server
+):
+    await link_acme(client, northwind)
+    page = (await view_all(client, northwind.headers, range="all", status="unpaid")).json()
+    (unpaid,) = page["invoices"]
+    url = f"{API}/deals/31/invoice-links/{unpaid['id']}"
+    assert (await client.put(url, headers=northwind.headers)).status_code == 201
+    paid = await sandbox.http.post(
+        "/_sandbox/xero/payments",
+        json={"InvoiceID": unpaid["provider_invoice_id"], "Amount": unpaid["amount_due"]},
+    )
+    assert paid.status_code == 200, paid.text
+
+    async def shows_paid() -> dict[str, Any] | None:
+        listed = await client.get(f"{API}/deals/31/invoices", headers=northwind.headers)
+        (row,) = listed.json()
+        return row if row["provider_status"] == "PAID" else None
+
+    # The Xero webhook, the inbox and the worker apply it to the mirrored row.
+    row = await until(shows_paid)
+    assert Decimal(row["amount_due"]) == 0 and row["status_label"] == "Paid"
