@@ -94,6 +94,7 @@ async def test_another_companys_panel_routes_are_404(client, northwind, contoso)
     assert (await client.get(f"{PANEL}/31/contact/totals", headers=h)).status_code == 404
     assert (await client.get(f"{PANEL}/31/contact/invoices", headers=h)).status_code == 404
     assert (await client.post(f"{PANEL}/31/contact/unlink", headers=h)).status_code == 404
+    assert (await client.get(f"{PANEL}/31/settings", headers=h)).status_code == 404
     for verb in ("link", "unlink"):
         for deal in (31, 131):
             answer = await client.post(f"{PANEL}/{deal}/contact/invoices/{row}/{verb}", headers=h)

@@ -18,6 +18,7 @@ from app.crm.pipedrive.service import company_fields
 from app.errors import AppError, ValidationFailed
 from app.invoices import flows
 from app.invoices.flows import contact_invoices as flow
+from app.invoices.flows.deal import read_deal
 from app.invoices.pages.common import PANEL, common, connected_providers, problem
 from app.invoices.rules.summary import RANGES
 from app.preferences.schemas import Provider
@@ -219,7 +220,13 @@ async def settings_summary(
     deal_id: PipedriveId, request: Request, session: DbSession, user: PageUser
 ) -> Response:
     """What the company's admins chose (field mappings, due-date rule), read-only: the "…"
-    menu's Settings for users who may not change them."""
+    menu's Settings for users who may not change them. The deal must be the company's
+    (404 otherwise), as on every route of the panel."""
+    try:
+        client, _ = await flows.context(request, user).pipedrive(session)
+        await read_deal(client, deal_id)
+    except AppError as exc:
+        return problem(request, exc)
     try:
         definitions = await company_fields(request, session, user.company_id, user.id)
     except AppError:
