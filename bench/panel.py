@@ -42,7 +42,6 @@ import httpx2
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.invoices.models import DealInvoice, DealInvoiceLink  # noqa: E402
 from bench._sync_world import XERO_NZ, Setup, World, clone_invoices  # noqa: E402
 
 DEAL = 31
@@ -84,19 +83,6 @@ async def provider_calls(sandbox: httpx2.AsyncClient) -> int:
     return sum(1 for r in log if r["path"].startswith(PROVIDERS))
 
 
-async def link_clones(world: World, ids: list[str]) -> None:
-    """The clones are rows of deal 31: list them in it (the panel lists linked invoices)."""
-    async with world.db() as session:
-        rows = await session.execute(
-            DealInvoice.__table__.select().where(DealInvoice.provider_invoice_id.in_(ids))
-        )
-        for row in rows.mappings():
-            session.add(
-                DealInvoiceLink(company_id=row["company_id"], invoice_id=row["id"], deal_id=DEAL)
-            )
-        await session.commit()
-
-
 def only_at_xero(world: World, template_id: str, count: int) -> None:
     """``count`` more invoices of the same contact in the Xero stand-in only (as if made in
     Xero directly), issued over the last three years."""
@@ -129,7 +115,6 @@ async def measure(samples: int) -> None:
             xero = setup.invoices["xero"]
             now = datetime.now(UTC)
             clones = await clone_invoices(world, "xero", xero["id"], DEAL_INVOICES - 1, now)
-            await link_clones(world, clones)
             # Acme Ltd has 4 seeded invoices, ours, and the clones; the rest only at Xero.
             only_at_xero(world, xero["provider_invoice_id"], CONTACT_INVOICES - 5 - len(clones))
             await panel_numbers(app, sandbox, h, samples)
