@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.invoices.models import DealInvoice
+from app.tenants.models import AuditEvent
 from tests.connections.conftest import XERO_AU
 from tests.invoices.helpers import body, create, draft, until
 
@@ -75,7 +76,7 @@ async def test_view_all_lists_the_contacts_invoices_made_in_xero(client, northwi
     assert xero_calls(await sandbox.requests())
 
 
-async def test_link_and_unlink_an_invoice_made_in_xero(client, northwind):
+async def test_link_and_unlink_an_invoice_made_in_xero(client, northwind, sessionmaker):
     await link_acme(client, northwind)
     page = (await view_all(client, northwind.headers, range="all")).json()
     paid = next(i for i in page["invoices"] if i["provider_status"] == "PAID")
@@ -95,6 +96,20 @@ async def test_link_and_unlink_an_invoice_made_in_xero(client, northwind):
     kept = (await view_all(client, northwind.headers, range="all")).json()["invoices"]
     assert paid["id"] in {i["id"] for i in kept}
     assert (await client.delete(url, headers=northwind.headers)).status_code == 404
+    async with sessionmaker() as session:
+        events = list(
+            await session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.action.in_(("invoice.linked", "invoice.unlinked")))
+                .order_by(AuditEvent.at)
+            )
+        )
+    # Once each: linking it again changed nothing, so recorded nothing.
+    assert [(e.action, e.details["deal_id"]) for e in events] == [
+        ("invoice.linked", 31),
+        ("invoice.unlinked", 31),
+    ]
+    assert {e.actor_user_id for e in events} == {northwind.user.id}
 
 
 async def test_unlinking_the_invoice_created_from_the_deal_keeps_it(client, northwind):

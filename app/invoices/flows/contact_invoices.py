@@ -26,6 +26,7 @@ from app.invoices.repository import ContactLinkRepository, InvoiceRepository
 from app.invoices.rules.summary import CurrencyTotals, date_range, totals_by_currency
 from app.invoices.schemas import InvoiceOut
 from app.tenants.clock import today_in
+from app.tenants.models import AuditEvent
 
 # Provider statuses that are not (yet, or any more) money owed; the rest are receivables.
 NOT_ISSUED = ("DRAFT", "SUBMITTED")
@@ -268,8 +269,25 @@ async def link_invoice(
             linked_by_user_id=ctx.user.id,
         )
     )
+    session.add(link_event(ctx, "invoice.linked", row, deal_id))
     await session.flush()
     return row, True
+
+
+def link_event(ctx: InvoiceContext, action: str, row: DealInvoice, deal_id: int) -> AuditEvent:
+    """Who linked or unlinked which invoice and deal, when (the invoice's history)."""
+    return AuditEvent(
+        company_id=ctx.company_id,
+        actor_user_id=ctx.user.id,
+        action=action,
+        details={
+            "provider": row.provider,
+            "provider_invoice_id": row.provider_invoice_id,
+            "invoice_id": row.id,
+            "number": row.number,
+            "deal_id": deal_id,
+        },
+    )
 
 
 async def unlink_invoice(
@@ -290,6 +308,7 @@ async def unlink_invoice(
         )
     )
     await session.delete(link)
+    session.add(link_event(ctx, "invoice.unlinked", row, deal_id))
     await session.flush()
     return row
 
