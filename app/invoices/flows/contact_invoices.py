@@ -256,7 +256,7 @@ async def link_invoice(
 ) -> tuple[DealInvoice, bool]:
     """List the contact's invoice ``row_id`` in the deal; returns it and whether this call
     linked it (False: it already was, nothing changed)."""
-    await require(ctx, LINK)
+    await require(ctx, session, LINK)
     row = await linkable(ctx, session, deal_id, row_id)
     repo = InvoiceRepository(session, ctx.company_id)
     if await repo.is_linked(row.id, deal_id):
@@ -295,7 +295,7 @@ async def unlink_invoice(
 ) -> DealInvoice:
     """Take the invoice out of the deal's list. The invoice row and its history stay, even
     when this was its last link (it is still the contact's, in "View all")."""
-    await require(ctx, UNLINK)
+    await require(ctx, session, UNLINK)
     repo = InvoiceRepository(session, ctx.company_id)
     row = await repo.get(row_id)
     if row is None or not await repo.is_linked(row.id, deal_id):
@@ -330,7 +330,7 @@ async def unlink_deal_contact(
 ) -> DealContact:
     """Forget the link between the deal's organization (or person) and its provider contact:
     the next draft suggests contacts again. Invoices and their history stay."""
-    await require(ctx, UNLINK)
+    await require(ctx, session, UNLINK)
     contact = await deal_contact(ctx, session, deal_id, provider)
     await ContactLinkRepository(session, ctx.company_id).delete(contact.link)
     return contact

@@ -8,12 +8,16 @@ invoice from a deal, or the deal's contact). Refreshing needs none.
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from app.invoices.context import InvoiceContext
 
 LINK = "link"
 UNLINK = "unlink"
 
 
-async def require(ctx: InvoiceContext, permission: str) -> None:
-    """Refuse (403 naming ``permission``) when the user may not; allows everyone for now."""
-    del ctx, permission
+async def require(ctx: InvoiceContext, session: AsyncSession, permission: str) -> None:
+    """Refuse (403 naming ``permission``) when the user may not; allows everyone for now.
+    At merge with per-role permissions: ``permissions.require(session, ctx.user,
+    Permission(permission))``."""
+    del ctx, session, permission
