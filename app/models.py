@@ -8,7 +8,7 @@ from app.crm.pipedrive.models import (
     PipedriveWebhook,
 )
 from app.extension.models import InvoicingLink
-from app.invoices.models import ContactLink, DealInvoice, ItemLink
+from app.invoices.models import ContactLink, ContactMirror, DealInvoice, DealInvoiceLink, ItemLink
 from app.preferences.models import InvoicingPreference
 from app.tenants.models import AuditEvent, Company, CrmUser, RolePermissions, SpentHandoff
 from app.webhooks.models import WebhookEvent
@@ -20,8 +20,10 @@ __all__ = [
     "Company",
     "ConnectNonce",
     "ContactLink",
+    "ContactMirror",
     "CrmUser",
     "DealInvoice",
+    "DealInvoiceLink",
     "InvoiceRule",
     "InvoicingLink",
     "InvoicingPreference",

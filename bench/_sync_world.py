@@ -30,7 +30,7 @@ from app.cli import migrate
 from app.config import Settings, load_settings
 from app.connections.models import ProviderConnection
 from app.db import create_engine, create_sessionmaker
-from app.invoices.models import DealInvoice
+from app.invoices.models import DealInvoice, DealInvoiceLink
 from app.kit.crypto import keyring
 from bench._support import SandboxProcess, app_env
 from bench.create_invoice import connect, install, link_everything, reviewed
@@ -239,6 +239,7 @@ async def clone_invoices(
         assert doc is not None
         template = {c.key: getattr(row, c.key) for c in DealInvoice.__table__.columns}
         ids = []
+        links: list[tuple[str, int | None]] = []
         with store.transaction():
             for n in range(count):
                 copy_doc = copy.deepcopy(doc)
@@ -258,11 +259,12 @@ async def clone_invoices(
                     )
                     store.put("qbo:Invoice", f"{QBO_REALM}:{new_id}", copy_doc, scope=QBO_REALM)
                 ids.append(new_id)
+                row_id = str(uuid.uuid4())
                 session.add(
                     DealInvoice(
                         **dict(
                             template,
-                            id=str(uuid.uuid4()),
+                            id=row_id,
                             idempotency_key=f"bench-{provider}-{n}-{new_id}",
                             provider_invoice_id=new_id,
                             number=f"BENCH-{n}",
@@ -271,6 +273,16 @@ async def clone_invoices(
                             provider_version=None,
                             provider_updated_at=None,
                         )
+                    )
+                )
+                # Listed in the same deal, as a copy of an invoice created from it.
+                links.append((row_id, template["deal_id"]))
+        await session.flush()
+        for row_id, deal_id in links:
+            if deal_id is not None:
+                session.add(
+                    DealInvoiceLink(
+                        company_id=template["company_id"], invoice_id=row_id, deal_id=deal_id
                     )
                 )
         await session.commit()

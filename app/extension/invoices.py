@@ -20,11 +20,12 @@ from app.extension.service import Extension
 from app.invoices import flows
 from app.invoices.context import organisation_of
 from app.invoices.flows import actions as invoice_actions
+from app.invoices.flows import contact_invoices, listing, mirror
+from app.invoices.models import DealInvoice
 from app.providers.base import Features, Invoice, ProviderNotFound
 from app.providers.view import InvoiceView
 
 SEARCH_PAGE_SIZE = 50
-SUMMARY_MAX_PAGES = 20
 STATUS_ACTIONS = ("SUBMITTED", "AUTHORISED", "VOIDED", "DELETED")
 
 
@@ -83,8 +84,12 @@ async def resolve_items(
     return codes, ids
 
 
-async def create_invoice(ext: Extension, data: pd.InvoiceCreateData, key: str) -> pd.Invoice:
-    """postInvoice: through the invoices create flow, exactly once per derived key."""
+async def create_invoice(
+    ext: Extension, data: pd.InvoiceCreateData, key: str, deal_id: int | None = None
+) -> pd.Invoice:
+    """postInvoice: through the invoices create flow, exactly once per derived key; with
+    ``deal_id`` the invoice is the deal's (read from Pipedrive, 404 when not the company's) and
+    joins its list."""
     connection = await ext.connection()
     meta = await ext.meta()
     codes, ids = await resolve_items(ext, meta.features, data.lineItems)
@@ -96,9 +101,9 @@ async def create_invoice(ext: Extension, data: pd.InvoiceCreateData, key: str) -
         item_codes=codes,
         item_ids=ids,
     )
-    # The contract names no deal: the invoice is recorded without one, and the provider
-    # invoice carries no deal URL.
-    out, _ = await flows.create_invoice(ext.ctx, ext.session, None, body, key)
+    # The contract names no deal: without one the invoice is recorded without a deal, and the
+    # provider invoice carries no deal URL.
+    out, _ = await flows.create_invoice(ext.ctx, ext.session, deal_id, body, key)
     inv = mapping.invoice_dto(out)
     return shaped(ext, connection, inv, flows.company_today(meta))
 
@@ -110,32 +115,43 @@ async def search_invoices(
     start: str | None,
     end: str | None,
     page: int,
+    refresh: bool = False,
 ) -> list[pd.Invoice]:
-    """getSearchInvoices: by ids, or by customer and date range (one page)."""
+    """getSearchInvoices: by ids, or by customer and date range (one page), from our synced
+    rows (``flows.mirror``); ``refresh`` reads through to the provider first."""
     connection = await ext.connection()
     today = await ext.today()
-    adapter = ext.adapter
     if ids:
         wanted = [i.strip() for i in ids.split(",") if i.strip()][:100]
-        found = await ext.call(lambda c: adapter.get_invoices(c, wanted))
-        items = list(found)
+        rows = await mirror.rows_by_ids(ext.ctx, ext.session, ext.provider, wanted, refresh=refresh)
     elif customer_id:
         date_from = mapping.parse_date(start, "startDate")
         date_to = mapping.parse_date(end, "endDate")
-        result = await ext.call(
-            lambda c: adapter.search_invoices(
-                c,
-                contact_id=customer_id,
-                date_from=date_from,
-                date_to=date_to,
-                page=page,
-                page_size=SEARCH_PAGE_SIZE,
-            )
+        await mirror.ensure_mirrored(
+            ext.ctx, ext.session, ext.provider, customer_id, refresh=refresh
         )
-        items = list(result.items)
+        rows = await mirror.contact_rows(
+            ext.session,
+            ext.ctx.company_id,
+            ext.provider,
+            customer_id,
+            date_from,
+            date_to,
+            page=page,
+            page_size=SEARCH_PAGE_SIZE,
+        )
     else:
         raise ValidationFailed("Search by ids, or by customerId and startDate.", field="ids")
-    return [shaped(ext, connection, inv, today) for inv in items]
+    return [row_shaped(ext, connection, row, today) for row in rows]
+
+
+def row_shaped(
+    ext: Extension, connection: ProviderConnection, row: DealInvoice, today: date
+) -> pd.Invoice:
+    """The contract's Invoice for one of our rows."""
+    inv = listing.row_invoice(row)
+    url = row.url or ext.adapter.invoice_url(organisation_of(connection), inv.id)
+    return view.invoice(make_view(ext, connection, inv, today), inv, url=url)
 
 
 async def change_status(ext: Extension, invoice_id: str, raw_action: str) -> pd.Invoice:
@@ -181,26 +197,21 @@ async def pdf(ext: Extension, invoice_id: str) -> tuple[bytes, str]:
 
 
 async def summary(
-    ext: Extension, contact_id: str, a: str | None, b: str | None
+    ext: Extension, contact_id: str, a: str | None, b: str | None, refresh: bool = False
 ) -> list[pd.SummaryRow]:
-    """Totals per currency of the contact's invoices issued in the range. ``from`` and
-    ``to`` are described swapped on Pipedrive's page, so the earlier date is the start."""
-    connection = await ext.connection()
+    """Totals per currency of the contact's invoices issued in the range, from our synced
+    rows with the deal panel's one computation (``contact_invoices.totals_of``); ``refresh``
+    reads the contact's invoices at the provider first. ``from`` and ``to`` are described
+    swapped on Pipedrive's page, so the earlier date is the start."""
+    await ext.connection()
     today = await ext.today()
     dates = sorted(
         d for d in (mapping.parse_date(a, "from"), mapping.parse_date(b, "to")) if d is not None
     )
     date_from = dates[0] if dates else None
     date_to = dates[-1] if len(dates) == 2 else None
-    adapter = ext.adapter
-    views: list[InvoiceView] = []
-    for page in range(1, SUMMARY_MAX_PAGES + 1):
-        result = await ext.call(
-            lambda c, p=page: adapter.search_invoices(
-                c, contact_id=contact_id, date_from=date_from, date_to=date_to, page=p
-            )
-        )
-        views.extend(make_view(ext, connection, inv, today) for inv in result.items)
-        if not result.has_more:
-            break
-    return view.summary(views)
+    await mirror.ensure_mirrored(ext.ctx, ext.session, ext.provider, contact_id, refresh=refresh)
+    rows = await mirror.contact_rows(
+        ext.session, ext.ctx.company_id, ext.provider, contact_id, date_from, date_to
+    )
+    return view.summary(contact_invoices.totals_of(rows, today))

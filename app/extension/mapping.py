@@ -227,12 +227,15 @@ def contact_name(raw: str) -> str:
     return next((line.strip() for line in raw.splitlines() if line.strip()), "")
 
 
-def idempotency_key(link_id: str, body: Mapping[str, Any]) -> str:
+def idempotency_key(link_id: str, body: Mapping[str, Any], deal_id: int | None = None) -> str:
     """Pipedrive sends no key: the hash of the link and the canonical body stands in, so a
     retried identical postInvoice (same link, same content, which includes the issue date)
     finds the first one instead of creating a second. Two deliberately identical invoices on
     the same day therefore need some difference (a line, a due date)."""
-    canonical = json.dumps({"link": link_id, "body": body}, sort_keys=True, default=str)
+    named: dict[str, Any] = {"link": link_id, "body": body}
+    if deal_id is not None:
+        named["deal"] = deal_id
+    canonical = json.dumps(named, sort_keys=True, default=str)
     return "pd-ext:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.connections.models import ConnectionStatus
 from app.connections.repository import ConnectionRepository
+from app.crm.pipedrive.schemas import PipedriveId
 from app.crm.pipedrive.service import basic_credentials_ok
 from app.errors import AppError, NotFound, ServiceUnavailable, Unauthorized, ValidationFailed
 from app.extension import invoices, mapping
@@ -260,11 +261,17 @@ async def put_product(ext: Link, request: Request, productId: ProviderId) -> Res
 @router.post(
     route_path("postInvoice"), dependencies=deps, openapi_extra=json_body(pd.InvoiceCreateData)
 )
-async def post_invoice(ext: Link, request: Request) -> Response:
+async def post_invoice(
+    ext: Link,
+    request: Request,
+    dealId: Annotated[PipedriveId | None, Query()] = None,
+) -> Response:
+    """``dealId`` (when the caller knows the deal): the invoice is created from that deal and
+    listed in its panel; the contract's body names no deal."""
     raw = _unwrap(await _json(request))
     data = _parse(pd.InvoiceCreateData, raw)
-    key = mapping.idempotency_key(ext.link.link_id, raw)
-    return envelope(await invoices.create_invoice(ext, data, key))
+    key = mapping.idempotency_key(ext.link.link_id, raw, dealId)
+    return envelope(await invoices.create_invoice(ext, data, key, dealId))
 
 
 @router.get(route_path("getSearchInvoices"), dependencies=deps)
@@ -275,8 +282,12 @@ async def get_search_invoices(
     startDate: str | None = None,
     endDate: str | None = None,
     page: Annotated[int, Query(ge=1, le=10000)] = 1,
+    refresh: bool = False,
 ) -> Response:
-    return envelope(await invoices.search_invoices(ext, ids, customerId, startDate, endDate, page))
+    # Answered from our synced rows; ``refresh=true`` reads through to the provider first.
+    return envelope(
+        await invoices.search_invoices(ext, ids, customerId, startDate, endDate, page, refresh)
+    )
 
 
 @router.post(
@@ -317,10 +328,10 @@ async def get_invoice_summary(
     contactId: Annotated[ProviderId, Query()],
     to: str | None = None,
     from_: Annotated[str | None, Query(alias="from")] = None,
-    refresh: str | None = None,
+    refresh: bool = False,
 ) -> Response:
-    # ``refresh`` asks to bypass a cache: the summary is always read fresh from the provider.
-    return envelope(await invoices.summary(ext, contactId, from_, to))
+    # From our synced rows; ``refresh=true`` reads the contact's invoices at the provider first.
+    return envelope(await invoices.summary(ext, contactId, from_, to, refresh))
 
 
 @router.api_route(

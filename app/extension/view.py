@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from app.extension import schemas as pd
+from app.invoices.rules.summary import CurrencyTotals
 from app.providers.base import Invoice
 from app.providers.view import InvoiceAction, InvoiceStage, InvoiceView
 
@@ -44,9 +45,6 @@ PROVIDER_ACTIONS = {
     "DOWNLOAD": DOWNLOAD,
     "URL": SHARE_LINK,
 }
-
-# Invoices that are receivables: the summary counts these only.
-RECEIVABLE = (InvoiceStage.issued, InvoiceStage.partially_paid, InvoiceStage.paid)
 
 
 def status_code(view: InvoiceView) -> pd.PipedriveStatusCode:
@@ -86,18 +84,17 @@ def invoice(view: InvoiceView, inv: Invoice, *, url: str, name: str | None = Non
     )
 
 
-def summary(views: Iterable[InvoiceView]) -> list[pd.SummaryRow]:
-    """One row per currency (§7.9): outstanding = unpaid and not overdue, overdue = unpaid and
-    overdue, paid, total. Drafts, invoices awaiting approval, voided and deleted ones are not
-    receivables and are left out."""
-    rows: dict[str, dict[str, Decimal]] = {}
-    for v in views:
-        if v.stage not in RECEIVABLE:
-            continue
-        row = rows.setdefault(
-            v.currency, {"outstanding": ZERO, "overdue": ZERO, "paid": ZERO, "total": ZERO}
+def summary(totals: Iterable[CurrencyTotals]) -> list[pd.SummaryRow]:
+    """One row per currency (§7.9) from the totals the deal panel shows too
+    (``app.invoices.rules.summary``): outstanding = unpaid and not overdue, overdue = unpaid
+    and overdue, paid, total (what was invoiced)."""
+    return [
+        pd.SummaryRow(
+            currency=t.currency,
+            outstanding=t.outstanding,
+            overdue=t.overdue,
+            paid=t.paid,
+            total=t.invoiced,
         )
-        row["overdue" if v.overdue else "outstanding"] += v.due
-        row["paid"] += v.paid
-        row["total"] += v.total
-    return [pd.SummaryRow(currency=code, **values) for code, values in sorted(rows.items())]
+        for t in totals
+    ]

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, TimestampMixin, new_uuid
+from app.db import Base, TimestampMixin, new_uuid, utcnow
 
 
 class InvoiceStatus:
@@ -42,6 +42,7 @@ class DealInvoice(TimestampMixin, Base):
         ),
         Index("ix_deal_invoice_deal", "company_id", "deal_id"),
         Index("ix_deal_invoice_open", "status", "lease_until"),
+        Index("ix_deal_invoice_contact", "company_id", "provider", "contact_id", "issue_date"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
@@ -92,6 +93,47 @@ class DealInvoice(TimestampMixin, Base):
     part_amount_minor: Mapped[int | None] = mapped_column(BigInteger, default=None)
     deal_amount_minor: Mapped[int | None] = mapped_column(BigInteger, default=None)
     request_body: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # "app": created here (an intent); "provider": mirrored from the provider (made in Xero or
+    # QuickBooks directly, or by someone else), read with its contact's invoices.
+    source: Mapped[str] = mapped_column(String(16), default="app", server_default="app")
+
+
+class InvoiceSource:
+    app = "app"
+    provider = "provider"
+
+
+class DealInvoiceLink(Base):
+    """One invoice shown in one deal's list. An invoice may be linked to several deals; the
+    deal it was created from gets its link at creation. Unlinking removes only the link: the
+    invoice row, its history and its audit events stay."""
+
+    __tablename__ = "deal_invoice_link"
+    __table_args__ = (
+        UniqueConstraint("invoice_id", "deal_id", name="uq_deal_invoice_link"),
+        Index("ix_deal_invoice_link_deal", "company_id", "deal_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    company_id: Mapped[str] = mapped_column(ForeignKey("company.id", ondelete="CASCADE"))
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("deal_invoice.id", ondelete="CASCADE"))
+    deal_id: Mapped[int] = mapped_column(BigInteger)
+    linked_by_user_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ContactMirror(Base):
+    """When a provider contact's invoices were last read in full into ``deal_invoice``
+    (``source="provider"`` rows): later reads answer from our rows until a refresh."""
+
+    __tablename__ = "contact_mirror"
+    __table_args__ = (UniqueConstraint("company_id", "provider", "contact_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    company_id: Mapped[str] = mapped_column(ForeignKey("company.id", ondelete="CASCADE"))
+    provider: Mapped[str] = mapped_column(String(16))
+    contact_id: Mapped[str] = mapped_column(String(64))
+    synced_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ItemLink(TimestampMixin, Base):

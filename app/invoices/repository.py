@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from app.invoices.models import ContactLink, DealInvoice, InvoiceStatus, ItemLink
+from sqlalchemy import ColumnElement, Select, select
+
+from app.invoices.models import ContactLink, DealInvoice, DealInvoiceLink, InvoiceStatus, ItemLink
 from app.tenants.repository import CompanyScopedRepository
 
 
@@ -18,13 +21,30 @@ class InvoiceRepository(CompanyScopedRepository[DealInvoice]):
         return row
 
     async def of_deal(self, deal_id: int, provider: str | None = None) -> Sequence[DealInvoice]:
-        criteria = [DealInvoice.deal_id == deal_id]
+        """The invoices the deal lists: those linked to it (created from it, or linked from
+        the contact's other invoices), newest first."""
+        criteria: list[ColumnElement[bool]] = [DealInvoice.id.in_(self.linked_ids(deal_id))]
         if provider:
             criteria.append(DealInvoice.provider == provider)
         result = await self.session.execute(
             self.select().where(*criteria).order_by(DealInvoice.created_at.desc())
         )
         return result.scalars().all()
+
+    def linked_ids(self, deal_id: int) -> Select[Any]:
+        return select(DealInvoiceLink.invoice_id).where(
+            DealInvoiceLink.company_id == self.company_id, DealInvoiceLink.deal_id == deal_id
+        )
+
+    async def is_linked(self, row_id: str, deal_id: int) -> bool:
+        found = await self.session.scalar(
+            select(DealInvoiceLink.id).where(
+                DealInvoiceLink.company_id == self.company_id,
+                DealInvoiceLink.invoice_id == row_id,
+                DealInvoiceLink.deal_id == deal_id,
+            )
+        )
+        return found is not None
 
     async def known_provider_ids(self, provider: str, ids: Sequence[str]) -> set[str]:
         if not ids:

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from app.crm.pipedrive.schemas import PipedriveId
-from app.invoices import flows
+from app.invoices import contact_routes, flows
 from app.invoices.context import context
 from app.invoices.flows.linking import one_click_key
 from app.invoices.flows.parts import deal_billing
@@ -258,6 +258,10 @@ async def delete_contact_link(
 ) -> Response:
     await flows.unlink_contact(context(request, user), session, provider, entity, crm_id)
     return Response(status_code=204)
+
+
+# The deal's linked contact: all its invoices, totals, links (a module of its own).
+router.include_router(contact_routes.router)
 
 
 __all__ = ["FieldChange", "router"]

@@ -139,4 +139,13 @@
     }
     setInterval(tick, every);
   })();
+
+  // The header's "…" menu closes once an item is chosen, or on a click elsewhere.
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("details.panel-menu[open]").forEach(function (menu) {
+      if (!menu.contains(event.target) || event.target.closest("[role=menuitem]")) {
+        menu.open = false;
+      }
+    });
+  });
 })();

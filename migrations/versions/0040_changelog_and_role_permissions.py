@@ -8,7 +8,7 @@
 - ``company.changelog_notes``: whether changelog events become notes on the deal.
 
 Revision ID: 0040
-Revises: 0038
+Revises: 0039
 Create Date: 2026-12-04
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0040"
-down_revision: str | None = "0038"
+down_revision: str | None = "0039"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

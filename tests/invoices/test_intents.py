@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app.connections.tokens import TokenService
 from app.db import utcnow
 from app.invoices.flows.claim import request_hash
-from app.invoices.models import DealInvoice
+from app.invoices.models import DealInvoice, DealInvoiceLink
 from app.invoices.schemas import InvoiceIn
 from app.worker.models import Job
 from app.worker.outbox import enqueue
@@ -40,10 +40,13 @@ async def row_of(sessionmaker: Any, key: str) -> DealInvoice:
 async def crashed_before_sending(
     sessionmaker: Any, company_id: str, payload: dict[str, Any], key: str, deal_id: int = 31
 ) -> None:
-    """The row a process leaves when it dies between recording the intent and calling Xero."""
+    """The rows a process leaves when it dies between recording the intent (and the deal's
+    link to it, in the same transaction) and calling Xero."""
     async with sessionmaker() as session:
+        row_id = str(uuid.uuid4())
         session.add(
             DealInvoice(
+                id=row_id,
                 company_id=company_id,
                 provider="xero",
                 deal_id=deal_id,
@@ -59,6 +62,8 @@ async def crashed_before_sending(
                 request_body=payload,
             )
         )
+        await session.flush()
+        session.add(DealInvoiceLink(company_id=company_id, invoice_id=row_id, deal_id=deal_id))
         await session.commit()
 
 

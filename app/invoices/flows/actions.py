@@ -99,12 +99,14 @@ async def act(
     via: str,
     connection: ProviderConnection | None = None,
     key: str | None = None,
+    deal_id: int | None = None,
 ) -> Acted:
     """Carry out ``action`` (SUBMITTED, AUTHORISED, VOIDED, DELETED or EMAIL) on the provider's
     invoice, if its current state offers it (else 409 ``illegal_action``); a status it has
     already reached is answered as done. ``key`` (the caller's Idempotency-Key) makes a
     repeated email send nothing more. The user's role must allow the action (403 naming the
-    permission, before any call). The session is flushed, not committed."""
+    permission, before any call). ``deal_id``: the deal it was done from, for the changelog
+    (else the deal the invoice was created from). The session is flushed, not committed."""
     if action in ACTION_PERMISSIONS:
         await require(session, ctx.user, ACTION_PERMISSIONS[action])
     allowed = await permissions_of(session, ctx.user)
@@ -127,7 +129,7 @@ async def act(
     if action == "EMAIL" and key:
         options["idempotency_key"] = action_key(ctx.company_id, provider, invoice_id, action, key)
     changed: Invoice = await ctx.call(provider, lambda c: method(c, invoice_id, **options))
-    row = await record(ctx, session, provider, changed, action, via)
+    row = await record(ctx, session, provider, changed, action, via, deal_id=deal_id)
     return Acted(changed, permitted(view_of(adapter, connection, changed, today), allowed), row)
 
 
@@ -140,6 +142,7 @@ async def record(
     via: str,
     *,
     audit: bool = True,
+    deal_id: int | None = None,
 ) -> DealInvoice | None:
     """Keep our row (when the invoice is one we created) in step, and audit the action."""
     row = await InvoiceRepository(session, ctx.company_id).created_with_provider_id(
@@ -155,7 +158,7 @@ async def record(
         ctx.company_id,
         ACTION_EVENTS[action],
         actor=ctx.user,
-        deal_id=row.deal_id if row is not None else None,
+        deal_id=deal_id if deal_id is not None else (row.deal_id if row is not None else None),
         provider=provider,
         provider_invoice_id=invoice.id,
         details={"via": via, "action": action, "status": invoice.status, "number": invoice.number},
@@ -198,8 +201,9 @@ async def deal_invoice(
     session: AsyncSession, company_id: str, deal_id: int, row_id: str
 ) -> tuple[DealInvoice, str]:
     """The deal's created invoice ``row_id`` (404 for anything else) and its provider id."""
-    row = await InvoiceRepository(session, company_id).get(row_id)
-    if row is None or row.deal_id != deal_id or row.status != "created":
+    repo = InvoiceRepository(session, company_id)
+    row = await repo.get(row_id)
+    if row is None or row.status != "created" or not await repo.is_linked(row.id, deal_id):
         raise NotFound("This invoice is not one of the deal's invoices.", field="invoice_id")
     assert row.provider_invoice_id is not None
     return row, row.provider_invoice_id
@@ -228,4 +232,5 @@ async def act_on_deal_invoice(
         via=via,
         connection=connection,
         key=key,
+        deal_id=deal_id,
     )

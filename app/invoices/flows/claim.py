@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db import new_uuid, utcnow
 from app.errors import Conflict, ValidationFailed
 from app.invoices.context import InvoiceContext
-from app.invoices.models import DealInvoice, InvoiceStatus
+from app.invoices.models import DealInvoice, DealInvoiceLink, InvoiceStatus
 from app.invoices.repository import InvoiceRepository
 from app.invoices.schemas import InvoiceIn
 from app.kit.signing import derived_key
@@ -167,6 +167,17 @@ async def insert_row(
         )
         session.add(row)
         try:
+            await session.flush()
+            if deal_id is not None:
+                # The deal it is created from lists it (docs/invoices.md "Invoices and deals").
+                session.add(
+                    DealInvoiceLink(
+                        company_id=ctx.company_id,
+                        invoice_id=row.id,
+                        deal_id=deal_id,
+                        linked_by_user_id=ctx.user.id,
+                    )
+                )
             await session.commit()
             return row
         except IntegrityError:

@@ -31,6 +31,7 @@ from app.invoices.flows.deal import ensure_deal
 from app.invoices.flows.delivery import Sent, deliver
 from app.invoices.flows.linking import remember_contact, remember_item
 from app.invoices.flows.listing import invoice_out
+from app.invoices.flows.mirror import adopt_mirror
 from app.invoices.flows.parts import split_part, whole_columns
 from app.invoices.flows.review import prepare, with_due_date
 from app.invoices.models import DealInvoice, InvoiceStatus
@@ -176,6 +177,7 @@ async def apply_created(
     saved.contact_name = (contact.name if contact else None) or body.customer.name
     saved.currency = body.currency
     saved.issue_date, saved.due_date = body.issue_date, body.due_date
+    await adopt_mirror(final, saved, invoice.id)
     apply_invoice(saved, invoice, url=url)
     await remember(
         final,

@@ -17,7 +17,7 @@ from app.invoices.rules.dates import today_in
 from app.invoices.schemas import InvoiceOut
 from app.providers.base import Invoice
 from app.providers.money import from_minor
-from app.providers.view import invoice_view
+from app.providers.view import InvoiceView, invoice_view
 from app.tenants.permissions import Permission, permissions_of
 
 
@@ -32,6 +32,38 @@ async def todays(ctx: InvoiceContext, session: AsyncSession) -> dict[str, date]:
     """Per provider, today in its organisation's timezone (whether an invoice is overdue)."""
     rows = await ConnectionRepository(session, ctx.company_id).all_live()
     return {row.provider: today_in(row.timezone) for row in rows}
+
+
+def row_invoice(row: DealInvoice) -> Invoice:
+    """Our row as the provider's invoice DTO (what the unified view reads)."""
+    currency = row.currency or "USD"
+    return Invoice(
+        id=row.provider_invoice_id or row.id,
+        number=row.number,
+        contact_id=row.contact_id,
+        contact_name=row.contact_name,
+        status=row.provider_status or "",
+        currency=currency,
+        issue_date=row.issue_date,
+        due_date=row.due_date,
+        subtotal=from_minor(row.subtotal_minor, currency),
+        total_tax=from_minor(row.tax_minor, currency),
+        total=from_minor(row.total_minor, currency),
+        amount_due=from_minor(row.amount_due_minor, currency),
+        amount_paid=from_minor(row.amount_paid_minor, currency),
+        has_payments=row.amount_paid_minor > 0,
+        url=row.url,
+        updated_at=row.provider_updated_at,
+    )
+
+
+def row_view(row: DealInvoice, today: date, *, can_approve: bool) -> InvoiceView | None:
+    """The unified view of a created row (None for intents not at the provider)."""
+    if row.status != InvoiceStatus.created or not row.provider_invoice_id:
+        return None
+    if not row.provider_status:
+        return None
+    return invoice_view(row.provider, row_invoice(row), today=today, can_approve=can_approve)
 
 
 def invoice_out(
@@ -68,23 +100,8 @@ def invoice_out(
         orphan_contact_id=row.orphan_contact_id,
         part_label=row.part_label,
     )
-    if row.status == InvoiceStatus.created and row.provider_invoice_id and row.provider_status:
-        view = invoice_view(
-            row.provider,
-            Invoice(
-                id=row.provider_invoice_id,
-                number=row.number,
-                status=row.provider_status,
-                currency=currency,
-                due_date=row.due_date,
-                total=out.total,
-                amount_due=out.amount_due,
-                amount_paid=out.amount_paid,
-                has_payments=row.amount_paid_minor > 0,
-            ),
-            today=today,
-            can_approve=can_approve,
-        )
+    view = row_view(row, today, can_approve=can_approve)
+    if view is not None:
         if permissions is not None:
             view = permitted(view, permissions)
         out.status_label = view.status_label

@@ -8,7 +8,9 @@
   arrive; records the connection's sync health.
 * ``refresh_deal(ctx, session, deal_id)``: a deal's invoices, now (the panel's refresh).
 
-Only invoices created here are touched; others are reported and left alone. Nothing commits:
+Our rows are touched: invoices created here and those mirrored with their contact's invoices
+(``flows.mirror``; a catch-up also mirrors new invoices of such contacts); others are reported
+and left alone. Nothing commits:
 the job or request boundary does, so a failure leaves nothing half-applied.
 """
 
@@ -23,9 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.connections.models import ProviderConnection
 from app.connections.tokens import TokenService
 from app.db import utcnow
-from app.invoices.context import InvoiceContext
+from app.invoices.context import InvoiceContext, organisation_of
 from app.invoices.flows.apply import DELETED, apply_deleted, apply_invoice
 from app.invoices.flows.changelog import record_event
+from app.invoices.flows.mirror import adopt_new
 from app.invoices.models import DealInvoice, InvoiceStatus
 from app.invoices.repository import InvoiceRepository
 from app.providers.base import ChangeSet, Invoice
@@ -213,6 +216,16 @@ async def catch_up(
     rows = await _ours(session, company_id, provider, ids)
     changed = _apply_all(report, rows, changes.invoices, changes.deleted_ids)
     await _log_changes(session, company_id, changed)
+    # New invoices of contacts whose invoices we mirror ("View all invoices") join the mirror.
+    adapter = tokens.facade(provider).adapter
+    organisation = organisation_of(connection)
+    await adopt_new(
+        session,
+        company_id,
+        provider,
+        [i for i in changes.invoices if i.id not in rows],
+        lambda invoice_id: adapter.invoice_url(organisation, invoice_id),
+    )
     if too_old:
         # Bounded: our own open invoices only, batched by the adapter.
         report.merge(

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.invoices.pages import changelog, customer, dialog, lines, modal, panel
+from app.invoices.pages import changelog, contact, customer, dialog, lines, modal, panel
 
 router = APIRouter(include_in_schema=False)
-for part in (panel, dialog, modal, lines, customer, changelog):
+for part in (panel, contact, dialog, modal, lines, customer, changelog):
     router.include_router(part.router)
 
 __all__ = ["router"]

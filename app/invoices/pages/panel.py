@@ -20,6 +20,7 @@ from app.crm.pipedrive.schemas import PipedriveId
 from app.errors import AppError, NotFound
 from app.invoices import flows
 from app.invoices.context import paused_connections
+from app.invoices.flows.contact_invoices import refresh_contacts
 from app.invoices.flows.parts import billing_of
 from app.invoices.flows.sync import refresh_deal
 from app.invoices.models import DealInvoice
@@ -128,11 +129,14 @@ async def invoices_version(
 async def invoices_refresh(
     deal_id: PipedriveId, request: Request, session: DbSession, user: PageUser
 ) -> Response:
-    """The panel's refresh: re-read the deal's invoices at their providers now."""
+    """The panel's refresh: re-read the deal's invoices at their providers now (the status
+    sync's own flow), and the linked contact's invoices behind the totals and "View all"."""
     notice: str | None = None
     error: str | None = None
+    ctx = flows.context(request, user)
     try:
-        report = await refresh_deal(flows.context(request, user), session, deal_id)
+        report = await refresh_deal(ctx, session, deal_id)
+        await refresh_contacts(ctx, session, deal_id)
         notice = "Up to date." if not report.updated else f"Updated {report.updated} invoice(s)."
     except AppError as exc:
         error = f"Could not refresh: {exc.message}"
@@ -140,11 +144,14 @@ async def invoices_refresh(
         context = await invoices_context(request, session, user, deal_id)
     except AppError as exc:
         return problem(request, exc)
-    return render(
+    response = render(
         request,
         "invoices/_list.html",
         **common(request, user, deal_id, action_notice=notice, action_error=error, **context),
     )
+    # The totals (and an open "View all") show the refreshed rows too.
+    response.headers["HX-Trigger"] = "contact-changed"
+    return response
 
 
 # What each status action is called in the sentence that confirms it.
