@@ -71,7 +71,9 @@ class InvoiceContext:
     async def pipedrive(self, session: AsyncSession) -> tuple[PipedriveClient, str]:
         """A Pipedrive client acting for the company and its API domain."""
         installation = await installation_for(session, self.company_id, self.user.id)
-        client = client_for(self.http, self.settings, self.sessionmaker, installation.id)
+        client = client_for(
+            self.http, self.settings, self.sessionmaker, installation.id, installation
+        )
         return client, installation.api_domain
 
 
