@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import os
 import re
 import shutil
@@ -456,6 +457,16 @@ async def measure(world: World, label: str, args: argparse.Namespace) -> dict[st
         return results
 
 
+def app_errors(log: Path) -> dict[str, int]:
+    """The exceptions the app's log ends its tracebacks with, counted by type."""
+    found: collections.Counter[str] = collections.Counter()
+    for line in log.read_text(errors="replace").splitlines():
+        match = re.match(r"^([\w.]+(?:Error|Exception|Timeout)): ", line)
+        if match:
+            found[match.group(1)] += 1
+    return dict(found)
+
+
 async def fresh_minute(sandbox: httpx2.AsyncClient) -> None:
     """The realm's 500 calls a minute start over (the stand-in's clock), so that a phase
     measures us and not what the phases before it used of the limit."""
@@ -479,6 +490,8 @@ async def run_wide(database_url: str, args: argparse.Namespace) -> dict[str, Any
                 )
                 qbo = reviewed(draft.json())
 
+                answers: collections.Counter[str] = collections.Counter()
+
                 async def create() -> bool:
                     try:
                         response = await app.post(
@@ -486,8 +499,12 @@ async def run_wide(database_url: str, args: argparse.Namespace) -> dict[str, Any
                             json=qbo,
                             headers={**headers, "Idempotency-Key": str(uuid.uuid4())},
                         )
-                    except httpx2.TransportError:
+                    except httpx2.TransportError as exc:
+                        answers[type(exc).__name__] += 1
                         return False
+                    if response.status_code != 201:
+                        code = response.json().get("code") if response.content else None
+                        answers[f"{response.status_code} {code}"] += 1
                     return response.status_code == 201
 
                 # Warm both processes (each has its own metadata cache and connections).
@@ -497,12 +514,14 @@ async def run_wide(database_url: str, args: argparse.Namespace) -> dict[str, Any
                 with Meter(world) as m:
                     failed = await concurrently(args.wide_invoices, 100, create)
                 return {
+                    "app_errors": app_errors(world.var_dir / "app.log"),
                     "load": load,
                     "rate": (args.wide_invoices - failed) / m.wall,
                     "failed": failed,
                     "cpu_ms": 1000 * m.app / args.wide_invoices,
                     "app_cores": m.app / m.wall,
                     "standin_cores": m.standin / m.wall,
+                    "answers": dict(answers),
                 }
 
 
@@ -619,6 +638,8 @@ def report_wide(r: dict[str, Any]) -> None:
         f"{r['cpu_ms']:.1f} ms of our CPU per create, our processes used "
         f"{r['app_cores']:.2f} cores and the stand-ins {r['standin_cores']:.2f}; {r['load']}"
     )
+    if r["answers"]:
+        print(f"    failures by answer: {r['answers']}; the app's log: {r['app_errors']}")
 
 
 async def main() -> None:

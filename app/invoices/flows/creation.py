@@ -58,6 +58,7 @@ async def create_invoice(
     digest = request_hash(deal_id, body)
     # After the hash, so a retry of the same request matches whatever the terms say by then.
     body = await with_due_date(ctx, session, body)
+    await release_reads(session)
     row, held = await claim(ctx, deal_id, body, key, digest, url or ctx.settings.public_url)
     can_approve = ctx.adapter(meta.provider).can_approve(connection.provider_role)
     if held is None:
@@ -65,6 +66,18 @@ async def create_invoice(
     sent = await deliver(ctx, meta, held, body)
     saved = await record_created(ctx, meta, connection, held, body, sent, linked)
     return invoice_out(saved, company_today(meta), can_approve=can_approve), True
+
+
+async def release_reads(session: AsyncSession) -> None:
+    """Give the request session's connection back before the provider is called: its work
+    here was reads, and holding a pooled connection through the provider round trip (and any
+    wait for the provider's rate limit) ran a PostgreSQL pool dry at 50 concurrent creates
+    per process (pool timeouts, 500s; issue 17). The objects read stay usable (expunged,
+    never expired); nothing is rolled back when the session holds changes."""
+    if session.new or session.dirty or session.deleted:
+        return
+    session.expunge_all()
+    await session.rollback()
 
 
 async def record_created(
