@@ -138,10 +138,27 @@ class TokenService:
         return (await self.versioned(company_id, provider)).creds
 
     async def versioned(
-        self, company_id: str, provider: str, *, stale_version: int | None = None
+        self,
+        company_id: str,
+        provider: str,
+        *,
+        stale_version: int | None = None,
+        known: ProviderConnection | None = None,
     ) -> Versioned:
         """Like ``credentials`` with the token version. ``stale_version``: the provider refused
-        credentials of this version (a 401), so refresh unless another caller already has."""
+        credentials of this version (a 401), so refresh unless another caller already has.
+        ``known``: the connection row as the caller read it moments ago (same request), used
+        instead of reading it again while its token is not expiring; a 401 reads afresh."""
+        if (
+            known is not None
+            and stale_version is None
+            and known.company_id == company_id
+            and known.provider == provider
+            and known.access_token
+            and not _expiring(known, utcnow())
+        ):
+            check_usable(self.settings, known, provider)
+            return self._creds(known)
         row = await self._read(company_id, provider)
         check_usable(self.settings, row, provider)
         assert row is not None
@@ -151,14 +168,19 @@ class TokenService:
         return await self._refresh(row.id, row.token_version, forced=forced)
 
     async def call(
-        self, company_id: str, provider: str, fn: Callable[[Credentials], Awaitable[T]]
+        self,
+        company_id: str,
+        provider: str,
+        fn: Callable[[Credentials], Awaitable[T]],
+        known: ProviderConnection | None = None,
     ) -> T:
         """Run ``fn(credentials)``; on a provider 401 refresh once and run it again.
+        ``known``: see ``versioned``.
 
         A Xero 403 for the tenant (the organisation disconnected our app, or was reset) marks
         the connection ``needs_reauth`` and raises NeedsReauth, like ``invalid_grant``.
         """
-        first = await self.versioned(company_id, provider)
+        first = await self.versioned(company_id, provider, known=known)
         try:
             return await fn(first.creds)
         except Exception as exc:

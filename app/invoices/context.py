@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx2
@@ -47,6 +47,11 @@ class InvoiceContext:
     fields: FieldDefinitionCache
     user: CrmUser
     meta_cache: MetaCache
+    # The company's live connection rows read during this request or job, by provider
+    # (``live_connection``), handed to the token service so that a provider call needs no
+    # read of its own (issue 17). Bound: one row per provider of this one company; dropped
+    # with the context; a 401 from the provider makes the token service read afresh.
+    connections: dict[str, ProviderConnection] = field(default_factory=dict)
 
     @property
     def company_id(self) -> str:
@@ -62,7 +67,9 @@ class InvoiceContext:
         Every provider call goes through the adapter's Transport, whose circuit per
         organisation fails it fast (``ProviderCircuitOpen``, 503) while the provider keeps
         failing; ``paused`` says so before anyone tries."""
-        return await self.tokens.call(self.company_id, provider, fn)
+        return await self.tokens.call(
+            self.company_id, provider, fn, known=self.connections.get(provider)
+        )
 
     async def paused(self, provider: str, tenant_id: str) -> Paused | None:
         """Whether calls to this organisation of ``provider`` are paused (its circuit is open)."""
@@ -71,7 +78,9 @@ class InvoiceContext:
     async def pipedrive(self, session: AsyncSession) -> tuple[PipedriveClient, str]:
         """A Pipedrive client acting for the company and its API domain."""
         installation = await installation_for(session, self.company_id, self.user.id)
-        client = client_for(self.http, self.settings, self.sessionmaker, installation.id)
+        client = client_for(
+            self.http, self.settings, self.sessionmaker, installation.id, installation
+        )
         return client, installation.api_domain
 
 
@@ -188,6 +197,7 @@ async def live_connection(ctx: InvoiceContext, provider: str) -> ProviderConnect
         raise NotConnected(ctx.settings, provider)
     if row.status == ConnectionStatus.needs_reauth.value or not row.refresh_token:
         raise NeedsReauth(ctx.settings, provider, row.status_reason)
+    ctx.connections[provider] = row
     return row
 
 

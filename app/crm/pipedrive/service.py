@@ -321,8 +321,13 @@ def client_for(
     settings: Settings,
     sessionmaker: async_sessionmaker[AsyncSession],
     installation_id: str,
+    installation: PipedriveInstallation | None = None,
 ) -> PipedriveClient:
+    """A client for one installation; ``installation``: its row as the caller just read it,
+    so that the first call does not read it again."""
     tokens = InstallationTokens(sessionmaker, PipedriveOAuth(http, settings), installation_id)
+    if installation is not None:
+        tokens.remember(installation)
     return PipedriveClient(http, tokens)
 
 
@@ -336,6 +341,7 @@ async def company_client(
         request.app.state.settings,
         request.app.state.sessionmaker,
         installation.id,
+        installation,
     )
 
 

@@ -64,6 +64,7 @@ async def create_invoice(
     body, key, columns = await part_of_deal(ctx, session, meta, deal_id, body, key)
     # After the hash, so a retry of the same request matches whatever the terms say by then.
     body = await with_due_date(ctx, session, body)
+    await release_reads(session)
     row, held = await claim(
         ctx, deal_id, body, key, digest, url or ctx.settings.public_url, columns
     )
@@ -95,6 +96,18 @@ async def part_of_deal(
             )
         return await split_part(ctx, session, meta, deal_id, body, key)
     return body, key, whole_columns(meta, body) if deal_id is not None else None
+
+
+async def release_reads(session: AsyncSession) -> None:
+    """Give the request session's connection back before the provider is called: its work
+    here was reads, and holding a pooled connection through the provider round trip (and any
+    wait for the provider's rate limit) ran a PostgreSQL pool dry at 50 concurrent creates
+    per process (pool timeouts, 500s; issue 17). The objects read stay usable (expunged,
+    never expired); nothing is rolled back when the session holds changes."""
+    if session.new or session.dirty or session.deleted:
+        return
+    session.expunge_all()
+    await session.rollback()
 
 
 async def record_created(
