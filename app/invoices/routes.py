@@ -16,6 +16,10 @@ from app.invoices.schemas import (
     ContactUpdateIn,
     CreateContactIn,
     CreateItemIn,
+    CreditIn,
+    CreditOptions,
+    CreditOut,
+    CreditResult,
     DraftOut,
     FieldChange,
     InvoiceIn,
@@ -38,6 +42,7 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 DealId = Annotated[PipedriveId, Path(description="The Pipedrive deal's id")]
 ContactEntity = Literal["organization", "person"]
 InvoiceAction = Literal["SUBMITTED", "AUTHORISED", "VOIDED", "DELETED", "EMAIL"]
+InvoiceRowId = Annotated[str, Path(max_length=36, description="Our invoice's id")]
 
 
 @router.get("/deals/{deal_id}/invoice-draft", response_model=DraftOut)
@@ -99,7 +104,7 @@ async def refresh_invoices(
 @router.post("/deals/{deal_id}/invoices/{invoice_id}/actions/{action}", response_model=InvoiceOut)
 async def post_invoice_action(
     deal_id: DealId,
-    invoice_id: Annotated[str, Path(max_length=36, description="Our invoice's id")],
+    invoice_id: InvoiceRowId,
     action: InvoiceAction,
     request: Request,
     session: DbSession,
@@ -118,6 +123,55 @@ async def post_invoice_action(
     return flows.invoice_out(
         done.row, flows.company_today(meta), can_approve=done.view.allows("AUTHORISED")
     )
+
+
+@router.post(
+    "/deals/{deal_id}/invoices/{invoice_id}/credits", response_model=CreditResult, status_code=201
+)
+async def post_credit(
+    deal_id: DealId,
+    invoice_id: InvoiceRowId,
+    body: CreditIn,
+    request: Request,
+    response: Response,
+    session: DbSession,
+    user: CurrentUser,
+    idempotency_key: IdempotencyKey = None,
+) -> CreditResult:
+    """Credit an approved or paid invoice fully (``full``), by lines (``line_ids``) or by an
+    amount, exactly once per Idempotency-Key (required): 201 when this call credited it, 200
+    with the same credit for a repeat. 422 for a voided or deleted invoice or more than is
+    left to credit, before anything is sent."""
+    ctx = context(request, user)
+    credit, row, made = await flows.credit_deal_invoice(
+        ctx, session, deal_id, invoice_id, body, idempotency_key
+    )
+    response.status_code = 201 if made else 200
+    return CreditResult(credit=credit, invoice=await flows.one_invoice_out(ctx, session, row))
+
+
+@router.get("/deals/{deal_id}/invoices/{invoice_id}/credits", response_model=list[CreditOut])
+async def get_credits(
+    deal_id: DealId,
+    invoice_id: InvoiceRowId,
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
+) -> list[CreditOut]:
+    """The invoice's credit notes, oldest first."""
+    return await flows.credits_of(context(request, user), session, deal_id, invoice_id)
+
+
+@router.get("/deals/{deal_id}/invoices/{invoice_id}/credit-options", response_model=CreditOptions)
+async def get_credit_options(
+    deal_id: DealId,
+    invoice_id: InvoiceRowId,
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
+) -> CreditOptions:
+    """The invoice's lines (to credit some) and what is left to credit."""
+    return await flows.credit_options(context(request, user), session, deal_id, invoice_id)
 
 
 @router.get("/providers/{provider}/items", response_model=list[ItemOut])

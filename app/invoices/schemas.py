@@ -275,6 +275,11 @@ class InvoiceOut(BaseModel):
     total: Decimal
     amount_due: Decimal
     amount_paid: Decimal
+    # Credit notes on it: what they credit in all (ours, or the provider's AmountCredited when
+    # larger), and whether more may be credited now (issued, part paid or paid, and not all
+    # credited yet).
+    amount_credited: Decimal = Decimal("0")
+    can_credit: bool = False
     url: str | None = None
     actions: list[dict[str, object]] = Field(default_factory=list)
     failure_reason: str | None = None
@@ -322,3 +327,69 @@ class ContactUpdateIn(_In):
     address: str | None = Field(default=None, max_length=MAX_TEXT)
     tax_id: str | None = Field(default=None, max_length=100)
     apply: bool = False
+
+
+class CreditIn(_In):
+    """What to credit on an approved or paid invoice: all of it (``full``), chosen lines
+    (``line_ids``, the provider's line ids), or an amount (tax included, in the invoice's
+    currency). Exactly one of the three."""
+
+    full: bool = False
+    line_ids: list[str] | None = Field(default=None, min_length=1, max_length=200)
+    amount: Decimal | None = Field(default=None, gt=0)
+    reason: str | None = Field(default=None, max_length=255)
+
+    @field_validator("amount")
+    @classmethod
+    def _amount(cls, value: Decimal | None) -> Decimal | None:
+        return _finite(value, "amount")
+
+    @model_validator(mode="after")
+    def _one_choice(self) -> CreditIn:
+        chosen = [self.full, self.line_ids is not None, self.amount is not None]
+        if sum(chosen) != 1:
+            raise ValueError("Choose one: the full invoice, some lines, or an amount.")
+        return self
+
+
+class CreditOut(BaseModel):
+    """One credit note on an invoice: its total, and what of it was applied to the invoice
+    (the rest stays with the customer as credit)."""
+
+    id: str
+    invoice_id: str
+    provider: Provider
+    status: str
+    provider_credit_id: str | None = None
+    number: str | None = None
+    currency: str
+    total: Decimal
+    applied: Decimal
+    reason: str | None = None
+
+
+class CreditResult(BaseModel):
+    """A credit and the invoice as it is after it."""
+
+    credit: CreditOut
+    invoice: InvoiceOut
+
+
+class CreditLineOut(BaseModel):
+    """A line of the invoice that may be credited (the provider's line id)."""
+
+    id: str
+    description: str | None = None
+    quantity: Decimal | None = None
+    amount: Decimal
+
+
+class CreditOptions(BaseModel):
+    """What the credit dialog offers: the invoice's lines and what is left to credit."""
+
+    invoice_id: str
+    currency: str
+    total: Decimal
+    left: Decimal
+    amount_due: Decimal
+    lines: list[CreditLineOut]

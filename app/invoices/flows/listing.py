@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,7 +12,8 @@ from app.invoices.context import InvoiceContext
 from app.invoices.flows.deal import read_deal
 from app.invoices.flows.linking import check_provider
 from app.invoices.models import DealInvoice, InvoiceStatus
-from app.invoices.repository import InvoiceRepository
+from app.invoices.repository import CreditRepository, InvoiceRepository
+from app.invoices.rules.credits import CREDITABLE
 from app.invoices.rules.dates import today_in
 from app.invoices.schemas import InvoiceOut
 from app.providers.base import Invoice
@@ -32,10 +34,14 @@ async def todays(ctx: InvoiceContext, session: AsyncSession) -> dict[str, date]:
     return {row.provider: today_in(row.timezone) for row in rows}
 
 
-def invoice_out(row: DealInvoice, today: date, *, can_approve: bool) -> InvoiceOut:
+def invoice_out(
+    row: DealInvoice, today: date, *, can_approve: bool, credited_minor: int = 0
+) -> InvoiceOut:
     """Our row as the API shape; ``can_approve`` (the connection's role may approve) decides
-    whether "approve" is among the actions offered."""
+    whether "approve" is among the actions offered; ``credited_minor`` is what our credit notes
+    on it total."""
     currency = row.currency or "USD"
+    credited = max(credited_minor, row.amount_credited_minor)
     out = InvoiceOut(
         id=row.id,
         provider=row.provider,
@@ -54,6 +60,7 @@ def invoice_out(row: DealInvoice, today: date, *, can_approve: bool) -> InvoiceO
         total=from_minor(row.total_minor, currency),
         amount_due=from_minor(row.amount_due_minor, currency),
         amount_paid=from_minor(row.amount_paid_minor, currency),
+        amount_credited=from_minor(credited, currency),
         url=row.url,
         failure_reason=row.failure_reason,
         orphan_contact_id=row.orphan_contact_id,
@@ -77,7 +84,33 @@ def invoice_out(row: DealInvoice, today: date, *, can_approve: bool) -> InvoiceO
         )
         out.status_label = view.status_label
         out.actions = [a.model_dump(mode="json") for a in view.actions]
+        out.can_credit = view.stage in CREDITABLE and credited < row.total_minor
     return out
+
+
+async def credited_by_invoice(
+    session: AsyncSession, company_id: str, rows: Sequence[DealInvoice]
+) -> dict[str, int]:
+    """Per invoice row, what our credit notes on it total (minor units)."""
+    found: dict[str, int] = {}
+    for credit in await CreditRepository(session, company_id).of_invoices([r.id for r in rows]):
+        found[credit.deal_invoice_id] = found.get(credit.deal_invoice_id, 0) + credit.total_minor
+    return found
+
+
+async def one_invoice_out(
+    ctx: InvoiceContext, session: AsyncSession, row: DealInvoice
+) -> InvoiceOut:
+    """One of our invoices as the API shows it (after an action or a credit)."""
+    local = await todays(ctx, session)
+    allowed = await approvers(ctx, session)
+    credited = await credited_by_invoice(session, ctx.company_id, [row])
+    return invoice_out(
+        row,
+        local.get(row.provider, datetime.now(UTC).date()),
+        can_approve=allowed.get(row.provider, False),
+        credited_minor=credited.get(row.id, 0),
+    )
 
 
 async def list_invoices(
@@ -92,8 +125,14 @@ async def list_invoices(
     utc_today = datetime.now(UTC).date()
     local = await todays(ctx, session)
     allowed = await approvers(ctx, session)
+    credited = await credited_by_invoice(session, ctx.company_id, rows)
     return [
-        invoice_out(r, local.get(r.provider, utc_today), can_approve=allowed.get(r.provider, False))
+        invoice_out(
+            r,
+            local.get(r.provider, utc_today),
+            can_approve=allowed.get(r.provider, False),
+            credited_minor=credited.get(r.id, 0),
+        )
         for r in rows
         if shown(r)
     ]

@@ -29,6 +29,8 @@ MONEY_KEYS = frozenset(
         "AmountDue",
         "AmountPaid",
         "AmountCredited",
+        "AppliedAmount",
+        "RemainingCredit",
         "CurrencyRate",
         "Amount",
         "UnitPrice",
