@@ -295,7 +295,9 @@ async def credit_options(
         left=rules.remaining(invoice.total, from_minor(credited, invoice.currency)),
         amount_due=invoice.amount_due,
         lines=[
-            CreditLineOut(id=ln.id, description=ln.description, quantity=ln.quantity, amount=ln.amount)
+            CreditLineOut(
+                id=ln.id, description=ln.description, quantity=ln.quantity, amount=ln.amount
+            )
             for ln in rules.item_lines(invoice)
             if ln.id
         ],
