@@ -77,7 +77,9 @@ def invoice_out(
                 total=out.total,
                 amount_due=out.amount_due,
                 amount_paid=out.amount_paid,
-                has_payments=row.amount_paid_minor > 0,
+                amount_credited=from_minor(row.amount_credited_minor, currency),
+                # A credit applied counts like a payment: neither provider voids it then.
+                has_payments=row.amount_paid_minor > 0 or credited > 0,
             ),
             today=today,
             can_approve=can_approve,
