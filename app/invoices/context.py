@@ -118,6 +118,27 @@ async def background_context(state: Any, company_id: str, row_id: str) -> Invoic
     )
 
 
+async def acting_as(state: Any, company_id: str, user_id: str | None) -> InvoiceContext:
+    """The flows' context in a worker, acting as ``user_id`` (an id-only stand-in when that
+    user has left or is unknown)."""
+    async with state.sessionmaker() as session:
+        user = await session.get(CrmUser, user_id) if user_id else None
+    if user is None or user.company_id != company_id:
+        user = CrmUser(id=user_id, company_id=company_id, name="", is_admin=False)
+    cache = getattr(state, "invoice_meta", None)
+    if cache is None:
+        cache = state.invoice_meta = MetaCache()
+    return InvoiceContext(
+        settings=state.settings,
+        sessionmaker=state.sessionmaker,
+        http=state.http,
+        tokens=tokens_of(state),
+        fields=FieldDefinitionCache(),
+        user=user,
+        meta_cache=cache,
+    )
+
+
 class MetaCache:
     """Provider metadata per (company, provider, tenant), single-flight, a few minutes."""
 

@@ -166,3 +166,44 @@ class CreditNoteRow(TimestampMixin, Base):
     applied_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     reason: Mapped[str | None] = mapped_column(String(255), default=None)
     created_by_user_id: Mapped[str | None] = mapped_column(String(36), default=None)
+
+
+class ScheduleStatus:
+    """A recurring schedule: active (periods are created as their dates come), paused (none
+    are; resuming creates the ones whose date passed meanwhile), stopped (for good), finished
+    (every cycle created)."""
+
+    active = "active"
+    paused = "paused"
+    stopped = "stopped"
+    finished = "finished"
+
+
+class BillingSchedule(TimestampMixin, Base):
+    """A deal's recurring products of one frequency, billed each period by the worker: the
+    invoice of period n is created under the key (``set_key``, n), so exactly once."""
+
+    __tablename__ = "billing_schedule"
+    __table_args__ = (
+        UniqueConstraint("company_id", "provider", "set_key", name="uq_billing_schedule_set"),
+        Index("ix_billing_schedule_due", "status", "next_date"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    company_id: Mapped[str] = mapped_column(ForeignKey("company.id", ondelete="CASCADE"))
+    deal_id: Mapped[int] = mapped_column(BigInteger)
+    provider: Mapped[str] = mapped_column(String(16))
+    # deal, product set and frequency (``rules.schedule.SchedulePlan.key``).
+    set_key: Mapped[str] = mapped_column(String(255))
+    product_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    frequency: Mapped[str] = mapped_column(String(16))
+    unit: Mapped[str] = mapped_column(String(8))
+    interval: Mapped[int] = mapped_column(default=1)
+    cycles: Mapped[int | None] = mapped_column(default=None)
+    start_date: Mapped[date] = mapped_column()
+    start_from_close: Mapped[bool] = mapped_column(default=False)
+    periods_done: Mapped[int] = mapped_column(default=0)
+    next_date: Mapped[date | None] = mapped_column(default=None)
+    status: Mapped[str] = mapped_column(String(16), default=ScheduleStatus.active)
+    last_error: Mapped[str | None] = mapped_column(String(2000), default=None)
+    created_by_user_id: Mapped[str | None] = mapped_column(String(36), default=None)

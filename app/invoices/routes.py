@@ -10,7 +10,9 @@ from app.crm.pipedrive.schemas import PipedriveId
 from app.invoices import flows
 from app.invoices.context import context
 from app.invoices.flows.linking import one_click_key
+from app.invoices.flows.recurring import change_schedule, list_schedules, start_schedules
 from app.invoices.flows.sync import refresh_deal
+from app.invoices.schedule_schemas import ScheduleAction, ScheduleOut
 from app.invoices.schemas import (
     ContactOut,
     ContactUpdateIn,
@@ -300,3 +302,34 @@ async def delete_contact_link(
 
 
 __all__ = ["FieldChange", "router"]
+
+
+@router.get("/deals/{deal_id}/schedules", response_model=list[ScheduleOut])
+async def get_schedules(
+    deal_id: DealId, request: Request, session: DbSession, user: CurrentUser
+) -> list[ScheduleOut]:
+    """The deal's recurring billing schedules, with each one's next date."""
+    return await list_schedules(context(request, user), session, deal_id)
+
+
+@router.post("/deals/{deal_id}/schedules", response_model=list[ScheduleOut], status_code=201)
+async def post_schedules(
+    deal_id: DealId, provider: Provider, request: Request, session: DbSession, user: CurrentUser
+) -> list[ScheduleOut]:
+    """Bill the deal's recurring products in ``provider``: one schedule per frequency, cycle
+    count and start date (a repeat finds the same schedules). A product without a start date
+    starts on the deal's expected close date, and the schedule's ``note`` says so."""
+    return await start_schedules(context(request, user), session, deal_id, provider)
+
+
+@router.post("/deals/{deal_id}/schedules/{schedule_id}/{action}", response_model=ScheduleOut)
+async def post_schedule_action(
+    deal_id: DealId,
+    schedule_id: Annotated[str, Path(max_length=36)],
+    action: ScheduleAction,
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
+) -> ScheduleOut:
+    """Pause, resume or stop a schedule (admins only)."""
+    return await change_schedule(context(request, user), session, deal_id, schedule_id, action)

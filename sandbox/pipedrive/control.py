@@ -4,6 +4,7 @@ uninstalls, rate-limit plans, deal changes (which fire v2 webhooks), registered 
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -17,6 +18,10 @@ from sandbox.pipedrive.state import Pipedrive, pipedrive_of, rfc3339
 from sandbox.pipedrive.webhooks import send_event, send_line_events, send_uninstall
 
 DEAL_STATUSES = ("open", "won", "lost")
+
+
+BILLING_FREQUENCIES = ("one-time", "annually", "semi-annually", "quarterly", "monthly", "weekly")
+MAX_RECURRING = 20
 
 
 class AutoApprove(BaseModel):
@@ -44,6 +49,9 @@ class LineIn(BaseModel):
     discount_type: str = "percentage"
     tax: float | None = None
     comments: str = ""
+    billing_frequency: str = "one-time"
+    billing_frequency_cycles: int | None = None
+    billing_start_date: str | None = None
 
 
 class DealIn(BaseModel):
@@ -55,6 +63,7 @@ class DealIn(BaseModel):
     person_id: int | None = None
     user_id: int | None = Field(None, description="owner and acting user; default the admin")
     tax_method: str = "exclusive"
+    expected_close_date: str | None = None
     products: list[LineIn] = []
 
 
@@ -82,7 +91,14 @@ def _replace_lines(
             raise HTTPException(422, f"no product {line.product_id} in company {cid}")
         if line.discount_type not in DISCOUNT_TYPES:
             raise HTTPException(422, f"discount_type must be one of {', '.join(DISCOUNT_TYPES)}")
+        problem = billing_problem(
+            line.billing_frequency, line.billing_frequency_cycles, line.billing_start_date
+        )
+        if problem:
+            raise HTTPException(422, problem)
         products.append((line, product))
+    if sum(1 for line, _ in products if line.billing_frequency != "one-time") > MAX_RECURRING:
+        raise HTTPException(422, f"A deal has at most {MAX_RECURRING} recurring products")
     for old in pd.data.deal_lines(cid, deal["id"]):
         pd.data.delete("deal_product", cid, old["id"])
     stored = []
@@ -102,9 +118,31 @@ def _replace_lines(
             comments=line.comments,
             now=now,
         )
+        new["billing_frequency"] = line.billing_frequency
+        new["billing_frequency_cycles"] = line.billing_frequency_cycles
+        new["billing_start_date"] = line.billing_start_date
         pd.data.put_line(cid, new)
         stored.append(new)
     return stored
+
+
+def billing_problem(frequency: str, cycles: int | None, start: str | None) -> str | None:
+    """Pipedrive's rules for a deal product's billing fields (lifecycle-and-billing.md §3.7),
+    or None when they hold."""
+    if frequency not in BILLING_FREQUENCIES:
+        return f"billing_frequency must be one of {', '.join(BILLING_FREQUENCIES)}"
+    if frequency == "one-time" and cycles is not None:
+        return "billing_frequency_cycles must be null for a one-time product"
+    if frequency == "weekly" and cycles is None:
+        return "billing_frequency_cycles is required for a weekly product"
+    if cycles is not None and not 1 <= cycles <= 208:
+        return "billing_frequency_cycles must be a positive integer of at most 208"
+    if start is not None:
+        try:
+            date.fromisoformat(start)
+        except ValueError:
+            return "billing_start_date must be a date (YYYY-MM-DD)"
+    return None
 
 
 def _check_links(pd: Pipedrive, cid: int, org_id: int | None, person_id: int | None) -> None:
@@ -140,7 +178,7 @@ def make_deal(pd: Pipedrive, body: DealIn) -> dict[str, Any]:
         "close_time": None,
         "won_time": None,
         "lost_time": None,
-        "expected_close_date": None,
+        "expected_close_date": body.expected_close_date,
         "probability": None,
         "lost_reason": None,
         "label_ids": [],

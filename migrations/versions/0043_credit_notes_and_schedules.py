@@ -1,8 +1,9 @@
-"""credit notes on our invoices (issue 16 item 2)
+"""credit notes on our invoices, and recurring billing schedules (issue 16 items 2 and 3)
 
 - ``credit_note``: one credit note per (company, Idempotency-Key), its provider id, total and
   what was applied to the invoice;
-- ``deal_invoice.amount_credited_minor``: credit applied to the invoice, as the provider says.
+- ``deal_invoice.amount_credited_minor``: credit applied to the invoice, as the provider says;
+- ``billing_schedule``: a deal's recurring products of one frequency, billed per period.
 
 Revision ID: 0043
 Revises: 0038
@@ -53,9 +54,40 @@ def upgrade() -> None:
         sa.UniqueConstraint("company_id", "idempotency_key", name="uq_credit_note_key"),
     )
     op.create_index("ix_credit_note_invoice", "credit_note", ["company_id", "deal_invoice_id"])
+    op.create_table(
+        "billing_schedule",
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column(
+            "company_id",
+            sa.String(36),
+            sa.ForeignKey("company.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("deal_id", sa.BigInteger(), nullable=False),
+        sa.Column("provider", sa.String(16), nullable=False),
+        sa.Column("set_key", sa.String(255), nullable=False),
+        sa.Column("product_ids", sa.JSON(), nullable=False),
+        sa.Column("frequency", sa.String(16), nullable=False),
+        sa.Column("unit", sa.String(8), nullable=False),
+        sa.Column("interval", sa.Integer(), nullable=False),
+        sa.Column("cycles", sa.Integer(), nullable=True),
+        sa.Column("start_date", sa.Date(), nullable=False),
+        sa.Column("start_from_close", sa.Boolean(), nullable=False),
+        sa.Column("periods_done", sa.Integer(), nullable=False),
+        sa.Column("next_date", sa.Date(), nullable=True),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("last_error", sa.String(2000), nullable=True),
+        sa.Column("created_by_user_id", sa.String(36), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.UniqueConstraint("company_id", "provider", "set_key", name="uq_billing_schedule_set"),
+    )
+    op.create_index("ix_billing_schedule_due", "billing_schedule", ["status", "next_date"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_billing_schedule_due", table_name="billing_schedule")
+    op.drop_table("billing_schedule")
     op.drop_index("ix_credit_note_invoice", table_name="credit_note")
     op.drop_table("credit_note")
     with op.batch_alter_table("deal_invoice") as batch:
