@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from app.invoices.models import BillingSchedule, DealInvoice
 from app.worker.outbox import enqueue
-from tests.invoices.helpers import until
+from tests.invoices.helpers import draft, until
 from tests.invoices.test_intents import xero_invoices
 
 MONTH = 31 * 24 * 3600
@@ -93,6 +93,10 @@ async def test_twelve_monthly_periods_make_twelve_invoices_never_thirteen(
     client, northwind, sandbox, sessionmaker, app
 ):
     deal_id = await recurring_deal(sandbox)
+    # The dialog says when the recurring product bills from, and why that date.
+    proposed = await draft(client, northwind.headers, deal_id, "xero")
+    said = [c.message for c in proposed.checks if c.code == "recurring_products"]
+    assert len(said) == 1 and "monthly, 12 times, from the deal's expected close date" in said[0]
     app.state.clock = sandbox_clock(sandbox)
     try:
         started = await client.post(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from app.crm.pipedrive.schemas import DealProduct
+from app.invoices.schemas import Check
 
 # Pipedrive frequency -> (unit, every N units); quarterly and yearly as months, as Xero
 # schedules them (WEEKLY/MONTHLY only).
@@ -117,3 +118,34 @@ def next_date(start: date, unit: str, interval: int, cycles: int | None, done: i
     if cycles is not None and done >= cycles:
         return None
     return period_date(start, unit, interval, done)
+
+
+def recurring_checks(products: list[DealProduct], expected_close: str | None) -> list[Check]:
+    """What the dialog says of the deal's recurring products: each schedule they make and
+    when it starts (the deal's expected close date when no start date is set)."""
+    close = date.fromisoformat(expected_close) if expected_close else None
+    try:
+        found = plans(products, close)
+    except ValueError as exc:
+        return [Check(code="recurring_no_start", severity="warning", message=str(exc))]
+    out = []
+    for plan in found:
+        cycles = f", {plan.cycles} times" if plan.cycles else ", until stopped"
+        start = (
+            f"the deal's expected close date, {plan.start.isoformat()} (no billing start date "
+            "is set)"
+            if plan.start_from_close
+            else plan.start.isoformat()
+        )
+        out.append(
+            Check(
+                code="recurring_products",
+                severity="warning",
+                message=(
+                    f"{', '.join(plan.names)} bill{'s' if len(plan.names) == 1 else ''} "
+                    f"{plan.frequency}{cycles}, from {start}: start its schedule to bill each "
+                    "period."
+                ),
+            )
+        )
+    return out
