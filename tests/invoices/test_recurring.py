@@ -182,8 +182,14 @@ async def test_pause_resume_stop_and_who_may(
         )
         assert [s["id"] for s in again.json()] == [schedule["id"]]
         base = f"/api/v1/deals/{deal_id}/schedules/{schedule['id']}"
-        paused = await client.post(f"{base}/pause", headers=northwind.headers)
-        assert paused.status_code == 200 and paused.json()["status"] == "paused"
+        # The deal panel shows it with its next date, and lets an admin pause it.
+        panel = await client.get(f"/pipedrive/panel/{deal_id}/invoices", headers=northwind.headers)
+        assert f'data-schedule="{schedule["id"]}"' in panel.text and "next on" in panel.text
+        paused = await client.post(
+            f"/pipedrive/panel/{deal_id}/schedules/{schedule['id']}/pause",
+            headers=northwind.headers,
+        )
+        assert "schedule is paused" in paused.text and 'data-action="RESUME"' in paused.text
         await run_now(sessionmaker, northwind.user.company_id, schedule["id"])
         await sandbox.advance(60)
         assert await invoices_of(sessionmaker, deal_id) == 0

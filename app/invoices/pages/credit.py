@@ -1,4 +1,5 @@
-"""Crediting a listed invoice from the deal panel: the form (the invoice's lines as the
+"""Crediting a listed invoice from the deal panel (and pausing or stopping a recurring
+schedule, the panel's other billing action): the form (the invoice's lines as the
 provider has them, what is left to credit, an amount typed in the user's locale), then the
 credit itself through the same flow as the JSON API, exactly once per rendering of the form
 (its Idempotency-Key), and the refreshed list with a line saying what happened, or why not."""
@@ -13,6 +14,7 @@ from pydantic import ValidationError
 from app.crm.pipedrive.schemas import PipedriveId
 from app.errors import AppError
 from app.invoices import flows
+from app.invoices.flows.recurring import change_schedule
 from app.invoices.pages.common import PANEL, common, problem
 from app.invoices.pages.numbers import AmbiguousNumber, parse_number, plain_in, user_locale
 from app.invoices.pages.panel import invoices_context
@@ -89,6 +91,44 @@ async def credit_invoice(
         ).replace("  ", " ")
     except (ValueError, ValidationError) as exc:
         error = str(exc) if not isinstance(exc, ValidationError) else "Check the amount."
+    except AppError as exc:
+        error = exc.message
+    try:
+        context = await invoices_context(request, session, user, deal_id)
+    except AppError as exc:
+        return problem(request, exc)
+    return render(
+        request,
+        "invoices/_list.html",
+        **common(request, user, deal_id, action_notice=notice, action_error=error, **context),
+    )
+
+
+@router.post(PANEL + "/{deal_id}/schedules/{schedule_id}/{action}")
+async def schedule_action(
+    deal_id: PipedriveId,
+    schedule_id: str,
+    action: str,
+    request: Request,
+    session: DbSession,
+    user: PageUser,
+) -> Response:
+    """Pause, resume or stop one of the deal's recurring schedules (admins), then the list."""
+    notice: str | None = None
+    error: str | None = None
+    try:
+        if action not in ("pause", "resume", "stop"):
+            raise ValueError("Choose pause, resume or stop.")
+        done = await change_schedule(
+            flows.context(request, user),
+            session,
+            deal_id,
+            schedule_id,
+            action,  # type: ignore[arg-type]
+        )
+        notice = f"The {done.frequency} schedule is {done.status}."
+    except ValueError as exc:
+        error = str(exc)
     except AppError as exc:
         error = exc.message
     try:

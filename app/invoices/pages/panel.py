@@ -20,6 +20,7 @@ from app.crm.pipedrive.schemas import PipedriveId
 from app.errors import AppError, NotFound
 from app.invoices import flows
 from app.invoices.context import paused_connections
+from app.invoices.flows.recurring import list_schedules
 from app.invoices.flows.sync import refresh_deal
 from app.invoices.models import DealInvoice
 from app.invoices.pages.common import (
@@ -57,7 +58,8 @@ async def invoices_context(
     ctx = flows.context(request, user)
     invoices = await flows.list_invoices(ctx, session, deal_id)
     rows = await InvoiceRepository(session, user.company_id).of_deal(deal_id)
-    return {"invoices": invoices, "list_version": list_version(rows)}
+    schedules = await list_schedules(ctx, session, deal_id)
+    return {"invoices": invoices, "list_version": list_version(rows), "schedules": schedules}
 
 
 @router.get(PANEL)
