@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from app.invoices.models import BillingSchedule, DealInvoice
 from app.worker.outbox import enqueue
+from tests.invoices.conftest import installed
 from tests.invoices.helpers import draft, until
 from tests.invoices.test_intents import xero_invoices
 
@@ -201,6 +202,9 @@ async def test_pause_resume_stop_and_who_may(
             return await invoices_of(sessionmaker, deal_id) == 1
 
         await until(first, timeout=60)
+        rep = await installed(client, sandbox, sessionmaker, 102)
+        refused = await client.post(f"{base}/stop", headers=rep.headers)
+        assert refused.status_code == 403 and "admin" in refused.json()["error"]["message"]
         stopped = await client.post(f"{base}/stop", headers=northwind.headers)
         assert stopped.json()["status"] == "stopped"
         again_stop = await client.post(f"{base}/stop", headers=northwind.headers)
