@@ -19,6 +19,7 @@ ACCOUNTING_PREFIX = "/xero/api/api.xro/2.0/"
 SCOPES: dict[str, tuple[str, ...]] = {
     "invoices": ("accounting.transactions", "accounting.invoices"),
     "creditnotes": ("accounting.transactions", "accounting.invoices"),
+    "repeatinginvoices": ("accounting.transactions", "accounting.invoices"),
     "contacts": ("accounting.contacts",),
     "items": ("accounting.settings", "accounting.invoices", "accounting.transactions"),
 }
@@ -41,6 +42,7 @@ CANONICAL = {
         "Invoices",
         "CreditNotes",
         "Allocations",
+        "RepeatingInvoices",
         "Email",
         "OnlineInvoice",
         "pdf",
