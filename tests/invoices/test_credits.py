@@ -170,3 +170,37 @@ async def test_a_xero_draft_cannot_be_credited(client, northwind, sandbox):
     assert refused.status_code == 422
     assert "draft" in refused.json()["error"]["message"]
     assert await provider_writes(sandbox, "/CreditNotes") == []
+
+
+async def test_a_paid_invoice_is_credited_and_the_credit_stays_with_the_customer(
+    client, northwind, sandbox
+):
+    invoice = await made(client, northwind.headers, "xero")
+    paid = await sandbox.http.post(
+        "/_sandbox/xero/payments",
+        json={"InvoiceID": invoice["provider_invoice_id"], "Amount": invoice["total"]},
+    )
+    assert paid.status_code == 200, paid.text
+    done = await credit(client, northwind.headers, invoice["id"], {"amount": "25"})
+    assert done.status_code == 201, done.text
+    result = done.json()
+    # Nothing is owed, so nothing is allocated: the customer keeps NZ$25 of credit.
+    assert D(result["credit"]["total"]) == D("25") and D(result["credit"]["applied"]) == 0
+    assert result["invoice"]["provider_status"] == "PAID"
+    assert D(result["invoice"]["amount_credited"]) == D("25")
+    assert await provider_writes(sandbox, "/Allocations") == []
+
+
+async def test_a_credit_costs_four_provider_calls(client, northwind, sandbox):
+    """Read the invoice, create the note, apply it, re-read the invoice (measured)."""
+    expected = {
+        "xero": ("/xero/api/", ["GET", "PUT", "PUT", "GET"]),
+        "quickbooks": ("/quickbooks/api/", ["GET", "POST", "POST", "GET"]),
+    }
+    for provider, (prefix, methods) in expected.items():
+        invoice = await made(client, northwind.headers, provider)
+        await sandbox.clear_requests()
+        done = await credit(client, northwind.headers, invoice["id"], {"amount": "20"})
+        assert done.status_code == 201, done.text
+        calls = [r for r in await sandbox.requests() if r["path"].startswith(prefix)]
+        assert [r["method"] for r in calls] == methods, calls
