@@ -156,10 +156,11 @@ async def test_refusals_come_before_any_provider_write(client, northwind, contos
     assert await sandbox.requests() == []
     theirs = await credit(client, contoso.headers, invoice["id"], {"full": True})
     assert theirs.status_code == 404
-    listed = await client.get(
-        f"/api/v1/deals/31/invoices/{invoice['id']}/credits", headers=contoso.headers
-    )
-    assert listed.status_code == 404
+    for path in ("credits", "credit-options"):
+        listed = await client.get(
+            f"/api/v1/deals/31/invoices/{invoice['id']}/{path}", headers=contoso.headers
+        )
+        assert listed.status_code == 404, path
 
 
 async def test_a_xero_draft_cannot_be_credited(client, northwind, sandbox):

@@ -127,8 +127,13 @@ async def start_schedules(
 
 
 async def list_schedules(
-    ctx: InvoiceContext, session: AsyncSession, deal_id: int
+    ctx: InvoiceContext, session: AsyncSession, deal_id: int, *, read: bool = True
 ) -> list[ScheduleOut]:
+    """The deal's schedules; ``read`` checks the deal first (404 for another company's), which
+    the panel skips since its invoice list has just read it."""
+    if read:
+        client, _ = await ctx.pipedrive(session)
+        await read_deal(client, deal_id)
     rows = await ScheduleRepository(session, ctx.company_id).of_deal(deal_id)
     return [schedule_out(r) for r in rows]
 

@@ -58,7 +58,7 @@ async def invoices_context(
     ctx = flows.context(request, user)
     invoices = await flows.list_invoices(ctx, session, deal_id)
     rows = await InvoiceRepository(session, user.company_id).of_deal(deal_id)
-    schedules = await list_schedules(ctx, session, deal_id)
+    schedules = await list_schedules(ctx, session, deal_id, read=False)
     return {"invoices": invoices, "list_version": list_version(rows), "schedules": schedules}
 
 
