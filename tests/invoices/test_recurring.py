@@ -98,6 +98,10 @@ async def test_twelve_monthly_periods_make_twelve_invoices_never_thirteen(
     proposed = await draft(client, northwind.headers, deal_id, "xero")
     said = [c.message for c in proposed.checks if c.code == "recurring_products"]
     assert len(said) == 1 and "monthly, 12 times, from the deal's expected close date" in said[0]
+    dialog = await client.get(
+        f"/pipedrive/panel/{deal_id}/dialog", params={"provider": "xero"}, headers=northwind.headers
+    )
+    assert dialog.status_code == 200 and "the deal&#39;s expected close date" in dialog.text
     app.state.clock = sandbox_clock(sandbox)
     try:
         started = await client.post(
