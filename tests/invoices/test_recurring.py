@@ -102,6 +102,7 @@ async def test_twelve_monthly_periods_make_twelve_invoices_never_thirteen(
         f"/pipedrive/panel/{deal_id}/dialog", params={"provider": "xero"}, headers=northwind.headers
     )
     assert dialog.status_code == 200 and "the deal&#39;s expected close date" in dialog.text
+    assert 'data-action="START-SCHEDULE"' in dialog.text
     app.state.clock = sandbox_clock(sandbox)
     try:
         started = await client.post(
@@ -184,12 +185,13 @@ async def test_pause_resume_stop_and_who_may(
         assert started.status_code == 201, started.text
         schedule = started.json()[0]
         assert not schedule["start_from_close"] and schedule["note"] is None
+        # The dialog's button finds the same schedule and says when it bills next.
         again = await client.post(
-            f"/api/v1/deals/{deal_id}/schedules",
+            f"/pipedrive/panel/{deal_id}/schedules",
             params={"provider": "quickbooks"},
             headers=northwind.headers,
         )
-        assert [s["id"] for s in again.json()] == [schedule["id"]]
+        assert f'data-schedule="{schedule["id"]}"' in again.text and "next on" in again.text
         base = f"/api/v1/deals/{deal_id}/schedules/{schedule['id']}"
         # The deal panel shows it with its next date, and lets an admin pause it.
         panel = await client.get(f"/pipedrive/panel/{deal_id}/invoices", headers=northwind.headers)

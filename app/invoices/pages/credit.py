@@ -14,8 +14,9 @@ from pydantic import ValidationError
 from app.crm.pipedrive.schemas import PipedriveId
 from app.errors import AppError
 from app.invoices import flows
-from app.invoices.flows.recurring import change_schedule
+from app.invoices.flows.recurring import change_schedule, start_schedules
 from app.invoices.pages.common import PANEL, common, problem
+from app.invoices.pages.forms import day
 from app.invoices.pages.numbers import AmbiguousNumber, parse_number, plain_in, user_locale
 from app.invoices.pages.panel import invoices_context
 from app.invoices.schemas import CreditIn
@@ -140,3 +141,16 @@ async def schedule_action(
         "invoices/_list.html",
         **common(request, user, deal_id, action_notice=notice, action_error=error, **context),
     )
+
+
+@router.post(PANEL + "/{deal_id}/schedules")
+async def start_schedule(
+    deal_id: PipedriveId, provider: str, request: Request, session: DbSession, user: PageUser
+) -> Response:
+    """Start billing the deal's recurring products (the dialog's button): a line per
+    schedule saying when it bills first, or why not."""
+    try:
+        started = await start_schedules(flows.context(request, user), session, deal_id, provider)
+    except AppError as exc:
+        return problem(request, exc)
+    return render(request, "invoices/_schedules_started.html", schedules=started, day=day)
