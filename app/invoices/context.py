@@ -99,23 +99,8 @@ async def background_context(state: Any, company_id: str, row_id: str) -> Invoic
         row = await session.get(DealInvoice, row_id)
         if row is None or row.company_id != company_id:
             return None
-        user = (
-            await session.get(CrmUser, row.created_by_user_id) if row.created_by_user_id else None
-        )
-    if user is None or user.company_id != company_id:
-        user = CrmUser(id=row.created_by_user_id, company_id=company_id, name="", is_admin=False)
-    cache = getattr(state, "invoice_meta", None)
-    if cache is None:
-        cache = state.invoice_meta = MetaCache()
-    return InvoiceContext(
-        settings=state.settings,
-        sessionmaker=state.sessionmaker,
-        http=state.http,
-        tokens=tokens_of(state),
-        fields=FieldDefinitionCache(),
-        user=user,
-        meta_cache=cache,
-    )
+        user_id = row.created_by_user_id
+    return await acting_as(state, company_id, user_id)
 
 
 async def acting_as(state: Any, company_id: str, user_id: str | None) -> InvoiceContext:
