@@ -8,20 +8,23 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from app.crm.pipedrive.schemas import PipedriveId
 from app.invoices import flows
+from app.invoices.billing_schemas import (
+    CreditIn,
+    CreditOptions,
+    CreditOut,
+    CreditResult,
+    ScheduleAction,
+    ScheduleOut,
+)
 from app.invoices.context import context
 from app.invoices.flows.linking import one_click_key
 from app.invoices.flows.recurring import change_schedule, list_schedules, start_schedules
 from app.invoices.flows.sync import refresh_deal
-from app.invoices.schedule_schemas import ScheduleAction, ScheduleOut
 from app.invoices.schemas import (
     ContactOut,
     ContactUpdateIn,
     CreateContactIn,
     CreateItemIn,
-    CreditIn,
-    CreditOptions,
-    CreditOut,
-    CreditResult,
     DraftOut,
     FieldChange,
     InvoiceIn,

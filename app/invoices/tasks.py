@@ -179,6 +179,8 @@ async def now_of(state: Any) -> datetime:
 async def recurring_due(ctx: JobContext) -> None:
     """Record a run for every active schedule whose next period has come; keyed per schedule
     and period, so each period's run is recorded once."""
+    if not ctx.state.settings.recurring_billing:
+        return
     today = (await now_of(ctx.state)).date()
     # Once a minute at most per schedule and progress: a refused run is tried again later.
     slot = int(utcnow().timestamp() // 60)

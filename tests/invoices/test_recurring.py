@@ -104,6 +104,8 @@ async def test_twelve_monthly_periods_make_twelve_invoices_never_thirteen(
     assert dialog.status_code == 200 and "the deal&#39;s expected close date" in dialog.text
     assert 'data-action="START-SCHEDULE"' in dialog.text
     app.state.clock = sandbox_clock(sandbox)
+    # The test runs each period itself: the periodic check would race its fault injection.
+    app.state.settings.recurring_billing = False
     try:
         started = await client.post(
             f"/api/v1/deals/{deal_id}/schedules",
@@ -169,6 +171,7 @@ async def test_twelve_monthly_periods_make_twelve_invoices_never_thirteen(
         assert sorted(r.provider_invoice_id for r in rows) == sorted(i.id for i in at_xero)
     finally:
         app.state.clock = None
+        app.state.settings.recurring_billing = True
 
 
 async def test_pause_resume_stop_and_who_may(
@@ -176,6 +179,8 @@ async def test_pause_resume_stop_and_who_may(
 ):
     deal_id = await recurring_deal(sandbox, cycles=None, start=True)
     app.state.clock = sandbox_clock(sandbox)
+    # The test runs each period itself: the periodic check would race its fault injection.
+    app.state.settings.recurring_billing = False
     try:
         started = await client.post(
             f"/api/v1/deals/{deal_id}/schedules",
@@ -225,3 +230,4 @@ async def test_pause_resume_stop_and_who_may(
         assert listed.status_code == 404
     finally:
         app.state.clock = None
+        app.state.settings.recurring_billing = True

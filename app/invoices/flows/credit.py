@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, ValidationFailed
+from app.invoices.billing_schemas import CreditIn, CreditLineOut, CreditOptions, CreditOut
 from app.invoices.context import InvoiceContext
 from app.invoices.flows.actions import deal_invoice, provider_invoice, view_of
 from app.invoices.flows.apply import apply_invoice
@@ -37,7 +38,6 @@ from app.invoices.models import CreditNoteRow, CreditStatus, DealInvoice
 from app.invoices.repository import CreditRepository
 from app.invoices.rules import credits as rules
 from app.invoices.rules.dates import company_today
-from app.invoices.schemas import CreditIn, CreditLineOut, CreditOptions, CreditOut
 from app.kit.signing import derived_key
 from app.providers.base import CreditNote, CreditNoteDraft, Features, Invoice
 from app.providers.money import from_minor, to_minor

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from app.invoices.billing_schemas import ScheduleAction, ScheduleOut
 from app.invoices.context import InvoiceContext
 from app.invoices.flows.creation import create_invoice
 from app.invoices.flows.deal import read_deal
@@ -27,7 +28,6 @@ from app.invoices.flows.linking import check_provider
 from app.invoices.flows.review import reviewed
 from app.invoices.models import BillingSchedule, ScheduleStatus
 from app.invoices.rules import schedule as rules
-from app.invoices.schedule_schemas import ScheduleAction, ScheduleOut
 from app.invoices.schemas import InvoiceIn
 from app.kit.signing import derived_key
 from app.tenants.repository import CompanyScopedRepository

@@ -14,12 +14,12 @@ from pydantic import ValidationError
 from app.crm.pipedrive.schemas import PipedriveId
 from app.errors import AppError
 from app.invoices import flows
+from app.invoices.billing_schemas import CreditIn
 from app.invoices.flows.recurring import change_schedule, start_schedules
 from app.invoices.pages.common import PANEL, common, problem
 from app.invoices.pages.forms import day
 from app.invoices.pages.numbers import AmbiguousNumber, parse_number, plain_in, user_locale
 from app.invoices.pages.panel import invoices_context
-from app.invoices.schemas import CreditIn
 from app.tenants.dependencies import PageUser
 from app.web import DbSession, render
 
