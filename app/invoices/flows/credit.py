@@ -33,6 +33,7 @@ from app.invoices.billing_schemas import CreditIn, CreditLineOut, CreditOptions,
 from app.invoices.context import InvoiceContext
 from app.invoices.flows.actions import deal_invoice, provider_invoice, view_of
 from app.invoices.flows.apply import apply_invoice
+from app.invoices.flows.changelog import record_event
 from app.invoices.flows.claim import validate_key
 from app.invoices.models import CreditNoteRow, CreditStatus, DealInvoice
 from app.invoices.repository import CreditRepository
@@ -41,7 +42,7 @@ from app.invoices.rules.dates import company_today
 from app.kit.signing import derived_key
 from app.providers.base import CreditNote, CreditNoteDraft, Features, Invoice
 from app.providers.money import from_minor, to_minor
-from app.tenants.models import AuditEvent
+from app.tenants.permissions import Permission, require
 
 VOIDED_OR_DELETED = ("VOIDED", "DELETED")
 
@@ -128,6 +129,7 @@ async def credit_deal_invoice(
     per Idempotency-Key: (the credit, our invoice row, whether this call made it). The
     session is flushed, not committed."""
     key = validate_key(key)
+    await require(session, ctx.user, Permission.credit)
     row, invoice_id = await deal_invoice(session, ctx.company_id, deal_id, row_id)
     digest = credit_hash(row.id, body)
     existing = await CreditRepository(session, ctx.company_id).by_key(key)
@@ -164,7 +166,7 @@ async def credit_deal_invoice(
         reason=body.reason,
         created_by_user_id=ctx.user.id,
     )
-    return await record(ctx, session, row, credit, digest)
+    return await record(ctx, session, row, credit, digest, deal_id)
 
 
 def answer_repeat(existing: CreditNoteRow, digest: str) -> CreditOut:
@@ -241,26 +243,27 @@ async def record(
     row: DealInvoice,
     credit: CreditNoteRow,
     digest: str,
+    deal_id: int,
 ) -> tuple[CreditOut, DealInvoice, bool]:
-    """Save the credit and its audit entry; a concurrent request with the same key that
+    """Save the credit and its changelog event; a concurrent request with the same key that
     recorded first wins (the provider replayed its calls to this one), and is answered."""
     try:
         async with session.begin_nested():
             session.add(credit)
-            session.add(
-                AuditEvent(
-                    company_id=ctx.company_id,
-                    actor_user_id=ctx.user.id,
-                    action="invoice.credited",
-                    details={
-                        "provider": row.provider,
-                        "provider_invoice_id": row.provider_invoice_id,
-                        "provider_credit_id": credit.provider_credit_id,
-                        "total_minor": credit.total_minor,
-                        "applied_minor": credit.applied_minor,
-                        "deal_id": row.deal_id,
-                    },
-                )
+            await record_event(
+                session,
+                ctx.company_id,
+                "invoice.credited",
+                actor=ctx.user,
+                deal_id=deal_id,
+                provider=row.provider,
+                provider_invoice_id=row.provider_invoice_id,
+                details={
+                    "number": row.number,
+                    "provider_credit_id": credit.provider_credit_id,
+                    "total_minor": credit.total_minor,
+                    "applied_minor": credit.applied_minor,
+                },
             )
     except IntegrityError:
         winner = await CreditRepository(session, ctx.company_id).by_key(credit.idempotency_key)

@@ -119,7 +119,11 @@ def invoice_out(
             view = permitted(view, permissions)
         out.status_label = view.status_label
         out.actions = [a.model_dump(mode="json") for a in view.actions]
-        out.can_credit = view.stage in CREDITABLE and credited < row.total_minor
+        out.can_credit = (
+            view.stage in CREDITABLE
+            and credited < row.total_minor
+            and (permissions is None or Permission.credit in permissions)
+        )
     return out
 
 
