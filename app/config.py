@@ -172,6 +172,9 @@ class Settings(BaseSettings):
     intent_lease_seconds: float = Field(30.0, gt=0)
     intent_check_seconds: float = Field(10.0, gt=0)
     intent_reconciler: bool = True
+    # Whether the worker's periodic check runs due recurring schedules (docs/recurring.md);
+    # tests that drive a schedule's runs themselves turn it off.
+    recurring_billing: bool = True
     webhook_retention_days: int = 14
     # Invoice automation (docs/automation.md): how often the rules' catch-up reads recently
     # updated deals, and how often overdue follow-ups are looked for.

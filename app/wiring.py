@@ -19,6 +19,7 @@ from app.worker.schedule import every
 # How often the scheduler looks for connections due a catch-up (each is caught up once per
 # CATCH_UP_MINUTES; this only bounds how late after that it starts).
 CATCH_UP_CHECK_SECONDS = 60.0
+RECURRING_CHECK_SECONDS = 60.0
 
 
 def register_jobs(settings: Settings) -> None:
@@ -29,6 +30,8 @@ def register_jobs(settings: Settings) -> None:
     every(automation_tasks.CATCH_UP_DUE, settings.automation_catch_up_seconds)
     every(automation_tasks.OVERDUE_DUE, settings.automation_overdue_seconds)
     every(invoice_tasks.CATCH_UP_DUE, CATCH_UP_CHECK_SECONDS)
+    # Recurring schedules: periods are dated by the day, so a check a minute is plenty.
+    every(invoice_tasks.RECURRING_DUE, RECURRING_CHECK_SECONDS)
     # With a 30 s lease and a 10 s check, every intent of a crashed process is resolved
     # within a minute of its restart.
     every(invoice_tasks.RESOLVE_DUE, settings.intent_check_seconds)

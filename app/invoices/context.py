@@ -108,11 +108,17 @@ async def background_context(state: Any, company_id: str, row_id: str) -> Invoic
         row = await session.get(DealInvoice, row_id)
         if row is None or row.company_id != company_id:
             return None
-        user = (
-            await session.get(CrmUser, row.created_by_user_id) if row.created_by_user_id else None
-        )
+        user_id = row.created_by_user_id
+    return await acting_as(state, company_id, user_id)
+
+
+async def acting_as(state: Any, company_id: str, user_id: str | None) -> InvoiceContext:
+    """The flows' context in a worker, acting as ``user_id`` (an id-only stand-in when that
+    user has left or is unknown)."""
+    async with state.sessionmaker() as session:
+        user = await session.get(CrmUser, user_id) if user_id else None
     if user is None or user.company_id != company_id:
-        user = CrmUser(id=row.created_by_user_id, company_id=company_id, name="", is_admin=False)
+        user = CrmUser(id=user_id, company_id=company_id, name="", is_admin=False)
     cache = getattr(state, "invoice_meta", None)
     if cache is None:
         cache = state.invoice_meta = MetaCache()

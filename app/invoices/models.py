@@ -80,6 +80,9 @@ class DealInvoice(TimestampMixin, Base):
     total_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     amount_due_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     amount_paid_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Credit notes applied to it, as the provider says (Xero AmountCredited; QuickBooks' Balance
+    # nets credits into what is paid). Migration 0043.
+    amount_credited_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     url: Mapped[str | None] = mapped_column(String(512), default=None)
     # The provider's version of what we last applied (Xero UpdatedDateUTC, QuickBooks
     # MetaData.LastUpdatedTime and SyncToken): an older answer never overwrites a newer one.
@@ -171,3 +174,84 @@ class ContactLink(TimestampMixin, Base):
     contact_name: Mapped[str] = mapped_column(String(255), default="")
     # The contact's currency as last seen (QuickBooks customers have one fixed currency).
     contact_currency: Mapped[str | None] = mapped_column(String(3), default=None)
+
+
+class CreditStatus:
+    """A credit note's progress (a two-step saga: create the note, then apply it).
+
+    pending: recorded before the first provider call; created: the provider has the note
+    (``provider_credit_id``); applied: what could be applied to the invoice was applied
+    (``applied_minor``; the rest stays with the customer as credit).
+    """
+
+    pending = "pending"
+    created = "created"
+    applied = "applied"
+
+
+class CreditNoteRow(TimestampMixin, Base):
+    """One credit note on one of our invoices, keyed by the caller's Idempotency-Key: a
+    repeat of the request finds this row (or, after a crash before it was saved, the
+    provider replays the same keyed calls), so the invoice is credited once."""
+
+    __tablename__ = "credit_note"
+    __table_args__ = (
+        UniqueConstraint("company_id", "idempotency_key", name="uq_credit_note_key"),
+        Index("ix_credit_note_invoice", "company_id", "deal_invoice_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    company_id: Mapped[str] = mapped_column(ForeignKey("company.id", ondelete="CASCADE"))
+    deal_invoice_id: Mapped[str] = mapped_column(ForeignKey("deal_invoice.id", ondelete="CASCADE"))
+    provider: Mapped[str] = mapped_column(String(16))
+    idempotency_key: Mapped[str] = mapped_column(String(128))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default=CreditStatus.pending)
+    provider_credit_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    number: Mapped[str | None] = mapped_column(String(64), default=None)
+    currency: Mapped[str] = mapped_column(String(3), default="")
+    total_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    applied_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    reason: Mapped[str | None] = mapped_column(String(255), default=None)
+    created_by_user_id: Mapped[str | None] = mapped_column(String(36), default=None)
+
+
+class ScheduleStatus:
+    """A recurring schedule: active (periods are created as their dates come), paused (none
+    are; resuming creates the ones whose date passed meanwhile), stopped (for good), finished
+    (every cycle created)."""
+
+    active = "active"
+    paused = "paused"
+    stopped = "stopped"
+    finished = "finished"
+
+
+class BillingSchedule(TimestampMixin, Base):
+    """A deal's recurring products of one frequency, billed each period by the worker: the
+    invoice of period n is created under the key (``set_key``, n), so exactly once."""
+
+    __tablename__ = "billing_schedule"
+    __table_args__ = (
+        UniqueConstraint("company_id", "provider", "set_key", name="uq_billing_schedule_set"),
+        Index("ix_billing_schedule_due", "status", "next_date"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    company_id: Mapped[str] = mapped_column(ForeignKey("company.id", ondelete="CASCADE"))
+    deal_id: Mapped[int] = mapped_column(BigInteger)
+    provider: Mapped[str] = mapped_column(String(16))
+    # deal, product set and frequency (``rules.schedule.SchedulePlan.key``).
+    set_key: Mapped[str] = mapped_column(String(255))
+    product_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    frequency: Mapped[str] = mapped_column(String(16))
+    unit: Mapped[str] = mapped_column(String(8))
+    interval: Mapped[int] = mapped_column(default=1)
+    cycles: Mapped[int | None] = mapped_column(default=None)
+    start_date: Mapped[date] = mapped_column()
+    start_from_close: Mapped[bool] = mapped_column(default=False)
+    periods_done: Mapped[int] = mapped_column(default=0)
+    next_date: Mapped[date | None] = mapped_column(default=None)
+    status: Mapped[str] = mapped_column(String(16), default=ScheduleStatus.active)
+    last_error: Mapped[str | None] = mapped_column(String(2000), default=None)
+    created_by_user_id: Mapped[str | None] = mapped_column(String(36), default=None)

@@ -7,7 +7,14 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, select
 
-from app.invoices.models import ContactLink, DealInvoice, DealInvoiceLink, InvoiceStatus, ItemLink
+from app.invoices.models import (
+    ContactLink,
+    CreditNoteRow,
+    DealInvoice,
+    DealInvoiceLink,
+    InvoiceStatus,
+    ItemLink,
+)
 from app.tenants.repository import CompanyScopedRepository
 
 
@@ -101,3 +108,26 @@ class ContactLinkRepository(CompanyScopedRepository[ContactLink]):
         )
         row: ContactLink | None = result.scalar_one_or_none()
         return row
+
+
+class CreditRepository(CompanyScopedRepository[CreditNoteRow]):
+    model = CreditNoteRow
+    not_found_message = "credit note not found"
+
+    async def by_key(self, key: str) -> CreditNoteRow | None:
+        result = await self.session.execute(
+            self.select().where(CreditNoteRow.idempotency_key == key)
+        )
+        row: CreditNoteRow | None = result.scalar_one_or_none()
+        return row
+
+    async def of_invoices(self, invoice_ids: Sequence[str]) -> Sequence[CreditNoteRow]:
+        """The credit notes on our invoices ``invoice_ids``, oldest first."""
+        if not invoice_ids:
+            return []
+        result = await self.session.execute(
+            self.select()
+            .where(CreditNoteRow.deal_invoice_id.in_(list(invoice_ids)))
+            .order_by(CreditNoteRow.created_at)
+        )
+        return result.scalars().all()

@@ -8,12 +8,21 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from app.crm.pipedrive.schemas import PipedriveId
 from app.invoices import contact_routes, flows
+from app.invoices.billing_schemas import (
+    BillingOut,
+    CreditIn,
+    CreditOptions,
+    CreditOut,
+    CreditResult,
+    ScheduleAction,
+    ScheduleOut,
+)
 from app.invoices.context import context
 from app.invoices.flows.linking import one_click_key
 from app.invoices.flows.parts import deal_billing
+from app.invoices.flows.recurring import change_schedule, list_schedules, start_schedules
 from app.invoices.flows.sync import refresh_deal
 from app.invoices.schemas import (
-    BillingOut,
     ContactOut,
     ContactUpdateIn,
     CreateContactIn,
@@ -41,6 +50,7 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 DealId = Annotated[PipedriveId, Path(description="The Pipedrive deal's id")]
 ContactEntity = Literal["organization", "person"]
 InvoiceAction = Literal["SUBMITTED", "AUTHORISED", "VOIDED", "DELETED", "EMAIL"]
+InvoiceRowId = Annotated[str, Path(max_length=36, description="Our invoice's id")]
 
 
 @router.get("/deals/{deal_id}/invoice-draft", response_model=DraftOut)
@@ -111,7 +121,7 @@ async def refresh_invoices(
 @router.post("/deals/{deal_id}/invoices/{invoice_id}/actions/{action}", response_model=InvoiceOut)
 async def post_invoice_action(
     deal_id: DealId,
-    invoice_id: Annotated[str, Path(max_length=36, description="Our invoice's id")],
+    invoice_id: InvoiceRowId,
     action: InvoiceAction,
     request: Request,
     session: DbSession,
@@ -133,6 +143,55 @@ async def post_invoice_action(
         can_approve=done.view.allows("AUTHORISED"),
         permissions=await permissions_of(session, user),
     )
+
+
+@router.post(
+    "/deals/{deal_id}/invoices/{invoice_id}/credits", response_model=CreditResult, status_code=201
+)
+async def post_credit(
+    deal_id: DealId,
+    invoice_id: InvoiceRowId,
+    body: CreditIn,
+    request: Request,
+    response: Response,
+    session: DbSession,
+    user: CurrentUser,
+    idempotency_key: IdempotencyKey = None,
+) -> CreditResult:
+    """Credit an approved or paid invoice fully (``full``), by lines (``line_ids``) or by an
+    amount, exactly once per Idempotency-Key (required): 201 when this call credited it, 200
+    with the same credit for a repeat. 422 for a voided or deleted invoice or more than is
+    left to credit, before anything is sent."""
+    ctx = context(request, user)
+    credit, row, made = await flows.credit_deal_invoice(
+        ctx, session, deal_id, invoice_id, body, idempotency_key
+    )
+    response.status_code = 201 if made else 200
+    return CreditResult(credit=credit, invoice=await flows.one_invoice_out(ctx, session, row))
+
+
+@router.get("/deals/{deal_id}/invoices/{invoice_id}/credits", response_model=list[CreditOut])
+async def get_credits(
+    deal_id: DealId,
+    invoice_id: InvoiceRowId,
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
+) -> list[CreditOut]:
+    """The invoice's credit notes, oldest first."""
+    return await flows.credits_of(context(request, user), session, deal_id, invoice_id)
+
+
+@router.get("/deals/{deal_id}/invoices/{invoice_id}/credit-options", response_model=CreditOptions)
+async def get_credit_options(
+    deal_id: DealId,
+    invoice_id: InvoiceRowId,
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
+) -> CreditOptions:
+    """The invoice's lines (to credit some) and what is left to credit."""
+    return await flows.credit_options(context(request, user), session, deal_id, invoice_id)
 
 
 @router.get("/providers/{provider}/items", response_model=list[ItemOut])
@@ -265,3 +324,34 @@ router.include_router(contact_routes.router)
 
 
 __all__ = ["FieldChange", "router"]
+
+
+@router.get("/deals/{deal_id}/schedules", response_model=list[ScheduleOut])
+async def get_schedules(
+    deal_id: DealId, request: Request, session: DbSession, user: CurrentUser
+) -> list[ScheduleOut]:
+    """The deal's recurring billing schedules, with each one's next date."""
+    return await list_schedules(context(request, user), session, deal_id)
+
+
+@router.post("/deals/{deal_id}/schedules", response_model=list[ScheduleOut], status_code=201)
+async def post_schedules(
+    deal_id: DealId, provider: Provider, request: Request, session: DbSession, user: CurrentUser
+) -> list[ScheduleOut]:
+    """Bill the deal's recurring products in ``provider``: one schedule per frequency, cycle
+    count and start date (a repeat finds the same schedules). A product without a start date
+    starts on the deal's expected close date, and the schedule's ``note`` says so."""
+    return await start_schedules(context(request, user), session, deal_id, provider)
+
+
+@router.post("/deals/{deal_id}/schedules/{schedule_id}/{action}", response_model=ScheduleOut)
+async def post_schedule_action(
+    deal_id: DealId,
+    schedule_id: Annotated[str, Path(max_length=36)],
+    action: ScheduleAction,
+    request: Request,
+    session: DbSession,
+    user: CurrentUser,
+) -> ScheduleOut:
+    """Pause, resume or stop a schedule (admins only)."""
+    return await change_schedule(context(request, user), session, deal_id, schedule_id, action)

@@ -310,6 +310,11 @@ class InvoiceOut(BaseModel):
     total: Decimal
     amount_due: Decimal
     amount_paid: Decimal
+    # Credit notes on it: what they credit in all (ours, or the provider's AmountCredited when
+    # larger), and whether more may be credited now (issued, part paid or paid, and not all
+    # credited yet).
+    amount_credited: Decimal = Decimal("0")
+    can_credit: bool = False
     url: str | None = None
     actions: list[dict[str, object]] = Field(default_factory=list)
     failure_reason: str | None = None
@@ -359,38 +364,3 @@ class ContactUpdateIn(_In):
     address: str | None = Field(default=None, max_length=MAX_TEXT)
     tax_id: str | None = Field(default=None, max_length=100)
     apply: bool = False
-
-
-class PartOut(BaseModel):
-    """One part of a deal already invoiced (or being invoiced), with its invoice's status."""
-
-    invoice_id: str
-    provider: Provider
-    label: str
-    amount: Decimal
-    status: str
-    status_label: str | None = None
-    number: str | None = None
-
-
-class InstallmentOut(BaseModel):
-    """A Pipedrive deal installment, offered as a part; ``invoice_id`` once it is invoiced."""
-
-    id: int
-    description: str
-    amount: Decimal
-    billing_date: date | None = None
-    invoice_id: str | None = None
-
-
-class BillingOut(BaseModel):
-    """How much of a deal is invoiced: its value, what its invoices come to, what is left."""
-
-    deal_id: int
-    currency: str | None = None
-    # None until the deal has been invoiced (its value is then known from its lines).
-    deal_amount: Decimal | None = None
-    invoiced: Decimal = Decimal(0)
-    remaining: Decimal | None = None
-    parts: list[PartOut] = Field(default_factory=list)
-    installments: list[InstallmentOut] = Field(default_factory=list)

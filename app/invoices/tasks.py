@@ -3,7 +3,8 @@ provider webhook events (registered with the inbox in ``app/wiring.py``)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 
@@ -12,11 +13,15 @@ from app.connections.exceptions import NeedsReauth, NotConnected
 from app.connections.models import ConnectionStatus, ProviderConnection
 from app.connections.repository import ConnectionRepository
 from app.db import utcnow
-from app.invoices.context import background_context
+from app.errors import AppError
+from app.invoices.context import acting_as, background_context
 from app.invoices.flows.changelog import POST_NOTE
 from app.invoices.flows.notes import post_note
 from app.invoices.flows.reconcile import due_intents, resolve_intent
+from app.invoices.flows.recurring import ScheduleRepository, due_schedules, run_schedule
 from app.invoices.flows.sync import catch_up, sync_invoices
+from app.invoices.models import BillingSchedule
+from app.invoices.rules.dates import company_today
 from app.logs import log
 from app.providers.errors import ProviderError, ProviderRateLimited
 from app.worker.outbox import enqueue
@@ -165,3 +170,60 @@ async def post_changelog_note(ctx: JobContext, event_id: str) -> None:
         return
     outcome = await post_note(ctx.state, ctx.session, ctx.company_id, event_id)
     log.info("changelog_note", event_id=event_id, outcome=outcome)
+
+
+RECURRING_DUE = "invoices.recurring_due"
+RECURRING_RUN = "invoices.recurring_run"
+
+
+async def now_of(state: Any) -> datetime:
+    """The time schedules are judged by: ``state.clock`` when set (an async callable; the
+    tests point it at the sandbox's clock, which they move forward), else the real time."""
+    clock = getattr(state, "clock", None)
+    if clock is None:
+        return utcnow()
+    found: datetime = await clock()
+    return found
+
+
+@job(RECURRING_DUE)
+async def recurring_due(ctx: JobContext) -> None:
+    """Record a run for every active schedule whose next period has come; keyed per schedule
+    and period, so each period's run is recorded once."""
+    if not ctx.state.settings.recurring_billing:
+        return
+    today = (await now_of(ctx.state)).date()
+    # Once a minute at most per schedule and progress: a refused run is tried again later.
+    slot = int(utcnow().timestamp() // 60)
+    for schedule_id, company_id in await due_schedules(ctx.session, today):
+        row = await ctx.session.get(BillingSchedule, schedule_id)
+        assert row is not None
+        await enqueue(
+            ctx.session,
+            RECURRING_RUN,
+            company_id=company_id,
+            key=f"recurring:{schedule_id}:{row.periods_done}:{today.isoformat()}:{slot}",
+            schedule_id=schedule_id,
+        )
+
+
+@job(RECURRING_RUN)
+async def recurring_run(ctx: JobContext, schedule_id: str) -> None:
+    """Create the schedule's due periods (``flows.recurring.run_schedule``), acting as the
+    user who started it."""
+    if ctx.company_id is None:
+        return
+    row = await ScheduleRepository(ctx.session, ctx.company_id).get(schedule_id)
+    if row is None:
+        return
+    invoice_ctx = await acting_as(ctx.state, ctx.company_id, row.created_by_user_id)
+    meta = await invoice_ctx.meta_cache.get(invoice_ctx, row.provider)
+    today = company_today(meta, await now_of(ctx.state))
+    try:
+        made = await run_schedule(invoice_ctx, ctx.session, row, today)
+    except AppError as exc:
+        # Said on the deal (the schedule's last error); the next due check tries again.
+        row.last_error = exc.message[:2000]
+        log.warning("recurring_run_refused", schedule=schedule_id, error=exc.message)
+        return
+    log.info("recurring_run_done", schedule=schedule_id, periods=made)

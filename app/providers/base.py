@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
 from app.kit.circuit import Paused
@@ -20,6 +21,8 @@ from app.providers.dto import (
     Contact,
     ContactInput,
     Credentials,
+    CreditNote,
+    CreditNoteDraft,
     Currency,
     Features,
     FieldLimits,
@@ -61,6 +64,8 @@ __all__ = [
     "Contact",
     "ContactInput",
     "Credentials",
+    "CreditNote",
+    "CreditNoteDraft",
     "Currency",
     "Features",
     "FieldLimits",
@@ -260,6 +265,29 @@ class AccountingProvider(Protocol):
         """Have the provider email the invoice to the customer; returns it marked sent. With
         ``idempotency_key`` (Xero Idempotency-Key, QuickBooks requestid) a repeat of the same
         request sends no second email."""
+        ...
+
+    async def create_credit_note(
+        self, creds: Credentials, draft: CreditNoteDraft, *, idempotency_key: str
+    ) -> CreditNote:
+        """Create an approved sales credit note exactly once per ``idempotency_key`` (Xero
+        PUT /CreditNotes ACCRECCREDIT AUTHORISED, QuickBooks POST /creditmemo)."""
+        ...
+
+    async def apply_credit_note(
+        self,
+        creds: Credentials,
+        credit_note: CreditNote,
+        *,
+        invoice_id: str,
+        contact_id: str,
+        amount: Decimal,
+        on: date,
+        idempotency_key: str,
+    ) -> None:
+        """Apply ``amount`` of the credit note to the invoice exactly once per key (Xero: an
+        Allocation; QuickBooks: a zero-amount Payment linking the memo and the invoice).
+        The invoice's amount due falls by ``amount``; re-read it for its new state."""
         ...
 
     async def invoice_pdf(self, creds: Credentials, invoice_id: str) -> bytes:

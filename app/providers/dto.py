@@ -344,6 +344,32 @@ class Invoice(_DTO):
     marker: str | None = None
 
 
+class CreditNoteDraft(_DTO):
+    """A sales credit note to create for a customer (Xero ACCRECCREDIT, QuickBooks CreditMemo):
+    lines like an invoice's; ``reference`` names what it credits."""
+
+    contact_id: str
+    issue_date: date
+    currency: str | None = None
+    tax_mode: TaxMode = TaxMode.exclusive
+    reference: str | None = None
+    global_discount: GlobalDiscount | None = None
+    lines: tuple[InvoiceLineDraft, ...]
+
+
+class CreditNote(_DTO):
+    """A credit note as the provider stores it: ``remaining`` is the credit not yet applied
+    to an invoice (Xero RemainingCredit, QuickBooks RemainingCredit/Balance)."""
+
+    id: str
+    number: str | None = None
+    status: str
+    currency: str
+    total: Decimal = Decimal("0")
+    remaining: Decimal = Decimal("0")
+    issue_date: date | None = None
+
+
 T = TypeVar("T")
 
 

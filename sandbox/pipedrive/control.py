@@ -13,11 +13,20 @@ from sandbox.pipedrive.api.pipelines import delete_stage, stages
 from sandbox.pipedrive.api.webhooks import remove_owned
 from sandbox.pipedrive.control_changes import change_routes, company_or_404
 from sandbox.pipedrive.limits import PLAN_MULTIPLIER
-from sandbox.pipedrive.rules import DISCOUNT_TYPES, TAX_METHODS, make_line, recompute_value
+from sandbox.pipedrive.rules import (
+    DISCOUNT_TYPES,
+    TAX_METHODS,
+    billing_problem,
+    make_line,
+    recompute_value,
+)
 from sandbox.pipedrive.state import Pipedrive, pipedrive_of, rfc3339
 from sandbox.pipedrive.webhooks import send_event, send_line_events, send_uninstall
 
 DEAL_STATUSES = ("open", "won", "lost")
+
+
+MAX_RECURRING = 20
 
 
 class AutoApprove(BaseModel):
@@ -45,6 +54,9 @@ class LineIn(BaseModel):
     discount_type: str = "percentage"
     tax: float | None = None
     comments: str = ""
+    billing_frequency: str = "one-time"
+    billing_frequency_cycles: int | None = None
+    billing_start_date: str | None = None
 
 
 class DealIn(BaseModel):
@@ -56,6 +68,7 @@ class DealIn(BaseModel):
     person_id: int | None = None
     user_id: int | None = Field(None, description="owner and acting user; default the admin")
     tax_method: str = "exclusive"
+    expected_close_date: str | None = None
     products: list[LineIn] = []
 
 
@@ -85,7 +98,14 @@ def _replace_lines(
             raise HTTPException(422, f"no product {line.product_id} in company {cid}")
         if line.discount_type not in DISCOUNT_TYPES:
             raise HTTPException(422, f"discount_type must be one of {', '.join(DISCOUNT_TYPES)}")
+        problem = billing_problem(
+            line.billing_frequency, line.billing_frequency_cycles, line.billing_start_date
+        )
+        if problem:
+            raise HTTPException(422, problem)
         products.append((line, product))
+    if sum(1 for line, _ in products if line.billing_frequency != "one-time") > MAX_RECURRING:
+        raise HTTPException(422, f"A deal has at most {MAX_RECURRING} recurring products")
     for old in pd.data.deal_lines(cid, deal["id"]):
         pd.data.delete("deal_product", cid, old["id"])
     stored = []
@@ -105,6 +125,9 @@ def _replace_lines(
             comments=line.comments,
             now=now,
         )
+        new["billing_frequency"] = line.billing_frequency
+        new["billing_frequency_cycles"] = line.billing_frequency_cycles
+        new["billing_start_date"] = line.billing_start_date
         pd.data.put_line(cid, new)
         stored.append(new)
     return stored
@@ -143,7 +166,7 @@ def make_deal(pd: Pipedrive, body: DealIn) -> dict[str, Any]:
         "close_time": None,
         "won_time": None,
         "lost_time": None,
-        "expected_close_date": None,
+        "expected_close_date": body.expected_close_date,
         "probability": None,
         "lost_reason": None,
         "label_ids": [],

@@ -8,6 +8,7 @@ as JSON numbers like the real API returns them.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -124,3 +125,25 @@ def recompute_value(
     """A deal with products is worth their total (less discounts); without, its own value."""
     if lines:
         deal["value"] = number(deal_value(lines, discounts))
+
+
+BILLING_FREQUENCIES = ("one-time", "annually", "semi-annually", "quarterly", "monthly", "weekly")
+
+
+def billing_problem(frequency: str, cycles: int | None, start: str | None) -> str | None:
+    """Pipedrive's rules for a deal product's billing fields (lifecycle-and-billing.md §3.7),
+    or None when they hold."""
+    if frequency not in BILLING_FREQUENCIES:
+        return f"billing_frequency must be one of {', '.join(BILLING_FREQUENCIES)}"
+    if frequency == "one-time" and cycles is not None:
+        return "billing_frequency_cycles must be null for a one-time product"
+    if frequency == "weekly" and cycles is None:
+        return "billing_frequency_cycles is required for a weekly product"
+    if cycles is not None and not 1 <= cycles <= 208:
+        return "billing_frequency_cycles must be a positive integer of at most 208"
+    if start is not None:
+        try:
+            date.fromisoformat(start)
+        except ValueError:
+            return "billing_start_date must be a date (YYYY-MM-DD)"
+    return None

@@ -28,6 +28,7 @@ ENTITIES = {
     "term": "Term",
     "invoice": "Invoice",
     "payment": "Payment",
+    "creditmemo": "CreditMemo",
 }
 CANONICAL = {name.lower(): name for name in ENTITIES.values()}
 

@@ -19,7 +19,7 @@ from sandbox.xero.state import XeroState
 
 # Events raised within this many seconds travel together, as Xero batches them.
 BATCH_WINDOW_SECONDS = 0.2
-CATEGORY_PATH = {"INVOICE": "Invoices", "CONTACT": "Contacts"}
+CATEGORY_PATH = {"INVOICE": "Invoices", "CONTACT": "Contacts", "CREDITNOTE": "CreditNotes"}
 
 
 def sign(key: str, body: bytes) -> str:

@@ -20,6 +20,7 @@ from app.tenants.permissions import DEFAULTS, REGULAR, Permission
 from tests.crm.pipedrive.conftest import sign_jwt
 from tests.invoices.conftest import Company, installed
 from tests.invoices.helpers import body, create, draft
+from tests.invoices.test_credits import credit, made
 
 PANEL = "/pipedrive/panel"
 ACTIONS = {
@@ -178,16 +179,32 @@ async def test_preferences_permission_both_ways(client, sam, northwind):
     assert response.status_code != 403, response.text
 
 
-async def test_credit_is_a_permission_admins_choose(client, sam, northwind):
-    """No surface issues credit notes yet; the permission is kept and reported."""
+async def test_credit_permission_both_ways(client, sam, northwind):
+    """Crediting asks the role's ``credit`` permission (admins by default), before any call;
+    the panel's API offers it only to a role that has it."""
+    invoice = await made(client, northwind.headers, "xero")
+    payload = {"amount": "10.00"}
     assert (
         "credit"
         not in (await client.get("/api/v1/permissions", headers=sam.headers)).json()["permissions"]
     )
-    await set_role(client, northwind, "regular", ["credit"])
-    await set_role(client, northwind, "set:ps-7001-regular", ["credit", "create"])
+    listed = await client.get("/api/v1/deals/31/invoices", headers=sam.headers)
+    [seen] = [i for i in listed.json() if i["id"] == invoice["id"]]
+    assert seen["can_credit"] is False
+    refused(await credit(client, sam.headers, invoice["id"], payload), "credit")
+    await set_role(client, northwind, "regular", ["create", "credit"])
+    await set_role(client, northwind, "set:ps-7001-regular", ["create", "credit"])
     mine = (await client.get("/api/v1/permissions", headers=sam.headers)).json()
     assert mine["permissions"] == ["create", "credit"]
+    listed = await client.get("/api/v1/deals/31/invoices", headers=sam.headers)
+    [seen] = [i for i in listed.json() if i["id"] == invoice["id"]]
+    assert seen["can_credit"] is True
+    done = await credit(client, sam.headers, invoice["id"], payload)
+    assert done.status_code == 201, done.text
+    # The admin keeps it whatever the regular role may.
+    await set_role(client, northwind, "regular", ["create"])
+    again = await credit(client, northwind.headers, invoice["id"], payload)
+    assert again.status_code == 201, again.text
 
 
 async def test_bad_roles_and_permissions_are_422(client, northwind):

@@ -11,6 +11,8 @@ API shapes of ``app.invoices.schemas``:
 * ``list_invoices(ctx, session, deal_id)`` → ``list[InvoiceOut]`` (``listing``).
 * ``act_on_invoice``, ``invoice_pdf``, ``invoice_share_url``: acting on an invoice at the
   provider (``actions``; the panel and the extension share them).
+* ``credit_deal_invoice(ctx, session, deal_id, row_id, body, key)`` → ``(CreditOut, row,
+  made)``: a credit note on an approved or paid invoice, exactly once per key (``credit``).
 * ``apply_invoice(row, invoice)``: the one way a provider's invoice updates our row (``apply``).
 * ``search_items`` / ``search_contacts``, ``link_item`` / ``unlink_item``,
   ``link_contact`` / ``unlink_contact``, ``create_item`` / ``create_contact``,
@@ -29,6 +31,7 @@ from app.invoices.flows.actions import act_on_deal_invoice, deal_invoice, invoic
 from app.invoices.flows.actions import share_url as invoice_share_url
 from app.invoices.flows.apply import apply_invoice
 from app.invoices.flows.creation import create_invoice
+from app.invoices.flows.credit import credit_deal_invoice, credit_options, credits_of
 from app.invoices.flows.draft import build_draft
 from app.invoices.flows.linking import (
     contact_changes,
@@ -41,7 +44,7 @@ from app.invoices.flows.linking import (
     unlink_contact,
     unlink_item,
 )
-from app.invoices.flows.listing import invoice_out, list_invoices
+from app.invoices.flows.listing import invoice_out, list_invoices, one_invoice_out
 from app.invoices.flows.review import preview_invoice, review_invoice, reviewed
 from app.invoices.rules.dates import company_today
 
@@ -56,6 +59,9 @@ __all__ = [
     "create_contact",
     "create_invoice",
     "create_item",
+    "credit_deal_invoice",
+    "credit_options",
+    "credits_of",
     "deal_invoice",
     "invoice_out",
     "invoice_pdf",
@@ -63,6 +69,7 @@ __all__ = [
     "link_contact",
     "link_item",
     "list_invoices",
+    "one_invoice_out",
     "preview_invoice",
     "review_invoice",
     "reviewed",

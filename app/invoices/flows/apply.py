@@ -58,6 +58,7 @@ def apply_invoice(row: DealInvoice, invoice: Invoice, *, url: str | None = None)
     row.total_minor = to_minor(invoice.total, currency)
     row.amount_due_minor = to_minor(invoice.amount_due, currency)
     row.amount_paid_minor = to_minor(invoice.amount_paid, currency)
+    row.amount_credited_minor = to_minor(invoice.amount_credited, currency)
     row.provider_updated_at = invoice.updated_at or row.provider_updated_at
     row.provider_version = invoice.sync_token or row.provider_version
     if url:

@@ -38,6 +38,7 @@ EVENTS: dict[str, str] = {
     "invoice.voided": "voided",
     "invoice.deleted": "deleted",
     "invoice.emailed": "sent to the customer by email",
+    "invoice.credited": "credited by a credit note",
     "invoice.linked": "linked to the deal",
     "invoice.unlinked": "unlinked from the deal",
     "invoice.status_synced": "changed status at the provider",

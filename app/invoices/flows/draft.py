@@ -37,6 +37,7 @@ from app.invoices.rules.lines import (
     tax_mode_for,
 )
 from app.invoices.rules.meta import ProviderMeta, features_json
+from app.invoices.rules.schedule import recurring_checks
 from app.invoices.rules.totals import compute_totals
 from app.invoices.schemas import (
     Check,
@@ -119,6 +120,7 @@ async def build_draft(
         line.amount = amount
     currency = (deal.currency or meta.organisation.base_currency).upper()
     checks = final_checks(meta, reads, customer, lines, totals, mode, currency, checks, discount)
+    checks += recurring_checks(reads.products, deal.expected_close_date)
     url = deal_url(api_domain, deal.id)
     return DraftOut(
         provider=provider,

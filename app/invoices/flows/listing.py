@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +13,8 @@ from app.invoices.flows.actions import permitted
 from app.invoices.flows.deal import read_deal
 from app.invoices.flows.linking import check_provider
 from app.invoices.models import DealInvoice, InvoiceStatus
-from app.invoices.repository import InvoiceRepository
+from app.invoices.repository import CreditRepository, InvoiceRepository
+from app.invoices.rules.credits import CREDITABLE
 from app.invoices.rules.dates import today_in
 from app.invoices.schemas import InvoiceOut
 from app.providers.base import Invoice
@@ -34,9 +36,11 @@ async def todays(ctx: InvoiceContext, session: AsyncSession) -> dict[str, date]:
     return {row.provider: today_in(row.timezone) for row in rows}
 
 
-def row_invoice(row: DealInvoice) -> Invoice:
-    """Our row as the provider's invoice DTO (what the unified view reads)."""
+def row_invoice(row: DealInvoice, credited_minor: int = 0) -> Invoice:
+    """Our row as the provider's invoice DTO (what the unified view reads);
+    ``credited_minor``: what our credit notes on it total."""
     currency = row.currency or "USD"
+    credited = max(credited_minor, row.amount_credited_minor)
     return Invoice(
         id=row.provider_invoice_id or row.id,
         number=row.number,
@@ -51,19 +55,24 @@ def row_invoice(row: DealInvoice) -> Invoice:
         total=from_minor(row.total_minor, currency),
         amount_due=from_minor(row.amount_due_minor, currency),
         amount_paid=from_minor(row.amount_paid_minor, currency),
-        has_payments=row.amount_paid_minor > 0,
+        amount_credited=from_minor(credited, currency),
+        # A credit applied counts like a payment: neither provider voids it then.
+        has_payments=row.amount_paid_minor > 0 or credited > 0,
         url=row.url,
         updated_at=row.provider_updated_at,
     )
 
 
-def row_view(row: DealInvoice, today: date, *, can_approve: bool) -> InvoiceView | None:
+def row_view(
+    row: DealInvoice, today: date, *, can_approve: bool, credited_minor: int = 0
+) -> InvoiceView | None:
     """The unified view of a created row (None for intents not at the provider)."""
     if row.status != InvoiceStatus.created or not row.provider_invoice_id:
         return None
     if not row.provider_status:
         return None
-    return invoice_view(row.provider, row_invoice(row), today=today, can_approve=can_approve)
+    invoice = row_invoice(row, credited_minor)
+    return invoice_view(row.provider, invoice, today=today, can_approve=can_approve)
 
 
 def invoice_out(
@@ -72,11 +81,14 @@ def invoice_out(
     *,
     can_approve: bool,
     permissions: frozenset[Permission] | None = None,
+    credited_minor: int = 0,
 ) -> InvoiceOut:
     """Our row as the API shape; ``can_approve`` (the connection's role may approve) decides
     whether "approve" is among the actions offered, ``permissions`` (the user's role, all
-    when None) which of the offered actions the user sees."""
+    when None) which of the offered actions the user sees; ``credited_minor`` is what our
+    credit notes on it total."""
     currency = row.currency or "USD"
+    credited = max(credited_minor, row.amount_credited_minor)
     out = InvoiceOut(
         id=row.id,
         provider=row.provider,
@@ -95,18 +107,49 @@ def invoice_out(
         total=from_minor(row.total_minor, currency),
         amount_due=from_minor(row.amount_due_minor, currency),
         amount_paid=from_minor(row.amount_paid_minor, currency),
+        amount_credited=from_minor(credited, currency),
         url=row.url,
         failure_reason=row.failure_reason,
         orphan_contact_id=row.orphan_contact_id,
         part_label=row.part_label,
     )
-    view = row_view(row, today, can_approve=can_approve)
+    view = row_view(row, today, can_approve=can_approve, credited_minor=credited_minor)
     if view is not None:
         if permissions is not None:
             view = permitted(view, permissions)
         out.status_label = view.status_label
         out.actions = [a.model_dump(mode="json") for a in view.actions]
+        out.can_credit = (
+            view.stage in CREDITABLE
+            and credited < row.total_minor
+            and (permissions is None or Permission.credit in permissions)
+        )
     return out
+
+
+async def credited_by_invoice(
+    session: AsyncSession, company_id: str, rows: Sequence[DealInvoice]
+) -> dict[str, int]:
+    """Per invoice row, what our credit notes on it total (minor units)."""
+    found: dict[str, int] = {}
+    for credit in await CreditRepository(session, company_id).of_invoices([r.id for r in rows]):
+        found[credit.deal_invoice_id] = found.get(credit.deal_invoice_id, 0) + credit.total_minor
+    return found
+
+
+async def one_invoice_out(
+    ctx: InvoiceContext, session: AsyncSession, row: DealInvoice
+) -> InvoiceOut:
+    """One of our invoices as the API shows it (after an action or a credit)."""
+    local = await todays(ctx, session)
+    allowed = await approvers(ctx, session)
+    credited = await credited_by_invoice(session, ctx.company_id, [row])
+    return invoice_out(
+        row,
+        local.get(row.provider, datetime.now(UTC).date()),
+        can_approve=allowed.get(row.provider, False),
+        credited_minor=credited.get(row.id, 0),
+    )
 
 
 async def list_invoices(
@@ -122,12 +165,14 @@ async def list_invoices(
     local = await todays(ctx, session)
     allowed = await approvers(ctx, session)
     mine = await permissions_of(session, ctx.user)
+    credited = await credited_by_invoice(session, ctx.company_id, rows)
     return [
         invoice_out(
             r,
             local.get(r.provider, utc_today),
             can_approve=allowed.get(r.provider, False),
             permissions=mine,
+            credited_minor=credited.get(r.id, 0),
         )
         for r in rows
         if shown(r)

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.crm.pipedrive.errors import PipedriveError, PipedriveForbidden, PipedriveNotFound
 from app.crm.pipedrive.schemas import DealInstallment
 from app.errors import ValidationFailed
+from app.invoices.billing_schemas import BillingOut, InstallmentOut, PartOut
 from app.invoices.context import InvoiceContext
 from app.invoices.flows.claim import KEY_MAX
 from app.invoices.flows.deal import read_deal
@@ -43,15 +44,7 @@ from app.invoices.rules.parts import (
     to_minor,
 )
 from app.invoices.rules.totals import compute_totals
-from app.invoices.schemas import (
-    BillingOut,
-    DiscountIn,
-    InstallmentOut,
-    InvoiceIn,
-    LineIn,
-    PartIn,
-    PartOut,
-)
+from app.invoices.schemas import DiscountIn, InvoiceIn, LineIn, PartIn
 
 # A voided or deleted invoice invoices nothing of the deal.
 CANCELLED = {"VOIDED", "DELETED"}

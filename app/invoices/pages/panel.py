@@ -22,6 +22,7 @@ from app.invoices import flows
 from app.invoices.context import paused_connections
 from app.invoices.flows.contact_invoices import refresh_contacts
 from app.invoices.flows.parts import billing_of
+from app.invoices.flows.recurring import list_schedules
 from app.invoices.flows.sync import refresh_deal
 from app.invoices.models import DealInvoice
 from app.invoices.pages.common import (
@@ -64,7 +65,13 @@ async def invoices_context(
     billing = None
     if any(r.part_kind for r in rows):
         billing = await billing_of(ctx, session, deal_id, list(rows), [])
-    return {"invoices": invoices, "list_version": list_version(rows), "billing": billing}
+    schedules = await list_schedules(ctx, session, deal_id, read=False)
+    return {
+        "invoices": invoices,
+        "list_version": list_version(rows),
+        "billing": billing,
+        "schedules": schedules,
+    }
 
 
 @router.get(PANEL)

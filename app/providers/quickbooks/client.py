@@ -8,11 +8,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from app.providers.base import (
     ChangeSet,
     Credentials,
+    CreditNote,
+    CreditNoteDraft,
     Invoice,
     InvoiceDraft,
     Organisation,
@@ -25,7 +28,7 @@ from app.providers.errors import (
     ProviderValidationError,
 )
 from app.providers.markers import find_marked
-from app.providers.quickbooks import mapping, records
+from app.providers.quickbooks import credits, mapping, records
 from app.providers.quickbooks.api import QuickBooksApi, entity_of, request_id_for
 from app.providers.quickbooks.spec import (
     CDC_MAX_DAYS,
@@ -204,6 +207,37 @@ class QuickBooksProvider(QuickBooksApi):
             content_type="application/octet-stream",
         )
         return mapping.invoice_from_json(entity_of(result, "Invoice", invoice_id))
+
+    # --- credit memos -------------------------------------------------------------------------
+
+    async def create_credit_note(
+        self, creds: Credentials, draft: CreditNoteDraft, *, idempotency_key: str
+    ) -> CreditNote:
+        result = await self._json(
+            creds,
+            "POST",
+            "creditmemo",
+            body=credits.credit_memo_to_json(draft),
+            request_id=request_id_for(idempotency_key),
+        )
+        return credits.credit_memo_from_json(entity_of(result, "CreditMemo", "new"))
+
+    async def apply_credit_note(
+        self,
+        creds: Credentials,
+        credit_note: CreditNote,
+        *,
+        invoice_id: str,
+        contact_id: str,
+        amount: Decimal,
+        on: date,
+        idempotency_key: str,
+    ) -> None:
+        body = credits.applying_payment(contact_id, invoice_id, credit_note.id, amount)
+        body["TxnDate"] = on.isoformat()
+        await self._json(
+            creds, "POST", "payment", body=body, request_id=request_id_for(idempotency_key)
+        )
 
     async def invoice_pdf(self, creds: Credentials, invoice_id: str) -> bytes:
         response = await self._call(

@@ -8,11 +8,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from app.providers.base import (
     ChangeSet,
     Credentials,
+    CreditNote,
+    CreditNoteDraft,
     Invoice,
     InvoiceDraft,
     Organisation,
@@ -26,7 +29,7 @@ from app.providers.errors import (
     ProviderValidationError,
 )
 from app.providers.markers import find_marked
-from app.providers.xero import mapping
+from app.providers.xero import credits, mapping
 from app.providers.xero.api import XeroApi, checked_key, first_element, page_info, xero_date
 from app.providers.xero.errors import STATE_MESSAGES
 from app.providers.xero.spec import (
@@ -217,6 +220,42 @@ class XeroProvider(XeroApi):
             idempotency_key=checked_key(idempotency_key) if idempotency_key else str(uuid.uuid4()),
         )
         return await self.get_invoice(creds, invoice_id)
+
+    # --- credit notes -------------------------------------------------------------------------
+
+    async def create_credit_note(
+        self, creds: Credentials, draft: CreditNoteDraft, *, idempotency_key: str
+    ) -> CreditNote:
+        element = await self._write_one(
+            creds,
+            "PUT",
+            "/CreditNotes",
+            "CreditNotes",
+            credits.credit_note_to_json(draft),
+            idempotency_key=checked_key(idempotency_key),
+            params={"unitdp": 4},
+        )
+        return credits.credit_note_from_json(element)
+
+    async def apply_credit_note(
+        self,
+        creds: Credentials,
+        credit_note: CreditNote,
+        *,
+        invoice_id: str,
+        contact_id: str,
+        amount: Decimal,
+        on: date,
+        idempotency_key: str,
+    ) -> None:
+        await self._write_one(
+            creds,
+            "PUT",
+            f"/CreditNotes/{credit_note.id}/Allocations",
+            "Allocations",
+            credits.allocation_to_json(invoice_id, amount, on),
+            idempotency_key=checked_key(idempotency_key),
+        )
 
     async def invoice_pdf(self, creds: Credentials, invoice_id: str) -> bytes:
         response = await self._call(

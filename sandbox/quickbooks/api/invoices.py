@@ -42,7 +42,7 @@ def _check_email(address: Any, element: str) -> str:
     return text
 
 
-def _check_date(value: Any, element: str) -> str:
+def check_date(value: Any, element: str) -> str:
     try:
         return date.fromisoformat(str(value)[:10]).isoformat()
     except ValueError:
@@ -63,7 +63,7 @@ def _tax_rates(books: Books) -> dict[str, Decimal]:
     return rates
 
 
-def _lines(books: Books, raw: Any) -> list[dict[str, Any]]:
+def sales_lines(books: Books, raw: Any) -> list[dict[str, Any]]:
     if not isinstance(raw, list) or not raw:
         raise errors.required("Line")
     lines: list[dict[str, Any]] = []
@@ -151,10 +151,10 @@ def build(
 ) -> dict[str, Any]:
     """Validate an invoice body and compute everything QBO computes."""
     invoice = {k: v for k, v in body.items() if k not in READ_ONLY}
-    customer, currency = _customer_and_currency(books, invoice)
-    invoice["Line"] = _lines(books, invoice.get("Line"))
+    customer, currency = customer_and_currency(books, invoice)
+    invoice["Line"] = sales_lines(books, invoice.get("Line"))
     today = company_today(books.clock.now())
-    invoice["TxnDate"] = _check_date(invoice.get("TxnDate") or today, "TxnDate")
+    invoice["TxnDate"] = check_date(invoice.get("TxnDate") or today, "TxnDate")
     if invoice.get("SalesTermRef"):
         term_id = ref_value(invoice["SalesTermRef"]) or ""
         term = books.get("Term", term_id)
@@ -162,7 +162,7 @@ def build(
             raise errors.invalid_reference("Term", term_id, "SalesTermRef")
         invoice["SalesTermRef"] = {"value": term_id, "name": term["Name"]}
     if invoice.get("DueDate"):
-        invoice["DueDate"] = _check_date(invoice["DueDate"], "DueDate")
+        invoice["DueDate"] = check_date(invoice["DueDate"], "DueDate")
     else:
         invoice["DueDate"] = _due_date(books, invoice, customer)
     for key in ("BillEmail", "BillEmailCc", "BillEmailBcc"):
@@ -171,7 +171,7 @@ def build(
     if invoice.get("EmailStatus") == "NeedToSend" and not invoice.get("BillEmail"):
         raise errors.required("BillEmail")
     _doc_number(books, invoice, existing)
-    _amounts(books, invoice, body, existing, currency)
+    amounts(books, invoice, body, existing, currency)
     for key, default in (
         ("ApplyTaxAfterDiscount", False),
         ("PrintStatus", "NotSet"),
@@ -185,7 +185,7 @@ def build(
     return invoice
 
 
-def _customer_and_currency(books: Books, invoice: dict[str, Any]) -> tuple[dict[str, Any], str]:
+def customer_and_currency(books: Books, invoice: dict[str, Any]) -> tuple[dict[str, Any], str]:
     """The active customer the invoice names, and a currency that matches the customer's."""
     customer_id = ref_value(invoice.get("CustomerRef"))
     if "CustomerRef" not in invoice or invoice["CustomerRef"] is None:
@@ -217,7 +217,7 @@ def _customer_and_currency(books: Books, invoice: dict[str, Any]) -> tuple[dict[
     return customer, currency
 
 
-def _amounts(
+def amounts(
     books: Books,
     invoice: dict[str, Any],
     body: dict[str, Any],

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from sandbox.quickbooks import errors
-from sandbox.quickbooks.api import invoices, names
+from sandbox.quickbooks.api import credits, invoices, names
 from sandbox.quickbooks.api.common import (
     PREFIX,
     BooksDep,
@@ -65,6 +65,31 @@ def router() -> APIRouter:
                 return envelope(books, **{entity: view(books, entity, doc)})
 
             return await idempotent(request, books, action)
+
+    @r.post(PREFIX + "/creditmemo")
+    async def credit_memo_write(books: BooksDep, request: Request) -> Response:
+        body = await read_json(request)
+        if body.get("Id"):
+            # Updating a memo is not modelled: the product never edits one.
+            raise errors.invalid_property("Credit memo updates are not supported here", "Id")
+
+        def action() -> dict[str, Any]:
+            memo = credits.create_memo(books, body)
+            return envelope(books, CreditMemo=view(books, "CreditMemo", memo))
+
+        return await idempotent(request, books, action)
+
+    @r.post(PREFIX + "/payment")
+    async def payment_write(books: BooksDep, request: Request) -> Response:
+        body = await read_json(request)
+        if body.get("Id"):
+            raise errors.invalid_property("Payment updates are not supported here", "Id")
+
+        def action() -> dict[str, Any]:
+            payment = credits.create_payment(books, body)
+            return envelope(books, Payment=view(books, "Payment", payment))
+
+        return await idempotent(request, books, action)
 
     name_list_writer("Customer", names.create_customer, names.update_customer)
     name_list_writer("Item", names.create_item, names.update_item)

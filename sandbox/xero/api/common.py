@@ -29,6 +29,8 @@ MONEY_KEYS = frozenset(
         "AmountDue",
         "AmountPaid",
         "AmountCredited",
+        "AppliedAmount",
+        "RemainingCredit",
         "CurrencyRate",
         "Amount",
         "UnitPrice",
@@ -57,7 +59,10 @@ def present(value: Any) -> Any:
             continue
         if key in MONEY_KEYS and isinstance(inner, str):
             out[key] = Decimal(inner)
-        elif key in DATE_KEYS | TIME_KEYS and isinstance(inner, str | int):
+        elif (key in TIME_KEYS and isinstance(inner, str | int)) or (
+            # A repeating invoice's Schedule.DueDate is a number of days, not a date.
+            key in DATE_KEYS and isinstance(inner, str)
+        ):
             out[key] = msdate(inner)
         else:
             out[key] = present(inner)

@@ -18,6 +18,8 @@ ACCOUNTING_PREFIX = "/xero/api/api.xro/2.0/"
 # scopes are accepted alongside the broad ones; the granular mapping is UNCONFIRMED.
 SCOPES: dict[str, tuple[str, ...]] = {
     "invoices": ("accounting.transactions", "accounting.invoices"),
+    "creditnotes": ("accounting.transactions", "accounting.invoices"),
+    "repeatinginvoices": ("accounting.transactions", "accounting.invoices"),
     "contacts": ("accounting.contacts",),
     "items": ("accounting.settings", "accounting.invoices", "accounting.transactions"),
 }
@@ -38,6 +40,9 @@ CANONICAL = {
         "Items",
         "Contacts",
         "Invoices",
+        "CreditNotes",
+        "Allocations",
+        "RepeatingInvoices",
         "Email",
         "OnlineInvoice",
         "pdf",

@@ -94,7 +94,8 @@ def check_status(
     target = str(entity.get("Status") or current or "DRAFT").upper()
     if target not in rules.STATUSES:
         return [f"Invoice Status '{target}' is not valid"]  # wording UNCONFIRMED
-    has_payments = bool(doc.get("Payments"))
+    # An allocated credit note counts as a payment (xero.md 10.5).
+    has_payments = bool(doc.get("Payments") or doc.get("CreditNotes"))
     if existing is None:
         inv_type = str(entity.get("Type") or "")
         if inv_type not in TYPES:
@@ -320,7 +321,7 @@ def invoice_fields(
         ExpectedPaymentDate=entity.get("ExpectedPaymentDate", doc.get("ExpectedPaymentDate")),
         AmountPaid=str(rules.money(paid)),
         AmountCredited=doc.get("AmountCredited", "0.00"),
-        AmountDue=str(rules.money(sums.total - paid)),
+        AmountDue=str(rules.money(sums.total - paid - Decimal(doc.get("AmountCredited", "0")))),
         HasAttachments=False,
         HasErrors=False,
         UpdatedDateUTC=state.now_ms(),

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from sandbox.xero import pdf, rules
-from sandbox.xero.api import batch, query
+from sandbox.xero.api import batch, query, repeating
 from sandbox.xero.api.common import (
     bad_request,
     ctx,
@@ -67,6 +67,7 @@ def view(state: XeroState, invoice: dict[str, Any], unitdp: int, full: bool) -> 
 @router.get("/Invoices", response_model=None)
 async def list_invoices(request: Request) -> Response:
     state, tenant, params = state_of(request), ctx(request)["tenant_id"], request.query_params
+    repeating.generate_due(state, tenant)
     docs = state.store.all("xero:invoice", scope=tenant)
     ids = query.id_list(params.get("IDs"))
     if ids is not None:
