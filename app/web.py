@@ -22,6 +22,9 @@ TEMPLATES_DIR = ROOT / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+# Templates ship with the code: a change needs a restart anyway. Without this, every
+# `get_template` (each `{% include %}` in a loop: once per invoice row) stats the file.
+templates.env.auto_reload = False
 
 
 def get_settings_dep(request: Request) -> Settings:
