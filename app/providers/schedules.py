@@ -36,6 +36,7 @@ class RepeatingInvoice(BaseModel):
 
     id: str
     status: str
+    contact_id: str | None = None
     unit: Literal["week", "month"]
     every: int
     start: date | None = None

@@ -50,6 +50,7 @@ def repeating_from_json(data: dict[str, Any]) -> RepeatingInvoice:
     return RepeatingInvoice(
         id=str(data.get("RepeatingInvoiceID") or data["ID"]),
         status=str(data.get("Status") or "DRAFT").upper(),
+        contact_id=(data.get("Contact") or {}).get("ContactID"),
         unit=UNITS.get(str(schedule.get("Unit") or "MONTHLY"), "month"),
         every=int(schedule.get("Period") or 1),
         start=parse_date(schedule.get("StartDate")),
