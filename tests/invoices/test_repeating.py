@@ -114,6 +114,12 @@ async def test_monthly_xero_schedule_is_one_repeating_invoice_of_twelve_drafts(
         paused = await client.post(f"{base}/pause", headers=northwind.headers)
         assert paused.status_code == 409 and "cannot be edited" in paused.json()["error"]["message"]
         assert (await client.post(f"{base}/stop", headers=contoso.headers)).status_code == 404
+        theirs = await client.post(
+            f"/api/v1/deals/{deal_id}/schedules",
+            params={"provider": "xero"},
+            headers=contoso.headers,
+        )
+        assert theirs.status_code == 404
         company = northwind.user.company_id
         made: list[Any] = []
         for _ in range(14):

@@ -111,12 +111,14 @@ async def start_schedules(
     """Create the deal's schedules in ``provider`` (each once: a repeat finds it again); a
     frequency the provider holds becomes its repeating invoice (``flows.repeating``)."""
     provider = check_provider(provider)
+    # The deal first: another company's deal is a 404 whether or not this one is connected.
+    found = await deal_plans(ctx, session, deal_id)
     await ctx.meta_cache.connected(ctx, provider)
     held = await held_frequencies(ctx, provider)
     repo = ScheduleRepository(session, ctx.company_id)
     existing = {row.set_key: row for row in await repo.of_deal(deal_id) if row.provider == provider}
     out = []
-    for plan in await deal_plans(ctx, session, deal_id):
+    for plan in found:
         key = plan.key(deal_id)
         row = existing.get(key)
         if row is None:

@@ -73,20 +73,20 @@ async def template_body(
     )
 
 
-async def template_contact(
-    ctx: InvoiceContext, row: BillingSchedule, body: InvoiceIn, key: str
-) -> str:
+async def template_contact(ctx: InvoiceContext, row: BillingSchedule, body: InvoiceIn) -> str:
     """The customer's contact id at the provider: the linked one, else created once (key)."""
     customer = body.customer
     if customer.contact_id:
         return customer.contact_id
     adapter = ctx.adapter(row.provider)
+    # Once per schedule: a retry after a lost answer gets the same contact back.
+    key = "repeating-contact-" + derived_key(ctx.company_id, row.provider, row.set_key)
     data = contact_data(
         customer.name, customer.email, customer.address, customer.tax_id, body.currency
     )
     contact = await ctx.call(
         row.provider,
-        lambda c: adapter.create_contact(c, data, idempotency_key=key[:-1] + "c"),
+        lambda c: adapter.create_contact(c, data, idempotency_key=key),
     )
     return str(contact.id)
 
@@ -100,7 +100,7 @@ async def hold_at_provider(
     meta, _, _ = await prepare(ctx, session, body)
     due = (await with_due_date(ctx, session, body)).due_date
     key = repeating_key(ctx.company_id, row)
-    contact_id = await template_contact(ctx, row, body, key)
+    contact_id = await template_contact(ctx, row, body)
     invoice = provider_draft(
         meta,
         contact_id=contact_id,
