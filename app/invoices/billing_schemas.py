@@ -36,6 +36,9 @@ class ScheduleOut(BaseModel):
     status: str
     last_error: str | None = None
     note: str | None = None
+    # Held at the provider: its repeating invoice makes each period's draft (no worker runs).
+    provider_schedule_id: str | None = None
+    held_at_provider: bool = False
 
 
 class CreditIn(_Body):

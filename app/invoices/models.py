@@ -255,3 +255,6 @@ class BillingSchedule(TimestampMixin, Base):
     status: Mapped[str] = mapped_column(String(16), default=ScheduleStatus.active)
     last_error: Mapped[str | None] = mapped_column(String(2000), default=None)
     created_by_user_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    # Held at the provider (its repeating invoice's id): the provider makes each period's
+    # draft and the worker never runs this row.
+    provider_schedule_id: Mapped[str | None] = mapped_column(String(64), default=None)

@@ -55,6 +55,7 @@ from app.providers.errors import (
     ProviderValidationError,
 )
 from app.providers.oauth import ProviderOAuthClient
+from app.providers.schedules import RepeatingInvoice, RepeatingInvoiceDraft
 
 __all__ = [
     "Account",
@@ -91,6 +92,8 @@ __all__ = [
     "ProviderUnavailable",
     "ProviderUnsupported",
     "ProviderValidationError",
+    "RepeatingInvoice",
+    "RepeatingInvoiceDraft",
     "TaxMode",
     "TaxRate",
     "Template",
@@ -288,6 +291,22 @@ class AccountingProvider(Protocol):
         """Apply ``amount`` of the credit note to the invoice exactly once per key (Xero: an
         Allocation; QuickBooks: a zero-amount Payment linking the memo and the invoice).
         The invoice's amount due falls by ``amount``; re-read it for its new state."""
+        ...
+
+    async def create_repeating_invoice(
+        self, creds: Credentials, draft: RepeatingInvoiceDraft, *, idempotency_key: str
+    ) -> RepeatingInvoice:
+        """Create a repeating invoice whose invoices are drafts, once per ``idempotency_key``
+        (Xero PUT /RepeatingInvoices). ProviderUnsupported where ``features.repeating_invoices``
+        is empty."""
+        ...
+
+    async def get_repeating_invoice(self, creds: Credentials, ident: str) -> RepeatingInvoice:
+        """A repeating invoice with its next date (ProviderNotFound when there is none)."""
+        ...
+
+    async def delete_repeating_invoice(self, creds: Credentials, ident: str) -> RepeatingInvoice:
+        """Delete a repeating invoice: it generates no more invoices (those made stay)."""
         ...
 
     async def invoice_pdf(self, creds: Credentials, invoice_id: str) -> bytes:

@@ -120,6 +120,8 @@ class Features(_DTO):
     # The state a new invoice is in at the provider, as its users call it: Xero makes drafts,
     # QuickBooks has none (a new invoice is open at once). Words of the dialog follow it.
     created_state: Literal["draft", "open"] = "draft"
+    # Pipedrive billing frequencies the provider can hold as a repeating invoice of its own.
+    repeating_invoices: frozenset[str] = frozenset()
 
 
 # --- lookups ---------------------------------------------------------------------------------

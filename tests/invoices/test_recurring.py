@@ -1,6 +1,8 @@
-"""Recurring billing on the worker (issue 16 item 3): a deal's monthly product with 12 cycles,
-the sandbox clock moved a month at a time over 14 months, makes 12 invoices, never 13, even
-when a period's create is performed at Xero but every answer is lost (the run stops as a
+"""Recurring billing on the worker (issue 16 item 3): a deal's monthly product with 12 cycles
+billed in QuickBooks (which holds no schedule for us; a Xero monthly one lives at Xero, see
+test_repeating.py), the sandbox clock moved a month at a time over 14 months, makes 12
+invoices, never 13, even when a period's create is performed at QuickBooks but every answer
+is lost (the run stops as a
 crashed worker would, and the next run finds that period's invoice instead of making it
 again); pause, stop and the admin rule; another company's schedule is 404."""
 
@@ -12,11 +14,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from app.connections.tokens import TokenService
 from app.invoices.models import BillingSchedule, DealInvoice
 from app.worker.outbox import enqueue
 from tests.invoices.conftest import installed
 from tests.invoices.helpers import draft, until
-from tests.invoices.test_intents import xero_invoices
 
 MONTH = 31 * 24 * 3600
 
@@ -90,38 +92,52 @@ async def schedule_row(sessionmaker: Any, schedule_id: str) -> BillingSchedule:
         return row
 
 
+async def provider_invoices(app: Any, company_id: str, provider: str, contact_id: str) -> list[Any]:
+    tokens = TokenService(app.state.settings, app.state.sessionmaker, app.state.http)
+    adapter = tokens.facade(provider).adapter
+    page = await tokens.call(
+        company_id, provider, lambda c: adapter.search_invoices(c, contact_id=contact_id)
+    )
+    return [i for i in page.items if i.status != "DELETED"]
+
+
 async def test_twelve_monthly_periods_make_twelve_invoices_never_thirteen(
     client, northwind, sandbox, sessionmaker, app
 ):
     deal_id = await recurring_deal(sandbox)
     # The dialog says when the recurring product bills from, and why that date.
-    proposed = await draft(client, northwind.headers, deal_id, "xero")
+    proposed = await draft(client, northwind.headers, deal_id, "quickbooks")
     said = [c.message for c in proposed.checks if c.code == "recurring_products"]
     assert len(said) == 1 and "monthly, 12 times, from the deal's expected close date" in said[0]
     dialog = await client.get(
-        f"/pipedrive/panel/{deal_id}/dialog", params={"provider": "xero"}, headers=northwind.headers
+        f"/pipedrive/panel/{deal_id}/dialog",
+        params={"provider": "quickbooks"},
+        headers=northwind.headers,
     )
     assert dialog.status_code == 200 and "the deal&#39;s expected close date" in dialog.text
     assert 'data-action="START-SCHEDULE"' in dialog.text
+    assert "our own schedule creates each period" in dialog.text
     app.state.clock = sandbox_clock(sandbox)
     # The test runs each period itself: the periodic check would race its fault injection.
     app.state.settings.recurring_billing = False
     try:
         started = await client.post(
             f"/api/v1/deals/{deal_id}/schedules",
-            params={"provider": "xero"},
+            params={"provider": "quickbooks"},
             headers=northwind.headers,
         )
         assert started.status_code == 201, started.text
         (schedule,) = started.json()
+        assert not schedule["held_at_provider"]
         assert schedule["start_from_close"] and "expected close date" in schedule["note"]
         assert (schedule["cycles"], schedule["periods_done"]) == (12, 0)
         company = northwind.user.company_id
         for month in range(14):
             if month == 4:
-                # Performed at Xero, every answer lost: the run stops with the period unknown.
+                # Performed at QuickBooks, every answer lost: the run stops with the period
+                # unknown.
                 await sandbox.fault(
-                    kind="commit_then_fail", count=12, method="PUT", path=r"/Invoices$"
+                    kind="commit_then_fail", count=12, method="POST", path=r"/invoice$"
                 )
                 await run_now(sessionmaker, company, schedule["id"])
 
@@ -146,13 +162,13 @@ async def test_twelve_monthly_periods_make_twelve_invoices_never_thirteen(
                 )
                 assert listed.json()[0]["status"] == "finished"
                 assert listed.json()[0]["next_date"] is None
-                # At Xero: the contact has exactly 12 period invoices (the lost-answer period
-                # made one). Read now: after months unused, Xero's refresh token lapses.
+                # At QuickBooks: the customer has exactly 12 period invoices (the lost-answer
+                # period made one). Read now, while the refresh token is fresh.
                 row = await schedule_row(sessionmaker, schedule["id"])
                 contact = await period_contact(sessionmaker, deal_id)
-                found = await xero_invoices(app, row.company_id, contact)
-                at_xero = [i for i in found if "monthly period" in (i.reference or "")]
-                assert len(at_xero) == 12
+                found = await provider_invoices(app, row.company_id, "quickbooks", contact)
+                at_provider = [i for i in found if "monthly period" in (i.reference or "")]
+                assert len(at_provider) == 12
             await sandbox.advance(MONTH)
         done = await schedule_row(sessionmaker, schedule["id"])
         assert (done.status, done.next_date, done.periods_done) == ("finished", None, 12)
@@ -167,8 +183,9 @@ async def test_twelve_monthly_periods_make_twelve_invoices_never_thirteen(
         assert len(rows) == 12 and all(r.status == "created" for r in rows)
         assert len({r.provider_invoice_id for r in rows}) == 12
         assert len({r.issue_date for r in rows}) == 12
-        assert all(r.provider_status == "DRAFT" for r in rows)
-        assert sorted(r.provider_invoice_id for r in rows) == sorted(i.id for i in at_xero)
+        # QuickBooks has no drafts: each period is an open invoice.
+        assert len({r.provider_status for r in rows}) == 1
+        assert sorted(r.provider_invoice_id for r in rows) == sorted(i.id for i in at_provider)
     finally:
         app.state.clock = None
         app.state.settings.recurring_billing = True

@@ -1,13 +1,12 @@
-"""Recurring billing: a deal's products with a billing frequency become schedules, and the
-worker creates each period's invoice (a draft where the provider has drafts) exactly once.
-
-The schedule is ours, on the worker, for every provider: Xero's repeating invoices cannot be
-edited, paused or capped by a cycle count we control through the API, and QuickBooks'
-RecurringTransaction needs Essentials or Plus and posts invoices at once (no drafts); see
-docs/recurring.md. Each period's invoice goes through the one exactly-once creation
-(``create_invoice``) under the key (deal, product set, frequency, period), so a job that dies
-after the provider created an invoice, a worker restart, or two workers at once, never make
-a period twice; a schedule never makes more periods than its cycles.
+"""Recurring billing: a deal's products with a billing frequency become schedules. Where the
+provider can hold the schedule (``features.repeating_invoices``: Xero weekly and monthly),
+it lives there as a repeating invoice of drafts (``flows.repeating``); otherwise (Xero
+quarterly and longer, QuickBooks, whose RecurringTransaction needs Essentials or Plus and
+posts invoices at once) the worker creates each period's invoice (a draft where the provider
+has drafts) exactly once; see docs/recurring.md. Each period's invoice goes through the one
+exactly-once creation (``create_invoice``) under the key (deal, product set, frequency,
+period), so a job that dies after the provider created an invoice, a worker restart, or two
+workers at once, never make a period twice; a schedule never makes more periods than its cycles.
 """
 
 from __future__ import annotations
@@ -25,9 +24,17 @@ from app.invoices.flows.creation import create_invoice
 from app.invoices.flows.deal import read_deal
 from app.invoices.flows.draft import build_draft
 from app.invoices.flows.linking import check_provider
+from app.invoices.flows.repeating import (
+    held_frequencies,
+    held_progress,
+    hold_at_provider,
+    refuse_pause,
+    release_at_provider,
+)
 from app.invoices.flows.review import reviewed
 from app.invoices.models import BillingSchedule, ScheduleStatus
 from app.invoices.rules import schedule as rules
+from app.invoices.rules.dates import company_today
 from app.invoices.schemas import InvoiceIn
 from app.kit.signing import derived_key
 from app.tenants.repository import CompanyScopedRepository
@@ -46,13 +53,19 @@ class ScheduleRepository(CompanyScopedRepository[BillingSchedule]):
         return result.scalars().all()
 
 
-def schedule_out(row: BillingSchedule) -> ScheduleOut:
+def schedule_out(row: BillingSchedule, today: date | None = None) -> ScheduleOut:
+    """The schedule as the API shows it; a provider-held one's progress as its dates say by
+    ``today`` (the provider makes its periods; we are not told of each)."""
     note = None
     if row.start_from_close:
         note = (
             f"No billing start date on these products: billing starts on the deal's expected "
             f"close date, {row.start_date.isoformat()}."
         )
+    done, upcoming, status = row.periods_done, row.next_date, row.status
+    if row.provider_schedule_id and today is not None and status == ScheduleStatus.active:
+        done, upcoming = held_progress(row, today)
+        status = ScheduleStatus.active if upcoming else ScheduleStatus.finished
     return ScheduleOut(
         id=row.id,
         deal_id=row.deal_id,
@@ -62,11 +75,13 @@ def schedule_out(row: BillingSchedule) -> ScheduleOut:
         cycles=row.cycles,
         start_date=row.start_date,
         start_from_close=row.start_from_close,
-        periods_done=row.periods_done,
-        next_date=row.next_date,
-        status=row.status,
+        periods_done=done,
+        next_date=upcoming,
+        status=status,
         last_error=row.last_error,
         note=note,
+        provider_schedule_id=row.provider_schedule_id,
+        held_at_provider=row.provider_schedule_id is not None,
     )
 
 
@@ -93,13 +108,17 @@ async def deal_plans(
 async def start_schedules(
     ctx: InvoiceContext, session: AsyncSession, deal_id: int, provider: str
 ) -> list[ScheduleOut]:
-    """Create the deal's schedules in ``provider`` (each once: a repeat finds it again)."""
+    """Create the deal's schedules in ``provider`` (each once: a repeat finds it again); a
+    frequency the provider holds becomes its repeating invoice (``flows.repeating``)."""
     provider = check_provider(provider)
+    # The deal first: another company's deal is a 404 whether or not this one is connected.
+    found = await deal_plans(ctx, session, deal_id)
     await ctx.meta_cache.connected(ctx, provider)
+    held = await held_frequencies(ctx, provider)
     repo = ScheduleRepository(session, ctx.company_id)
     existing = {row.set_key: row for row in await repo.of_deal(deal_id) if row.provider == provider}
     out = []
-    for plan in await deal_plans(ctx, session, deal_id):
+    for plan in found:
         key = plan.key(deal_id)
         row = existing.get(key)
         if row is None:
@@ -120,10 +139,19 @@ async def start_schedules(
                 status=ScheduleStatus.active,
                 created_by_user_id=ctx.user.id,
             )
+            if plan.frequency in held:
+                # Before the row is written: no write transaction waits on the provider.
+                await hold_at_provider(ctx, session, row)
             session.add(row)
         out.append(row)
     await session.flush()
-    return [schedule_out(r) for r in out]
+    today = await company_day(ctx, provider)
+    return [schedule_out(r, today) for r in out]
+
+
+async def company_day(ctx: InvoiceContext, provider: str) -> date:
+    """Today in the company's timezone (cached metadata)."""
+    return company_today(await ctx.meta_cache.get(ctx, provider))
 
 
 async def list_schedules(
@@ -135,7 +163,10 @@ async def list_schedules(
         client, _ = await ctx.pipedrive(session)
         await read_deal(client, deal_id)
     rows = await ScheduleRepository(session, ctx.company_id).of_deal(deal_id)
-    return [schedule_out(r) for r in rows]
+    days = {
+        p: await company_day(ctx, p) for p in {r.provider for r in rows if r.provider_schedule_id}
+    }
+    return [schedule_out(r, days.get(r.provider)) for r in rows]
 
 
 async def change_schedule(
@@ -155,13 +186,17 @@ async def change_schedule(
         raise Conflict(
             f"This schedule is {row.status}.", field="schedule_id", code="illegal_action"
         )
+    if row.provider_schedule_id:
+        if action != "stop":
+            raise refuse_pause(ctx.adapter(row.provider).display_name)
+        await release_at_provider(ctx, row)
     row.status = {
         "pause": ScheduleStatus.paused,
         "resume": ScheduleStatus.active,
         "stop": ScheduleStatus.stopped,
     }[action]
     await session.flush()
-    return schedule_out(row)
+    return schedule_out(row, await company_day(ctx, row.provider))
 
 
 async def period_body(
@@ -205,7 +240,8 @@ async def run_schedule(
     returns how many periods were done. The caller's session keeps the schedule's progress;
     should it be lost (a crash before its commit), the next run asks again for the same
     periods under the same keys and gets the invoices already made."""
-    if row.status != ScheduleStatus.active:
+    if row.status != ScheduleStatus.active or row.provider_schedule_id:
+        # A provider-held schedule's periods are the provider's to make.
         return 0
     due = rules.due_periods(
         row.start_date, row.unit, row.interval, row.cycles, row.periods_done, today
@@ -234,6 +270,7 @@ async def due_schedules(session: AsyncSession, today: date) -> list[tuple[str, s
     rows = await session.execute(
         select(BillingSchedule.id, BillingSchedule.company_id).where(
             BillingSchedule.status == ScheduleStatus.active,
+            BillingSchedule.provider_schedule_id.is_(None),
             BillingSchedule.next_date.is_not(None),
             BillingSchedule.next_date <= today,
         )

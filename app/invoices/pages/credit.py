@@ -17,7 +17,7 @@ from app.invoices import flows
 from app.invoices.billing_schemas import CreditIn
 from app.invoices.flows.recurring import change_schedule, start_schedules
 from app.invoices.pages.common import PANEL, common, problem
-from app.invoices.pages.forms import day
+from app.invoices.pages.forms import PROVIDER_LABELS, day
 from app.invoices.pages.numbers import AmbiguousNumber, parse_number, plain_in, user_locale
 from app.invoices.pages.panel import invoices_context
 from app.tenants.dependencies import PageUser
@@ -153,4 +153,10 @@ async def start_schedule(
         started = await start_schedules(flows.context(request, user), session, deal_id, provider)
     except AppError as exc:
         return problem(request, exc)
-    return render(request, "invoices/_schedules_started.html", schedules=started, day=day)
+    return render(
+        request,
+        "invoices/_schedules_started.html",
+        schedules=started,
+        day=day,
+        labels=PROVIDER_LABELS,
+    )

@@ -21,6 +21,8 @@ from app.providers.base import (
     Organisation,
     Page,
     ProviderName,
+    RepeatingInvoice,
+    RepeatingInvoiceDraft,
 )
 from app.providers.errors import (
     FieldMessage,
@@ -34,6 +36,11 @@ from app.providers.quickbooks.spec import (
     CDC_MAX_DAYS,
     IDS_PER_QUERY,
     PROVIDER,
+)
+
+NO_REPEATING = (
+    "QuickBooks recurring transactions post invoices at once and need Essentials or Plus: "
+    "this schedule runs on our worker."
 )
 
 
@@ -153,6 +160,19 @@ class QuickBooksProvider(QuickBooksApi):
                         invoices.append(mapping.invoice_from_json(row))
         checked = records.parse_datetime(data.get("time")) or now
         return ChangeSet(invoices=tuple(invoices), deleted_ids=tuple(deleted), checked_at=checked)
+
+    # RecurringTransaction posts invoices at once (no drafts) and needs Essentials or Plus:
+    # QuickBooks schedules stay on our worker (docs/recurring.md).
+    async def create_repeating_invoice(
+        self, creds: Credentials, draft: RepeatingInvoiceDraft, *, idempotency_key: str
+    ) -> RepeatingInvoice:
+        raise ProviderUnsupported(NO_REPEATING, provider=PROVIDER, field="frequency")
+
+    async def get_repeating_invoice(self, creds: Credentials, ident: str) -> RepeatingInvoice:
+        raise ProviderUnsupported(NO_REPEATING, provider=PROVIDER, field="frequency")
+
+    async def delete_repeating_invoice(self, creds: Credentials, ident: str) -> RepeatingInvoice:
+        raise ProviderUnsupported(NO_REPEATING, provider=PROVIDER, field="frequency")
 
     async def submit_invoice(self, creds: Credentials, invoice_id: str) -> Invoice:
         raise ProviderUnsupported(

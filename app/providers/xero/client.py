@@ -21,6 +21,8 @@ from app.providers.base import (
     Organisation,
     Page,
     ProviderName,
+    RepeatingInvoice,
+    RepeatingInvoiceDraft,
 )
 from app.providers.errors import (
     FieldMessage,
@@ -29,7 +31,7 @@ from app.providers.errors import (
     ProviderValidationError,
 )
 from app.providers.markers import find_marked
-from app.providers.xero import credits, mapping
+from app.providers.xero import credits, mapping, repeating
 from app.providers.xero.api import XeroApi, checked_key, first_element, page_info, xero_date
 from app.providers.xero.errors import STATE_MESSAGES
 from app.providers.xero.spec import (
@@ -256,6 +258,37 @@ class XeroProvider(XeroApi):
             credits.allocation_to_json(invoice_id, amount, on),
             idempotency_key=checked_key(idempotency_key),
         )
+
+    # --- repeating invoices --------------------------------------------------------------------
+
+    async def create_repeating_invoice(
+        self, creds: Credentials, draft: RepeatingInvoiceDraft, *, idempotency_key: str
+    ) -> RepeatingInvoice:
+        element = await self._write_one(
+            creds,
+            "PUT",
+            "/RepeatingInvoices",
+            "RepeatingInvoices",
+            repeating.repeating_to_json(draft),
+            idempotency_key=checked_key(idempotency_key),
+        )
+        return repeating.repeating_from_json(element)
+
+    async def get_repeating_invoice(self, creds: Credentials, ident: str) -> RepeatingInvoice:
+        data = await self._json(creds, "GET", f"/RepeatingInvoices/{ident}")
+        found = first_element(data, "RepeatingInvoices", "repeating invoice", ident)
+        return repeating.repeating_from_json(found)
+
+    async def delete_repeating_invoice(self, creds: Credentials, ident: str) -> RepeatingInvoice:
+        element = await self._write_one(
+            creds,
+            "POST",
+            f"/RepeatingInvoices/{ident}",
+            "RepeatingInvoices",
+            {"Status": "DELETED"},
+            idempotency_key=str(uuid.uuid4()),
+        )
+        return repeating.repeating_from_json(element)
 
     async def invoice_pdf(self, creds: Credentials, invoice_id: str) -> bytes:
         response = await self._call(

@@ -43,6 +43,8 @@ FEATURES = Features(
     # Invoice-rule differences (see Features).
     tax_rounding="line",
     currencies_added_by_user=True,
+    # RepeatingInvoices: WEEKLY or MONTHLY units (quarterly and longer stay on our worker).
+    repeating_invoices=frozenset({"weekly", "monthly"}),
 )
 
 STATUS_LABELS = {
