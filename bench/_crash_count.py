@@ -54,22 +54,23 @@ async def provider_invoices(
 
 
 async def count_outcomes(settings: Settings, provider: str) -> dict[str, int]:
-    # The connection's tokens are read here, in this process: its keyring needs the keys.
-    keyring.configure(settings.token_key_list)
-    engine = create_engine(settings)
-    sessionmaker = create_sessionmaker(engine)
-    try:
-        async with sessionmaker() as session:
-            rows = (await session.execute(select(DealInvoice))).scalars().all()
-        if not rows:
-            return dict.fromkeys(
-                ("intents", "created", "failed", "open", "provider_invoices", "duplicates",
-                 "orphans", "unrecorded", "missing"), 0,
-            )  # fmt: skip
-        company_id = rows[0].company_id
-        invoices = await provider_invoices(settings, sessionmaker, company_id, provider)
-    finally:
-        await engine.dispose()
+    # The connection's tokens are read here, in this process: its keyring needs the run's keys,
+    # for this read only (the test process that runs it has keys of its own).
+    with keyring.using(settings.token_key_list):
+        engine = create_engine(settings)
+        sessionmaker = create_sessionmaker(engine)
+        try:
+            async with sessionmaker() as session:
+                rows = (await session.execute(select(DealInvoice))).scalars().all()
+            if not rows:
+                return dict.fromkeys(
+                    ("intents", "created", "failed", "open", "provider_invoices", "duplicates",
+                     "orphans", "unrecorded", "missing"), 0,
+                )  # fmt: skip
+            company_id = rows[0].company_id
+            invoices = await provider_invoices(settings, sessionmaker, company_id, provider)
+        finally:
+            await engine.dispose()
     return tally(rows, invoices, company_id)
 
 

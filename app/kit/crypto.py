@@ -5,6 +5,9 @@ The first key in TOKEN_KEYS encrypts; every key decrypts, so keys rotate without
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import String, TypeDecorator
 from sqlalchemy.engine import Dialect
@@ -27,6 +30,17 @@ class _Keyring:
 
     def configure(self, keys: list[str]) -> None:
         self._fernet = MultiFernet([Fernet(k.encode()) for k in keys])
+
+    @contextmanager
+    def using(self, keys: list[str]) -> Iterator[None]:
+        """These keys for the block, then the previous ones again: for a tool (a benchmark's
+        tally) that reads another deployment's tokens inside a process that has its own."""
+        previous = self._fernet
+        self.configure(keys)
+        try:
+            yield
+        finally:
+            self._fernet = previous
 
     @property
     def fernet(self) -> MultiFernet:

@@ -203,5 +203,18 @@ async def test_a_credit_costs_four_provider_calls(client, northwind, sandbox):
         await sandbox.clear_requests()
         done = await credit(client, northwind.headers, invoice["id"], {"amount": "20"})
         assert done.status_code == 201, done.text
-        calls = [r for r in await sandbox.requests() if r["path"].startswith(prefix)]
+        calls = [
+            r
+            for r in await sandbox.requests()
+            if r["path"].startswith(prefix) and not background_sync(r)
+        ]
         assert [r["method"] for r in calls] == methods, calls
+
+
+def background_sync(request: dict[str, Any]) -> bool:
+    """A read by the status sync, which the provider's webhook for the new invoice or payment
+    starts in the background meanwhile: QuickBooks' query endpoint, Xero's invoice list by
+    ids or modified date (the credit reads its one invoice by id)."""
+    query = request.get("query") or ""
+    listed = "IDs=" in query or "page=" in query or "where=" in query.lower()
+    return request["path"].endswith("/query") or listed
