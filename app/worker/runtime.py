@@ -25,7 +25,8 @@ from app.worker.schedule import run_scheduler
 
 
 class JobMachinery:
-    """Start with ``await start()``, stop with ``await stop()``; idempotent both ways."""
+    """Start with ``await start()``, stop with ``await stop()``; idempotent both ways, and
+    startable again after a stop (a worker restarted in place)."""
 
     def __init__(
         self, state: Any, settings: Settings, *, run_jobs: bool, schedule: bool = True
@@ -60,6 +61,7 @@ class JobMachinery:
     async def start(self) -> None:
         if self._tasks:
             return
+        self._stop = asyncio.Event()
         self.broker.is_worker_process = self.run_jobs
         await self.broker.startup()
         add_waker(self.dispatcher.wake)
