@@ -9,7 +9,7 @@ making it again; pause, stop and the admin rule; another company's schedule is 4
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -25,7 +25,10 @@ MONTH = 31 * 24 * 3600
 
 async def recurring_deal(sandbox: Any, cycles: int | None = 12, start: bool = False) -> int:
     """A new deal of Northwind (Acme Ltd) with a monthly support plan and no start date."""
-    now = (await sandbox.http.get("/_sandbox/clock")).json()["now"][:10]
+    clock = datetime.fromisoformat((await sandbox.http.get("/_sandbox/clock")).json()["now"])
+    # A date that has begun in every timezone (the QuickBooks company's is behind UTC): the
+    # sandbox's UTC date is still tomorrow there for part of the day.
+    now = (clock - timedelta(hours=14)).date().isoformat()
     line: dict[str, Any] = {"product_id": 5, "billing_frequency": "monthly"}
     line["billing_frequency_cycles"] = cycles
     if start:
