@@ -511,11 +511,15 @@ async def test_panel_actions_follow_the_invoice_state(
         audits = (
             (
                 await session.execute(
-                    select(AuditEvent.details).where(
+                    select(AuditEvent.details)
+                    .where(
                         AuditEvent.action.in_(
                             ["invoice.approved", "invoice.voided", "invoice.emailed"]
                         )
                     )
+                    # In time order: the note job updates each event, which PostgreSQL may
+                    # store anywhere.
+                    .order_by(AuditEvent.at)
                 )
             )
             .scalars()
