@@ -19,7 +19,7 @@ from app.invoices.flows.recurring import change_schedule, start_schedules
 from app.invoices.pages.common import PANEL, common, problem
 from app.invoices.pages.forms import PROVIDER_LABELS, day
 from app.invoices.pages.numbers import AmbiguousNumber, parse_number, plain_in, user_locale
-from app.invoices.pages.panel import invoices_context
+from app.invoices.pages.panel import list_with_message
 from app.tenants.dependencies import PageUser
 from app.web import DbSession, render
 
@@ -94,15 +94,7 @@ async def credit_invoice(
         error = str(exc) if not isinstance(exc, ValidationError) else "Check the amount."
     except AppError as exc:
         error = exc.message
-    try:
-        context = await invoices_context(request, session, user, deal_id)
-    except AppError as exc:
-        return problem(request, exc)
-    return render(
-        request,
-        "invoices/_list.html",
-        **common(request, user, deal_id, action_notice=notice, action_error=error, **context),
-    )
+    return await list_with_message(request, session, user, deal_id, notice, error)
 
 
 @router.post(PANEL + "/{deal_id}/schedules/{schedule_id}/{action}")
@@ -132,15 +124,7 @@ async def schedule_action(
         error = str(exc)
     except AppError as exc:
         error = exc.message
-    try:
-        context = await invoices_context(request, session, user, deal_id)
-    except AppError as exc:
-        return problem(request, exc)
-    return render(
-        request,
-        "invoices/_list.html",
-        **common(request, user, deal_id, action_notice=notice, action_error=error, **context),
-    )
+    return await list_with_message(request, session, user, deal_id, notice, error)
 
 
 @router.post(PANEL + "/{deal_id}/schedules")

@@ -105,16 +105,33 @@ async def panel_page(
     return render(request, "invoices/panel.html", **context)
 
 
+async def list_with_message(
+    request: Request,
+    session: AsyncSession,
+    user: CrmUser,
+    deal_id: int,
+    notice: str | None,
+    error: str | None,
+) -> Response:
+    """The deal's list after an action, with what the action said (or the page's problem when
+    the list itself cannot be read)."""
+    try:
+        context = await invoices_context(request, session, user, deal_id)
+    except AppError as exc:
+        return problem(request, exc)
+    return render(
+        request,
+        "invoices/_list.html",
+        **common(request, user, deal_id, action_notice=notice, action_error=error, **context),
+    )
+
+
 @router.get(PANEL + "/{deal_id}/invoices")
 async def invoices_fragment(
     deal_id: PipedriveId, request: Request, session: DbSession, user: PageUser
 ) -> Response:
     """The list alone (refreshed after an invoice is created)."""
-    try:
-        context = await invoices_context(request, session, user, deal_id)
-    except AppError as exc:
-        return problem(request, exc)
-    return render(request, "invoices/_list.html", **common(request, user, deal_id, **context))
+    return await list_with_message(request, session, user, deal_id, None, None)
 
 
 @router.get(PANEL + "/{deal_id}/invoices/version")
@@ -147,15 +164,7 @@ async def invoices_refresh(
         notice = "Up to date." if not report.updated else f"Updated {report.updated} invoice(s)."
     except AppError as exc:
         error = f"Could not refresh: {exc.message}"
-    try:
-        context = await invoices_context(request, session, user, deal_id)
-    except AppError as exc:
-        return problem(request, exc)
-    response = render(
-        request,
-        "invoices/_list.html",
-        **common(request, user, deal_id, action_notice=notice, action_error=error, **context),
-    )
+    response = await list_with_message(request, session, user, deal_id, notice, error)
     # The totals (and an open "View all") show the refreshed rows too.
     response.headers["HX-Trigger"] = "contact-changed"
     return response
@@ -207,15 +216,7 @@ async def invoice_action(
     except AppError as exc:
         error = exc.message
     # The list is read in the same session, so it shows the row the action just updated.
-    try:
-        context = await invoices_context(request, session, user, deal_id)
-    except AppError as exc:
-        return problem(request, exc)
-    return render(
-        request,
-        "invoices/_list.html",
-        **common(request, user, deal_id, action_notice=notice, action_error=error, **context),
-    )
+    return await list_with_message(request, session, user, deal_id, notice, error)
 
 
 @router.post(PANEL + "/{deal_id}/invoices/{row_id}/share")
