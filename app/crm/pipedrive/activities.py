@@ -8,10 +8,17 @@ Needs ``deals:full`` (notes on deals) and ``activities:full``.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any, Protocol
 
 from app.crm.pipedrive.errors import PipedriveError
 from app.crm.pipedrive.schemas import Activity, ActivityIn, Note
+
+# v1 pages of notes: 100 a request (Pipedrive allows up to 500), and a bound on the pages read
+# (50,000 notes) so a misbehaving answer cannot keep a job paging forever.
+NOTE_PAGE = 100
+MAX_NOTE_PAGES = 500
 
 
 class Requester(Protocol):
@@ -42,8 +49,35 @@ class DealHistory:
         return Note.model_validate(_data(answer, "POST /v1/notes")).id
 
     async def notes(self, deal_id: int) -> list[Note]:
-        answer = await self.client.request("GET", "/api/v1/notes", {"deal_id": deal_id})
-        return [Note.model_validate(row) for row in (answer or {}).get("data") or []]
+        """All the deal's notes, oldest first (every page of v1's offset paging)."""
+        found: list[Note] = []
+        async for page in self._note_pages(deal_id, "id ASC"):
+            found.extend(page)
+        return found
+
+    async def recent_notes(self, deal_id: int, since: datetime) -> list[Note]:
+        """The deal's notes added at or after ``since``, newest first. Pages stop at the first
+        older note, so the lookup costs the same however many notes the deal has."""
+        found: list[Note] = []
+        async for page in self._note_pages(deal_id, "add_time DESC, id DESC"):
+            for note in page:
+                added = note.added
+                if added is not None and added < since:
+                    return found
+                found.append(note)
+        return found
+
+    async def _note_pages(self, deal_id: int, sort: str) -> AsyncIterator[list[Note]]:
+        start = 0
+        for _ in range(MAX_NOTE_PAGES):
+            params = {"deal_id": deal_id, "sort": sort, "start": start, "limit": NOTE_PAGE}
+            answer = await self.client.request("GET", "/api/v1/notes", params) or {}
+            yield [Note.model_validate(row) for row in answer.get("data") or []]
+            paging = (answer.get("additional_data") or {}).get("pagination") or {}
+            following = paging.get("next_start")
+            if not paging.get("more_items_in_collection") or not isinstance(following, int):
+                return
+            start = following
 
     async def create_activity(self, activity: ActivityIn) -> Activity:
         """Create an activity (a to-do for its owner); returns it with its id."""

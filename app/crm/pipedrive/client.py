@@ -293,6 +293,9 @@ class PipedriveClient:
     async def notes(self, deal_id: int) -> list[Note]:
         return await DealHistory(self).notes(deal_id)
 
+    async def recent_notes(self, deal_id: int, since: datetime) -> list[Note]:
+        return await DealHistory(self).recent_notes(deal_id, since)
+
     async def create_activity(self, activity: ActivityIn) -> Activity:
         return await DealHistory(self).create_activity(activity)
 

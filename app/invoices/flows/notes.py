@@ -3,13 +3,15 @@ job), so it shows in the deal's history as Pipedrive's own invoicing does.
 
 Exactly one note per event, however often the job runs: Pipedrive notes have no external id,
 so the note carries the event's marker (``changelog ref <event id>``) and the job first looks
-for it among the deal's notes; the note's id is kept on the event (``note_id``) and a job that
+for it among the deal's notes added since the event (newest first, so the search costs the same
+however many notes the deal has); the note's id is kept on the event (``note_id``) and a job that
 finds one does nothing. A retry after a note was posted but before our commit finds the note
 by its marker instead of posting a second one.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +24,15 @@ from app.tenants.models import AuditEvent
 
 # Kept on an event whose deal Pipedrive no longer has (or this install may not see).
 NO_DEAL = "-"
+# A note of this event is never older than the event itself; the margin covers a Pipedrive
+# clock behind ours.
+CLOCK_MARGIN = timedelta(minutes=10)
+
+
+def posted_since(event: AuditEvent) -> datetime:
+    """The oldest time a note of ``event`` can carry: only notes since then are searched."""
+    at = event.at if event.at.tzinfo else event.at.replace(tzinfo=UTC)
+    return at - CLOCK_MARGIN
 
 
 async def post_note(state: Any, session: AsyncSession, company_id: str, event_id: str) -> str:
@@ -35,10 +46,12 @@ async def post_note(state: Any, session: AsyncSession, company_id: str, event_id
     if not await notes_on(session, company_id):
         return "notes off"
     installation = await installation_for(session, company_id, event.actor_user_id)
-    client = client_for(state.http, state.settings, state.sessionmaker, installation.id)
+    client = client_for(
+        state.http, state.settings, state.sessionmaker, installation.id, installation
+    )
     marker = note_marker(event)
     try:
-        for note in await client.notes(event.deal_id):
+        for note in await client.recent_notes(event.deal_id, posted_since(event)):
             if marker in note.content:
                 event.note_id = str(note.id)
                 return "found"

@@ -3,7 +3,8 @@
 
 - ``POST /v1/notes`` needs ``deals:full`` (or ``contacts:full`` for a person/organization note),
   HTML ``content`` and one target; a target of another company is "not found" (404).
-  ``GET /v1/notes?deal_id=`` lists a deal's notes (v1 offset paging).
+  ``GET /v1/notes?deal_id=`` lists a deal's notes (v1 offset paging, ``sort`` by first-level
+  fields: ``add_time DESC, id DESC``).
 - ``POST /api/v2/activities`` needs ``activities:full``, a ``subject``, a ``type`` that is one
   of the company's activity types' ``key_string`` (``GET /v1/activityTypes``), an ``owner_id``
   in the company, ``due_date`` ``YYYY-MM-DD`` and ``due_time``/``duration`` ``HH:MM``.
@@ -42,6 +43,9 @@ ACTIVITY_TYPES = (
     (5, "Email", "email"),
     (6, "Lunch", "lunch"),
 )
+NOTE_SORT_FIELDS = (
+    "id", "user_id", "deal_id", "person_id", "org_id", "content", "add_time", "update_time",
+)  # fmt: skip
 TARGETS = ("deal_id", "person_id", "org_id", "lead_id", "project_id")
 CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 UNSAFE_BLOCKS = re.compile(r"<(script|style|iframe)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
@@ -241,6 +245,30 @@ def deal_notes(ctx_data: Any, company_id: int, deal_id: int) -> list[dict[str, A
     return sorted(notes, key=lambda n: n["id"])
 
 
+def _sort_value(value: Any) -> tuple[bool, Any]:
+    # Empty values sort before any value, as null does.
+    return (value is not None, value if value is not None else 0)
+
+
+def sort_notes(notes: list[dict[str, Any]], sort: str | None) -> list[dict[str, Any]]:
+    """v1's ``sort``: "field ASC|DESC" pairs separated by commas, first-level fields of
+    ``NOTE_SORT_FIELDS`` only; anything else is a 400, as Pipedrive refuses it."""
+    keys: list[tuple[str, bool]] = []
+    for part in (sort or "").split(","):
+        words = part.split()
+        if not words:
+            continue
+        direction = words[1].upper() if len(words) > 1 else "ASC"
+        if words[0] not in NOTE_SORT_FIELDS or direction not in ("ASC", "DESC") or len(words) > 2:
+            raise _invalid("sort", f"Invalid sort field or direction: {part.strip()}")
+        keys.append((words[0], direction == "DESC"))
+    ordered = list(notes)
+    # Stable sorts from the last key to the first: the first key decides, the next breaks ties.
+    for field, descending in reversed(keys):
+        ordered.sort(key=lambda n, f=field: _sort_value(n.get(f)), reverse=descending)
+    return ordered
+
+
 def deal_activities(ctx_data: Any, company_id: int, deal_id: int) -> list[dict[str, Any]]:
     rows = [a for a in ctx_data.items("activity", company_id) if a.get("deal_id") == deal_id]
     return sorted((a for a in rows if not a["is_deleted"]), key=lambda a: a["id"])
@@ -260,6 +288,7 @@ def v1_router() -> APIRouter:
         deal_id: str | None = None,
         start: str | None = None,
         limit: str | None = None,
+        sort: str | None = None,
     ) -> dict[str, Any]:
         if not has_scope(ctx, "deals:read", "deals:full", "contacts:read", "contacts:full"):
             raise PipedriveError(403, SCOPE_MISMATCH)
@@ -267,7 +296,7 @@ def v1_router() -> APIRouter:
             notes = deal_notes(ctx.data, ctx.company_id, parse_id(deal_id, "deal_id"))
         else:
             notes = sorted(ctx.data.items("note", ctx.company_id), key=lambda n: n["id"])
-        page, extra = paginate_v1(notes, start, limit)
+        page, extra = paginate_v1(sort_notes(notes, sort), start, limit)
         return ok(page, extra)
 
     @r.get("/activityTypes")

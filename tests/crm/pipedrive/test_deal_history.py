@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from app.crm.pipedrive.errors import PipedriveNotFound
+from app.crm.pipedrive.errors import PipedriveError, PipedriveNotFound
 from app.crm.pipedrive.models import PipedriveInstallation
 from app.crm.pipedrive.schemas import ActivityIn
 from app.crm.pipedrive.service import client_for
@@ -57,3 +57,29 @@ def test_activity_body_is_what_pipedrive_expects():
     body = ActivityIn(subject="s", deal_id=5, due_date=date(2026, 1, 2)).body()
     expected = {"subject": "s", "type": "task", "deal_id": 5, "due_date": "2026-01-02"}
     assert body == {**expected, "done": False}
+
+
+async def test_recent_notes_are_read_newest_first_and_stop_at_older_ones(
+    client, sandbox, app, sessionmaker
+):
+    """The changelog's note lookup reads only notes since its event, whatever the deal has:
+    more than one page of older notes costs one request."""
+    api = await _client(client, sandbox, app, sessionmaker)
+    older = [await api.add_note(31, f"<p>older {n}</p>") for n in range(101)]
+    await sandbox.advance(600)
+    now = datetime.fromisoformat((await sandbox.http.get("/_sandbox/clock")).json()["now"])
+    newer = [await api.add_note(31, f"<p>newer {n}</p>") for n in range(3)]
+    await sandbox.clear_requests()
+    recent = await api.recent_notes(31, since=now - timedelta(minutes=5))
+    assert [n.id for n in recent] == list(reversed(newer))
+    reads = [r for r in await sandbox.requests() if r["path"].endswith("/v1/notes")]
+    assert len(reads) == 1 and "add_time+DESC" in reads[0]["query"]
+    # Every note, over two pages, oldest first.
+    assert [n.id for n in await api.notes(31)] == older + newer
+
+
+async def test_a_sort_pipedrive_does_not_know_is_refused(client, sandbox, app, sessionmaker):
+    api = await _client(client, sandbox, app, sessionmaker)
+    with pytest.raises(PipedriveError) as refused:
+        await api.request("GET", "/api/v1/notes", {"deal_id": 31, "sort": "title DESC"})
+    assert "sort" in refused.value.message
