@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import date
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -245,8 +246,9 @@ def deal_notes(ctx_data: Any, company_id: int, deal_id: int) -> list[dict[str, A
     return sorted(notes, key=lambda n: n["id"])
 
 
-def _sort_value(value: Any) -> tuple[bool, Any]:
+def _sort_value(field: str, note: dict[str, Any]) -> tuple[bool, Any]:
     # Empty values sort before any value, as null does.
+    value = note.get(field)
     return (value is not None, value if value is not None else 0)
 
 
@@ -265,7 +267,7 @@ def sort_notes(notes: list[dict[str, Any]], sort: str | None) -> list[dict[str, 
     ordered = list(notes)
     # Stable sorts from the last key to the first: the first key decides, the next breaks ties.
     for field, descending in reversed(keys):
-        ordered.sort(key=lambda n, f=field: _sort_value(n.get(f)), reverse=descending)
+        ordered.sort(key=partial(_sort_value, field), reverse=descending)
     return ordered
 
 
