@@ -129,5 +129,6 @@ def limit_controls(router: APIRouter, api: ApiState) -> None:
     async def limits(realm_id: str = REALM_ID) -> dict[str, Any]:
         return {
             "minute_remaining": api.minute.remaining(realm_id),
+            "second_remaining": api.second.remaining(realm_id),
             "peak_concurrency": api.gate.peak.get(realm_id, 0),
         }

@@ -161,6 +161,9 @@ class ApiState:
         self.sandbox = sandbox
         self.oauth = oauth
         self.minute = FixedWindow(sandbox.clock, 500, 60)
+        # 10 requests a second per realm and app (§12), counted in whole seconds of the
+        # sandbox clock.
+        self.second = FixedWindow(sandbox.clock, 10, 1)
         self.gate = ConcurrencyGate(10)
         # Seconds each API call spends "working" inside the concurrency gate, so that tests
         # and demos can observe the 10-concurrent limit (0 in normal use).
@@ -168,5 +171,6 @@ class ApiState:
 
     def reset(self) -> None:
         self.minute.reset()
+        self.second.reset()
         self.gate.reset()
         self.processing_seconds = 0.0

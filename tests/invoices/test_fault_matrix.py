@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import httpx2
@@ -27,7 +27,6 @@ from app.connections.tokens import TokenService
 from app.invoices.models import DealInvoice
 from app.kit.http import RetryPolicy
 from app.providers import ProviderName, QuickBooksProvider, XeroProvider
-from app.providers.quickbooks.spec import RATE_LIMITS as QBO_LIMITS
 from tests.extension.conftest import Caller, links, pd  # noqa: F401 - fixtures
 from tests.invoices.conftest import Company
 from tests.invoices.helpers import body, create, draft
@@ -102,11 +101,9 @@ async def world(
     async with httpx2.AsyncClient(timeout=httpx2.Timeout(READ_TIMEOUT)) as http:
         app.state.providers = {
             ProviderName.xero: XeroProvider(settings.xero, http, retry=FAST),
-            # Our own 10 calls a second to QuickBooks would hold every cell's first draft about
-            # a second; the matrix is about faults, not our budgets (tests/kit covers those).
-            ProviderName.quickbooks: QuickBooksProvider(
-                settings.quickbooks, http, retry=FAST, limits=replace(QBO_LIMITS, per_second=None)
-            ),
+            # With QuickBooks' own 10 calls a second: the stand-in refuses an 11th in a second
+            # as QuickBooks does, and the matrix is about the injected faults, not those.
+            ProviderName.quickbooks: QuickBooksProvider(settings.quickbooks, http, retry=FAST),
         }
         # Reads the outcome with the app's ordinary adapters and HTTP client.
         tokens = TokenService(settings, sessionmaker, app.state.http)

@@ -95,6 +95,9 @@ async def realm_books(request: Request, realm_id: str) -> AsyncIterator[Books]:
             f"The token is not authorized for company {realm_id}.",
             type_="AuthorizationFault",
         )
+    fast, _, wait = state.second.hit(realm_id)
+    if not fast:
+        raise errors.throttled(retry_after=wait)
     allowed, _, _ = state.minute.hit(realm_id)
     if not allowed:
         raise errors.throttled()

@@ -1,22 +1,32 @@
-"""Per-realm limits: 500 requests a minute and 10 in flight, answered with the 3001 fault."""
+"""Per-realm limits: 500 requests a minute, 10 a second and 10 in flight, answered with the
+3001 fault."""
 
 from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from tests.sandbox.quickbooks.conftest import Qbo, fault
 
 
-async def test_500_per_minute_then_throttled_until_the_next_window(api: Qbo) -> None:
-    # Start at the beginning of a window so the burst cannot straddle two.
-    now = api.sandbox.clock.timestamp()
-    await api.advance(60 - (now % 60) + 0.01)
-    statuses = [(await api.get("/term/1")).status_code for _ in range(500)]
+async def test_500_per_minute_then_throttled_until_the_next_window(
+    api: Qbo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The limits' clock stands still at the start of a minute and moves only when told: 500
+    # calls at 10 a second need 50 of its seconds, whatever real time they take.
+    start = api.sandbox.clock.timestamp()
+    moment = [start - start % 60 + 60.01]
+    monkeypatch.setattr(api.sandbox.clock, "timestamp", lambda: moment[0])
+    statuses = []
+    for _ in range(50):  # 10 a second, the most each second allows
+        statuses += [(await api.get("/term/1")).status_code for _ in range(10)]
+        moment[0] += 1
     assert statuses.count(200) == 500
     throttled = await api.get("/term/1")
     assert throttled.status_code == 429
     assert fault(throttled)["code"] == "3001" and fault(throttled)["type"] == "SERVICE"
-    await api.advance(60)
+    moment[0] += 60
     assert (await api.get("/term/1")).status_code == 200
 
 
@@ -29,8 +39,26 @@ async def test_parallel_calls_beyond_ten_are_refused(api: Qbo) -> None:
     assert all(fault(r)["code"] == "3001" for r in responses if r.status_code == 429)
     limits = (await api.http.get("/_sandbox/quickbooks/limits")).json()
     assert limits["peak_concurrency"] == 10
-    # Once the first ten finish, calls go through again.
+    # Once the first ten finish, calls go through again (in the next second).
+    await api.advance(1)
     assert (await api.get("/term/1")).status_code == 200
+
+
+async def test_ten_a_second_then_throttled_until_the_next_second(
+    api: Qbo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start = api.sandbox.clock.timestamp()
+    moment = [start - start % 60 + 60.01]  # a fresh minute too
+    monkeypatch.setattr(api.sandbox.clock, "timestamp", lambda: moment[0])
+    statuses = [(await api.get("/term/1")).status_code for _ in range(10)]
+    assert statuses == [200] * 10
+    throttled = await api.get("/term/1")
+    assert throttled.status_code == 429 and fault(throttled)["code"] == "3001"
+    assert throttled.headers["retry-after"] == "1"
+    moment[0] += 1
+    assert (await api.get("/term/1")).status_code == 200
+    limits = (await api.http.get("/_sandbox/quickbooks/limits")).json()
+    assert limits["second_remaining"] == 9
 
 
 async def test_injected_faults_use_the_fault_shape(api: Qbo) -> None:
