@@ -12,7 +12,8 @@ Every call to Xero, QuickBooks or Pipedrive goes through ``Transport.send``:
 * tenacity retries with exponential backoff on 5xx, timeouts and connection errors, but only
   for calls that are safe to repeat: reads, and writes carrying an idempotency key. Anything
   else fails at once, marked "outcome unknown";
-* a short 429 is retried after its ``Retry-After``; a long or daily one is surfaced at once,
+* a short 429 is retried after its ``Retry-After`` (any call: a 429 was refused before any
+  work, so repeating it duplicates nothing); a long or daily one is surfaced at once,
   never retried (and with ``refused`` given, later calls for that key fail fast until then);
 * with a ``circuit`` (``kit.circuit``), a key that keeps failing (5xx, timeouts) is paused for
   a cool-down: its calls fail fast with ``circuit_open``'s error; a send that opened it stops.
@@ -256,10 +257,10 @@ class Transport:
             if tries.halted:
                 return False  # the key's circuit is open: another attempt would be refused
             if isinstance(exc, RateLimited):
-                return (
-                    not exc.daily
-                    and (exc.retry_after is None or exc.retry_after <= self.retry.max_retry_after)
-                    and safe
+                # A 429 is a refusal before any work: repeating it cannot duplicate anything,
+                # so even an unsafe write waits out a short one.
+                return not exc.daily and (
+                    exc.retry_after is None or exc.retry_after <= self.retry.max_retry_after
                 )
             return isinstance(exc, Unavailable) and safe
 

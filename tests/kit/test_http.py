@@ -90,6 +90,20 @@ async def test_retry_after_holds_every_call_of_the_tenant() -> None:
     await t.send("GET", "http://p.test/other", tenant="b", safe=True)
 
 
+async def test_a_short_429_is_waited_out_even_for_an_unsafe_write() -> None:
+    """A 429 is refused before any work, so repeating the write cannot duplicate it."""
+    answers = [httpx2.Response(429, headers={"Retry-After": "1"}), httpx2.Response(201)]
+    calls = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        calls.append(request.method)
+        return answers[len(calls) - 1]
+
+    t = transport(handler, wait_scale=0.1)
+    response = await t.send("POST", "http://p.test/", tenant="a", safe=False, content=b"{}")
+    assert response.status_code == 201 and calls == ["POST", "POST"]
+
+
 async def test_long_retry_after_is_surfaced_not_slept() -> None:
     calls = []
 
