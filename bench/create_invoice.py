@@ -44,7 +44,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import httpx2
 
@@ -52,12 +51,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._app_process import load_line, summarize  # noqa: E402
+from bench._create_floors import measured_floors, standin_create_rate  # noqa: E402
+from bench._create_report import report, report_wide  # noqa: E402
 from bench._create_world import (  # noqa: E402
     DEAL,
     LATENCY,
-    LATENCY_MS,
     PREFIXES,
-    QBO_REALM,
     Company,
     Meter,
     World,
@@ -79,77 +78,6 @@ async def timed(call: Any) -> tuple[float, httpx2.Response]:
     started = time.perf_counter()
     response = await call()
     return time.perf_counter() - started, response
-
-
-async def measured_floors(
-    world: World, payload: dict[str, Any], samples: int
-) -> tuple[float, float]:
-    """The floors measured directly, with the same latency: two sequential CRM reads (the
-    deal, then its organization) and one invoice create through the adapter alone."""
-    from sqlalchemy import select
-
-    from app.connections.models import ProviderConnection
-    from app.crm.pipedrive.models import PipedriveInstallation
-    from app.db import create_engine, create_sessionmaker
-    from app.invoices.rules.lines import provider_draft
-    from app.invoices.rules.meta import ProviderMeta
-    from app.invoices.schemas import InvoiceIn
-    from app.providers import build_providers
-    from app.providers.base import Credentials, Organisation
-
-    engine = create_engine(world.settings)
-    try:
-        async with create_sessionmaker(engine)() as session:
-            install = (await session.execute(select(PipedriveInstallation))).scalars().first()
-            xero = (
-                await session.execute(
-                    select(ProviderConnection).where(ProviderConnection.provider == "xero")
-                )
-            ).scalar_one()
-            assert install is not None and xero.access_token
-    finally:
-        await engine.dispose()
-    crm_headers = {"Authorization": f"Bearer {install.access_token}"}
-    creds = Credentials(access_token=xero.access_token, tenant_id=xero.tenant_id)
-    async with httpx2.AsyncClient(timeout=60) as http:
-        adapter = build_providers(world.settings, http)["xero"]  # type: ignore[index]
-        features = await adapter.get_features(creds)
-        body = InvoiceIn.model_validate(payload)
-        meta = ProviderMeta(
-            provider="xero",
-            organisation=Organisation(id=xero.tenant_id, name="", base_currency="NZD"),
-            features=features,
-            tax_rates=(),
-            currencies=(),
-        )
-        draft = provider_draft(
-            meta,
-            contact_id=body.customer.contact_id or "",
-            issue_date=body.issue_date,
-            due_date=body.due_date,
-            currency=body.currency,
-            tax_mode=body.tax_mode,
-            tax_code=body.tax_code,
-            template_id=body.template_id,
-            reference=body.reference,
-            url=None,
-            lines=body.lines,
-            discount=body.global_discount,
-            bill_email=None,
-        )
-        crm, provider = [], []
-        for _ in range(samples):
-            started = time.perf_counter()
-            deal = await http.get(f"{install.api_domain}/api/v2/deals/{DEAL}", headers=crm_headers)
-            org_id = deal.json()["data"]["org_id"]
-            await http.get(
-                f"{install.api_domain}/api/v2/organizations/{org_id}", headers=crm_headers
-            )
-            crm.append(time.perf_counter() - started)
-            started = time.perf_counter()
-            await adapter.create_invoice(creds, draft, idempotency_key=str(uuid.uuid4()))
-            provider.append(time.perf_counter() - started)
-    return statistics.median(crm), statistics.median(provider)
 
 
 def count(log: list[dict[str, Any]]) -> dict[str, int]:
@@ -379,147 +307,6 @@ async def run_wide(database_url: str, args: argparse.Namespace) -> dict[str, Any
                     "companies": len(companies),
                     "setup_s": setup_s,
                 }
-
-
-async def standin_create_rate(sandbox: httpx2.AsyncClient, world: World, invoices: int) -> float:
-    """QuickBooks invoice creates per second the stand-in serves on its own, at its concurrency
-    limit (10 per realm), with a token of its own (the sandbox's non-interactive consent)."""
-    # A fresh minute window: our own runs above used part of the realm's 500 calls a minute.
-    await sandbox.post("/_sandbox/clock/advance", json={"seconds": 60})
-    qbo = world.settings.quickbooks
-    redirect = f"{world.settings.public_url}/connections/quickbooks/callback"
-    await sandbox.post("/_sandbox/quickbooks/auto-approve", json={"realm_id": QBO_REALM})
-    consent = await sandbox.get(
-        "/quickbooks/appcenter/connect/oauth2",
-        params={
-            "client_id": qbo.client_id,
-            "response_type": "code",
-            "scope": "com.intuit.quickbooks.accounting",
-            "redirect_uri": redirect,
-            "state": "bench",
-        },
-    )
-    code = parse_qs(urlsplit(consent.headers["location"]).query)["code"][0]
-    token = await sandbox.post(
-        "/quickbooks/oauth/oauth2/v1/tokens/bearer",
-        data={"grant_type": "authorization_code", "code": code, "redirect_uri": redirect},
-        auth=(qbo.client_id, qbo.client_secret),
-    )
-    headers = {
-        "Authorization": f"Bearer {token.json()['access_token']}",
-        "Accept": "application/json",
-    }
-    body = {
-        "CustomerRef": {"value": "1"},
-        "Line": [
-            {
-                "Amount": 150,
-                "DetailType": "SalesItemLineDetail",
-                "SalesItemLineDetail": {"ItemRef": {"value": "1"}, "Qty": 1, "UnitPrice": 150},
-            }
-        ],
-    }
-    remaining = invoices
-
-    async def worker() -> None:
-        nonlocal remaining
-        while remaining > 0:
-            remaining -= 1
-            response = await sandbox.post(
-                f"/quickbooks/api/v3/company/{QBO_REALM}/invoice", json=body, headers=headers
-            )
-            response.raise_for_status()
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(10)))
-    return invoices / (time.perf_counter() - started)
-
-
-def report(r: dict[str, Any]) -> None:
-    print(f"\n== {r['database']} (latency {LATENCY_MS} ms per sandbox call) ==")
-    print(f"machine at start: {r['load_start']}; at end: {r['load_end']}")
-    draft_measured = r["draft_median_s"] / r["draft_floor_s"]
-    create_measured = r["create_median_s"] / r["create_floor_s"]
-    print(
-        f"(a) draft GET   median {r['draft_median_s'] * 1000:7.1f} ms / floor "
-        f"{2 * LATENCY_MS} ms = {r['draft_ratio']:.2f}; / measured floor (deal then org, "
-        f"direct) {r['draft_floor_s'] * 1000:.1f} ms = {draft_measured:.2f}  (target <= 1.1)"
-    )
-    print(
-        f"(b) create POST median {r['create_median_s'] * 1000:7.1f} ms / floor "
-        f"{LATENCY_MS} ms = {r['create_ratio']:.2f}; / measured floor (adapter create "
-        f"alone) {r['create_floor_s'] * 1000:.1f} ms = {create_measured:.2f}  (target <= 1.1)"
-    )
-    d, c = r["draft_calls"], r["create_calls"]
-    print(
-        f"(c) calls per draft: CRM {d['crm']:.1f}, Xero {d['xero']:.1f}, "
-        f"QuickBooks {d['quickbooks']:.1f}; per invoice created: CRM {c['crm']:.1f}, "
-        f"Xero {c['xero']:.1f}, QuickBooks {c['quickbooks']:.1f}"
-    )
-    d, e = r["throughput"], r["no_latency"]
-    target = 150 if r["database"] == "PostgreSQL" else 100
-    print(
-        f"(d) {d['rate']:.1f} invoices/s at concurrency 20 over {r['companies']} companies "
-        f"(QuickBooks, a realm each) = {d['rate'] / 200:.2f} of the floor-bound 200/s "
-        f"(20 / {LATENCY_MS} ms), {d['failed']} failed (target >= {target}/s); "
-        f"{d['cpu_ms']:.1f} ms of our CPU per create, our app used {d['app_cores']:.2f} cores "
-        f"and the stand-ins {d['standin_cores']:.2f} (of the same 2)"
-    )
-    failures(d)
-    spread_ = r["realms"]
-    print(
-        f"    QuickBooks calls per create {spread_['calls_per_create']:.2f}; invoices went to "
-        f"{spread_['used']} realms, at most {spread_['busiest']} to one"
-    )
-    print(
-        f"(e) no injected latency: our create path {e['rate']:.1f} invoices/s at concurrency "
-        f"20 over {r['companies']} companies, {e['failed']} failed; {e['cpu_ms']:.1f} ms of our "
-        f"CPU per create, our app used {e['app_cores']:.2f} cores and the stand-ins "
-        f"{e['standin_cores']:.2f}; the QuickBooks stand-in alone (one realm, at its limit of "
-        f"10) {r['standin_rate']:.1f} creates/s = {r['standin_rate'] / e['rate']:.1f}x"
-        " (needs >= 5)"
-    )
-    failures(e)
-    print(
-        f"(f) our app's CPU: {r['draft_cpu_ms']:.1f} ms per draft "
-        f"({r['draft_cpu_failures']} failed), {r['create_cpu_ms']:.1f} ms per create at "
-        f"100 ms latency ({r['create_cpu_ms_net']:.1f} without the idle work), "
-        f"{e['cpu_ms']:.1f} ms per create without latency "
-        f"(target <= 5 each); idle, the app uses {r['idle_cpu_ms_per_s']:.1f} ms of CPU a second"
-    )
-    print(
-        f"    QuickBooks takes 10 requests a second per realm (our Transport keeps the limit): "
-        f"{r['companies']} realms allow {10 * r['companies']}/s; at {r['create_cpu_ms']:.1f} ms "
-        f"a create, one core would carry {1000 / r['create_cpu_ms']:.0f} creates/s. Setting up "
-        f"the {r['companies']} companies (install, connect, link, review) took "
-        f"{r['setup_s']:.1f} s"
-    )
-    for line in r.get("profile", []):
-        print(line)
-
-
-def failures(r: dict[str, Any]) -> None:
-    if r["answers"]:
-        print(f"    failures by answer: {r['answers']}")
-
-
-def report_wide(r: dict[str, Any]) -> None:
-    print(
-        f"(g) two app processes, concurrency 100 over {r['companies']} companies (QuickBooks, "
-        f"a realm each, {LATENCY_MS} ms latency): {r['rate']:.1f} invoices/s "
-        f"({r['failed']} failed; target >= 250) = {r['rate'] / 1000:.2f} of the floor-bound "
-        f"1000/s (100 / {LATENCY_MS} ms; the realms allow {10 * r['companies']}/s), "
-        f"{r['cpu_ms']:.1f} ms of our CPU per create, our processes used "
-        f"{r['app_cores']:.2f} cores and the stand-ins {r['standin_cores']:.2f}; at start "
-        f"{r['load']}; at end {r['load_end']}; set-up of the companies {r['setup_s']:.1f} s"
-    )
-    spread_ = r["realms"]
-    print(
-        f"    QuickBooks calls per create {spread_['calls_per_create']:.2f}; invoices went to "
-        f"{spread_['used']} realms, at most {spread_['busiest']} to one"
-    )
-    if r["answers"]:
-        print(f"    failures by answer: {r['answers']}; the app's log: {r['app_errors']}")
 
 
 async def main() -> None:
