@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from sandbox import control
 from sandbox.clock import Clock
 from sandbox.config import SandboxSettings
+from sandbox.control import BENCH_COMPANIES
 from sandbox.faults import FaultMiddleware, Faults
 from sandbox.store import Store
 from sandbox.templating import STATIC_DIR, VENDOR_DIR
@@ -42,8 +43,10 @@ class Sandbox:
     http: httpx2.AsyncClient
     # Per-provider hooks run on reset (in-memory state such as rate-limit windows).
     reset_hooks: list[Callable[[], None]] = field(default_factory=list)
-    # Per-provider seeders: name -> callable(sandbox) returning a summary.
+    # Per-provider seeders of the demo: name -> callable(sandbox) returning a summary.
     seeders: dict[str, Callable[[Sandbox], dict[str, Any]]] = field(default_factory=dict)
+    # Per-provider seeders of the `bench` set: name -> callable(sandbox, companies) -> summary.
+    bench_seeders: dict[str, Callable[[Sandbox, int], dict[str, Any]]] = field(default_factory=dict)
     # Set by a stand-in when it wants to know which provider modules exist.
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -56,7 +59,10 @@ class Sandbox:
         for hook in self.reset_hooks:
             hook()
 
-    def seed(self, name: str = "demo") -> dict[str, Any]:
+    def seed(self, name: str = "demo", companies: int = BENCH_COMPANIES) -> dict[str, Any]:
+        """Load a data set (``SEEDS``); ``companies`` is the `bench` set's size."""
+        if name == "bench":
+            return {p: seed(self, companies) for p, seed in self.bench_seeders.items()}
         summary: dict[str, Any] = {}
         for provider, seeder in self.seeders.items():
             summary[provider] = seeder(self)

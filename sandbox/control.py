@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from sandbox.faults import FaultSpec
+
+# `demo`: the demo world (docs/demo-data.md). `bench`: many alike companies, each a Pipedrive
+# company with an admin and the demo's deals and a QuickBooks company of its own, so that a
+# benchmark's load is not held by one realm's limits (bench/create_invoice.py).
+SEEDS = ("demo", "bench")
+BENCH_COMPANIES, MAX_BENCH_COMPANIES = 20, 200
 
 
 class Advance(BaseModel):
@@ -36,11 +42,20 @@ def state_routes(router: APIRouter) -> None:
         return {"reset": True}
 
     @router.post("/seed")
-    async def seed(request: Request, name: str = "demo") -> dict[str, Any]:
-        """Load the named data set (only `demo` exists) into every stand-in."""
-        if name != "demo":
-            raise HTTPException(404, f"unknown seed {name!r}; available: demo")
-        return _sandbox(request).seed(name)
+    async def seed(
+        request: Request,
+        name: str = "demo",
+        companies: int = Query(BENCH_COMPANIES, ge=1, le=MAX_BENCH_COMPANIES),
+    ) -> dict[str, Any]:
+        """Load the named data set into every stand-in: `demo` (docs/demo-data.md), or `bench`:
+        `companies` Pipedrive companies (ids 7101, 7102, ...), each with an admin who can
+        install an app and the demo's products, organizations, persons and deals (ids offset
+        by 1000 per company: "Acme rollout" is deal 1031, 2031, ...), and as many QuickBooks
+        companies with the demo's lists (realms 9130350000100001, ...). Both answer which ids
+        they wrote; seeding again keeps the companies that exist."""
+        if name not in SEEDS:
+            raise HTTPException(404, f"unknown seed {name!r}; available: {', '.join(SEEDS)}")
+        return _sandbox(request).seed(name, companies)
 
     @router.get("/clock")
     async def clock(request: Request) -> dict[str, Any]:

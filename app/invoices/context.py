@@ -149,10 +149,10 @@ class MetaCache:
         return (await self.connected(ctx, provider))[0]
 
     async def connected(
-        self, ctx: InvoiceContext, provider: str
+        self, ctx: InvoiceContext, provider: str, session: AsyncSession | None = None
     ) -> tuple[ProviderMeta, ProviderConnection]:
         """The metadata and the live connection row (409 when there is none)."""
-        connection = await live_connection(ctx, provider)
+        connection = await live_connection(ctx, provider, session)
         return await self._meta(ctx, provider, connection), connection
 
     async def _meta(
@@ -195,10 +195,18 @@ def organisation_of(row: ProviderConnection) -> Organisation:
     )
 
 
-async def live_connection(ctx: InvoiceContext, provider: str) -> ProviderConnection:
-    """The company's live connection, or 409 with the connect / reconnect URL."""
-    async with ctx.sessionmaker() as session:
-        row = await ConnectionRepository(session, ctx.company_id).live(provider)
+async def live_connection(
+    ctx: InvoiceContext, provider: str, using: AsyncSession | None = None
+) -> ProviderConnection:
+    """The company's live connection, or 409 with the connect / reconnect URL. Read in
+    ``using`` when the caller has a session: a request holding its session's pooled
+    connection while it waits for a second one deadlocked the pool at 30 concurrent creates
+    per process (bench/create_invoice.py (g), 500s after 30 s pool timeouts)."""
+    if using is not None:
+        row = await ConnectionRepository(using, ctx.company_id).live(provider)
+    else:
+        async with ctx.sessionmaker() as session:
+            row = await ConnectionRepository(session, ctx.company_id).live(provider)
     if row is None:
         raise NotConnected(ctx.settings, provider)
     if row.status == ConnectionStatus.needs_reauth.value or not row.refresh_token:

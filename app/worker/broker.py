@@ -8,6 +8,7 @@ acknowledging it (``idle_timeout``); the lease token then decides who may still 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -43,10 +44,16 @@ def build_broker(
         )
     else:
         # In-process jobs share the app's event loop and database pool with its requests.
-        broker = InMemoryBroker(max_async_tasks=concurrency)
+        broker = InMemoryBroker()
+    # InMemoryBroker.kick starts every kicked job at once (its max_async_tasks bounds only a
+    # listening receiver, which an in-memory broker never has), so the bound is ours.
+    gate = None if redis_url else asyncio.Semaphore(concurrency)
 
     async def run(job_id: str, token: str) -> str:
-        return await run_job(job_id, token)
+        if gate is None:
+            return await run_job(job_id, token)
+        async with gate:
+            return await run_job(job_id, token)
 
     broker.register_task(run, task_name=TASK_NAME)
     return broker

@@ -16,7 +16,7 @@ from sandbox.pipedrive import api, control, extensions, oauth, pages
 from sandbox.pipedrive.api import installments
 from sandbox.pipedrive.errors import PipedriveError, error_response, fault_body
 from sandbox.pipedrive.limits import RateLimits
-from sandbox.pipedrive.seed import seed
+from sandbox.pipedrive.seed import seed, seed_bench
 from sandbox.pipedrive.state import PREFIX, Data, Pipedrive, PipedriveGrants
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ def install(app: FastAPI, sandbox: Sandbox) -> None:
     sandbox.extras["pipedrive"] = pd
     sandbox.reset_hooks.append(pd.reset)
     sandbox.seeders["pipedrive"] = seed
+    sandbox.bench_seeders["pipedrive"] = seed_bench
     sandbox.faults.error_bodies[PREFIX] = fault_body
 
     async def handle(request: Request, exc: Exception) -> JSONResponse:

@@ -60,15 +60,64 @@ def seed(sandbox: Sandbox) -> dict[str, Any]:
             cid, users = row[0], row[7]
             offset = 0 if cid == 7001 else 100
             company = Company(data, cid, offset, users[0][0], users[1][0], now)
-            seed_company(company, row)
-            counts["companies"] += 1
-            counts["users"] += seed_users(company, row)
-            company.keys = seed_fields(data, cid, company.created_v1)
-            counts["products"] += seed_products(company)
-            counts["organizations"] += seed_organizations(company)
-            counts["persons"] += seed_persons(company)
-            counts["deals"] += seed_deals(company)
+            write_company(company, row, counts)
     return counts
+
+
+def write_company(company: Company, row: tuple[Any, ...], counts: dict[str, int]) -> None:
+    """One company with its users, fields, products, organizations, persons and deals."""
+    seed_company(company, row)
+    counts["companies"] += 1
+    counts["users"] += seed_users(company, row)
+    company.keys = seed_fields(company.data, company.cid, company.created_v1)
+    counts["products"] += seed_products(company)
+    counts["organizations"] += seed_organizations(company)
+    counts["persons"] += seed_persons(company)
+    counts["deals"] += seed_deals(company)
+
+
+# The `bench` set: company n (1, 2, ...) is 7100 + n (field and option ids derive from the
+# company id), its admin 100 x that + 1, its rep + 2, and its rows the demo's with ids offset
+# by 1000 x n, so that no id is shared with the demo or another company, as in Pipedrive.
+BENCH_COMPANY_BASE = 7100
+BENCH_ID_OFFSET = 1000
+ACME_ROLLOUT = 31
+
+
+def bench_row(n: int) -> tuple[Any, ...]:
+    cid = BENCH_COMPANY_BASE + n
+    users = [
+        (cid * 100 + 1, f"Bench Admin {n}", f"admin@bench{n}.test", True),
+        (cid * 100 + 2, f"Bench Rep {n}", f"rep@bench{n}.test", False),
+    ]
+    return (cid, f"Bench Traders {n}", f"bench{n}", "NZD", "Pacific/Auckland", "NZ", "en_NZ", users)
+
+
+def seed_bench(sandbox: Sandbox, companies: int) -> dict[str, Any]:
+    """``companies`` companies like Northwind (NZD, en_NZ), each with the demo's products,
+    organizations, persons and deals; companies that exist are kept as they are."""
+    data = Data(sandbox)
+    now = sandbox.clock.now()
+    counts = dict.fromkeys(
+        ("companies", "users", "products", "organizations", "persons", "deals"), 0
+    )
+    written = []
+    with sandbox.store.transaction():
+        for n in range(1, companies + 1):
+            row = bench_row(n)
+            cid, users, offset = row[0], row[7], BENCH_ID_OFFSET * n
+            if data.company(cid) is None:
+                company = Company(data, cid, offset, users[0][0], users[1][0], now)
+                write_company(company, row, counts)
+            written.append(
+                {
+                    "company_id": cid,
+                    "domain": row[2],
+                    "admin_user_id": users[0][0],
+                    "deal_id": ACME_ROLLOUT + offset,
+                }
+            )
+    return {"written": counts, "companies": written}
 
 
 def seed_company(company: Company, row: tuple[Any, ...]) -> None:
@@ -302,4 +351,4 @@ def seed_deal_discounts(
     return stored
 
 
-__all__ = ["custom_key", "seed"]
+__all__ = ["custom_key", "seed", "seed_bench"]

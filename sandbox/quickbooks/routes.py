@@ -54,4 +54,5 @@ def install(app: FastAPI, sandbox: Sandbox) -> None:
     sandbox.reset_hooks.append(oauth_state.reset)
     sandbox.reset_hooks.append(api_state.reset)
     sandbox.seeders["quickbooks"] = seed.seed_demo
+    sandbox.bench_seeders["quickbooks"] = seed.seed_bench
     sandbox.extras["quickbooks"] = {"oauth": oauth_state, "api": api_state}

@@ -223,6 +223,23 @@ def seed_names(books: Books) -> None:
         )
 
 
+# The `bench` set: company n (1, 2, ...) is realm 9130350000100000 + n, with the demo's lists.
+BENCH_REALM_BASE = 9130350000100000
+
+
+def seed_bench(sandbox: Sandbox, companies: int) -> dict[str, Any]:
+    """``companies`` companies like the demo's, without its invoices; realms that exist are
+    kept as they are."""
+    realms = []
+    with sandbox.store.transaction():
+        for n in range(1, companies + 1):
+            realm_id, name = str(BENCH_REALM_BASE + n), f"Bench Traders {n} US"
+            if sandbox.store.get("qbo:realm", realm_id) is None:
+                seed_realm(sandbox, realm_id, name)
+            realms.append({"realm_id": realm_id, "company": name})
+    return {"realms": realms}
+
+
 def seed_demo(sandbox: Sandbox) -> dict[str, Any]:
     """The demo company plus four Globex invoices: open, partially paid, paid, overdue.
 

@@ -69,3 +69,26 @@ async def test_the_control_docs_load_swagger_from_our_own_files(sandbox: Any) ->
     assert "/_sandbox/vendor/swagger-ui-bundle.js" in page.text
     script = await sandbox.http.get("/_sandbox/vendor/swagger-ui-bundle.js")
     assert script.status_code == 200 and len(script.content) > 10_000
+
+
+async def test_bench_seed_writes_quickbooks_companies_that_can_be_connected(sandbox):
+    seeded = await sandbox.http.post("/_sandbox/seed", params={"name": "bench", "companies": 4})
+    assert seeded.status_code == 200, seeded.text
+    realms = [r["realm_id"] for r in seeded.json()["quickbooks"]["realms"]]
+    assert len(set(realms)) == 4 and "9130350000000001" not in realms
+    for realm in realms:
+        approved = await sandbox.http.post(
+            "/_sandbox/quickbooks/auto-approve", json={"realm_id": realm}
+        )
+        assert approved.status_code == 200, approved.text
+    assert len(seeded.json()["pipedrive"]["companies"]) == 4
+
+
+async def test_unknown_seeds_and_bench_sizes_are_refused(sandbox):
+    unknown = await sandbox.http.post("/_sandbox/seed", params={"name": "everything"})
+    assert unknown.status_code == 404 and "bench" in unknown.text
+    for companies in (0, 201):
+        refused = await sandbox.http.post(
+            "/_sandbox/seed", params={"name": "bench", "companies": companies}
+        )
+        assert refused.status_code == 422

@@ -86,7 +86,7 @@ async def evaluate(
         extra.append(
             Check(code="currency", severity="error", field="currency", message=exc.message)
         )
-    meta, connection = await ctx.meta_cache.connected(ctx, body.provider)
+    meta, connection = await ctx.meta_cache.connected(ctx, body.provider, session)
     totals, amounts = compute_totals(
         meta, body.lines, body.tax_mode, body.global_discount, body.tax_code
     )
