@@ -12,9 +12,8 @@ Every call to Xero, QuickBooks or Pipedrive goes through ``Transport.send``:
 * tenacity retries with exponential backoff on 5xx, timeouts and connection errors, but only
   for calls that are safe to repeat: reads, and writes carrying an idempotency key. Anything
   else fails at once, marked "outcome unknown";
-* a short 429 is retried after its ``Retry-After`` (any call: a 429 was refused before any
-  work, so repeating it duplicates nothing); a long or daily one is surfaced at once,
-  never retried (and with ``refused`` given, later calls for that key fail fast until then);
+* a short 429 is retried after its ``Retry-After``, for any call (nothing was done); a long or
+  daily one is surfaced at once (with ``refused`` given, later calls fail fast until then);
 * with a ``circuit`` (``kit.circuit``), a key that keeps failing (5xx, timeouts) is paused for
   a cool-down: its calls fail fast with ``circuit_open``'s error; a send that opened it stops.
 
