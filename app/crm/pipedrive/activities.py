@@ -9,7 +9,7 @@ Needs ``deals:full`` (notes on deals) and ``activities:full``.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from app.crm.pipedrive.errors import PipedriveError
@@ -52,27 +52,30 @@ class DealHistory:
         """All the deal's notes, oldest first (every page of v1's offset paging)."""
         found: list[Note] = []
         async for page in self._note_pages(deal_id, "id ASC"):
-            found.extend(page)
+            found.extend(Note.model_validate(row) for row in page)
         return found
 
-    async def recent_notes(self, deal_id: int, since: datetime) -> list[Note]:
-        """The deal's notes added at or after ``since``, newest first. Pages stop at the first
-        older note, so the lookup costs the same however many notes the deal has."""
-        found: list[Note] = []
+    async def find_note(self, deal_id: int, marker: str, since: datetime) -> int | None:
+        """The id of the deal's newest note containing ``marker`` among those added at or
+        after ``since`` (None: none). Newest first, stopping at the first older note, and
+        matched on the raw rows: the cost stays the same however many notes the deal has."""
+        # add_time is "YYYY-MM-DD HH:MM:SS" in UTC: as text it orders as the times do.
+        oldest = since.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
         async for page in self._note_pages(deal_id, "add_time DESC, id DESC"):
-            for note in page:
-                added = note.added
-                if added is not None and added < since:
-                    return found
-                found.append(note)
-        return found
+            for row in page:
+                added = row.get("add_time")
+                if isinstance(added, str) and added < oldest:
+                    return None
+                if marker in str(row.get("content") or ""):
+                    return Note.model_validate(row).id
+        return None
 
-    async def _note_pages(self, deal_id: int, sort: str) -> AsyncIterator[list[Note]]:
+    async def _note_pages(self, deal_id: int, sort: str) -> AsyncIterator[list[dict[str, Any]]]:
         start = 0
         for _ in range(MAX_NOTE_PAGES):
             params = {"deal_id": deal_id, "sort": sort, "start": start, "limit": NOTE_PAGE}
             answer = await self.client.request("GET", "/api/v1/notes", params) or {}
-            yield [Note.model_validate(row) for row in answer.get("data") or []]
+            yield [row for row in answer.get("data") or [] if isinstance(row, dict)]
             paging = (answer.get("additional_data") or {}).get("pagination") or {}
             following = paging.get("next_start")
             if not paging.get("more_items_in_collection") or not isinstance(following, int):

@@ -293,8 +293,8 @@ class PipedriveClient:
     async def notes(self, deal_id: int) -> list[Note]:
         return await DealHistory(self).notes(deal_id)
 
-    async def recent_notes(self, deal_id: int, since: datetime) -> list[Note]:
-        return await DealHistory(self).recent_notes(deal_id, since)
+    async def find_note(self, deal_id: int, marker: str, since: datetime) -> int | None:
+        return await DealHistory(self).find_note(deal_id, marker, since)
 
     async def create_activity(self, activity: ActivityIn) -> Activity:
         return await DealHistory(self).create_activity(activity)

@@ -6,7 +6,7 @@ Decimal: the client parses JSON numbers straight into Decimal, never through flo
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -333,15 +333,6 @@ class Note(_Model):
     deal_id: int | None = None
     user_id: int | None = None
     add_time: str | None = None
-
-    @property
-    def added(self) -> datetime | None:
-        """``add_time`` ("YYYY-MM-DD HH:MM:SS", UTC) as an aware datetime; None if absent."""
-        try:
-            moment = datetime.strptime(self.add_time or "", "%Y-%m-%d %H:%M:%S")
-        except ValueError:
-            return None
-        return moment.replace(tzinfo=UTC)
 
 
 ActivityType = Annotated[str, Field(min_length=1, max_length=64)]

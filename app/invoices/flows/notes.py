@@ -51,10 +51,10 @@ async def post_note(state: Any, session: AsyncSession, company_id: str, event_id
     )
     marker = note_marker(event)
     try:
-        for note in await client.recent_notes(event.deal_id, posted_since(event)):
-            if marker in note.content:
-                event.note_id = str(note.id)
-                return "found"
+        found = await client.find_note(event.deal_id, marker, posted_since(event))
+        if found is not None:
+            event.note_id = str(found)
+            return "found"
         event.note_id = str(await client.add_note(event.deal_id, note_html(event)))
     except PipedriveNotFound:
         log.info("changelog_note_no_deal", event_id=event.id)

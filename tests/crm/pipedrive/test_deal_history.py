@@ -59,21 +59,23 @@ def test_activity_body_is_what_pipedrive_expects():
     assert body == {**expected, "done": False}
 
 
-async def test_recent_notes_are_read_newest_first_and_stop_at_older_ones(
+async def test_a_note_is_found_among_the_recent_ones_newest_first(
     client, sandbox, app, sessionmaker
 ):
     """The changelog's note lookup reads only notes since its event, whatever the deal has:
-    more than one page of older notes costs one request."""
+    more than one page of older notes costs one request, and an older note is not looked at."""
     api = await _client(client, sandbox, app, sessionmaker)
-    older = [await api.add_note(31, f"<p>older {n}</p>") for n in range(101)]
+    older = [await api.add_note(31, f"<p>older ref-{n}</p>") for n in range(101)]
     await sandbox.advance(600)
     now = datetime.fromisoformat((await sandbox.http.get("/_sandbox/clock")).json()["now"])
-    newer = [await api.add_note(31, f"<p>newer {n}</p>") for n in range(3)]
+    newer = [await api.add_note(31, f"<p>newer ref-{n}</p>") for n in range(3)]
+    since = now - timedelta(minutes=5)
     await sandbox.clear_requests()
-    recent = await api.recent_notes(31, since=now - timedelta(minutes=5))
-    assert [n.id for n in recent] == list(reversed(newer))
+    assert await api.find_note(31, "newer ref-0", since) == newer[0]
     reads = [r for r in await sandbox.requests() if r["path"].endswith("/v1/notes")]
     assert len(reads) == 1 and "add_time+DESC" in reads[0]["query"]
+    assert await api.find_note(31, "older ref-100", since) is None
+    assert await api.find_note(31, "older ref-100", since - timedelta(hours=1)) == older[-1]
     # Every note, over two pages, oldest first.
     assert [n.id for n in await api.notes(31)] == older + newer
 
