@@ -110,7 +110,7 @@ async def act(
     if action in ACTION_PERMISSIONS:
         await require(session, ctx.user, ACTION_PERMISSIONS[action])
     allowed = await permissions_of(session, ctx.user)
-    connection = connection or await live_connection(ctx, provider)
+    connection = connection or await live_connection(ctx, provider, session)
     adapter = ctx.adapter(provider)
     current = await provider_invoice(ctx, provider, invoice_id)
     view = permitted(view_of(adapter, connection, current, today), allowed)
@@ -221,7 +221,7 @@ async def act_on_deal_invoice(
 ) -> Acted:
     """``act`` on one of the deal's invoices, by our row's id (the panel and the JSON API)."""
     row, invoice_id = await deal_invoice(session, ctx.company_id, deal_id, row_id)
-    meta, connection = await ctx.meta_cache.connected(ctx, row.provider)
+    meta, connection = await ctx.meta_cache.connected(ctx, row.provider, session)
     return await act(
         ctx,
         session,

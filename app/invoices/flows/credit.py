@@ -136,7 +136,7 @@ async def credit_deal_invoice(
     if existing is not None:
         return answer_repeat(existing, digest), row, False
     refuse_early(row, body, await credited_minor(session, ctx.company_id, row))
-    meta, connection = await ctx.meta_cache.connected(ctx, row.provider)
+    meta, connection = await ctx.meta_cache.connected(ctx, row.provider, session)
     adapter = ctx.adapter(row.provider)
     invoice = await provider_invoice(ctx, row.provider, invoice_id)
     apply_invoice(row, invoice)

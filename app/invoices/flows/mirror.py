@@ -44,7 +44,7 @@ async def read_contact(
 ) -> int:
     """Read every invoice of the contact at the provider and bring our rows in step; returns
     how many were read."""
-    connection = await live_connection(ctx, provider)
+    connection = await live_connection(ctx, provider, session)
     adapter = ctx.adapter(provider)
     organisation = organisation_of(connection)
     found: list[Invoice] = []
@@ -299,7 +299,7 @@ async def rows_by_ids(
     found = {r.provider_invoice_id: r for r in await session.scalars(query)}
     missing = list(ids) if refresh else [i for i in ids if i not in found]
     if missing:
-        connection = await live_connection(ctx, provider)
+        connection = await live_connection(ctx, provider, session)
         adapter = ctx.adapter(provider)
         organisation = organisation_of(connection)
         read = await ctx.call(provider, lambda c: adapter.get_invoices(c, missing))
