@@ -151,8 +151,9 @@ class MetaCache:
     async def connected(
         self, ctx: InvoiceContext, provider: str, session: AsyncSession | None = None
     ) -> tuple[ProviderMeta, ProviderConnection]:
-        """The metadata and the live connection row (409 when there is none)."""
-        connection = await live_connection(ctx, provider, session)
+        """The metadata and the live connection row (409 when there is none): the row this
+        request or job already read (``ctx.connections``), else read in ``session``."""
+        connection = ctx.connections.get(provider) or await live_connection(ctx, provider, session)
         return await self._meta(ctx, provider, connection), connection
 
     async def _meta(
@@ -213,6 +214,15 @@ async def live_connection(
         raise NeedsReauth(ctx.settings, provider, row.status_reason)
     ctx.connections[provider] = row
     return row
+
+
+async def read_live_connection(ctx: InvoiceContext, session: AsyncSession, provider: str) -> None:
+    """Read the live connection in the caller's session ahead of concurrent work that needs
+    it (``MetaCache.connected`` then reuses it), raising nothing: the work reports a missing
+    or broken connection in its own order."""
+    row = await ConnectionRepository(session, ctx.company_id).live(provider)
+    if row is not None and row.status != ConnectionStatus.needs_reauth.value and row.refresh_token:
+        ctx.connections[provider] = row
 
 
 async def paused_connections(ctx: InvoiceContext, session: AsyncSession) -> dict[str, Paused]:

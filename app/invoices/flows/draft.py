@@ -19,7 +19,7 @@ from app.crm.pipedrive.client import PipedriveClient
 from app.crm.pipedrive.errors import PipedriveNotFound
 from app.crm.pipedrive.schemas import Deal, DealData, DealDiscount, DealProduct
 from app.errors import NotFound
-from app.invoices.context import InvoiceContext
+from app.invoices.context import InvoiceContext, read_live_connection
 from app.invoices.flows.customer import draft_customer
 from app.invoices.flows.deal import deal_token, deal_url, read_deal
 from app.invoices.flows.linking import check_provider
@@ -93,6 +93,9 @@ async def build_draft(
     provider = check_provider(provider)
     client, api_domain = await ctx.pipedrive(session)
     prefs, _ = await load_preferences(session, ctx.company_id, provider, None)
+    # In this session, before the concurrent round: read there, the row would take a second
+    # pooled connection while this request holds one (the pool ran dry that way for creates).
+    await read_live_connection(ctx, session, provider)
     reads = await first_round(ctx, client, deal_id, provider)
     related = await second_round(ctx, session, client, provider, reads)
     meta, deal = reads.meta, reads.deal
