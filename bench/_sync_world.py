@@ -32,8 +32,8 @@ from app.connections.models import ProviderConnection
 from app.db import create_engine, create_sessionmaker
 from app.invoices.models import DealInvoice, DealInvoiceLink
 from app.kit.crypto import keyring
+from bench._create_world import connect, install, link_everything, reviewed
 from bench._support import SandboxProcess, app_env
-from bench.create_invoice import connect, install, link_everything, reviewed
 from sandbox.quickbooks.clocktime import qbo_time
 from sandbox.store import Store
 from tests.support.database import sqlite_url

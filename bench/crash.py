@@ -49,8 +49,8 @@ sys.path.insert(0, str(ROOT))
 from app.cli import migrate  # noqa: E402
 from app.config import Settings, load_settings  # noqa: E402
 from bench._crash_count import count_outcomes, open_intents  # noqa: E402
+from bench._create_world import DEAL, connect, install, link_everything, reviewed  # noqa: E402
 from bench._support import SandboxProcess, app_env, free_port  # noqa: E402
-from bench.create_invoice import DEAL, connect, install, link_everything, reviewed  # noqa: E402
 from tests.support.database import (  # noqa: E402
     create_postgres_database,
     drop_postgres_database,

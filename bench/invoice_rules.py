@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.db import create_engine, create_sessionmaker  # noqa: E402
 from app.invoices.models import DealInvoice  # noqa: E402
-from bench.create_invoice import (  # noqa: E402
+from bench._create_world import (  # noqa: E402
     DEAL,
     LATENCY_MS,
     PREFIXES,
