@@ -28,7 +28,9 @@ which is what waiting for the next minute would do, without the wait.
 
 The floor is calls x latency / allowed concurrency, where allowed concurrency =
 min(--concurrency, the provider's concurrent limit: Xero 5, QuickBooks 10), or for QuickBooks,
-whose realms take 10 requests a second, the time that pace needs when that is longer. No
+whose realms take 10 requests a second, the time that pace needs when that is longer. The
+stand-ins' own CPU during each run is printed beside it, and the ratio with that time taken
+out of the wall time (one interpreter serves every call, so its work queues up). No
 thresholds are asserted; the numbers are printed.
 """
 
@@ -53,7 +55,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx2
-from _app_process import load_line
+from _app_process import load_line, tree_cpu
 from _support import QBO_CLIENT, REDIRECT, ROOT, XERO_CLIENT, SandboxProcess
 
 from app.config import SANDBOX_PATHS, QuickBooksSettings, XeroSettings
@@ -184,8 +186,13 @@ def sdk_python() -> Path:
 class Sandbox:
     """The control API of the running stand-ins."""
 
-    def __init__(self, http: httpx2.AsyncClient) -> None:
+    def __init__(self, http: httpx2.AsyncClient, pid: int) -> None:
         self.http = http
+        self.pid = pid
+
+    def cpu(self) -> float:
+        """CPU seconds the stand-ins' process has used so far."""
+        return tree_cpu(self.pid)
 
     async def _ok(self, response: httpx2.Response) -> Any:
         if response.status_code >= 300:
@@ -267,6 +274,14 @@ class Run:
     totals: list[str]
     # The provider's requests a second per tenant (QuickBooks 10 per realm), None for none.
     per_second_limit: int | None = None
+    # CPU seconds the stand-ins spent during the run: one interpreter serves every request,
+    # so its own work on concurrent calls queues up and lengthens the wall time of any client.
+    standin_cpu: float = math.nan
+
+    @property
+    def net_ratio(self) -> float:
+        """Wall time less the stand-ins' CPU, over the floor: the client's own share."""
+        return (self.wall - self.standin_cpu) / self.floor if self.floor else math.nan
 
     @property
     def calls_per_invoice(self) -> float:
@@ -367,14 +382,16 @@ async def measure_provider(
 
     await sandbox.next_minute_window()
     await sandbox.clear_requests()
+    cpu = sandbox.cpu()
     created, failed, wall, errors, totals = await run_ours(
         provider, creds, spec, total, concurrency, deadline
     )
+    cpu = sandbox.cpu() - cpu
     log = await sandbox.requests(prefix)
     runs.append(
         Run(name, "ours", total, created, failed, len(log),
             sum(1 for e in log if e["status"] == 429), wall, allowed, errors, totals,
-            per_second)
+            per_second, cpu)
     )  # fmt: skip
 
     if python is None:
@@ -390,6 +407,7 @@ async def measure_provider(
         "deadline_seconds": deadline,
         "invoice": spec,
     }
+    cpu = sandbox.cpu()
     try:
         theirs = await asyncio.to_thread(run_theirs, python, job)
     except (RuntimeError, subprocess.TimeoutExpired, ValueError) as exc:
@@ -401,7 +419,7 @@ async def measure_provider(
     runs.append(
         Run(name, theirs["sdk"], total, theirs["created"], theirs["failed"], len(log),
             sum(1 for e in log if e["status"] == 429), theirs["wall_seconds"], allowed,
-            theirs["errors"], theirs["totals"], per_second)
+            theirs["errors"], theirs["totals"], per_second, sandbox.cpu() - cpu)
     )  # fmt: skip
     return runs
 
@@ -409,7 +427,8 @@ async def measure_provider(
 def table(runs: list[Run]) -> str:
     head = (
         f"{'provider':<10} {'client':<44} {'invoices':>8} {'calls':>5} {'calls/inv':>9} "
-        f"{'429s':>4} {'wall s':>7} {'inv/s':>7} {'floor s':>7} {'wall/floor':>10}"
+        f"{'429s':>4} {'wall s':>7} {'inv/s':>7} {'floor s':>7} {'wall/floor':>10} "
+        f"{'stand-in s':>10} {'net/floor':>9}"
     )
     rows = [head, "-" * len(head)]
     for r in runs:
@@ -417,7 +436,8 @@ def table(runs: list[Run]) -> str:
         rows.append(
             f"{r.provider:<10} {r.client[:44]:<44} {made:>8} {r.calls:>5} "
             f"{r.calls_per_invoice:>9.2f} {r.throttled:>4} {r.wall:>7.2f} {r.per_second:>7.1f} "
-            f"{r.floor:>7.2f} {r.wall / r.floor if r.floor else math.nan:>10.2f}"
+            f"{r.floor:>7.2f} {r.wall / r.floor if r.floor else math.nan:>10.2f} "
+            f"{r.standin_cpu:>10.2f} {r.net_ratio:>9.2f}"
         )
     return "\n".join(rows)
 
@@ -435,7 +455,8 @@ async def main(args: argparse.Namespace) -> int:
             httpx2.AsyncClient(base_url=server.url, timeout=30) as control,
             httpx2.AsyncClient(timeout=30, limits=limits) as http,
         ):
-            sandbox = Sandbox(control)
+            assert server.process is not None
+            sandbox = Sandbox(control, server.process.pid)
             xero_settings, qbo_settings = provider_settings(server.url)
             xero = XeroProvider(xero_settings, http)
             qbo = QuickBooksProvider(qbo_settings, http)
