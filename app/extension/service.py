@@ -54,7 +54,7 @@ class Extension:
 
     async def connection(self) -> ProviderConnection:
         """The live connection, which must still be the organisation the link names."""
-        row = await live_connection(self.ctx, self.provider)
+        row = await live_connection(self.ctx, self.provider, self.session)
         if row.tenant_id != self.link.tenant_id:
             raise NeedsReauth(
                 self.ctx.settings, self.provider, "it now points at another organisation"
