@@ -25,11 +25,16 @@ from app.kit.refresher import InvalidGrant
 log = structlog.get_logger(__name__)
 
 
+def is_usable(row: ProviderConnection) -> bool:
+    """Whether ``row``'s tokens can be used or refreshed (not waiting for a reconnect)."""
+    return row.status != ConnectionStatus.needs_reauth.value and bool(row.refresh_token)
+
+
 def check_usable(settings: Settings, row: ProviderConnection | None, provider: str) -> None:
     """Raise NotConnected or NeedsReauth (409) unless ``row`` can be used or refreshed."""
     if row is None:
         raise NotConnected(settings, provider)
-    if row.status == ConnectionStatus.needs_reauth.value or not row.refresh_token:
+    if not is_usable(row):
         raise NeedsReauth(settings, provider, row.status_reason)
 
 

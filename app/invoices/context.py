@@ -20,9 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.connections.dependencies import get_token_service, tokens_of
-from app.connections.exceptions import NeedsReauth, NotConnected
 from app.connections.models import ConnectionStatus, ProviderConnection
 from app.connections.repository import ConnectionRepository
+from app.connections.token_store import check_usable, is_usable
 from app.connections.tokens import TokenService
 from app.crm.pipedrive.client import FieldDefinitionCache, PipedriveClient
 from app.crm.pipedrive.service import client_for, field_cache, installation_for
@@ -203,15 +203,12 @@ async def live_connection(
     ``using`` when the caller has a session: a request holding its session's pooled
     connection while it waits for a second one deadlocked the pool at 30 concurrent creates
     per process (bench/create_invoice.py (g), 500s after 30 s pool timeouts)."""
-    if using is not None:
-        row = await ConnectionRepository(using, ctx.company_id).live(provider)
-    else:
+    if using is None:
         async with ctx.sessionmaker() as session:
-            row = await ConnectionRepository(session, ctx.company_id).live(provider)
-    if row is None:
-        raise NotConnected(ctx.settings, provider)
-    if row.status == ConnectionStatus.needs_reauth.value or not row.refresh_token:
-        raise NeedsReauth(ctx.settings, provider, row.status_reason)
+            return await live_connection(ctx, provider, session)
+    row = await ConnectionRepository(using, ctx.company_id).live(provider)
+    check_usable(ctx.settings, row, provider)
+    assert row is not None
     ctx.connections[provider] = row
     return row
 
@@ -221,7 +218,7 @@ async def read_live_connection(ctx: InvoiceContext, session: AsyncSession, provi
     it (``MetaCache.connected`` then reuses it), raising nothing: the work reports a missing
     or broken connection in its own order."""
     row = await ConnectionRepository(session, ctx.company_id).live(provider)
-    if row is not None and row.status != ConnectionStatus.needs_reauth.value and row.refresh_token:
+    if row is not None and is_usable(row):
         ctx.connections[provider] = row
 
 

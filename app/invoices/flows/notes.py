@@ -11,7 +11,7 @@ by its marker instead of posting a second one.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,8 +31,7 @@ CLOCK_MARGIN = timedelta(minutes=10)
 
 def posted_since(event: AuditEvent) -> datetime:
     """The oldest time a note of ``event`` can carry: only notes since then are searched."""
-    at = event.at if event.at.tzinfo else event.at.replace(tzinfo=UTC)
-    return at - CLOCK_MARGIN
+    return event.at - CLOCK_MARGIN
 
 
 async def post_note(state: Any, session: AsyncSession, company_id: str, event_id: str) -> str:
