@@ -10,14 +10,20 @@ import pytest
 from tests.sandbox.quickbooks.conftest import Qbo, fault
 
 
-async def test_500_per_minute_then_throttled_until_the_next_window(
-    api: Qbo, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The limits' clock stands still at the start of a minute and moves only when told: 500
-    # calls at 10 a second need 50 of its seconds, whatever real time they take.
+@pytest.fixture
+def moment(api: Qbo, monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The limits' clock standing still at the start of a fresh minute, moved only by the test
+    (``moment[0] += seconds``): a window is then whole whatever real time the calls take."""
     start = api.sandbox.clock.timestamp()
-    moment = [start - start % 60 + 60.01]
-    monkeypatch.setattr(api.sandbox.clock, "timestamp", lambda: moment[0])
+    now = [start - start % 60 + 60.01]
+    monkeypatch.setattr(api.sandbox.clock, "timestamp", lambda: now[0])
+    return now
+
+
+async def test_500_per_minute_then_throttled_until_the_next_window(
+    api: Qbo, moment: list[float]
+) -> None:
+    # 500 calls at 10 a second need 50 of the clock's seconds.
     statuses = []
     for _ in range(50):  # 10 a second, the most each second allows
         statuses += [(await api.get("/term/1")).status_code for _ in range(10)]
@@ -45,11 +51,8 @@ async def test_parallel_calls_beyond_ten_are_refused(api: Qbo) -> None:
 
 
 async def test_ten_a_second_then_throttled_until_the_next_second(
-    api: Qbo, monkeypatch: pytest.MonkeyPatch
+    api: Qbo, moment: list[float]
 ) -> None:
-    start = api.sandbox.clock.timestamp()
-    moment = [start - start % 60 + 60.01]  # a fresh minute too
-    monkeypatch.setattr(api.sandbox.clock, "timestamp", lambda: moment[0])
     statuses = [(await api.get("/term/1")).status_code for _ in range(10)]
     assert statuses == [200] * 10
     throttled = await api.get("/term/1")
