@@ -66,6 +66,8 @@ class Dispatcher:
                 result = await session.execute(
                     update(Job)
                     .where(Job.id == job_id, _due(now))
+                    # No Job object lives in this session: nothing to keep in step.
+                    .execution_options(synchronize_session=False)
                     .values(
                         status=JobStatus.running.value,
                         lease_token=token,

@@ -54,15 +54,9 @@ class JobRunner:
 
     async def run(self, job_id: str, token: str) -> str:
         """Run the job if ``token`` is its current lease; returns what happened."""
-        # Renew the lease before working (in a short session of its own, so a job holds one
-        # database connection at a time): a delivery that arrives late, redelivered after its
-        # worker died, must not leave the dispatcher thinking the job is abandoned.
-        await self._update(
-            job_id, token, locked_until=utcnow() + timedelta(seconds=self.policy.lease_seconds)
-        )
         async with self.sessionmaker() as session:
-            job = await session.get(Job, job_id)
-            if job is None or job.status != JobStatus.running or job.lease_token != token:
+            job = await self._held(session, job_id, token)
+            if job is None:
                 return "stale"
             name = job.name
             spec = spec_for(name)
@@ -99,11 +93,36 @@ class JobRunner:
         log.info("job_done", job=name, job_id=job_id, attempt=attempts + 1)
         return "done"
 
+    async def _held(self, session: AsyncSession, job_id: str, token: str) -> Job | None:
+        """The job, if ``token`` is its current lease, with at least half a lease left.
+
+        A delivery that arrives late (redelivered after its worker died, or queued behind
+        others) renews the lease before working, so the dispatcher does not take the job for
+        abandoned; one kicked moments after its claim (the in-process broker, a prompt
+        stream) skips that write: the heartbeat renews it well before it could expire.
+        """
+        job = await session.get(Job, job_id)
+        if job is None or job.status != JobStatus.running or job.lease_token != token:
+            return None
+        lease = timedelta(seconds=self.policy.lease_seconds)
+        if job.locked_until is not None and job.locked_until - utcnow() >= lease / 2:
+            return job
+        # The renewal is a short session of its own (one pooled connection at a time, and on
+        # SQLite a read snapshot may not write after another connection wrote): end this
+        # session's snapshot first, then read the job again.
+        await session.rollback()
+        await self._update(job_id, token, locked_until=utcnow() + lease)
+        job = await session.get(Job, job_id, populate_existing=True)
+        if job is None or job.status != JobStatus.running or job.lease_token != token:
+            return None
+        return job
+
     async def _finish(self, session: AsyncSession, job_id: str, token: str) -> None:
         now = utcnow()
         result = await session.execute(
             update(Job)
             .where(Job.id == job_id, Job.lease_token == token, Job.status == JobStatus.running)
+            .execution_options(synchronize_session=False)
             .values(
                 status=JobStatus.done.value,
                 finished_at=now,
@@ -167,7 +186,10 @@ class JobRunner:
     async def _update(self, job_id: str, token: str, **values: Any) -> None:
         async with self.sessionmaker() as session:
             await session.execute(
-                update(Job).where(Job.id == job_id, Job.lease_token == token).values(**values)
+                update(Job)
+                .where(Job.id == job_id, Job.lease_token == token)
+                .values(**values)
+                .execution_options(synchronize_session=False)
             )
             await session.commit()
 

@@ -204,6 +204,45 @@ async def test_a_runner_that_lost_its_lease_commits_nothing(sessionmaker: Any, a
     assert await audit_count(sessionmaker, "tests.record", t) == 0
 
 
+async def _lease_while_running(sessionmaker: Any, app: Any, left: timedelta) -> Any:
+    """Run a job whose lease has ``left`` to go when its delivery arrives; the job's
+    ``locked_until`` as read while the handler works."""
+    t = tag()
+    (job_id,) = await _pending(sessionmaker, t, 1)
+    claimed_until = utcnow() + left
+    async with sessionmaker() as session:
+        await session.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values(locked_until=claimed_until, args={"tag": t, "sleep": 0.3})
+        )
+        await session.commit()
+
+    async def read_while_running() -> Any:
+        await asyncio.sleep(0.15)
+        async with sessionmaker() as session:
+            return await session.scalar(select(Job.locked_until).where(Job.id == job_id))
+
+    runner = JobRunner(app.state, RetryPolicy(lease_seconds=120.0))
+    outcome, seen = await asyncio.gather(runner.run(job_id, "held-elsewhere"), read_while_running())
+    assert outcome == "done" and jobs.calls[t] == 1
+    return claimed_until, seen
+
+
+async def test_a_late_delivery_renews_its_lease_before_working(sessionmaker: Any, app: Any) -> None:
+    # Redelivered with 2 s of its lease left: the dispatcher must not take it for abandoned.
+    claimed_until, seen = await _lease_while_running(sessionmaker, app, timedelta(seconds=2))
+    assert seen > claimed_until + timedelta(seconds=60)
+
+
+async def test_a_prompt_delivery_works_under_the_lease_it_was_claimed_with(
+    sessionmaker: Any, app: Any
+) -> None:
+    # Kicked moments after its claim (more than half a lease left): no renewal is written.
+    claimed_until, seen = await _lease_while_running(sessionmaker, app, timedelta(seconds=100))
+    assert abs((seen - claimed_until).total_seconds()) < 0.01
+
+
 async def test_a_periodic_job_is_recorded_once_per_slot_however_many_processes_tick(
     sessionmaker: Any,
 ) -> None:
