@@ -124,15 +124,18 @@ async def record_created(
     invoice = sent.invoice
     url = ctx.adapter(meta.provider).invoice_url(organisation_of(connection), invoice.id)
     async with ctx.sessionmaker() as final:
-        won = await final.execute(
+        # The compare-and-swap returns the row it won, so winning costs one statement.
+        saved = await final.scalar(
             update(DealInvoice)
             .where(DealInvoice.id == held.row.id, DealInvoice.claim_token == held.token)
             .values(status=InvoiceStatus.created, claim_token=None, lease_until=None)
+            .returning(DealInvoice),
+            execution_options={"populate_existing": True, "synchronize_session": False},
         )
-        saved = await final.get(DealInvoice, held.row.id, populate_existing=True)
-        assert saved is not None
-        if won.rowcount != 1:  # type: ignore[attr-defined]
-            return await lost_claim(saved)
+        if saved is None:
+            lost = await final.get(DealInvoice, held.row.id, populate_existing=True)
+            assert lost is not None
+            return await lost_claim(lost)
         try:
             await apply_created(final, ctx, meta, saved, body, sent, url, linked)
             await final.commit()
