@@ -14,13 +14,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crm.pipedrive.errors import PipedriveNotFound
 from app.crm.pipedrive.service import client_for, installation_for
-from app.invoices.flows.changelog import note_html, note_marker, notes_on
+from app.invoices.flows.changelog import note_html, note_marker
 from app.logs import log
-from app.tenants.models import AuditEvent
+from app.tenants.models import AuditEvent, Company
 
 # Kept on an event whose deal Pipedrive no longer has (or this install may not see).
 NO_DEAL = "-"
@@ -37,12 +38,22 @@ def posted_since(event: AuditEvent) -> datetime:
 async def post_note(state: Any, session: AsyncSession, company_id: str, event_id: str) -> str:
     """Post the event's note unless it exists; answers what happened (for the log and tests).
     Written as the acting user when they still have the app installed, else as an admin."""
-    event = await session.get(AuditEvent, event_id)
-    if event is None or event.company_id != company_id or event.deal_id is None:
+    # The event and its company's setting in one statement (one per note, one per create).
+    found_row = (
+        await session.execute(
+            select(AuditEvent, Company.changelog_notes)
+            .join(Company, Company.id == AuditEvent.company_id)
+            .where(AuditEvent.id == event_id, AuditEvent.company_id == company_id)
+        )
+    ).first()
+    if found_row is None:
+        return "gone"
+    event, on = found_row
+    if event.deal_id is None:
         return "gone"
     if event.note_id:
         return "already posted"
-    if not await notes_on(session, company_id):
+    if not on:
         return "notes off"
     installation = await installation_for(session, company_id, event.actor_user_id)
     client = client_for(
