@@ -168,7 +168,9 @@ async def post_changelog_note(ctx: JobContext, event_id: str) -> None:
     """Write one changelog event to its deal in Pipedrive as a note (once: see flows.notes)."""
     if ctx.company_id is None:
         return
-    outcome = await post_note(ctx.state, ctx.session, ctx.company_id, event_id)
+    outcome = await post_note(
+        ctx.state, ctx.session, ctx.company_id, event_id, first_run=ctx.first_run
+    )
     log.info("changelog_note", event_id=event_id, outcome=outcome)
 
 

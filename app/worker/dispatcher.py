@@ -70,6 +70,7 @@ class Dispatcher:
                     .execution_options(synchronize_session=False)
                     .values(
                         status=JobStatus.running.value,
+                        claims=Job.claims + 1,
                         lease_token=token,
                         locked_until=until,
                         updated_at=now,

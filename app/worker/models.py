@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, TimestampMixin, new_uuid, utcnow
@@ -39,6 +39,8 @@ class Job(TimestampMixin, Base):
     key: Mapped[str | None] = mapped_column(String(255), unique=True, default=None)
     status: Mapped[str] = mapped_column(String(20), default=JobStatus.pending.value)
     attempts: Mapped[int] = mapped_column(default=0)
+    # Times the dispatcher handed the job out (see JobContext.first_run).
+    claims: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     max_attempts: Mapped[int] = mapped_column(default=8)
     run_after: Mapped[datetime] = mapped_column(default=utcnow)
     locked_until: Mapped[datetime | None] = mapped_column(default=None)

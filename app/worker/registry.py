@@ -34,6 +34,10 @@ class JobContext:
     job_id: str
     company_id: str | None
     attempt: int
+    # No earlier run of this job can have started: it runs under its first claim, handed out
+    # by a broker that never delivers a message twice (in-process). A handler may then skip
+    # looking for an earlier run's effect. False whenever that cannot be known.
+    first_run: bool = False
 
 
 Handler = Callable[..., Awaitable[None]]

@@ -43,9 +43,14 @@ class LeaseLost(Exception):
 class JobRunner:
     """Runs jobs by id for one process, over that process's ``state``."""
 
-    def __init__(self, state: Any, policy: RetryPolicy | None = None) -> None:
+    def __init__(
+        self, state: Any, policy: RetryPolicy | None = None, *, redelivers: bool = True
+    ) -> None:
         self.state = state
         self.policy = policy or RetryPolicy()
+        # Whether the broker may deliver one claim twice (a Redis stream redelivers a message
+        # its worker never acknowledged): then no run can tell it is the first.
+        self.redelivers = redelivers
 
     @property
     def sessionmaker(self) -> async_sessionmaker[AsyncSession]:
@@ -70,6 +75,7 @@ class JobRunner:
                 job_id=job.id,
                 company_id=job.company_id,
                 attempt=job.attempts + 1,
+                first_run=job.claims == 1 and not self.redelivers,
             )
             args, attempts, max_attempts = dict(job.args), job.attempts, job.max_attempts
             heartbeat = asyncio.create_task(self._heartbeat(job_id, token))

@@ -41,7 +41,7 @@ class JobMachinery:
             base_seconds=settings.job_backoff_seconds,
             lease_seconds=settings.job_lease_seconds,
         )
-        self.runner = JobRunner(state, policy)
+        self.runner = JobRunner(state, policy, redelivers=self.redis)
         self.broker: AsyncBroker = build_broker(
             settings.redis_url,
             self.runner.run,

@@ -115,14 +115,23 @@ async def test_another_companys_or_deals_invoice_is_404(client, northwind, conto
 async def test_each_event_becomes_one_deal_note_and_a_retry_posts_none(
     client, northwind, sandbox, app, sessionmaker
 ):
+    await sandbox.clear_requests()
     invoice = await xero_invoice(client, northwind)
     await act(client, northwind, invoice["id"], "SUBMITTED")
 
-    async def two_noted() -> list[Any] | None:
-        found = await deal_notes(sandbox, app, sessionmaker, northwind)
-        return found if len(found) >= 2 else None
+    async def both_posted() -> bool | None:
+        async with sessionmaker() as session:
+            events = (
+                await session.scalars(select(AuditEvent).where(AuditEvent.action.like("invoice.%")))
+            ).all()
+        return True if len(events) == 2 and all(e.note_id for e in events) else None
 
-    notes = await until(two_noted)
+    await until(both_posted)
+    # Each job ran once, under its first claim by the in-process broker: nothing can have
+    # posted its note before, so it posted without searching the deal's notes first.
+    note_calls = [r for r in await sandbox.requests() if r["path"].endswith("/api/v1/notes")]
+    assert sorted(r["method"] for r in note_calls) == ["POST", "POST"]
+    notes = await deal_notes(sandbox, app, sessionmaker, northwind)
     assert len(notes) == 2
     assert any(f"Invoice {invoice['number']} submitted for approval" in n.content for n in notes)
     async with sessionmaker() as session:

@@ -8,11 +8,13 @@ from app.tenants.models import AuditEvent
 from app.worker.registry import Defer, JobContext, job
 
 calls: dict[str, int] = {}
+first_runs: dict[str, list[bool]] = {}
 
 
 @job("tests.record")
 async def record(ctx: JobContext, tag: str, sleep: float = 0.0) -> None:
     calls[tag] = calls.get(tag, 0) + 1
+    first_runs.setdefault(tag, []).append(ctx.first_run)
     if sleep:
         await asyncio.sleep(sleep)
     ctx.session.add(AuditEvent(action="tests.record", details={"tag": tag}))

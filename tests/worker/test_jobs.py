@@ -243,6 +243,40 @@ async def test_a_prompt_delivery_works_under_the_lease_it_was_claimed_with(
     assert abs((seen - claimed_until).total_seconds()) < 0.01
 
 
+async def test_only_a_first_claim_that_cannot_be_redelivered_is_a_first_run(
+    sessionmaker: Any, app: Any
+) -> None:
+    async def run_claimed(claims: int, redelivers: bool) -> list[bool]:
+        """A job claimed ``claims`` times, its lease live and held by ``held-elsewhere``."""
+        t = tag()
+        (job_id,) = await _pending(sessionmaker, t, 1)
+        async with sessionmaker() as session:
+            await session.execute(update(Job).where(Job.id == job_id).values(claims=claims))
+            await session.commit()
+        runner = JobRunner(app.state, redelivers=redelivers)
+        assert await runner.run(job_id, "held-elsewhere") == "done"
+        return jobs.first_runs[t]
+
+    # In-process (never redelivered), first claim: the only run there has been.
+    assert await run_claimed(1, redelivers=False) == [True]
+    # A stream that may deliver the same claim twice: no run can know it is the first.
+    assert await run_claimed(1, redelivers=True) == [False]
+    # Claimed a second time (an earlier run may have died after its effect).
+    assert await run_claimed(2, redelivers=False) == [False]
+    # The dispatcher counts its claims: a job whose lease ran out is claimed again.
+    t = tag()
+    (job_id,) = await _pending(sessionmaker, t, 1)
+    async with sessionmaker() as session:
+        await session.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values(claims=1, locked_until=utcnow() - timedelta(seconds=1))
+        )
+        await session.commit()
+    row = await wait_for_job(sessionmaker, job_id)
+    assert row.claims == 2 and jobs.first_runs[t] == [False]
+
+
 async def test_a_periodic_job_is_recorded_once_per_slot_however_many_processes_tick(
     sessionmaker: Any,
 ) -> None:

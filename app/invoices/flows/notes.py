@@ -6,7 +6,9 @@ so the note carries the event's marker (``changelog ref <event id>``) and the jo
 for it among the deal's notes added since the event (newest first, so the search costs the same
 however many notes the deal has); the note's id is kept on the event (``note_id``) and a job that
 finds one does nothing. A retry after a note was posted but before our commit finds the note
-by its marker instead of posting a second one.
+by its marker instead of posting a second one. The search is skipped only for a job's first
+run under a broker that never delivers a claim twice (``JobContext.first_run``): nothing can
+have posted the note before it.
 """
 
 from __future__ import annotations
@@ -35,9 +37,14 @@ def posted_since(event: AuditEvent) -> datetime:
     return event.at - CLOCK_MARGIN
 
 
-async def post_note(state: Any, session: AsyncSession, company_id: str, event_id: str) -> str:
+async def post_note(
+    state: Any, session: AsyncSession, company_id: str, event_id: str, *, first_run: bool = False
+) -> str:
     """Post the event's note unless it exists; answers what happened (for the log and tests).
-    Written as the acting user when they still have the app installed, else as an admin."""
+    Written as the acting user when they still have the app installed, else as an admin.
+
+    ``first_run``: no earlier run of the job can have posted it (``JobContext.first_run``),
+    so the deal's notes are not searched: one Pipedrive call per note instead of two."""
     # The event and its company's setting in one statement (one per note, one per create).
     found_row = (
         await session.execute(
@@ -61,7 +68,11 @@ async def post_note(state: Any, session: AsyncSession, company_id: str, event_id
     )
     marker = note_marker(event)
     try:
-        found = await client.find_note(event.deal_id, marker, posted_since(event))
+        found = (
+            None
+            if first_run
+            else await client.find_note(event.deal_id, marker, posted_since(event))
+        )
         if found is not None:
             event.note_id = str(found)
             return "found"
