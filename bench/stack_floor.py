@@ -56,7 +56,7 @@ from tests.support.database import (  # noqa: E402
 # create (bench/README.md, "The fourth pass"): the request, then its changelog-note job (the
 # dispatcher's claim included).
 CREATE = {"inbound": 1, "statements": 13, "commits": 2, "outbound": 1}
-NOTE_JOB = {"inbound": 0, "statements": 7, "commits": 2, "outbound": 2}
+NOTE_JOB = {"inbound": 0, "statements": 7, "commits": 2, "outbound": 1}
 DRAFT = {"inbound": 1, "statements": 8, "commits": 0, "outbound": 7}
 
 SERVER = """
