@@ -153,8 +153,9 @@ async def test_refusals_come_before_any_provider_write(client, northwind, contos
     assert refused.json()["error"]["message"] == (
         "This invoice is voided: a voided invoice cannot be credited."
     )
-    # The void's background sync may still read the invoice; no write may reach the provider.
-    assert await provider_writes(sandbox, "") == []
+    # The void's background sync may still read the invoice, and its changelog note may still
+    # be posted to the deal in Pipedrive; no write may reach the provider.
+    assert await provider_writes(sandbox, "/v3/company/") == []
     theirs = await credit(client, contoso.headers, invoice["id"], {"full": True})
     assert theirs.status_code == 404
     for path in ("credits", "credit-options"):
