@@ -54,7 +54,6 @@ from app.web import STATIC_DIR, templates
 from app.webhooks.routes import api as webhooks_api
 from app.webhooks.routes import router as webhooks_router
 from app.wiring import register_jobs
-from app.worker.outbox import hold_wakes, release_wakes
 from app.worker.runtime import JobMachinery
 
 JSON_PREFIXES = ("/api/", "/webhooks/")
@@ -173,12 +172,9 @@ class RequestContext:
                 self.add_headers(headers, request_id, path)
             await send(message)
 
-        # The jobs this request records start once its answer is sent (see outbox.hold_wakes).
-        held = hold_wakes()
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
-            release_wakes(held)
             if path not in ("/healthz", "/readyz"):
                 log.info(
                     "request",

@@ -8,7 +8,6 @@ leaves no job behind.
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextvars import ContextVar, Token
 from datetime import timedelta
 from typing import Any
 
@@ -33,39 +32,11 @@ def remove_waker(callback: Callable[[], None]) -> None:
     _wakers.discard(callback)
 
 
-# Inside a request (``hold_wakes``), a commit that recorded a job marks the wake here instead
-# of waking at once: the request's answer goes out first, and its jobs' first statements do not
-# compete with it on the event loop (issue 17). A list, so a copied context (a thread, a
-# greenlet) marks the request's own.
-_held: ContextVar[list[bool] | None] = ContextVar("outbox_held_wakes", default=None)
-
-
-def _wake() -> None:
-    for wake in list(_wakers):
-        wake()
-
-
-def hold_wakes() -> Token[list[bool] | None]:
-    """Hold this context's dispatcher wakes until ``release_wakes`` (a request's answer sent)."""
-    return _held.set([])
-
-
-def release_wakes(token: Token[list[bool] | None]) -> None:
-    """Wake the dispatcher if a commit held since ``hold_wakes`` recorded a job."""
-    held = _held.get()
-    _held.reset(token)
-    if held:
-        _wake()
-
-
 @event.listens_for(Session, "after_commit")
 def _wake_after_commit(session: Session) -> None:
     if session.info.pop(_ENQUEUED, False):
-        held = _held.get()
-        if held is not None:
-            held.append(True)
-        else:
-            _wake()
+        for wake in list(_wakers):
+            wake()
 
 
 @event.listens_for(Session, "after_rollback")
