@@ -11,7 +11,7 @@ import asyncio
 import random
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,6 +20,10 @@ from app.db import utcnow
 from app.logs import log
 from app.worker.models import Job, JobStatus
 from app.worker.registry import Defer, JobContext, spec_for
+
+if TYPE_CHECKING:
+    # Annotations only (not evaluated at run time): pydantic brings typing_extensions.
+    from typing_extensions import TypeIs
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,11 @@ class RetryPolicy:
         ceiling = min(self.max_seconds, self.base_seconds * 2 ** max(0, attempts - 1))
         # "Equal jitter": at least half the wait, so retries of many jobs spread out.
         return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+def _holds(job: Job | None, token: str) -> TypeIs[Job]:
+    """Whether ``token`` is the running job's current lease."""
+    return job is not None and job.status == JobStatus.running and job.lease_token == token
 
 
 class LeaseLost(Exception):
@@ -108,7 +117,7 @@ class JobRunner:
         stream) skips that write: the heartbeat renews it well before it could expire.
         """
         job = await session.get(Job, job_id)
-        if job is None or job.status != JobStatus.running or job.lease_token != token:
+        if not _holds(job, token):
             return None
         lease = timedelta(seconds=self.policy.lease_seconds)
         if job.locked_until is not None and job.locked_until - utcnow() >= lease / 2:
@@ -119,9 +128,7 @@ class JobRunner:
         await session.rollback()
         await self._update(job_id, token, locked_until=utcnow() + lease)
         job = await session.get(Job, job_id, populate_existing=True)
-        if job is None or job.status != JobStatus.running or job.lease_token != token:
-            return None
-        return job
+        return job if _holds(job, token) else None
 
     async def _finish(self, session: AsyncSession, job_id: str, token: str) -> None:
         now = utcnow()
