@@ -117,19 +117,22 @@ async def test_an_unknown_job_name_is_parked_not_retried(sessionmaker: Any) -> N
     assert "no handler" in row.last_error
 
 
-async def _pending(sessionmaker: Any, t: str, count: int) -> list[str]:
+async def _pending(sessionmaker: Any, t: str, count: int, **columns: Any) -> list[str]:
     """Jobs made due in the past that the app's own dispatcher has not claimed: they are
-    recorded as already running under a live lease held by nobody."""
+    recorded as already running under a live lease held by nobody (``columns`` override)."""
     ids = []
     async with sessionmaker() as session:
         for _ in range(count):
             job = Job(
-                name="tests.record",
-                args={"tag": t},
-                status=JobStatus.running.value,
-                lease_token="held-elsewhere",
-                locked_until=utcnow() + timedelta(hours=1),
-                last_error="",
+                **{
+                    "name": "tests.record",
+                    "args": {"tag": t},
+                    "status": JobStatus.running.value,
+                    "lease_token": "held-elsewhere",
+                    "locked_until": utcnow() + timedelta(hours=1),
+                    "last_error": "",
+                    **columns,
+                }
             )
             session.add(job)
             await session.flush()
@@ -208,15 +211,10 @@ async def _lease_while_running(sessionmaker: Any, app: Any, left: timedelta) -> 
     """Run a job whose lease has ``left`` to go when its delivery arrives; the job's
     ``locked_until`` as read while the handler works."""
     t = tag()
-    (job_id,) = await _pending(sessionmaker, t, 1)
     claimed_until = utcnow() + left
-    async with sessionmaker() as session:
-        await session.execute(
-            update(Job)
-            .where(Job.id == job_id)
-            .values(locked_until=claimed_until, args={"tag": t, "sleep": 0.3})
-        )
-        await session.commit()
+    (job_id,) = await _pending(
+        sessionmaker, t, 1, locked_until=claimed_until, args={"tag": t, "sleep": 0.3}
+    )
 
     async def read_while_running() -> Any:
         await asyncio.sleep(0.15)
@@ -249,10 +247,7 @@ async def test_only_a_first_claim_that_cannot_be_redelivered_is_a_first_run(
     async def run_claimed(claims: int, redelivers: bool) -> list[bool]:
         """A job claimed ``claims`` times, its lease live and held by ``held-elsewhere``."""
         t = tag()
-        (job_id,) = await _pending(sessionmaker, t, 1)
-        async with sessionmaker() as session:
-            await session.execute(update(Job).where(Job.id == job_id).values(claims=claims))
-            await session.commit()
+        (job_id,) = await _pending(sessionmaker, t, 1, claims=claims)
         runner = JobRunner(app.state, redelivers=redelivers)
         assert await runner.run(job_id, "held-elsewhere") == "done"
         return jobs.first_runs[t]
@@ -265,14 +260,9 @@ async def test_only_a_first_claim_that_cannot_be_redelivered_is_a_first_run(
     assert await run_claimed(2, redelivers=False) == [False]
     # The dispatcher counts its claims: a job whose lease ran out is claimed again.
     t = tag()
-    (job_id,) = await _pending(sessionmaker, t, 1)
-    async with sessionmaker() as session:
-        await session.execute(
-            update(Job)
-            .where(Job.id == job_id)
-            .values(claims=1, locked_until=utcnow() - timedelta(seconds=1))
-        )
-        await session.commit()
+    (job_id,) = await _pending(
+        sessionmaker, t, 1, claims=1, locked_until=utcnow() - timedelta(seconds=1)
+    )
     row = await wait_for_job(sessionmaker, job_id)
     assert row.claims == 2 and jobs.first_runs[t] == [False]
 
